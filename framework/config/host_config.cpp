@@ -1,0 +1,77 @@
+#include "host_config.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+namespace waygate {
+
+namespace {
+
+bool valid_name(std::string_view s) {
+  return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+HostConfig build(Config root, const std::string& origin) {
+  HostConfig out;
+  out.path = origin;
+  std::filesystem::path base = std::filesystem::path(origin).parent_path();
+
+  if (root.has("host")) {
+    Config host = root.table("host");
+    host.set_context("[host]");
+    for (auto& dir : host.strings("plugin_path")) {
+      std::filesystem::path p(dir);
+      out.plugin_path.push_back(p.is_absolute() ? dir : (base / p).lexically_normal().string());
+    }
+    out.admin = host.string("admin", out.admin);
+    out.log_level = host.string("log_level", out.log_level);
+    static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error"};
+    if (std::find(std::begin(levels), std::end(levels), out.log_level) == std::end(levels))
+      host.fail("log_level", "expected one of trace, debug, info, warn, error");
+    out.buffers = static_cast<std::size_t>(host.integer("buffers", 8192, 256, 1 << 22));
+    out.buffer_size = static_cast<std::size_t>(host.integer("buffer_size", 2048, 1024, 65536 + 512));
+    out.headroom = static_cast<std::size_t>(host.integer("headroom", 128, 0, 512));
+    out.ring_entries = static_cast<unsigned>(host.integer("ring_entries", 1024, 64, 32768));
+    host.complete();
+  }
+
+  std::vector<Config> stages = root.tables("stage");
+  if (stages.empty()) root.fail("stage", "no [[stage]] table: a pipeline needs at least one stage");
+  for (auto& table : stages) {
+    std::string name = table.string("name");
+    if (!valid_name(name))
+      table.fail("name", "a stage name is 1-32 characters of a-z, 0-9, '-' and '_'");
+    for (auto& earlier : out.stages)
+      if (earlier.name == name)
+        table.fail("name", fmt::format("stage '{}' is defined twice (first at {})", name,
+                                       earlier.table.where("name")));
+    std::string plugin = table.string("plugin");
+    table.set_context(fmt::format("stage '{}'", name));
+    out.stages.push_back({name, plugin, table});
+  }
+  root.complete();
+  return out;
+}
+
+}  // namespace
+
+HostConfig load_host_config(const std::string& path) {
+  return build(Config::parse_file(path), path);
+}
+
+HostConfig parse_host_config(std::string_view toml, const std::string& origin) {
+  return build(Config::parse(toml, origin), origin);
+}
+
+bool same_shape(const HostConfig& a, const HostConfig& b) {
+  return std::equal(a.stages.begin(), a.stages.end(), b.stages.begin(), b.stages.end(),
+                    [](const StageSpec& x, const StageSpec& y) {
+                      return x.name == y.name && x.plugin == y.plugin;
+                    });
+}
+
+}  // namespace waygate

@@ -1,0 +1,41 @@
+// The connector's TOML file: a [host] table for the process itself and an ordered list of
+// [[stage]] tables, first (inside) to last (outside). A stage table holds `name`, `plugin` and
+// the plugin's own keys, which only the plugin reads. Errors are ConfigErrors naming file, line,
+// column and key.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "waygate/config.hpp"
+
+namespace waygate {
+
+struct StageSpec {
+  std::string name;
+  std::string plugin;  // a name found on the plugin path, or a path to a .so
+  Config table;        // the whole [[stage]] table; `name` and `plugin` already accepted
+};
+
+struct HostConfig {
+  std::string path;
+  std::vector<std::string> plugin_path;  // relative entries are resolved against the file's folder
+  std::string admin = "127.0.0.1:9190";  // "" turns the admin listener off
+  std::string log_level = "info";
+  std::size_t buffers = 8192;
+  std::size_t buffer_size = 2048;
+  std::size_t headroom = 128;
+  unsigned ring_entries = 1024;
+  std::vector<StageSpec> stages;
+};
+
+// Reads and checks the host's part of the file; stage tables are checked by their plugins.
+HostConfig load_host_config(const std::string& path);
+HostConfig parse_host_config(std::string_view toml, const std::string& origin);
+
+// The host-level shape of a pipeline: the same stages with the same plugins in the same order.
+// (Buffer and ring sizes are fixed for the life of the process and only read at start.)
+bool same_shape(const HostConfig& a, const HostConfig& b);
+
+}  // namespace waygate

@@ -1,0 +1,123 @@
+#include "host.hpp"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "control_plane.hpp"
+#include "host_config.hpp"
+#include "host_logger.hpp"
+#include "metrics_text.hpp"
+#include "pipeline.hpp"
+#include "plugin_catalog.hpp"
+#include "worker.hpp"
+
+namespace waygate {
+
+namespace {
+
+// Resources for a pipeline that is built only to be thrown away: every I/O is refused and no
+// counter it declares reaches the real registry.
+struct Scratch {
+  class NoIo final : public Io {
+   public:
+    explicit NoIo(Pool& p) : pool(p) {}
+    void read(int, Packet* p, std::uint64_t) override { pool.free(p); }
+    void write(int, Packet* p, std::uint64_t) override { pool.free(p); }
+    void cancel(int) override {}
+    Pool& pool;
+  };
+  CounterRegistry registry;
+  TimerQueue timers;
+  Pool pool{64, 2048, 128};
+  NoIo io{pool};
+};
+
+// Builds the whole pipeline (plugins loaded, every stage configured) without starting it.
+void validate(const HostConfig& config, PluginCatalog& catalog) {
+  Scratch scratch;
+  Pipeline pipeline(config, catalog,
+                    StageResources{scratch.registry, 0, scratch.timers, scratch.pool,
+                                   [&](std::uint32_t) -> Io& { return scratch.io; },
+                                   make_stage_logger});
+}
+
+HostConfig with_cli_path(HostConfig config, const HostOptions& options) {
+  config.plugin_path.insert(config.plugin_path.begin(), options.plugin_path.begin(),
+                            options.plugin_path.end());
+  return config;
+}
+
+}  // namespace
+
+int check_config(const HostOptions& options) {
+  try {
+    HostConfig config = with_cli_path(load_host_config(options.config), options);
+    PluginCatalog catalog(PluginCatalog::default_search_path());
+    validate(config, catalog);
+    fmt::print("{}: ok, {} stage(s)\n", options.config, config.stages.size());
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return 1;
+  }
+}
+
+int run_host(const HostOptions& options) {
+  HostConfig config;
+  try {
+    config = with_cli_path(load_host_config(options.config), options);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  set_log_level(config.log_level);
+
+  CounterRegistry registry;
+  PluginCatalog catalog(PluginCatalog::default_search_path());
+  Worker worker(config, catalog, registry, 0);
+  try {
+    worker.start();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  spdlog::info("running {} with {} stage(s)", options.config, config.stages.size());
+
+  ControlHooks hooks;
+  hooks.metrics = [&] { return prometheus_text(registry); };
+  hooks.reload = [&] {
+    spdlog::info("SIGHUP: reloading {}", options.config);
+    try {
+      HostConfig next = with_cli_path(load_host_config(options.config), options);
+      validate(next, catalog);
+      auto result = worker.reload(next);
+      if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        spdlog::error("reload: the worker did not answer in time");
+        return;
+      }
+      std::string why = result.get();
+      if (why.empty()) {
+        set_log_level(next.log_level);
+        spdlog::info("reload: applied");
+      } else {
+        spdlog::error("reload failed, still running the previous config: {}", why);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("reload failed, still running the previous config: {}", e.what());
+    }
+  };
+
+  int code = 0;
+  try {
+    run_control_plane(config.admin, hooks);
+  } catch (const std::exception& e) {
+    spdlog::error("control plane: {}", e.what());
+    code = 1;
+  }
+  worker.stop();
+  spdlog::info("stopped");
+  return code;
+}
+
+}  // namespace waygate

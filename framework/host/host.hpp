@@ -1,0 +1,20 @@
+// The `waygate run` and `waygate check` commands: the config file made into a running connector,
+// or merely checked.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace waygate {
+
+struct HostOptions {
+  std::string config;
+  std::vector<std::string> plugin_path;  // searched before the config's own plugin_path
+};
+
+// Runs until SIGINT/SIGTERM. Returns the process exit code; errors are logged, never thrown.
+int run_host(const HostOptions& options);
+// Loads the config and every plugin it names and configures them without starting anything.
+int check_config(const HostOptions& options);
+
+}  // namespace waygate

@@ -1,0 +1,154 @@
+#include "worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "host_logger.hpp"
+#include "pipeline.hpp"
+#include "uring_loop.hpp"
+
+namespace waygate {
+
+struct Worker::State {
+  explicit State(const HostConfig& c)
+      : pool(c.buffers, c.buffer_size, c.headroom),
+        loop(pool, c.ring_entries, static_cast<unsigned>(c.buffers)),
+        timers(UringLoop::clock()) {}
+  Pool pool;
+  UringLoop loop;
+  TimerQueue timers;
+  std::unique_ptr<Pipeline> pipeline;
+};
+
+Worker::Worker(HostConfig config, PluginCatalog& catalog, CounterRegistry& registry, unsigned index)
+    : config_(std::move(config)), catalog_(catalog), registry_(registry), index_(index) {}
+
+Worker::~Worker() { stop(); }
+
+std::unique_ptr<Pipeline> Worker::build(const HostConfig& config) {
+  State& s = *state_;
+  return std::make_unique<Pipeline>(
+      config, catalog_,
+      StageResources{registry_, index_, s.timers, s.pool,
+                     [&s](std::uint32_t stage) -> Io& { return s.loop.io(stage); },
+                     make_stage_logger});
+}
+
+void Worker::start() {
+  std::promise<void> ready;
+  auto started = ready.get_future();
+  thread_ = std::thread([this, &ready] { run(ready); });
+  try {
+    started.get();
+  } catch (...) {
+    thread_.join();
+    throw;
+  }
+}
+
+void Worker::stop() {
+  if (!thread_.joinable()) return;
+  stopping_ = true;
+  {
+    std::lock_guard lock(loop_mutex_);
+    if (loop_ != nullptr) loop_->wake();
+  }
+  thread_.join();
+}
+
+std::future<std::string> Worker::reload(HostConfig config) {
+  std::promise<std::string> done;
+  auto result = done.get_future();
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    if (mailbox_) mailbox_->second.set_value("superseded by a newer reload");
+    mailbox_.emplace(std::move(config), std::move(done));
+  }
+  std::lock_guard lock(loop_mutex_);
+  if (loop_ != nullptr) loop_->wake();
+  return result;
+}
+
+void Worker::apply(HostConfig& next, std::promise<std::string>& done) {
+  State& s = *state_;
+  if (same_shape(config_, next)) {
+    try {
+      s.pipeline->reconfigure(next);
+    } catch (const std::exception& e) {
+      // Validated beforehand, so this is a plugin whose configure() is not pure: report it.
+      done.set_value(std::string("a stage refused the new config: ") + e.what());
+      return;
+    }
+    config_ = std::move(next);
+    done.set_value("");
+    return;
+  }
+  // Another shape: replace the pipeline; if the new one cannot start, bring the old one back.
+  s.pipeline->stop();
+  s.pipeline.reset();
+  try {
+    auto fresh = build(next);
+    fresh->start();
+    s.pipeline = std::move(fresh);
+    config_ = std::move(next);
+    done.set_value("");
+  } catch (const std::exception& e) {
+    std::string why = e.what();
+    try {
+      s.pipeline = build(config_);
+      s.pipeline->start();
+      done.set_value("the new pipeline did not start: " + why);
+    } catch (const std::exception& again) {
+      spdlog::critical("neither the new nor the old pipeline starts ({}; {}): stopping", why, again.what());
+      stopping_ = true;
+      done.set_value("neither the new nor the old pipeline starts: " + why);
+    }
+  }
+}
+
+void Worker::run(std::promise<void>& ready) {
+  try {
+    state_ = std::make_unique<State>(config_);
+    state_->pipeline = build(config_);
+    state_->pipeline->start();
+  } catch (...) {
+    state_.reset();
+    ready.set_exception(std::current_exception());
+    return;
+  }
+  {
+    std::lock_guard lock(loop_mutex_);
+    loop_ = &state_->loop;
+  }
+  ready.set_value();
+
+  State& s = *state_;
+  bool woken = false;
+  auto handle = [&](std::uint32_t owner, const Completion& c) {
+    if (owner == UringLoop::kWakeOwner) woken = true;
+    else s.pipeline->on_io(owner, c);
+  };
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    s.timers.advance(UringLoop::clock());
+    s.loop.wait(s.timers.next_deadline());
+    s.loop.drain(handle);
+    if (s.pipeline) s.pipeline->flush();
+    if (woken) {
+      woken = false;
+      std::optional<std::pair<HostConfig, std::promise<std::string>>> job;
+      {
+        std::lock_guard lock(mailbox_mutex_);
+        job.swap(mailbox_);
+      }
+      if (job) apply(job->first, job->second);
+    }
+  }
+  {
+    std::lock_guard lock(loop_mutex_);
+    loop_ = nullptr;
+  }
+  if (s.pipeline) s.pipeline->stop();
+  s.pipeline.reset();
+  state_.reset();
+}
+
+}  // namespace waygate

@@ -1,0 +1,60 @@
+// A worker thread: its own buffer pool, io_uring loop, timers and pipeline, touched by no other
+// thread. The control thread talks to it through a mailbox (a new config to apply, or stop) and
+// an eventfd that wakes its loop.
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "host_config.hpp"
+#include "plugin_catalog.hpp"
+#include "waygate/counters.hpp"
+
+namespace waygate {
+
+class Pipeline;
+class UringLoop;
+
+class Worker {
+ public:
+  Worker(HostConfig config, PluginCatalog& catalog, CounterRegistry& registry, unsigned index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts the thread and waits until its pipeline runs; rethrows what stopped it from starting.
+  void start();
+  void stop();
+  // Applies an already validated config between two bursts. The future holds "" on success, or
+  // why the worker kept its running config.
+  std::future<std::string> reload(HostConfig config);
+
+ private:
+  void run(std::promise<void>& ready);
+  void apply(HostConfig& next, std::promise<std::string>& done);
+  std::unique_ptr<Pipeline> build(const HostConfig& config);
+
+  HostConfig config_;
+  PluginCatalog& catalog_;
+  CounterRegistry& registry_;
+  unsigned index_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mailbox_mutex_;
+  std::optional<std::pair<HostConfig, std::promise<std::string>>> mailbox_;
+
+  // Owned and used by the worker thread only (created there: an io_uring with a single issuer
+  // belongs to the thread that made it).
+  struct State;
+  std::unique_ptr<State> state_;
+  UringLoop* loop_ = nullptr;  // for wake-ups from other threads
+  std::mutex loop_mutex_;
+};
+
+}  // namespace waygate

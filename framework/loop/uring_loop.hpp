@@ -1,0 +1,72 @@
+// The data plane's event loop: one io_uring per worker thread. Edges queue packet reads and
+// writes through per-stage Io objects; the loop turns everything queued in one turn into a single
+// submission, sleeps until a completion, a timer deadline or a wake-up, and hands completions back
+// tagged with the stage that queued them. Operations live in a fixed table: nothing is allocated
+// per packet, and a full table completes the operation at once with -ENOBUFS instead.
+#pragma once
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "waygate/io.hpp"
+#include "waygate/pool.hpp"
+#include "waygate/timer.hpp"
+
+namespace waygate {
+
+class UringLoop {
+ public:
+  static constexpr std::uint32_t kWakeOwner = 0xffffffffu;
+  using Handler = std::function<void(std::uint32_t owner, const Completion&)>;
+
+  UringLoop(Pool& pool, unsigned entries, unsigned max_ops);
+  ~UringLoop();
+  UringLoop(const UringLoop&) = delete;
+  UringLoop& operator=(const UringLoop&) = delete;
+
+  // The Io a stage uses; its completions come back with `owner`.
+  Io& io(std::uint32_t owner);
+
+  // Submits what was queued and waits for at least one completion or until `deadline` (monotonic).
+  void wait(Time deadline);
+  // Hands every available completion to `handler`; returns how many.
+  unsigned drain(const Handler& handler);
+  // Thread-safe: makes a wait() on the loop's thread return.
+  void wake();
+
+  static Time clock();  // CLOCK_MONOTONIC, the time base of deadlines
+
+ private:
+  class StageIo;
+  struct Op {
+    std::uint32_t owner = 0;
+    int fd = -1;
+    bool write = false;
+    std::uint64_t tag = 0;
+    Packet* packet = nullptr;  // null: the slot is free
+  };
+  void queue(std::uint32_t owner, int fd, Packet* p, std::uint64_t tag, bool write);
+  void cancel(int fd);
+  io_uring_sqe* sqe();
+  void arm_wake();
+  // Frees the op slot a completion belongs to and turns it into what its owner receives.
+  std::pair<std::uint32_t, Completion> retire(std::uint64_t id, std::int32_t result);
+
+  Pool& pool_;
+  io_uring ring_{};
+  int wake_fd_ = -1;
+  std::uint64_t wake_value_ = 0;
+  std::vector<Op> ops_;
+  std::vector<std::uint32_t> free_ops_;
+  // Completions to hand out on the next drain: operations refused for want of an op slot, and
+  // completions that arrived while cancel() was waiting for another descriptor.
+  std::vector<std::pair<std::uint32_t, Completion>> deferred_;
+  std::vector<std::unique_ptr<StageIo>> ios_;
+};
+
+}  // namespace waygate

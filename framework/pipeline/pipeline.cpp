@@ -1,0 +1,166 @@
+#include "pipeline.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace waygate {
+
+namespace {
+// Replies can bounce; a burst nested deeper than this is a loop between stages, not traffic.
+constexpr int kMaxDepth = 16;
+}  // namespace
+
+struct Pipeline::Sink final : BurstSink {
+  Sink(Pipeline& p, std::size_t at) : pipeline(p), index(at) {}
+  void flush(Burst& burst) override {
+    pipeline.run(index, burst);
+    burst.clear();
+  }
+  Pipeline& pipeline;
+  std::size_t index;
+};
+
+struct Pipeline::Stage {
+  std::string name;
+  std::unique_ptr<Logger> logger;
+  std::unique_ptr<StageContext> context;
+  PluginInstance instance;
+  std::unique_ptr<Sink> sink;
+  std::unique_ptr<Output> io_out;  // what on_io() passes, until flush()
+  Drop end_of_pipeline;
+  Drop loop;
+  bool started = false;
+};
+
+Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResources res)
+    : pool_(res.pool) {
+  const std::size_t n = config.stages.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const StageSpec& spec = config.stages[i];
+    auto stage = std::make_unique<Stage>();
+    stage->name = spec.name;
+    try {
+      stage->instance.library = catalog.find(spec.plugin, config.plugin_path);
+    } catch (const LoadError& e) {
+      spec.table.fail("plugin", e.what());
+    }
+    const PluginInfo& info = stage->instance.library->info();
+    stage->logger = res.logger(spec.name);
+    stage->context = std::make_unique<StageContext>(
+        spec.name, MetricNaming{fmt::format("waygate_{}_", info.name), "waygate_drops_total", true},
+        res.registry, res.worker, res.timers, res.pool, res.io(static_cast<std::uint32_t>(i)),
+        *stage->logger);
+    stage->instance.plugin.reset(info.create(*stage->context));
+    stage->instance.plugin->configure(spec.table);
+    spec.table.complete();
+    stage->sink = std::make_unique<Sink>(*this, i);
+    // An edge's received packets travel away from it: inward from the last stage, outward otherwise.
+    Direction away = (i + 1 == n && n > 1) ? Direction::inbound : Direction::outbound;
+    stage->io_out = std::make_unique<Output>(away, res.pool, *stage->sink);
+    stage->end_of_pipeline = stage->context->drop_reason("end_of_pipeline");
+    stage->loop = stage->context->drop_reason("reply_loop");
+    stages_.push_back(std::move(stage));
+  }
+  pending_io_.reserve(n);
+}
+
+Pipeline::~Pipeline() { stop(); }
+
+void Pipeline::start() {
+  for (auto& s : stages_) {
+    try {
+      s->instance.plugin->start();
+      s->started = true;
+    } catch (...) {
+      stop();
+      throw;
+    }
+  }
+  started_ = true;
+}
+
+void Pipeline::stop() {
+  for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) {
+    Stage& s = **it;
+    if (!s.started) continue;
+    s.started = false;
+    try {
+      s.instance.plugin->stop();
+    } catch (const std::exception& e) {
+      s.logger->error("stop failed: {}", e.what());
+    }
+  }
+  // Whatever on_io() produced and nobody ran goes back to the pool.
+  for (auto& s : stages_) {
+    for (Burst* b : {&s->io_out->passed(), &s->io_out->replies()}) {
+      for (Packet* p : *b) pool_.free(p);
+      b->clear();
+    }
+  }
+  pending_io_.clear();
+  started_ = false;
+}
+
+void Pipeline::reconfigure(const HostConfig& config) {
+  for (std::size_t i = 0; i < stages_.size(); ++i) {
+    stages_[i]->instance.plugin->configure(config.stages[i].table);
+    config.stages[i].table.complete();
+  }
+}
+
+void Pipeline::drop_all(Burst& burst, Drop why) {
+  for (Packet* p : burst) {
+    why.add();
+    pool_.free(p);
+  }
+  burst.clear();
+}
+
+void Pipeline::run(std::size_t from, Burst& entering) {
+  if (entering.empty()) return;
+  Burst burst = entering;
+  if (depth_ >= kMaxDepth) {
+    drop_all(burst, stages_[from]->loop);
+    return;
+  }
+  ++depth_;
+  const Direction d = burst.direction();
+  for (Packet* p : burst) p->meta.direction = d;
+  std::size_t at = from;
+  while (!burst.empty()) {
+    const bool more = d == Direction::outbound ? at + 1 < stages_.size() : at > 0;
+    if (!more) {
+      drop_all(burst, stages_[at]->end_of_pipeline);
+      break;
+    }
+    at = d == Direction::outbound ? at + 1 : at - 1;
+    Stage& s = *stages_[at];
+    Output out(d, pool_, *s.sink);
+    s.instance.plugin->process(burst, out);
+    if (!out.replies().empty()) run(at, out.replies());
+    burst = out.passed();
+  }
+  --depth_;
+}
+
+void Pipeline::on_io(std::uint32_t stage, const Completion& completion) {
+  Stage& s = *stages_[stage];
+  bool was_empty = s.io_out->passed().empty() && s.io_out->replies().empty();
+  s.instance.plugin->on_io(completion, *s.io_out);
+  bool now_empty = s.io_out->passed().empty() && s.io_out->replies().empty();
+  if (was_empty && !now_empty) pending_io_.push_back(stage);
+}
+
+void Pipeline::flush() {
+  for (std::uint32_t i : pending_io_) {
+    Stage& s = *stages_[i];
+    run(i, s.io_out->passed());
+    s.io_out->passed().clear();
+    run(i, s.io_out->replies());
+    s.io_out->replies().clear();
+  }
+  pending_io_.clear();
+}
+
+}  // namespace waygate

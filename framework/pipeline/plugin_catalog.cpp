@@ -1,0 +1,64 @@
+#include "plugin_catalog.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace waygate {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> PluginCatalog::default_search_path() {
+  std::vector<std::string> out;
+  if (const char* env = std::getenv("WAYGATE_PLUGIN_PATH")) {
+    std::string_view rest(env);
+    while (!rest.empty()) {
+      auto colon = rest.find(':');
+      if (colon != 0) out.emplace_back(rest.substr(0, colon));
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path bin = exe.parent_path();
+    out.push_back((bin / "plugins").string());                            // build tree
+    out.push_back((bin.parent_path() / "lib/waygate/plugins").string());  // installed
+  }
+  return out;
+}
+
+std::shared_ptr<PluginLibrary> PluginCatalog::find(const std::string& plugin,
+                                                   const std::vector<std::string>& path) {
+  std::string resolved;
+  if (plugin.find('/') != std::string::npos) {
+    resolved = plugin;
+  } else {
+    std::vector<std::string> searched;
+    const std::vector<std::string>* lists[] = {&path, &default_path_};
+    for (const auto* list : lists) {
+      for (const auto& dir : *list) {
+        fs::path candidate = fs::path(dir) / fmt::format("waygate-{}.so", plugin);
+        searched.push_back(dir);
+        std::error_code ec;
+        if (fs::exists(candidate, ec)) {
+          resolved = candidate.string();
+          break;
+        }
+      }
+      if (!resolved.empty()) break;
+    }
+    if (resolved.empty())
+      throw LoadError(fmt::format("unknown plugin '{}': no waygate-{}.so in {}", plugin, plugin,
+                                  searched.empty() ? "an empty plugin path" : fmt::format("{}", fmt::join(searched, ", "))));
+  }
+  std::lock_guard lock(mutex_);
+  auto& slot = loaded_[resolved];
+  if (!slot) slot = PluginLibrary::open(resolved);
+  return slot;
+}
+
+}  // namespace waygate

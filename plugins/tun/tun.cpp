@@ -1,0 +1,146 @@
+// The tun edge: IP packets between a TUN device (or any datagram descriptor it is handed) and the
+// pipeline. It keeps `queue` reads in flight through the host's io_uring, so a busy device is
+// drained by completions without a syscall per packet, and writes every packet that reaches it.
+#include <memory>
+#include <optional>
+
+#include "tun_device.hpp"
+#include "waygate/plugin.hpp"
+
+namespace waygate::tun {
+
+namespace {
+
+constexpr std::uint64_t kRead = 0;
+constexpr std::uint64_t kWrite = 1;
+
+class TunEdge final : public Plugin {
+ public:
+  explicit TunEdge(Context& ctx)
+      : ctx_(ctx),
+        rx_packets_(ctx.counter("rx_packets_total", "Packets read from the device")),
+        rx_bytes_(ctx.counter("rx_bytes_total", "Bytes read from the device")),
+        tx_packets_(ctx.counter("tx_packets_total", "Packets written to the device")),
+        tx_bytes_(ctx.counter("tx_bytes_total", "Bytes written to the device")),
+        read_errors_(ctx.counter("read_errors_total", "Failed reads from the device")),
+        starved_(ctx.counter("rx_starved_total", "Times reads could not be queued for want of buffers")),
+        not_ip_(ctx.drop_reason("not_ip")),
+        write_failed_(ctx.drop_reason("write_failed")),
+        retry_(ctx.timer([this] { refill(); })) {}
+
+  void configure(const Config& c) override {
+    Settings next;
+    next.fd = static_cast<int>(c.integer("fd", -1, -1, 1 << 20));
+    next.device = c.string("device", "waygate%d");
+    if (next.device.empty() || next.device.size() >= 16)
+      c.fail("device", "an interface name is 1 to 15 characters");
+    next.netns = c.string("netns", "");
+    next.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535));
+    next.up = c.boolean("up", true);
+    next.queue = static_cast<unsigned>(c.integer("queue", 256, 1, 4096));
+    next.addresses = c.strings("address");
+    for (auto& a : next.addresses) {
+      try {
+        check_prefix(a);
+      } catch (const std::invalid_argument& e) {
+        c.fail("address", e.what());
+      }
+    }
+    if (device_) {
+      if (next.device != settings_.device || next.netns != settings_.netns || next.fd != settings_.fd)
+        c.fail("device", "changing the device, netns or fd of a running tun edge needs a restart");
+      try {
+        device_->update(settings_, next);
+      } catch (const std::exception& e) {
+        c.fail("", e.what());
+      }
+    }
+    settings_ = next;
+  }
+
+  void start() override {
+    device_.emplace(settings_);
+    ctx_.log().info("device {} up, mtu {}", device_->name(), settings_.mtu);
+    refill();
+  }
+
+  void stop() override {
+    if (!device_) return;
+    retry_.cancel();
+    ctx_.io().cancel(device_->fd());
+    reads_ = 0;
+    device_.reset();
+  }
+
+  void process(Burst& burst, Output& out) override {
+    for (Packet* p : burst) {
+      if (!device_) {
+        out.drop(p, write_failed_);
+        continue;
+      }
+      ctx_.io().write(device_->fd(), p, kWrite);
+    }
+  }
+
+  void on_io(const Completion& c, Output& out) override {
+    if (c.tag == kWrite) {
+      if (c.result == static_cast<std::int32_t>(c.packet->size())) {
+        tx_packets_.add();
+        tx_bytes_.add(c.packet->size());
+        ctx_.pool().free(c.packet);
+      } else {
+        out.drop(c.packet, write_failed_);
+      }
+      refill();
+      return;
+    }
+    --reads_;
+    if (c.result <= 0) {
+      ctx_.pool().free(c.packet);
+      if (c.result < 0 && c.result != -ECANCELED) read_errors_.add();
+      if (c.result == 0) {  // the other end of a handed-over descriptor closed: stop reading
+        closed_ = true;
+        return;
+      }
+    } else {
+      rx_packets_.add();
+      rx_bytes_.add(static_cast<std::uint64_t>(c.result));
+      std::uint8_t version = c.packet->data()[0] >> 4;
+      if (version == 4 || version == 6) out.pass(c.packet);
+      else out.drop(c.packet, not_ip_);
+    }
+    refill();
+  }
+
+ private:
+  // Keeps `queue` reads in flight. When the pool runs dry the missing reads are retried shortly
+  // (buffers come back as writes complete); a device is never left with no read queued.
+  void refill() {
+    if (!device_ || closed_) return;
+    while (reads_ < settings_.queue) {
+      Packet* p = ctx_.pool().alloc();
+      if (p == nullptr) {
+        starved_.add();
+        if (!retry_.armed()) retry_.arm_in(std::chrono::milliseconds(1));
+        return;
+      }
+      ctx_.io().read(device_->fd(), p, kRead);
+      ++reads_;
+    }
+  }
+
+  Context& ctx_;
+  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, starved_;
+  Drop not_ip_, write_failed_;
+  Timer retry_;
+  Settings settings_;
+  std::optional<Device> device_;
+  unsigned reads_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+}  // namespace waygate::tun
+
+WAYGATE_PLUGIN(waygate::tun::TunEdge, "tun", "0.1.0")

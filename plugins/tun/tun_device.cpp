@@ -1,0 +1,155 @@
+#include "tun_device.hpp"
+
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <netlink/addr.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+namespace waygate::tun {
+
+namespace {
+
+[[noreturn]] void fail(int err, const std::string& what) {
+  throw std::system_error(err, std::generic_category(), what);
+}
+
+[[noreturn]] void fail_nl(int err, const std::string& what) {
+  throw std::system_error(EIO, std::generic_category(), what + ": " + nl_geterror(err));
+}
+
+// Switches this thread into a named network namespace for the guard's lifetime. Only the calling
+// thread moves; sockets and devices created meanwhile stay in that namespace.
+class NetnsGuard {
+ public:
+  explicit NetnsGuard(const std::string& name) {
+    if (name.empty()) return;
+    back_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (back_ < 0) fail(errno, "open own network namespace");
+    int target = ::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+      int err = errno;
+      ::close(back_);
+      fail(err, "network namespace '" + name + "'");
+    }
+    int rc = ::setns(target, CLONE_NEWNET);
+    int err = errno;
+    ::close(target);
+    if (rc < 0) {
+      ::close(back_);
+      fail(err, "enter network namespace '" + name + "'");
+    }
+  }
+  ~NetnsGuard() {
+    if (back_ < 0) return;
+    ::setns(back_, CLONE_NEWNET);
+    ::close(back_);
+  }
+  NetnsGuard(const NetnsGuard&) = delete;
+  NetnsGuard& operator=(const NetnsGuard&) = delete;
+
+ private:
+  int back_ = -1;
+};
+
+struct NlAddr {
+  nl_addr* p = nullptr;
+  ~NlAddr() { if (p) nl_addr_put(p); }
+};
+
+}  // namespace
+
+void check_prefix(const std::string& text) {
+  NlAddr a;
+  if (nl_addr_parse(text.c_str(), AF_UNSPEC, &a.p) < 0 ||
+      (nl_addr_get_family(a.p) != AF_INET && nl_addr_get_family(a.p) != AF_INET6))
+    throw std::invalid_argument("'" + text + "' is not an address with a prefix length, such as 10.0.0.1/24");
+}
+
+Device::Device(const Settings& s) {
+  if (s.fd >= 0) {
+    fd_ = s.fd;
+    name_ = "fd " + std::to_string(s.fd);
+    configure_ = false;
+    return;
+  }
+  NetnsGuard in_namespace(s.netns);
+  fd_ = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd_ < 0) fail(errno, "open /dev/net/tun");
+  ifreq ifr{};
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  std::strncpy(ifr.ifr_name, s.device.c_str(), IFNAMSIZ - 1);
+  if (::ioctl(fd_, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    ::close(fd_);
+    fail(err, "create TUN device '" + s.device + "'");
+  }
+  name_ = ifr.ifr_name;
+  index_ = static_cast<int>(::if_nametoindex(name_.c_str()));
+  netlink_ = nl_socket_alloc();
+  int rc = netlink_ == nullptr ? -NLE_NOMEM : nl_connect(netlink_, NETLINK_ROUTE);
+  try {
+    if (rc < 0) fail_nl(rc, "netlink");
+    set_link(s.mtu, s.up);
+    for (auto& a : s.addresses) address(a, true);
+  } catch (...) {
+    if (netlink_) nl_socket_free(netlink_);
+    ::close(fd_);
+    throw;
+  }
+}
+
+Device::~Device() {
+  if (netlink_ != nullptr) nl_socket_free(netlink_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Device::set_link(int mtu, bool up) {
+  rtnl_link* change = rtnl_link_alloc();
+  rtnl_link* current = rtnl_link_alloc();
+  rtnl_link_set_ifindex(current, index_);
+  rtnl_link_set_mtu(change, static_cast<unsigned>(mtu));
+  if (up) rtnl_link_set_flags(change, IFF_UP);
+  else rtnl_link_unset_flags(change, IFF_UP);
+  int rc = rtnl_link_change(netlink_, current, change, 0);
+  rtnl_link_put(change);
+  rtnl_link_put(current);
+  if (rc < 0) fail_nl(rc, "set MTU " + std::to_string(mtu) + " on " + name_);
+}
+
+void Device::address(const std::string& prefix, bool add) {
+  NlAddr local;
+  int rc = nl_addr_parse(prefix.c_str(), AF_UNSPEC, &local.p);
+  if (rc < 0) fail_nl(rc, "address " + prefix);
+  rtnl_addr* a = rtnl_addr_alloc();
+  rtnl_addr_set_ifindex(a, index_);
+  rtnl_addr_set_local(a, local.p);
+  rc = add ? rtnl_addr_add(netlink_, a, 0) : rtnl_addr_delete(netlink_, a, 0);
+  rtnl_addr_put(a);
+  if (rc < 0 && !(add && rc == -NLE_EXIST))
+    fail_nl(rc, std::string(add ? "add" : "remove") + " address " + prefix + " on " + name_);
+}
+
+void Device::update(const Settings& from, const Settings& to) {
+  if (!configure_) return;
+  if (from.mtu != to.mtu || from.up != to.up) set_link(to.mtu, to.up);
+  auto listed = [](const std::vector<std::string>& v, const std::string& a) {
+    for (auto& x : v) if (x == a) return true;
+    return false;
+  };
+  for (auto& a : from.addresses) if (!listed(to.addresses, a)) address(a, false);
+  for (auto& a : to.addresses) if (!listed(from.addresses, a)) address(a, true);
+}
+
+}  // namespace waygate::tun

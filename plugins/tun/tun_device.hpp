@@ -1,0 +1,50 @@
+// The TUN device behind the tun edge: created (or attached to) in a chosen network namespace,
+// given its MTU and addresses, brought up. Everything that talks to the kernel's configuration
+// lives here, away from the packet path in tun.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+struct nl_sock;
+
+namespace waygate::tun {
+
+struct Settings {
+  std::string device;                  // interface name; "%d" lets the kernel number it
+  std::string netns;                   // a named namespace (ip netns add NAME); "" = ours
+  int fd = -1;                         // an already open TUN or datagram descriptor, taken over
+  int mtu = 1420;
+  std::vector<std::string> addresses;  // "10.0.0.1/24", "fd00::1/64"
+  bool up = true;
+  unsigned queue = 256;                // reads kept in flight
+};
+
+// Throws std::invalid_argument with the offending value if a string is not an address/prefix.
+void check_prefix(const std::string& text);
+
+class Device {
+ public:
+  // Creates or attaches to the device and configures it; throws std::system_error on failure.
+  explicit Device(const Settings& settings);
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  int fd() const { return fd_; }
+  const std::string& name() const { return name_; }
+  // Moves the device from `from` to `to` (MTU, addresses): what a reload changes.
+  void update(const Settings& from, const Settings& to);
+
+ private:
+  void set_link(int mtu, bool up);
+  void address(const std::string& prefix, bool add);
+
+  int fd_ = -1;
+  std::string name_;
+  int index_ = 0;
+  nl_sock* netlink_ = nullptr;  // opened inside the device's namespace, so it talks to that one
+  bool configure_ = true;       // false when given a descriptor: its owner configured it
+};
+
+}  // namespace waygate::tun

@@ -1,0 +1,12 @@
+// The SDK's ABI version. A plugin records the version it was compiled against; the host refuses a
+// plugin whose version differs from its own, naming both. Bump it whenever a public header changes
+// the layout of a type or the signature of a virtual function that crosses the plugin boundary.
+#pragma once
+
+#include <cstdint>
+
+namespace waygate {
+
+inline constexpr std::uint32_t kAbiVersion = 1;
+
+}  // namespace waygate

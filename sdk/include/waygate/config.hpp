@@ -1,0 +1,78 @@
+// A plugin's view of its TOML table. Each getter reads one key, converts and range-checks it, and
+// remembers the key as known; a key the plugin never asked for is an error when the host calls
+// complete(). Every error is a ConfigError whose message reads the same everywhere:
+//   exit-node.toml:12:7: stage 'inside': key 'mtu': expected an integer from 576 to 65535
+// Throwing from configure() leaves the running plugin with its old configuration.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "waygate/timer.hpp"
+
+namespace waygate {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Config {
+ public:
+  // Parses TOML text; `origin` names it in errors (a file path, or "<rig>").
+  static Config parse(std::string_view toml, std::string origin);
+  static Config parse_file(const std::string& path);
+
+  Config(const Config&);
+  Config& operator=(const Config&);
+  Config(Config&&) noexcept;
+  Config& operator=(Config&&) noexcept;
+  ~Config();
+
+  bool has(std::string_view key) const;
+
+  std::string string(std::string_view key) const;  // required
+  std::string string(std::string_view key, std::string_view fallback) const;
+  std::int64_t integer(std::string_view key, std::int64_t min, std::int64_t max) const;
+  std::int64_t integer(std::string_view key, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max) const;
+  bool boolean(std::string_view key, bool fallback) const;
+  std::vector<std::string> strings(std::string_view key) const;  // absent: empty
+  std::vector<std::int64_t> integers(std::string_view key, std::int64_t min,
+                                     std::int64_t max) const;
+  // "250ms", "10s", "2m", "1h", or an integer number of seconds.
+  Duration duration(std::string_view key, Duration fallback) const;
+  Config table(std::string_view key) const;         // required sub-table
+  std::vector<Config> tables(std::string_view key) const;  // array of tables; absent: empty
+  std::vector<std::string> keys() const;            // every key of this table, sorted
+
+  // Marks a key as handled without reading it through a getter.
+  void accept(std::string_view key) const;
+  // Throws ConfigError naming the first key no getter asked for.
+  void complete() const;
+
+  // A ConfigError about `key` (or the table itself when the key is absent), for checks a plugin
+  // makes on its own: "peer 'x' listed twice", "prefix not in the pool".
+  [[noreturn]] void fail(std::string_view key, std::string_view message) const;
+  std::string where(std::string_view key = {}) const;  // "file:line:col"
+  const std::string& origin() const;
+  // Prefix for every error message, e.g. "stage 'inside'".
+  void set_context(std::string context);
+
+ private:
+  struct State;
+  Config(std::shared_ptr<State> state, const void* table, std::string context);
+  const void* node(std::string_view key) const;
+
+  std::shared_ptr<State> state_;  // keeps the parsed document alive
+  const void* table_ = nullptr;   // a toml::table inside it
+  std::string context_;
+  std::shared_ptr<std::vector<std::string>> used_;
+};
+
+}  // namespace waygate

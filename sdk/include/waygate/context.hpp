@@ -1,0 +1,38 @@
+// What the host gives a plugin instance: its name, counters, timers, the clock, a logger, packet
+// buffers and asynchronous I/O. Everything a plugin touches outside its own memory goes through
+// here, which is why the test rig can run a plugin with no host: it is another Context.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+#include "waygate/counters.hpp"
+#include "waygate/io.hpp"
+#include "waygate/log.hpp"
+#include "waygate/pool.hpp"
+#include "waygate/timer.hpp"
+
+namespace waygate {
+
+class Context {
+ public:
+  virtual ~Context() = default;
+
+  // The stage's name from the config (e.g. "inside"); labels its metrics and log lines.
+  virtual std::string_view name() const = 0;
+
+  // Metrics are exported as waygate_<plugin>_<name>{stage="<stage>",<labels>}.
+  virtual Counter counter(std::string_view name, std::string_view help, const Labels& labels = {}) = 0;
+  virtual Gauge gauge(std::string_view name, std::string_view help, const Labels& labels = {}) = 0;
+  // A reason for dropping packets: counted as drops_total{reason="<reason>"}.
+  virtual Drop drop_reason(std::string_view reason) = 0;
+
+  virtual Timer timer(std::function<void()> fire) = 0;
+  virtual Time now() const = 0;
+
+  virtual Logger& log() = 0;
+  virtual Pool& pool() = 0;
+  virtual Io& io() = 0;
+};
+
+}  // namespace waygate

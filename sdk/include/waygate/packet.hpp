@@ -1,0 +1,92 @@
+// One packet: a view into a fixed-size buffer from a Pool, with headroom in front of the data (so
+// a tunnel can prepend its header in place) and tailroom behind it (for an authentication tag),
+// plus the metadata that stages use to talk to each other. Packets are never allocated one by one:
+// the Pool owns them all.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace waygate {
+
+// Outbound travels from the pipeline's first stage (inside: clients) to its last (outside);
+// inbound travels back.
+enum class Direction : std::uint8_t { outbound, inbound };
+
+constexpr Direction opposite(Direction d) {
+  return d == Direction::outbound ? Direction::inbound : Direction::outbound;
+}
+constexpr const char* to_string(Direction d) {
+  return d == Direction::outbound ? "outbound" : "inbound";
+}
+
+inline constexpr std::uint32_t kNoId = 0xffffffffu;
+
+// What stages know about a packet beyond its bytes. Stages communicate only through this.
+struct Meta {
+  Direction direction = Direction::outbound;
+  std::uint32_t peer = kNoId;      // tunnel peer that sent it or will receive it
+  std::uint32_t identity = kNoId;  // policy identity owning the peer
+  std::uint32_t socket = kNoId;    // socket (exit node) the packet is bound to
+  std::uint32_t flow_hash = 0;     // hash of the 5-tuple, for sharding and flow tables
+};
+
+class Packet {
+ public:
+  Packet() = default;
+  Packet(std::uint8_t* buffer, std::uint32_t capacity, std::uint32_t index)
+      : buf_(buffer), cap_(capacity), index_(index) {}
+
+  std::uint8_t* data() { return buf_ + head_; }
+  const std::uint8_t* data() const { return buf_ + head_; }
+  std::size_t size() const { return len_; }
+  bool empty() const { return len_ == 0; }
+  std::span<std::uint8_t> bytes() { return {data(), len_}; }
+  std::span<const std::uint8_t> bytes() const { return {data(), len_}; }
+
+  std::size_t headroom() const { return head_; }
+  std::size_t tailroom() const { return cap_ - head_ - len_; }
+  // Room from the data start to the end of the buffer: how much a read into this packet may fill.
+  std::span<std::uint8_t> writable() { return {data(), cap_ - head_}; }
+
+  // Grows the data by n bytes in front (for an encapsulation header); nullptr without headroom.
+  std::uint8_t* prepend(std::size_t n) {
+    if (n > head_) return nullptr;
+    head_ -= static_cast<std::uint32_t>(n);
+    len_ += static_cast<std::uint32_t>(n);
+    return data();
+  }
+  // Removes n bytes from the front (decapsulation); false if the packet is shorter.
+  bool strip(std::size_t n) {
+    if (n > len_) return false;
+    head_ += static_cast<std::uint32_t>(n);
+    len_ -= static_cast<std::uint32_t>(n);
+    return true;
+  }
+  // Sets the data length, within what the buffer holds behind the data start.
+  bool resize(std::size_t n) {
+    if (n > cap_ - head_) return false;
+    len_ = static_cast<std::uint32_t>(n);
+    return true;
+  }
+  // Empties the packet and places its data start `headroom` bytes into the buffer.
+  void reset(std::size_t headroom) {
+    head_ = static_cast<std::uint32_t>(headroom < cap_ ? headroom : cap_);
+    len_ = 0;
+    meta = Meta{};
+  }
+
+  std::uint32_t index() const { return index_; }  // position in its pool
+
+  Meta meta;
+
+ private:
+  std::uint8_t* buf_ = nullptr;
+  std::uint32_t cap_ = 0;
+  std::uint32_t head_ = 0;
+  std::uint32_t len_ = 0;
+  std::uint32_t index_ = 0;
+};
+
+}  // namespace waygate

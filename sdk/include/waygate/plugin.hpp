@@ -1,0 +1,57 @@
+// The plugin contract. A plugin is one class derived from Plugin, registered once with
+// WAYGATE_PLUGIN(Class, "name", "version"). Its life: constructed with its Context -> configure()
+// with its TOML table -> start() (open descriptors, arm timers) -> process() bursts and on_io()
+// completions -> stop() -> destroyed. configure() may be called again while running (reload): it
+// must take the new config whole or throw ConfigError and keep the old one, and it must have no
+// side effect outside the object until it succeeds (the host also calls it on a throw-away
+// instance just to validate a file). Nothing here may block: no DNS, no disk, no sleeping.
+#pragma once
+
+#include <cstdint>
+
+#include <boost/dll/alias.hpp>
+
+#include "waygate/abi.hpp"
+#include "waygate/burst.hpp"
+#include "waygate/config.hpp"
+#include "waygate/context.hpp"
+#include "waygate/io.hpp"
+
+namespace waygate {
+
+class Plugin {
+ public:
+  virtual ~Plugin() = default;
+  virtual void configure(const Config& config) = 0;
+  virtual void start() {}
+  // The burst's direction says which way it travels; see burst.hpp for what to do with each packet.
+  virtual void process(Burst& burst, Output& out) = 0;
+  // A completed read or write queued through Context::io(). The packet is the plugin's again:
+  // pass it into the pipeline (away from this edge), drop it, or return it to the pool.
+  virtual void on_io(const Completion& completion, Output& out) {
+    (void)completion;
+    (void)out;
+  }
+  virtual void stop() {}
+};
+
+// What a plugin shared object exports under the symbol "waygate_plugin". The ABI version comes
+// first so that any host can read it before trusting the rest of the layout.
+struct PluginInfo {
+  std::uint32_t abi;
+  const char* name;
+  const char* version;
+  Plugin* (*create)(Context& context);
+};
+
+}  // namespace waygate
+
+#define WAYGATE_PLUGIN(Class, Name, Version)                                                  \
+  namespace {                                                                                 \
+  ::waygate::Plugin* waygate_create_plugin(::waygate::Context& context) {                     \
+    return new Class(context);                                                                \
+  }                                                                                           \
+  }                                                                                           \
+  extern "C" const ::waygate::PluginInfo waygate_plugin_info{::waygate::kAbiVersion, Name,     \
+                                                             Version, &waygate_create_plugin}; \
+  BOOST_DLL_ALIAS(waygate_plugin_info, waygate_plugin)

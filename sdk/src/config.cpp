@@ -1,0 +1,223 @@
+#include "waygate/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace waygate {
+
+struct Config::State {
+  toml::table root;
+  std::string origin;
+};
+
+namespace {
+
+const toml::table& as_table(const void* t) { return *static_cast<const toml::table*>(t); }
+
+std::string position(const std::string& origin, const toml::source_region& r) {
+  if (r.begin.line == 0) return origin;
+  return fmt::format("{}:{}:{}", origin, r.begin.line, r.begin.column);
+}
+
+const char* type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    default: return "a date or time";
+  }
+}
+
+}  // namespace
+
+Config::Config(std::shared_ptr<State> state, const void* table, std::string context)
+    : state_(std::move(state)),
+      table_(table),
+      context_(std::move(context)),
+      used_(std::make_shared<std::vector<std::string>>()) {}
+
+Config::Config(const Config&) = default;
+Config& Config::operator=(const Config&) = default;
+Config::Config(Config&&) noexcept = default;
+Config& Config::operator=(Config&&) noexcept = default;
+Config::~Config() = default;
+
+Config Config::parse(std::string_view text, std::string origin) {
+  auto state = std::make_shared<State>();
+  state->origin = std::move(origin);
+  try {
+    state->root = toml::parse(text, state->origin);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}: {}", position(state->origin, e.source()), e.description()));
+  }
+  const void* root = &state->root;
+  return Config(std::move(state), root, {});
+}
+
+Config Config::parse_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("{}: cannot open the file", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), path);
+}
+
+const std::string& Config::origin() const { return state_->origin; }
+void Config::set_context(std::string context) { context_ = std::move(context); }
+
+const void* Config::node(std::string_view key) const {
+  accept(key);
+  return as_table(table_).get(key);
+}
+
+void Config::accept(std::string_view key) const {
+  if (std::find(used_->begin(), used_->end(), key) == used_->end()) used_->emplace_back(key);
+}
+
+bool Config::has(std::string_view key) const { return as_table(table_).contains(key); }
+
+std::string Config::where(std::string_view key) const {
+  const toml::table& t = as_table(table_);
+  if (!key.empty()) {
+    for (auto&& [k, v] : t)
+      if (k.str() == key) return position(state_->origin, k.source());
+  }
+  return position(state_->origin, t.source());
+}
+
+void Config::fail(std::string_view key, std::string_view message) const {
+  std::string text = where(key) + ": ";
+  if (!context_.empty()) text += context_ + ": ";
+  if (!key.empty()) text += fmt::format("key '{}': ", key);
+  text += message;
+  throw ConfigError(text);
+}
+
+void Config::complete() const {
+  for (auto&& [k, v] : as_table(table_)) {
+    if (std::find(used_->begin(), used_->end(), k.str()) == used_->end())
+      fail(k.str(), "unknown key");
+  }
+}
+
+std::string Config::string(std::string_view key) const {
+  auto* n = static_cast<const toml::node*>(node(key));
+  if (n == nullptr) fail(key, "missing (a string is required)");
+  if (!n->is_string()) fail(key, fmt::format("expected a string, got {}", type_name(*n)));
+  return std::string(n->as_string()->get());
+}
+
+std::string Config::string(std::string_view key, std::string_view fallback) const {
+  if (!has(key)) {
+    accept(key);
+    return std::string(fallback);
+  }
+  return string(key);
+}
+
+std::int64_t Config::integer(std::string_view key, std::int64_t min, std::int64_t max) const {
+  auto* n = static_cast<const toml::node*>(node(key));
+  if (n == nullptr) fail(key, "missing (an integer is required)");
+  if (!n->is_integer()) fail(key, fmt::format("expected an integer, got {}", type_name(*n)));
+  std::int64_t v = n->as_integer()->get();
+  if (v < min || v > max) fail(key, fmt::format("expected an integer from {} to {}, got {}", min, max, v));
+  return v;
+}
+
+std::int64_t Config::integer(std::string_view key, std::int64_t fallback, std::int64_t min,
+                             std::int64_t max) const {
+  if (!has(key)) {
+    accept(key);
+    return fallback;
+  }
+  return integer(key, min, max);
+}
+
+bool Config::boolean(std::string_view key, bool fallback) const {
+  auto* n = static_cast<const toml::node*>(node(key));
+  if (n == nullptr) return fallback;
+  if (!n->is_boolean()) fail(key, fmt::format("expected a boolean, got {}", type_name(*n)));
+  return n->as_boolean()->get();
+}
+
+std::vector<std::string> Config::strings(std::string_view key) const {
+  auto* n = static_cast<const toml::node*>(node(key));
+  std::vector<std::string> out;
+  if (n == nullptr) return out;
+  if (n->is_string()) return {std::string(n->as_string()->get())};
+  if (!n->is_array()) fail(key, fmt::format("expected an array of strings, got {}", type_name(*n)));
+  for (auto&& e : *n->as_array()) {
+    if (!e.is_string()) fail(key, fmt::format("expected an array of strings, found {} in it", type_name(e)));
+    out.emplace_back(e.as_string()->get());
+  }
+  return out;
+}
+
+std::vector<std::int64_t> Config::integers(std::string_view key, std::int64_t min, std::int64_t max) const {
+  auto* n = static_cast<const toml::node*>(node(key));
+  std::vector<std::int64_t> out;
+  if (n == nullptr) return out;
+  if (!n->is_array()) fail(key, fmt::format("expected an array of integers, got {}", type_name(*n)));
+  for (auto&& e : *n->as_array()) {
+    if (!e.is_integer()) fail(key, fmt::format("expected an array of integers, found {} in it", type_name(e)));
+    std::int64_t v = e.as_integer()->get();
+    if (v < min || v > max) fail(key, fmt::format("each value must be from {} to {}, got {}", min, max, v));
+    out.push_back(v);
+  }
+  return out;
+}
+
+Duration Config::duration(std::string_view key, Duration fallback) const {
+  auto* n = static_cast<const toml::node*>(node(key));
+  if (n == nullptr) return fallback;
+  if (n->is_integer()) {
+    std::int64_t s = n->as_integer()->get();
+    if (s < 0) fail(key, "a duration cannot be negative");
+    return std::chrono::seconds(s);
+  }
+  if (!n->is_string()) fail(key, fmt::format("expected a duration such as \"10s\", got {}", type_name(*n)));
+  std::string_view text = n->as_string()->get();
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  if (ec != std::errc{} || value < 0) fail(key, fmt::format("'{}' is not a duration such as \"10s\"", text));
+  if (unit == "ns") return std::chrono::nanoseconds(value);
+  if (unit == "us") return std::chrono::microseconds(value);
+  if (unit == "ms") return std::chrono::milliseconds(value);
+  if (unit == "s" || unit.empty()) return std::chrono::seconds(value);
+  if (unit == "m") return std::chrono::minutes(value);
+  if (unit == "h") return std::chrono::hours(value);
+  fail(key, fmt::format("unknown unit '{}' (use ms, s, m or h)", unit));
+}
+
+Config Config::table(std::string_view key) const {
+  auto* n = static_cast<const toml::node*>(node(key));
+  if (n == nullptr) fail(key, "missing (a table is required)");
+  if (!n->is_table()) fail(key, fmt::format("expected a table, got {}", type_name(*n)));
+  return Config(state_, n->as_table(), context_);
+}
+
+std::vector<Config> Config::tables(std::string_view key) const {
+  auto* n = static_cast<const toml::node*>(node(key));
+  std::vector<Config> out;
+  if (n == nullptr) return out;
+  if (!n->is_array_of_tables()) fail(key, fmt::format("expected an array of tables ([[{}]]), got {}", key, type_name(*n)));
+  for (auto&& e : *n->as_array()) out.push_back(Config(state_, e.as_table(), context_));
+  return out;
+}
+
+std::vector<std::string> Config::keys() const {
+  std::vector<std::string> out;
+  for (auto&& [k, v] : as_table(table_)) out.emplace_back(k.str());
+  return out;
+}
+
+}  // namespace waygate

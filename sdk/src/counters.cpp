@@ -1,0 +1,84 @@
+#include "waygate/counters.hpp"
+
+#include <array>
+#include <stdexcept>
+
+namespace waygate {
+
+// Slots come in chunks per worker, so that one worker's counters share cache lines only with each
+// other and a chunk never moves once handed out.
+struct CounterRegistry::Chunk {
+  static constexpr std::size_t kSlots = 512;
+  alignas(64) std::array<std::atomic<std::uint64_t>, kSlots> slots{};
+};
+
+struct CounterRegistry::Entry {
+  std::string name;
+  std::string help;
+  MetricKind kind;
+  Labels labels;
+  std::vector<std::atomic<std::uint64_t>*> slots;  // one per worker, created on demand
+};
+
+CounterRegistry::CounterRegistry(unsigned workers)
+    : workers_(workers == 0 ? 1 : workers), chunks_(workers_), used_(workers_, Chunk::kSlots) {}
+
+CounterRegistry::~CounterRegistry() = default;
+
+std::atomic<std::uint64_t>* CounterRegistry::new_slot(unsigned worker) {
+  if (used_[worker] == Chunk::kSlots) {
+    chunks_[worker].push_back(std::make_unique<Chunk>());
+    used_[worker] = 0;
+  }
+  return &chunks_[worker].back()->slots[used_[worker]++];
+}
+
+std::atomic<std::uint64_t>* CounterRegistry::slot(std::string_view name, std::string_view help,
+                                                  MetricKind kind, const Labels& labels,
+                                                  unsigned worker) {
+  if (worker >= workers_) throw std::out_of_range("counter registry: no such worker");
+  std::lock_guard lock(mutex_);
+  Entry* entry = nullptr;
+  for (auto& e : entries_) {
+    if (e->name != name) continue;
+    if (e->kind != kind)
+      throw std::invalid_argument("metric '" + std::string(name) + "' registered with two kinds");
+    if (e->labels == labels) {
+      entry = e.get();
+      break;
+    }
+  }
+  if (entry == nullptr) {
+    entries_.push_back(std::make_unique<Entry>(
+        Entry{std::string(name), std::string(help), kind, labels, std::vector<std::atomic<std::uint64_t>*>(workers_)}));
+    entry = entries_.back().get();
+  }
+  if (entry->slots[worker] == nullptr) entry->slots[worker] = new_slot(worker);
+  return entry->slots[worker];
+}
+
+namespace {
+std::int64_t sum(const std::vector<std::atomic<std::uint64_t>*>& slots) {
+  std::uint64_t total = 0;
+  for (auto* s : slots)
+    if (s != nullptr) total += s->load(std::memory_order_relaxed);
+  return static_cast<std::int64_t>(total);
+}
+}  // namespace
+
+std::int64_t CounterRegistry::value(std::string_view name, const Labels& labels) const {
+  std::lock_guard lock(mutex_);
+  for (auto& e : entries_)
+    if (e->name == name && e->labels == labels) return sum(e->slots);
+  return 0;
+}
+
+std::vector<CounterRegistry::Sample> CounterRegistry::snapshot() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Sample> out;
+  out.reserve(entries_.size());
+  for (auto& e : entries_) out.push_back({e->name, e->help, e->kind, e->labels, sum(e->slots)});
+  return out;
+}
+
+}  // namespace waygate

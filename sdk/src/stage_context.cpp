@@ -1,0 +1,40 @@
+#include "stage_context.hpp"
+
+namespace waygate {
+
+StageContext::StageContext(std::string name, MetricNaming naming, CounterRegistry& registry,
+                           unsigned worker, TimerQueue& timers, Pool& pool, Io& io, Logger& logger)
+    : name_(std::move(name)),
+      naming_(std::move(naming)),
+      registry_(registry),
+      worker_(worker),
+      timers_(timers),
+      pool_(pool),
+      io_(io),
+      logger_(logger) {}
+
+std::atomic<std::uint64_t>* StageContext::slot(std::string_view name, std::string_view help,
+                                               MetricKind kind, const Labels& labels) {
+  Labels all;
+  if (naming_.stage_label) all.emplace_back("stage", name_);
+  all.insert(all.end(), labels.begin(), labels.end());
+  return registry_.slot(naming_.prefix + std::string(name), help, kind, all, worker_);
+}
+
+Counter StageContext::counter(std::string_view name, std::string_view help, const Labels& labels) {
+  return Counter(slot(name, help, MetricKind::counter, labels));
+}
+
+Gauge StageContext::gauge(std::string_view name, std::string_view help, const Labels& labels) {
+  return Gauge(slot(name, help, MetricKind::gauge, labels));
+}
+
+Drop StageContext::drop_reason(std::string_view reason) {
+  Labels labels;
+  if (naming_.stage_label) labels.emplace_back("stage", name_);
+  labels.emplace_back("reason", std::string(reason));
+  return Drop(registry_.slot(naming_.drops, "Packets dropped, by stage and reason",
+                             MetricKind::counter, labels, worker_));
+}
+
+}  // namespace waygate

@@ -1,0 +1,45 @@
+// The one implementation of Context, shared by the host and the test rig: they differ only in
+// the clock behind the TimerQueue, the Io, the Logger and how metric names are spelled.
+#pragma once
+
+#include <string>
+
+#include "waygate/context.hpp"
+
+namespace waygate {
+
+struct MetricNaming {
+  std::string prefix;       // "waygate_tun_" in the host, "" in the rig
+  std::string drops;        // one metric for every plugin's drops: "waygate_drops_total"
+  bool stage_label = true;  // add stage="<name>" to every metric
+};
+
+class StageContext final : public Context {
+ public:
+  StageContext(std::string name, MetricNaming naming, CounterRegistry& registry, unsigned worker,
+               TimerQueue& timers, Pool& pool, Io& io, Logger& logger);
+
+  std::string_view name() const override { return name_; }
+  Counter counter(std::string_view name, std::string_view help, const Labels& labels) override;
+  Gauge gauge(std::string_view name, std::string_view help, const Labels& labels) override;
+  Drop drop_reason(std::string_view reason) override;
+  Timer timer(std::function<void()> fire) override { return timers_.create(std::move(fire)); }
+  Time now() const override { return timers_.now(); }
+  Logger& log() override { return logger_; }
+  Pool& pool() override { return pool_; }
+  Io& io() override { return io_; }
+
+ private:
+  std::atomic<std::uint64_t>* slot(std::string_view name, std::string_view help, MetricKind kind,
+                                   const Labels& labels);
+  std::string name_;
+  MetricNaming naming_;
+  CounterRegistry& registry_;
+  unsigned worker_;
+  TimerQueue& timers_;
+  Pool& pool_;
+  Io& io_;
+  Logger& logger_;
+};
+
+}  // namespace waygate

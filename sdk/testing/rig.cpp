@@ -1,0 +1,220 @@
+#include "waygate/testing/rig.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
+#include "loader.hpp"
+#include "stage_context.hpp"
+
+namespace waygate::testing {
+
+namespace {
+
+class RigLogger final : public Logger {
+ public:
+  bool enabled(Level) const override { return true; }
+  void write(Level level, std::string_view message) override {
+    static constexpr const char* names[] = {"trace", "debug", "info", "warn", "error"};
+    lines.push_back(std::string(names[static_cast<int>(level)]) + ": " + std::string(message));
+  }
+  std::vector<std::string> lines;
+};
+
+// Real I/O without a ring: the rig performs each queued operation with a plain syscall when the
+// test calls poll(), so a plugin's edge code runs unchanged on socketpairs and pipes.
+class RigIo final : public Io {
+ public:
+  struct Op {
+    int fd;
+    Packet* packet;
+    std::uint64_t tag;
+  };
+  void read(int fd, Packet* p, std::uint64_t tag) override { reads.push_back({fd, p, tag}); }
+  void write(int fd, Packet* p, std::uint64_t tag) override {
+    ssize_t n = ::write(fd, p->data(), p->size());
+    done.push_back({tag, n < 0 ? -errno : static_cast<std::int32_t>(n), p});
+  }
+  explicit RigIo(Pool& p) : pool(p) {}
+  void cancel(int fd) override {
+    for (auto it = reads.begin(); it != reads.end();) {
+      if (it->fd == fd) {
+        pool.free(it->packet);
+        it = reads.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  // Completes the reads whose descriptor is readable, oldest first, at most one per descriptor
+  // per readiness check so a datagram boundary is never merged.
+  void perform_reads(int wait_ms) {
+    if (reads.empty()) return;
+    std::vector<pollfd> fds;
+    for (auto& op : reads)
+      if (std::none_of(fds.begin(), fds.end(), [&](const pollfd& f) { return f.fd == op.fd; }))
+        fds.push_back({op.fd, POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), wait_ms) <= 0) return;
+    for (auto& f : fds) {
+      if ((f.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      for (;;) {
+        auto it = std::find_if(reads.begin(), reads.end(), [&](const Op& op) { return op.fd == f.fd; });
+        if (it == reads.end()) break;
+        auto room = it->packet->writable();
+        ssize_t n = ::recv(f.fd, room.data(), room.size(), MSG_DONTWAIT);
+        if (n < 0 && errno == ENOTSOCK) n = ::read(f.fd, room.data(), room.size());
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n >= 0) it->packet->resize(static_cast<std::size_t>(n));
+        done.push_back({it->tag, n < 0 ? -errno : static_cast<std::int32_t>(n), it->packet});
+        reads.erase(it);
+        if (n <= 0) break;
+      }
+    }
+  }
+  Pool& pool;
+  std::deque<Op> reads;
+  std::deque<Completion> done;
+};
+
+}  // namespace
+
+struct Rig::Impl final : BurstSink {
+  explicit Impl(RigOptions o)
+      : options(std::move(o)),
+        pool(options.buffers, options.buffer_size, options.headroom),
+        io(pool),
+        context(options.name, MetricNaming{"", "drops_total", false}, registry, 0, timers, pool,
+                io, logger) {}
+
+  void flush(Burst& burst) override {
+    auto& into = burst.direction() == Direction::outbound ? outbound : inbound;
+    for (Packet* p : burst) {
+      into.push_back({{p->data(), p->data() + p->size()}, p->meta});
+      pool.free(p);
+    }
+    burst.clear();
+  }
+  void collect(Output& out) {
+    flush(out.passed());
+    flush(out.replies());
+  }
+  void configure(std::string_view toml) {
+    Config config = Config::parse(toml, "<rig>");
+    plugin.plugin->configure(config);
+    config.complete();
+  }
+
+  RigOptions options;
+  CounterRegistry registry;
+  TimerQueue timers;
+  Pool pool;
+  RigIo io;
+  RigLogger logger;
+  StageContext context;
+  PluginInstance plugin;
+  bool started = false;
+  std::vector<Captured> outbound;
+  std::vector<Captured> inbound;
+};
+
+Rig::Rig(Factory factory, std::string_view toml, RigOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {
+  impl_->plugin.plugin = factory(impl_->context);
+  impl_->configure(toml);
+}
+
+std::unique_ptr<Rig> Rig::load(const std::string& path, std::string_view toml, RigOptions options) {
+  auto library = PluginLibrary::open(path);
+  auto create = library->info().create;
+  auto rig = std::make_unique<Rig>(
+      [create](Context& c) { return std::unique_ptr<Plugin>(create(c)); }, toml, std::move(options));
+  rig->impl_->plugin.library = std::move(library);
+  return rig;
+}
+
+Rig::~Rig() { stop(); }
+
+Plugin& Rig::plugin() { return *impl_->plugin.plugin; }
+
+void Rig::start() {
+  if (impl_->started) return;
+  impl_->plugin.plugin->start();
+  impl_->started = true;
+}
+
+void Rig::stop() {
+  if (!impl_->started) return;
+  impl_->plugin.plugin->stop();
+  impl_->started = false;
+  poll();  // hand back whatever stop() cancelled
+}
+
+void Rig::reconfigure(std::string_view toml) { impl_->configure(toml); }
+
+void Rig::push(Direction d, std::span<const std::uint8_t> bytes, Meta meta) {
+  push(d, std::vector<std::vector<std::uint8_t>>{{bytes.begin(), bytes.end()}}, meta);
+}
+
+void Rig::push(Direction d, const std::vector<std::vector<std::uint8_t>>& packets, Meta meta) {
+  Burst burst(d);
+  Output out(d, impl_->pool, *impl_);
+  auto run = [&] {
+    impl_->plugin.plugin->process(burst, out);
+    burst.clear();
+  };
+  for (auto& bytes : packets) {
+    Packet* p = impl_->pool.alloc();
+    if (p == nullptr || !p->resize(bytes.size()))
+      throw std::length_error("rig: packet does not fit a pool buffer");
+    std::memcpy(p->data(), bytes.data(), bytes.size());
+    p->meta = meta;
+    p->meta.direction = d;
+    burst.push(p);
+    if (burst.full()) run();
+  }
+  if (!burst.empty()) run();
+  impl_->collect(out);
+}
+
+std::vector<Captured> Rig::take(Direction d) {
+  auto& from = d == Direction::outbound ? impl_->outbound : impl_->inbound;
+  return std::exchange(from, {});
+}
+
+std::uint64_t Rig::drops(std::string_view reason) const {
+  return static_cast<std::uint64_t>(impl_->registry.value("drops_total", {{"reason", std::string(reason)}}));
+}
+
+std::int64_t Rig::counter(std::string_view name, const Labels& labels) const {
+  return impl_->registry.value(name, labels);
+}
+
+CounterRegistry& Rig::counters() { return impl_->registry; }
+
+void Rig::advance(Duration d) { impl_->timers.advance(impl_->timers.now() + d); }
+Time Rig::now() const { return impl_->timers.now(); }
+
+std::size_t Rig::poll(std::chrono::milliseconds wait) {
+  impl_->io.perform_reads(static_cast<int>(wait.count()));
+  std::size_t n = 0;
+  Output out(impl_->options.received, impl_->pool, *impl_);
+  while (!impl_->io.done.empty()) {
+    Completion c = impl_->io.done.front();
+    impl_->io.done.pop_front();
+    c.packet->meta.direction = impl_->options.received;
+    impl_->plugin.plugin->on_io(c, out);
+    ++n;
+  }
+  impl_->collect(out);
+  return n;
+}
+
+const std::vector<std::string>& Rig::log() const { return impl_->logger.lines; }
+Pool& Rig::pool() { return impl_->pool; }
+
+}  // namespace waygate::testing

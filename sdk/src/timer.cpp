@@ -78,10 +78,12 @@ Time TimerQueue::next_deadline() {
 }
 
 void TimerQueue::advance(Time now) {
-  if (now > now_) now_ = now;
   for (;;) {
     drop_stale();
-    if (heap_.empty() || heap_.front().deadline > now_) return;
+    if (heap_.empty() || heap_.front().deadline > now) break;
+    // Time steps to each deadline as it fires, so a timer re-armed from its callback counts
+    // from when it fired, and a fake clock jumping an hour fires a periodic timer every period.
+    if (heap_.front().deadline > now_) now_ = heap_.front().deadline;
     std::uint32_t id = heap_.front().id;
     std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
     heap_.pop_back();
@@ -96,6 +98,7 @@ void TimerQueue::advance(Time now) {
       free_ids_.push_back(id);
     }
   }
+  if (now > now_) now_ = now;
 }
 
 }  // namespace waygate

@@ -46,8 +46,9 @@ class TimerQueue {
   Time now() const { return now_; }
   // The earliest deadline of an armed timer, or Time::max() if none.
   Time next_deadline();
-  // Moves time to `now` and fires every timer due by then, in deadline order. A callback may arm
-  // any timer again, itself included; one re-armed for a time not after `now` fires in this call.
+  // Moves time to `now` and fires every timer due by then, in deadline order; while a callback
+  // runs, now() is its timer's deadline. A callback may arm any timer, itself included; one armed
+  // for a time not after `now` fires in this call.
   void advance(Time now);
 
  private:

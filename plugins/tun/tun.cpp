@@ -60,7 +60,8 @@ class TunEdge final : public Plugin {
 
   void start() override {
     device_.emplace(settings_);
-    ctx_.log().info("device {} up, mtu {}", device_->name(), settings_.mtu);
+    if (settings_.fd >= 0) ctx_.log().info("using descriptor {}", settings_.fd);
+    else ctx_.log().info("device {} up, mtu {}", device_->name(), settings_.mtu);
     refill();
   }
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# What an operator sees from `waygate check` and `waygate run` given bad input: one clear line
+# naming the file, position and key (or the plugin file and versions), a non-zero exit, no crash.
+source "$(dirname "$0")/lib.sh"
+TESTPLUGINS=${WAYGATE_PLUGIN_PATH:?}
+
+expect_error() {  # NAME PATTERN TOML
+  printf '%s\n' "$3" >"$WORK/$1.toml"
+  local out rc=0
+  out=$("$WAYGATE" check -c "$WORK/$1.toml" 2>&1) || rc=$?
+  [[ $rc -eq 1 ]] || fail "$1: exit code $rc, expected 1 (output: $out)"
+  grep -qE -- "$2" <<<"$out" || fail "$1: '$out' does not match '$2'"
+  pass "$1: $out"
+}
+
+expect_error unknown-key "unknown-key.toml:4:1: stage 'a': key 'colour': unknown key" \
+  $'[[stage]]\nname = "a"\nplugin = "tun"\ncolour = "red"'
+expect_error wrong-type "wrong-type.toml:4:1: stage 'a': key 'mtu': expected an integer, got a string" \
+  $'[[stage]]\nname = "a"\nplugin = "tun"\nmtu = "big"'
+expect_error duplicate "duplicate.toml:5:1: key 'name': stage 'a' is defined twice" \
+  $'[[stage]]\nname = "a"\nplugin = "tun"\n[[stage]]\nname = "a"\nplugin = "tun"'
+expect_error unknown-plugin "unknown-plugin.toml:3:1: stage 'a': key 'plugin': unknown plugin 'warp-drive'" \
+  $'[[stage]]\nname = "a"\nplugin = "warp-drive"'
+expect_error syntax "syntax.toml:2:" $'[[stage]]\nname = = "a"'
+expect_error wrong-abi "built for Waygate SDK ABI version [0-9]+, but this host uses version [0-9]+" \
+  "[[stage]]
+name = \"a\"
+plugin = \"$TESTPLUGINS/waygate-wrong-abi.so\""
+expect_error no-symbol "no symbol 'waygate_plugin'" \
+  "[[stage]]
+name = \"a\"
+plugin = \"$TESTPLUGINS/waygate-no-symbol.so\""
+expect_error missing-file "no such file" \
+  "[[stage]]
+name = \"a\"
+plugin = \"$TESTPLUGINS/waygate-gone.so\""
+
+out=$("$WAYGATE" check -c "$WORK/absent.toml" 2>&1) && fail "missing config accepted"
+grep -q "absent.toml: cannot open the file" <<<"$out" || fail "missing config: $out"
+pass "missing config file"
+
+rc=0
+"$WAYGATE" run -c "$WORK/wrong-abi.toml" >"$WORK/run.log" 2>&1 || rc=$?
+[[ $rc -eq 1 ]] || fail "run with a wrong-ABI plugin exited $rc"
+grep -q "ABI version" "$WORK/run.log" || fail "run did not say why"
+pass "run refuses a plugin of another ABI and exits 1"

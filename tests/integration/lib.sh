@@ -1,0 +1,73 @@
+# Helpers for namespace tests. Every name a test creates carries a suffix unique to the run, so
+# tests run in parallel; everything is torn down on every exit path; the root namespace's routes,
+# nftables and sysctls are never touched.
+set -euo pipefail
+
+WAYGATE=${1:?usage: $0 path/to/waygate}
+if [[ $(id -u) -ne 0 ]]; then
+  echo "SKIP: namespace tests need root"
+  exit 77
+fi
+
+# Short: interface names have 15 characters at most.
+RUN_ID=$(printf '%04x%02x' $(($$ & 0xffff)) $((RANDOM & 0xff)))
+WORK=$(mktemp -d)
+NAMESPACES=()
+PIDS=()
+
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  if [[ $rc -ne 0 && -d $WORK ]]; then
+    for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 40 "$f"; }; done
+  fi
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# new_ns NAME: creates namespace NAME-<run id> with loopback up; prints its full name.
+new_ns() {
+  local ns="wg$1$RUN_ID"
+  ip netns add "$ns"
+  NAMESPACES+=("$ns")
+  ip -n "$ns" link set lo up
+  echo "$ns"
+}
+
+# wait_for SECONDS COMMAND...: retries the command every 0.1 s until it succeeds.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { echo "timed out waiting for: $*"; return 1; }
+    sleep 0.1
+  done
+}
+
+# start_waygate CONFIG LOG: runs the host in the background and waits until its devices exist.
+start_waygate() {
+  "$WAYGATE" run -c "$1" >"$2" 2>&1 &
+  WAYGATE_PID=$!
+  PIDS+=("$WAYGATE_PID")
+  wait_for 10 grep -q "running" "$2"
+}
+
+# listening NS PORT: true once something in namespace NS listens on TCP port PORT.
+listening() { ip netns exec "$1" ss -Htln "sport = :$2" | grep -q .; }
+
+# A free TCP port on loopback for the admin API.
+free_port() {
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 20000))
+    ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return; }
+  done
+  return 1
+}
+
+pass() { echo "ok: $*"; }
+fail() { echo "FAIL: $*"; exit 1; }

@@ -1,0 +1,73 @@
+// The host's part of a config file: every error names file, line, column and key.
+#include <gtest/gtest.h>
+
+#include "host_config.hpp"
+
+using waygate::ConfigError;
+using waygate::parse_host_config;
+
+namespace {
+
+std::string error_of(std::string_view toml) {
+  try {
+    parse_host_config(toml, "c.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(HostConfig, ReadsStagesInOrder) {
+  auto c = parse_host_config(R"(
+[host]
+admin = ""
+plugin_path = ["plugins", "/abs"]
+[[stage]]
+name = "inside"
+plugin = "tun"
+mtu = 1400
+[[stage]]
+name = "outside"
+plugin = "tun"
+)", "/etc/waygate/c.toml");
+  ASSERT_EQ(c.stages.size(), 2u);
+  EXPECT_EQ(c.stages[0].name, "inside");
+  EXPECT_EQ(c.stages[1].name, "outside");
+  EXPECT_EQ(c.admin, "");
+  EXPECT_EQ(c.plugin_path, (std::vector<std::string>{"/etc/waygate/plugins", "/abs"}));
+  EXPECT_EQ(c.stages[0].table.integer("mtu", 0, 9000), 1400);  // the plugin's keys stay for it
+}
+
+TEST(HostConfig, UnknownKeys) {
+  EXPECT_EQ(error_of("[host]\nadmin = ''\ncolour = 1\n[[stage]]\nname='a'\nplugin='tun'\n"),
+            "c.toml:3:1: [host]: key 'colour': unknown key");
+  EXPECT_EQ(error_of("stages = 1\n[[stage]]\nname='a'\nplugin='tun'\n"), "c.toml:1:1: key 'stages': unknown key");
+}
+
+TEST(HostConfig, WrongType) {
+  EXPECT_EQ(error_of("[host]\nbuffers = 'many'\n[[stage]]\nname='a'\nplugin='tun'\n"),
+            "c.toml:2:1: [host]: key 'buffers': expected an integer, got a string");
+  EXPECT_EQ(error_of("[[stage]]\nname = 5\nplugin='tun'\n"),
+            "c.toml:2:1: key 'name': expected a string, got an integer");
+}
+
+TEST(HostConfig, DuplicateStageName) {
+  EXPECT_EQ(error_of("[[stage]]\nname = 'a'\nplugin = 'tun'\n\n[[stage]]\n  name = 'a'\nplugin = 'tun'\n"),
+            "c.toml:6:3: key 'name': stage 'a' is defined twice (first at c.toml:2:1)");
+}
+
+TEST(HostConfig, StagesRequired) {
+  EXPECT_NE(error_of("[host]\nadmin = ''\n").find("no [[stage]] table"), std::string::npos);
+  EXPECT_EQ(error_of("[[stage]]\nname = 'a'\n"), "c.toml:1:1: key 'plugin': missing (a string is required)");
+  EXPECT_NE(error_of("[[stage]]\nname = 'Bad Name'\nplugin='tun'\n").find("c.toml:2:1: key 'name'"), std::string::npos);
+}
+
+TEST(HostConfig, SameShape) {
+  auto a = parse_host_config("[[stage]]\nname='a'\nplugin='tun'\nmtu=1400\n", "c.toml");
+  auto b = parse_host_config("[[stage]]\nname='a'\nplugin='tun'\nmtu=1300\n", "c.toml");
+  auto c = parse_host_config("[[stage]]\nname='b'\nplugin='tun'\n", "c.toml");
+  EXPECT_TRUE(waygate::same_shape(a, b));
+  EXPECT_FALSE(waygate::same_shape(a, c));
+}
+
+}  // namespace

@@ -1,0 +1,144 @@
+// The executor with real parts: the host's io_uring loop, two tun edges on socketpairs, and probe
+// stages between them. A packet written into one socketpair travels the pipeline and comes out of
+// the other (or back, or nowhere), exactly as the stages say.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "host_logger.hpp"
+#include "pipeline.hpp"
+#include "uring_loop.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Wire {
+  Wire() { EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds), 0); }
+  ~Wire() { ::close(fds[1]); }  // fds[0] belongs to the tun edge
+  int fds[2];
+};
+
+class Harness {
+ public:
+  // `middle` is inserted between the two edges: [[stage]] tables of probes.
+  explicit Harness(const std::string& middle, bool right_edge = true)
+      : pool_(512, 2048, 128), loop_(pool_, 256, 512), catalog_({}) {
+    std::string toml = fmt::format(
+        "[host]\nplugin_path = ['{}', '{}']\n[[stage]]\nname = 'left'\nplugin = 'tun'\nfd = {}\nqueue = 16\n{}",
+        WAYGATE_BUILD_PLUGINS, WAYGATE_TEST_PLUGINS, left_.fds[0], middle);
+    if (right_edge)
+      toml += fmt::format("[[stage]]\nname = 'right'\nplugin = 'tun'\nfd = {}\nqueue = 16\n", right_.fds[0]);
+    config_ = waygate::parse_host_config(toml, "test.toml");
+    pipeline_ = std::make_unique<waygate::Pipeline>(
+        config_, catalog_,
+        waygate::StageResources{registry_, 0, timers_, pool_,
+                                [this](std::uint32_t s) -> waygate::Io& { return loop_.io(s); },
+                                waygate::make_stage_logger});
+    pipeline_->start();
+  }
+  ~Harness() { pipeline_->stop(); }
+
+  void send(Wire& w, std::vector<std::uint8_t> bytes) {
+    ASSERT_EQ(::write(w.fds[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  }
+  // Turns the loop until a packet shows up on `w` or a few loop turns pass with nothing.
+  std::vector<std::uint8_t> receive(Wire& w) {
+    std::vector<std::uint8_t> buf(4096);
+    for (int turn = 0; turn < 20; ++turn) {
+      ssize_t n = ::read(w.fds[1], buf.data(), buf.size());
+      if (n > 0) return {buf.begin(), buf.begin() + n};
+      loop_.wait(waygate::UringLoop::clock() + 20ms);
+      loop_.drain([&](std::uint32_t owner, const waygate::Completion& c) {
+        if (owner != waygate::UringLoop::kWakeOwner) pipeline_->on_io(owner, c);
+      });
+      pipeline_->flush();
+    }
+    return {};
+  }
+  std::int64_t metric(std::string_view name, waygate::Labels labels) {
+    return registry_.value(name, labels);
+  }
+
+  Wire left_, right_;
+
+ private:
+  waygate::Pool pool_;
+  waygate::UringLoop loop_;
+  waygate::TimerQueue timers_;
+  waygate::CounterRegistry registry_;
+  waygate::PluginCatalog catalog_;
+  waygate::HostConfig config_;
+  std::unique_ptr<waygate::Pipeline> pipeline_;
+};
+
+std::vector<std::uint8_t> packet(std::uint8_t tag) { return {0x45, tag, 0, 20, 1, 2, 3, 4}; }
+
+TEST(Pipeline, PassesBothWaysThroughEveryStage) {
+  Harness h("[[stage]]\nname = 'a'\nplugin = 'probe'\n[[stage]]\nname = 'b'\nplugin = 'probe'\n");
+  h.send(h.left_, packet(1));
+  EXPECT_EQ(h.receive(h.right_), packet(1));
+  h.send(h.right_, packet(2));
+  EXPECT_EQ(h.receive(h.left_), packet(2));
+  for (const char* stage : {"a", "b"}) {
+    EXPECT_EQ(h.metric("waygate_probe_seen_total", {{"stage", stage}, {"direction", "outbound"}}), 1);
+    EXPECT_EQ(h.metric("waygate_probe_seen_total", {{"stage", stage}, {"direction", "inbound"}}), 1);
+  }
+  EXPECT_EQ(h.metric("waygate_tun_rx_packets_total", {{"stage", "left"}}), 1);
+  EXPECT_EQ(h.metric("waygate_tun_tx_packets_total", {{"stage", "right"}}), 1);
+}
+
+TEST(Pipeline, ReplyTravelsBackFromWhereItWasMade) {
+  Harness h("[[stage]]\nname = 'a'\nplugin = 'probe'\n[[stage]]\nname = 'b'\nplugin = 'probe'\naction = 'reply'\n");
+  h.send(h.left_, packet(3));
+  EXPECT_EQ(h.receive(h.left_), packet(3));
+  EXPECT_TRUE(h.receive(h.right_).empty());
+  // Stage a saw it go out and come back; the reply started at b, so b saw it once.
+  EXPECT_EQ(h.metric("waygate_probe_seen_total", {{"stage", "a"}, {"direction", "inbound"}}), 1);
+  EXPECT_EQ(h.metric("waygate_probe_seen_total", {{"stage", "b"}, {"direction", "inbound"}}), 0);
+}
+
+TEST(Pipeline, DropIsCountedUnderItsStageAndReason) {
+  Harness h("[[stage]]\nname = 'a'\nplugin = 'probe'\naction = 'drop'\n");
+  for (std::uint8_t i = 0; i < 5; ++i) h.send(h.left_, packet(i));
+  EXPECT_TRUE(h.receive(h.right_).empty());
+  EXPECT_EQ(h.metric("waygate_drops_total", {{"stage", "a"}, {"reason", "probe_drop"}}), 5);
+}
+
+TEST(Pipeline, WhatNobodyConsumesIsDroppedAtTheEnd) {
+  Harness h("[[stage]]\nname = 'a'\nplugin = 'probe'\n", /*right_edge=*/false);
+  h.send(h.left_, packet(4));
+  h.receive(h.left_);
+  EXPECT_EQ(h.metric("waygate_drops_total", {{"stage", "a"}, {"reason", "end_of_pipeline"}}), 1);
+}
+
+TEST(Pipeline, UnknownPluginNamesTheStageAndLine) {
+  waygate::Pool pool(64, 2048, 128);
+  waygate::UringLoop loop(pool, 64, 64);
+  waygate::TimerQueue timers;
+  waygate::CounterRegistry registry;
+  waygate::PluginCatalog catalog({});
+  auto config = waygate::parse_host_config("[[stage]]\nname = 'x'\nplugin = 'nope'\n", "t.toml");
+  waygate::StageResources res{registry, 0, timers, pool,
+                              [&](std::uint32_t s) -> waygate::Io& { return loop.io(s); },
+                              waygate::make_stage_logger};
+  try {
+    waygate::Pipeline p(config, catalog, res);
+    FAIL();
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("t.toml:3:1: stage 'x': key 'plugin': unknown plugin 'nope'", 0), 0u) << e.what();
+  }
+  auto bad_key = waygate::parse_host_config(
+      fmt::format("[[stage]]\nname = 'x'\nplugin = 'probe'\n  actoin = 'drop'\n"), "t.toml");
+  bad_key.plugin_path = {WAYGATE_TEST_PLUGINS};
+  try {
+    waygate::Pipeline p(bad_key, catalog, res);
+    FAIL();
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_STREQ(e.what(), "t.toml:4:3: stage 'x': key 'actoin': unknown key");
+  }
+}
+
+}  // namespace

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what Waygate needs to build, test and run, from Debian bookworm's packages. Idempotent:
+# when everything is present it only checks. Run as root (or it uses sudo).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-filesystem1.81-dev
+  libboost-program-options1.81-dev
+  liburing-dev libsodium-dev libssl-dev libtomlplusplus-dev libfmt-dev libspdlog-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libqrencode-dev libmaxminddb-dev prometheus-cpp-dev
+  libnl-route-3-dev
+  nftables iproute2 iputils-ping wireguard-go wireguard-tools iperf3 curl python3 bc
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=$([[ $(id -u) -eq 0 ]] || echo sudo)
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

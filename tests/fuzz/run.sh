@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# run.sh OUTDIR SECONDS: builds every fuzz target (tests/fuzz/fuzz_*.cpp) with libFuzzer, ASan and
+# UBSan, and runs each for SECONDS on a copy of its seed corpus (tests/fuzz/corpus/<name>), so
+# new inputs never land in the repository. A crash fails the run and leaves the input in OUTDIR.
+set -euo pipefail
+out=$1
+seconds=$2
+here=$(cd "$(dirname "$0")" && pwd)
+sdk=$here/../../sdk/include
+mkdir -p "$out"
+for src in "$here"/fuzz_*.cpp; do
+  name=$(basename "$src" .cpp)
+  name=${name#fuzz_}
+  ccache clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -I"$sdk" "$src" -o "$out/fuzz_$name"
+  rm -rf "$out/corpus_$name"
+  mkdir -p "$out/corpus_$name"
+  cp -r "$here/corpus/$name/." "$out/corpus_$name/" 2>/dev/null || true
+  (cd "$out" && ./"fuzz_$name" -max_total_time="$seconds" -print_final_stats=1 "corpus_$name" 2>&1 |
+    grep -E "stat::number_of_executed_units|ERROR|SUMMARY" || true)
+  (cd "$out" && ! ls crash-* leak-* timeout-* >/dev/null 2>&1) || { echo "fuzz_$name found a crash in $out"; exit 1; }
+  echo "fuzz_$name: clean after ${seconds}s"
+done

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every test, from a fresh machine: installs what is missing, builds, and runs
+#   1. the unit, rig and namespace tests (ctest, warnings as errors);
+#   2. the unit and rig tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the out-of-tree example plugin, built against the installed SDK, with its own tests;
+#   4. each fuzz target for a bounded time.
+# Namespace tests need root; without it they are skipped, not failed.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+
+bash .ci/install-deps.sh
+
+echo "== build"
+bash .ci/build.sh build
+echo "== tests"
+ctest --test-dir build --output-on-failure -j"$(nproc)"
+
+echo "== unit and rig tests under ASan+UBSan"
+bash .ci/build.sh build-asan -DWAYGATE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -LE integration
+
+echo "== example plugin against the installed SDK"
+rm -rf build/sdk-install build/example
+cmake --install build --prefix build/sdk-install >/dev/null
+cmake -S examples/port-filter -B build/example -G Ninja -DCMAKE_PREFIX_PATH="$top/build/sdk-install" \
+  -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
+ninja -C build/example
+ctest --test-dir build/example --output-on-failure
+
+echo "== fuzzing, ${FUZZ_SECONDS}s per target"
+bash tests/fuzz/run.sh build/fuzz "$FUZZ_SECONDS"

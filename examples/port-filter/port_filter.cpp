@@ -84,10 +84,6 @@ class PortFilter final : public waygate::Plugin {
       else c.fail("directions", "unknown direction '" + d + "' (expected \"outbound\" or \"inbound\")");
     }
 
-    // The host checks for unknown keys only after configure() returns; checking here keeps a
-    // reload whose only fault is a misspelt key from being half-applied.
-    c.complete();
-
     // The config is valid: only now declare the per-port counters (declaring the same name and
     // labels again on reload returns the same counter, so the counts carry over).
     next->hits.reserve(next->ports.size());

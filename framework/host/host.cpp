@@ -10,28 +10,12 @@
 #include "metrics_text.hpp"
 #include "pipeline.hpp"
 #include "plugin_catalog.hpp"
+#include "scratch.hpp"
 #include "worker.hpp"
 
 namespace waygate {
 
 namespace {
-
-// Resources for a pipeline that is built only to be thrown away: every I/O is refused and no
-// counter it declares reaches the real registry.
-struct Scratch {
-  class NoIo final : public Io {
-   public:
-    explicit NoIo(Pool& p) : pool(p) {}
-    void read(int, Packet* p, std::uint64_t) override { pool.free(p); }
-    void write(int, Packet* p, std::uint64_t) override { pool.free(p); }
-    void cancel(int) override {}
-    Pool& pool;
-  };
-  CounterRegistry registry;
-  TimerQueue timers;
-  Pool pool{64, 2048, 128};
-  NoIo io{pool};
-};
 
 // Builds the whole pipeline (plugins loaded, every stage configured) without starting it.
 void validate(const HostConfig& config, PluginCatalog& catalog) {

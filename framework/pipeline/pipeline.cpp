@@ -1,12 +1,21 @@
 #include "pipeline.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
 namespace waygate {
 
 namespace {
+
+// Prometheus metric names allow [a-zA-Z0-9_:]; plugin names may hold '-' ("port-filter").
+std::string metric_prefix(std::string_view plugin) {
+  std::string out = "waygate_";
+  for (char c : plugin) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out + "_";
+}
+
 // Replies can bounce; a burst nested deeper than this is a loop between stages, not traffic.
 constexpr int kMaxDepth = 16;
 }  // namespace
@@ -48,7 +57,7 @@ Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResour
     const PluginInfo& info = stage->instance.library->info();
     stage->logger = res.logger(spec.name);
     stage->context = std::make_unique<StageContext>(
-        spec.name, MetricNaming{fmt::format("waygate_{}_", info.name), "waygate_drops_total", true},
+        spec.name, MetricNaming{metric_prefix(info.name), "waygate_drops_total", true},
         res.registry, res.worker, res.timers, res.pool, res.io(static_cast<std::uint32_t>(i)),
         *stage->logger);
     stage->instance.plugin.reset(info.create(*stage->context));

@@ -10,6 +10,7 @@
 #include <deque>
 
 #include "loader.hpp"
+#include "scratch.hpp"
 #include "stage_context.hpp"
 
 namespace waygate::testing {
@@ -103,13 +104,21 @@ struct Rig::Impl final : BurstSink {
     flush(out.passed());
     flush(out.replies());
   }
+  // As the host does on reload: a throw-away instance must accept the config whole (unknown keys
+  // included) before the live one sees it.
   void configure(std::string_view toml) {
-    Config config = Config::parse(toml, "<rig>");
-    plugin.plugin->configure(config);
-    config.complete();
+    {
+      Scratch scratch;
+      StageContext throwaway = scratch.context(options.name);
+      Config config = Config::parse(toml, "<rig>");
+      factory(throwaway)->configure(config);
+      config.complete();
+    }
+    plugin.plugin->configure(Config::parse(toml, "<rig>"));
   }
 
   RigOptions options;
+  Rig::Factory factory;
   CounterRegistry registry;
   TimerQueue timers;
   Pool pool;
@@ -124,6 +133,7 @@ struct Rig::Impl final : BurstSink {
 
 Rig::Rig(Factory factory, std::string_view toml, RigOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {
+  impl_->factory = factory;
   impl_->plugin.plugin = factory(impl_->context);
   impl_->configure(toml);
 }

@@ -87,8 +87,15 @@ TEST(Rig, FailedReconfigureKeepsTheOldConfig) {
   Rig rig(sorter, "period = '10s'");
   rig.start();
   EXPECT_THROW(rig.reconfigure("period = 0"), waygate::ConfigError);
+  // Valid values beside an unknown key: refused whole, the period must not become 1 s.
+  EXPECT_THROW(rig.reconfigure("period = '1s'\ncolour = 1"), waygate::ConfigError);
   rig.advance(10s);
   EXPECT_EQ(rig.counter("ticks_total"), 1);
+  rig.advance(5s);
+  EXPECT_EQ(rig.counter("ticks_total"), 1);
+  rig.reconfigure("period = '1s'");
+  rig.advance(5s);
+  EXPECT_EQ(rig.counter("ticks_total"), 2);  // the 10 s timer armed before the reload fires at 20 s
 }
 
 }  // namespace

@@ -9,17 +9,21 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# ctest ARGS...: runs ctest and keeps its summary for the closing line.
+run_ctest() { ctest "$@" | tee -a "$log"; }
 
 bash .ci/install-deps.sh
 
 echo "== build"
 bash .ci/build.sh build
 echo "== tests"
-ctest --test-dir build --output-on-failure -j"$(nproc)"
+run_ctest --test-dir build --output-on-failure -j"$(nproc)"
 
 echo "== unit and rig tests under ASan+UBSan"
 bash .ci/build.sh build-asan -DWAYGATE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -LE integration
+ASAN_OPTIONS=detect_leaks=1 run_ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -LE integration
 
 echo "== example plugin against the installed SDK"
 rm -rf build/sdk-install build/example
@@ -27,7 +31,11 @@ cmake --install build --prefix build/sdk-install >/dev/null
 cmake -S examples/port-filter -B build/example -G Ninja -DCMAKE_PREFIX_PATH="$top/build/sdk-install" \
   -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
 ninja -C build/example
-ctest --test-dir build/example --output-on-failure
+run_ctest --test-dir build/example --output-on-failure
 
 echo "== fuzzing, ${FUZZ_SECONDS}s per target"
 bash tests/fuzz/run.sh build/fuzz "$FUZZ_SECONDS"
+
+# One closing line over every ctest run above (each already failed the script if a test failed).
+awk '/tests passed, [0-9]+ tests failed out of/ {total += $NF; failed += $4}
+     END {printf "all suites: %d passed, %d failed\n", total - failed, failed}' "$log"

@@ -18,22 +18,7 @@ ip -n "$VB" addr add 10.97.0.2/24 dev "vb$RUN_ID"
 ip -n "$VA" link set "va$RUN_ID" up mtu 1420
 ip -n "$VB" link set "vb$RUN_ID" up mtu 1420
 
-cat >"$WORK/wire.toml" <<TOML
-[host]
-admin = ""
-[[stage]]
-name = "left"
-plugin = "tun"
-netns = "$A"
-device = "wl$RUN_ID"
-address = ["10.96.0.1/24"]
-[[stage]]
-name = "right"
-plugin = "tun"
-netns = "$B"
-device = "wr$RUN_ID"
-address = ["10.96.0.2/24"]
-TOML
+wire_config "$WORK/wire.toml" "" '"10.96.0.1/24"' '"10.96.0.2/24"'
 start_waygate "$WORK/wire.toml" "$WORK/waygate.log"
 
 cpu_seconds() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }

@@ -59,6 +59,31 @@ start_waygate() {
 # listening NS PORT: true once something in namespace NS listens on TCP port PORT.
 listening() { ip netns exec "$1" ss -Htln "sport = :$2" | grep -q .; }
 
+# wire_config FILE ADMIN LEFT_ADDRESSES RIGHT_ADDRESSES [LEFT_KEYS] [MIDDLE_STAGES]: writes a
+# wire between namespaces $A and $B (devices wl<id>, wr<id>). Addresses are the inside of a TOML
+# array ('"10.99.0.1/24", "fd99::1/64"'); LEFT_KEYS are extra lines for the left stage;
+# MIDDLE_STAGES are [[stage]] tables placed between the two edges.
+wire_config() {
+  cat >"$1" <<TOML
+[host]
+admin = "$2"
+[[stage]]
+name = "left"
+plugin = "tun"
+netns = "$A"
+device = "wl$RUN_ID"
+address = [$3]
+${5:-}
+${6:-}
+[[stage]]
+name = "right"
+plugin = "tun"
+netns = "$B"
+device = "wr$RUN_ID"
+address = [$4]
+TOML
+}
+
 # A free TCP port on loopback for the admin API.
 free_port() {
   local port

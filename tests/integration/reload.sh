@@ -5,25 +5,8 @@ source "$(dirname "$0")/lib.sh"
 
 A=$(new_ns a)
 B=$(new_ns b)
-write_config() {  # MTU, extra stage tables
-  cat >"$WORK/wire.toml" <<TOML
-[host]
-admin = ""
-[[stage]]
-name = "left"
-plugin = "tun"
-netns = "$A"
-device = "wl$RUN_ID"
-mtu = $1
-address = ["10.98.0.1/24"$2]
-$3
-[[stage]]
-name = "right"
-plugin = "tun"
-netns = "$B"
-device = "wr$RUN_ID"
-address = ["10.98.0.2/24"]
-TOML
+write_config() {  # MTU, extra left addresses, middle stages
+  wire_config "$WORK/wire.toml" "" "\"10.98.0.1/24\"$2" '"10.98.0.2/24"' "mtu = $1" "$3"
 }
 mtu() { ip -n "$A" -o link show "wl$RUN_ID" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; }
 reloads() { grep -c "$1" "$WORK/waygate.log" || true; }
@@ -46,9 +29,9 @@ ip netns exec "$A" ping -c 1 -W 2 10.98.0.2 >/dev/null || fail "pipeline stopped
 [[ $(mtu) == 1420 ]] || fail "MTU changed by a refused reload"
 pass "broken config refused, old pipeline still forwarding"
 
-write_config 1420 "" $'mtu_typo = 1'
+write_config 1420 "" $'[[stage]]\nname = "middle"\nplugin = "probe"\nmtu_typo = 1'
 hup_and_wait "reload failed" || fail "unknown key not reported"
-grep -q "key 'mtu_typo': unknown key" "$WORK/waygate.log" || fail "unknown key not named"
+grep -q "stage 'middle': key 'mtu_typo': unknown key" "$WORK/waygate.log" || fail "unknown key not named"
 pass "config with an unknown key refused"
 
 write_config 1300 ', "10.98.1.1/24"' ""

@@ -7,22 +7,7 @@ source "$(dirname "$0")/lib.sh"
 A=$(new_ns a)
 B=$(new_ns b)
 PORT=$(free_port)
-cat >"$WORK/wire.toml" <<TOML
-[host]
-admin = "127.0.0.1:$PORT"
-[[stage]]
-name = "left"
-plugin = "tun"
-netns = "$A"
-device = "wl$RUN_ID"
-address = ["10.99.0.1/24", "fd99::1/64"]
-[[stage]]
-name = "right"
-plugin = "tun"
-netns = "$B"
-device = "wr$RUN_ID"
-address = ["10.99.0.2/24", "fd99::2/64"]
-TOML
+wire_config "$WORK/wire.toml" "127.0.0.1:$PORT" '"10.99.0.1/24", "fd99::1/64"' '"10.99.0.2/24", "fd99::2/64"'
 start_waygate "$WORK/wire.toml" "$WORK/waygate.log"
 
 ip netns exec "$A" ping -c 3 -i 0.2 -W 2 10.99.0.2 >/dev/null || fail "IPv4 ping across the wire"

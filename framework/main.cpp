@@ -1,14 +1,54 @@
 // waygate: the host process. `waygate run -c FILE` runs a connector; `waygate check -c FILE`
-// validates a config and the plugins it names without touching the system.
+// validates a config and the plugins it names without touching the system. Any other command
+// comes from a plugin on the plugin path (`waygate genkey` from the wireguard plugin, say).
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 #include "host.hpp"
+#include "plugin_catalog.hpp"
 #include "waygate/abi.hpp"
 
+namespace {
+
+bool builtin(const char* word) {
+  for (const char* b : {"run", "check", "version"})
+    if (std::strcmp(word, b) == 0) return true;
+  return word[0] == '-';
+}
+
+// `waygate <command> ...` for a command a plugin provides; -1 if none does.
+int run_plugin_command(waygate::PluginCatalog& catalog, int argc, char** argv) {
+  for (auto& lib : catalog.all())
+    for (const auto& command : lib->commands())
+      if (std::strcmp(command.name, argv[1]) == 0) return command.run(argc - 1, argv + 1);
+  return -1;
+}
+
+std::string plugin_commands_help(waygate::PluginCatalog& catalog) {
+  std::string text;
+  for (auto& lib : catalog.all())
+    for (const auto& command : lib->commands())
+      text += fmt::format("  {:<14}{} (plugin {})\n", command.name, command.summary, lib->info().name);
+  return text.empty() ? text : "Commands from plugins:\n" + text;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  waygate::PluginCatalog catalog(waygate::PluginCatalog::default_search_path());
+  if (argc > 1 && !builtin(argv[1])) {
+    int code = run_plugin_command(catalog, argc, argv);
+    if (code >= 0) return code;
+    fmt::print(stderr, "waygate: unknown command '{}' (see waygate --help)\n", argv[1]);
+    return 2;
+  }
+
   CLI::App app{"Waygate: a plugin-based modular router; its first product is a VPN exit node."};
   app.require_subcommand(1);
+  app.footer([&] { return plugin_commands_help(catalog); });
 
   waygate::HostOptions options;
   auto add_common = [&](CLI::App* cmd) {
@@ -23,13 +63,8 @@ int main(int argc, char** argv) {
   auto* version = app.add_subcommand("version", "Print the version and the plugin ABI version");
 
   CLI11_PARSE(app, argc, argv);
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-
   if (*run) return waygate::run_host(options);
   if (*check) return waygate::check_config(options);
-  if (*version) {
-    fmt::print("waygate {} (plugin ABI {})\n", WAYGATE_VERSION, waygate::kAbiVersion);
-    return 0;
-  }
+  if (*version) fmt::print("waygate {} (plugin ABI {})\n", WAYGATE_VERSION, waygate::kAbiVersion);
   return 0;
 }

@@ -19,8 +19,10 @@ constexpr std::uint64_t kCancelData = ~std::uint64_t{0} - 1;
 class UringLoop::StageIo final : public Io {
  public:
   StageIo(UringLoop& loop, std::uint32_t owner) : loop_(loop), owner_(owner) {}
-  void read(int fd, Packet* p, std::uint64_t tag) override { loop_.queue(owner_, fd, p, tag, false); }
-  void write(int fd, Packet* p, std::uint64_t tag) override { loop_.queue(owner_, fd, p, tag, true); }
+  void read(int fd, Packet* p, std::uint64_t tag) override { loop_.queue(owner_, fd, p, tag, Kind::read); }
+  void write(int fd, Packet* p, std::uint64_t tag) override { loop_.queue(owner_, fd, p, tag, Kind::write); }
+  void receive(int fd, Packet* p, std::uint64_t tag) override { loop_.queue(owner_, fd, p, tag, Kind::receive); }
+  void send(int fd, Packet* p, std::uint64_t tag) override { loop_.queue(owner_, fd, p, tag, Kind::send); }
   void cancel(int fd) override { loop_.cancel(fd); }
 
  private:
@@ -87,7 +89,7 @@ void UringLoop::wake() {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
-void UringLoop::queue(std::uint32_t owner, int fd, Packet* p, std::uint64_t tag, bool write) {
+void UringLoop::queue(std::uint32_t owner, int fd, Packet* p, std::uint64_t tag, Kind kind) {
   io_uring_sqe* s = free_ops_.empty() ? nullptr : sqe();
   if (s == nullptr) {
     deferred_.push_back({owner, Completion{tag, -ENOBUFS, p}});
@@ -95,12 +97,32 @@ void UringLoop::queue(std::uint32_t owner, int fd, Packet* p, std::uint64_t tag,
   }
   std::uint32_t id = free_ops_.back();
   free_ops_.pop_back();
-  ops_[id] = Op{owner, fd, write, tag, p};
-  if (write) {
-    io_uring_prep_write(s, fd, p->data(), static_cast<unsigned>(p->size()), 0);
-  } else {
-    auto room = p->writable();
-    io_uring_prep_read(s, fd, room.data(), static_cast<unsigned>(room.size()), 0);
+  Op& op = ops_[id];
+  op = Op{owner, fd, kind, tag, p, {}, {}};
+  auto room = p->writable();
+  switch (kind) {
+    case Kind::read:
+      io_uring_prep_read(s, fd, room.data(), static_cast<unsigned>(room.size()), 0);
+      break;
+    case Kind::write:
+      io_uring_prep_write(s, fd, p->data(), static_cast<unsigned>(p->size()), 0);
+      break;
+    case Kind::receive:
+      op.iov = {room.data(), room.size()};
+      op.msg.msg_name = &p->endpoint.addr;
+      op.msg.msg_namelen = sizeof p->endpoint.addr;
+      op.msg.msg_iov = &op.iov;
+      op.msg.msg_iovlen = 1;
+      io_uring_prep_recvmsg(s, fd, &op.msg, 0);
+      break;
+    case Kind::send:
+      op.iov = {p->data(), p->size()};
+      op.msg.msg_name = &p->endpoint.addr;
+      op.msg.msg_namelen = p->endpoint.len;
+      op.msg.msg_iov = &op.iov;
+      op.msg.msg_iovlen = 1;
+      io_uring_prep_sendmsg(s, fd, &op.msg, 0);
+      break;
   }
   io_uring_sqe_set_data64(s, id);
 }
@@ -125,7 +147,9 @@ void UringLoop::wait(Time deadline) {
 std::pair<std::uint32_t, Completion> UringLoop::retire(std::uint64_t id, std::int32_t result) {
   Op op = std::exchange(ops_[id], Op{});
   free_ops_.push_back(static_cast<std::uint32_t>(id));
-  if (result >= 0 && !op.write) op.packet->resize(static_cast<std::size_t>(result));
+  if (result >= 0 && (op.kind == Kind::read || op.kind == Kind::receive))
+    op.packet->resize(static_cast<std::size_t>(result));
+  if (op.kind == Kind::receive) op.packet->endpoint.len = result >= 0 ? op.msg.msg_namelen : 0;
   return {op.owner, Completion{op.tag, result, op.packet}};
 }
 

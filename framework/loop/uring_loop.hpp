@@ -6,6 +6,7 @@
 #pragma once
 
 #include <liburing.h>
+#include <sys/socket.h>
 
 #include <cstdint>
 #include <functional>
@@ -43,14 +44,17 @@ class UringLoop {
 
  private:
   class StageIo;
+  enum class Kind : std::uint8_t { read, write, receive, send };
   struct Op {
     std::uint32_t owner = 0;
     int fd = -1;
-    bool write = false;
+    Kind kind = Kind::read;
     std::uint64_t tag = 0;
     Packet* packet = nullptr;  // null: the slot is free
+    msghdr msg{};              // receive/send: the kernel reads it until the operation completes
+    iovec iov{};
   };
-  void queue(std::uint32_t owner, int fd, Packet* p, std::uint64_t tag, bool write);
+  void queue(std::uint32_t owner, int fd, Packet* p, std::uint64_t tag, Kind kind);
   void cancel(int fd);
   io_uring_sqe* sqe();
   void arm_wake();

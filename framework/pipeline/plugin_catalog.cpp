@@ -1,5 +1,6 @@
 #include "plugin_catalog.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -27,6 +28,27 @@ std::vector<std::string> PluginCatalog::default_search_path() {
     fs::path bin = exe.parent_path();
     out.push_back((bin / "plugins").string());                            // build tree
     out.push_back((bin.parent_path() / "lib/waygate/plugins").string());  // installed
+  }
+  return out;
+}
+
+std::vector<std::shared_ptr<PluginLibrary>> PluginCatalog::all() {
+  std::vector<std::shared_ptr<PluginLibrary>> out;
+  std::vector<std::string> names;
+  for (const auto& dir : default_path_) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      std::string file = entry.path().filename().string();
+      if (file.rfind("waygate-", 0) != 0 || entry.path().extension() != ".so") continue;
+      try {
+        auto lib = find(entry.path().string(), {});
+        if (std::find(names.begin(), names.end(), lib->info().name) != names.end()) continue;
+        names.emplace_back(lib->info().name);
+        out.push_back(std::move(lib));
+      } catch (const LoadError&) {
+        // Not ours to report here: `waygate check` names broken plugins when a config uses them.
+      }
+    }
   }
   return out;
 }

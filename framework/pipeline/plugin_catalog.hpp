@@ -21,6 +21,10 @@ class PluginCatalog {
   // Throws LoadError naming every folder searched when nothing is found.
   std::shared_ptr<PluginLibrary> find(const std::string& plugin, const std::vector<std::string>& path);
 
+  // Every loadable plugin on the default path, once per name (the first found wins); files that
+  // fail to load are skipped. For finding plugin commands.
+  std::vector<std::shared_ptr<PluginLibrary>> all();
+
   // Folders searched after a config's own plugin_path: $WAYGATE_PLUGIN_PATH (colon-separated),
   // then the folders installed and built beside the running binary.
   static std::vector<std::string> default_search_path();

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
-#include <sched.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -17,6 +16,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "waygate/netns.hpp"
+
 namespace waygate::tun {
 
 namespace {
@@ -28,40 +29,6 @@ namespace {
 [[noreturn]] void fail_nl(int err, const std::string& what) {
   throw std::system_error(EIO, std::generic_category(), what + ": " + nl_geterror(err));
 }
-
-// Switches this thread into a named network namespace for the guard's lifetime. Only the calling
-// thread moves; sockets and devices created meanwhile stay in that namespace.
-class NetnsGuard {
- public:
-  explicit NetnsGuard(const std::string& name) {
-    if (name.empty()) return;
-    back_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (back_ < 0) fail(errno, "open own network namespace");
-    int target = ::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-    if (target < 0) {
-      int err = errno;
-      ::close(back_);
-      fail(err, "network namespace '" + name + "'");
-    }
-    int rc = ::setns(target, CLONE_NEWNET);
-    int err = errno;
-    ::close(target);
-    if (rc < 0) {
-      ::close(back_);
-      fail(err, "enter network namespace '" + name + "'");
-    }
-  }
-  ~NetnsGuard() {
-    if (back_ < 0) return;
-    ::setns(back_, CLONE_NEWNET);
-    ::close(back_);
-  }
-  NetnsGuard(const NetnsGuard&) = delete;
-  NetnsGuard& operator=(const NetnsGuard&) = delete;
-
- private:
-  int back_ = -1;
-};
 
 struct NlAddr {
   nl_addr* p = nullptr;

@@ -58,4 +58,11 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const std::string& path) {
   return lib;
 }
 
+std::span<const Command> PluginLibrary::commands() const {
+  if (!handle_->library.has("waygate_commands")) return {};
+  const auto& table = handle_->library.get_alias<const CommandTable>("waygate_commands");
+  if (table.abi != kAbiVersion) return {};  // cannot happen: info() passed the same check
+  return {table.commands, table.count};
+}
+
 }  // namespace waygate

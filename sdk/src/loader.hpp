@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <stdexcept>
+#include <span>
 #include <string>
 
 #include "waygate/plugin.hpp"
@@ -24,6 +25,8 @@ class PluginLibrary {
   ~PluginLibrary();
 
   const PluginInfo& info() const { return *info_; }
+  // The commands the plugin adds to the waygate binary (none if it exports no table).
+  std::span<const Command> commands() const;
   const std::string& path() const { return path_; }
 
  private:

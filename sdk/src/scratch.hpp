@@ -13,6 +13,8 @@ struct Scratch {
     explicit NoIo(Pool& p) : pool(p) {}
     void read(int, Packet* p, std::uint64_t) override { pool.free(p); }
     void write(int, Packet* p, std::uint64_t) override { pool.free(p); }
+    void receive(int, Packet* p, std::uint64_t) override { pool.free(p); }
+    void send(int, Packet* p, std::uint64_t) override { pool.free(p); }
     void cancel(int) override {}
     Pool& pool;
   };

@@ -29,6 +29,12 @@ Gauge StageContext::gauge(std::string_view name, std::string_view help, const La
   return Gauge(slot(name, help, MetricKind::gauge, labels));
 }
 
+std::chrono::system_clock::time_point StageContext::wall() const {
+  if (fake_epoch_)
+    return *fake_epoch_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(timers_.now());
+  return std::chrono::system_clock::now();
+}
+
 Drop StageContext::drop_reason(std::string_view reason) {
   Labels labels;
   if (naming_.stage_label) labels.emplace_back("stage", name_);

@@ -2,6 +2,7 @@
 // the clock behind the TimerQueue, the Io, the Logger and how metric names are spelled.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "waygate/context.hpp"
@@ -25,6 +26,9 @@ class StageContext final : public Context {
   Drop drop_reason(std::string_view reason) override;
   Timer timer(std::function<void()> fire) override { return timers_.create(std::move(fire)); }
   Time now() const override { return timers_.now(); }
+  std::chrono::system_clock::time_point wall() const override;
+  // Makes wall() `epoch` plus the timer queue's time: the test rig's fake calendar.
+  void fake_wall_clock(std::chrono::system_clock::time_point epoch) { fake_epoch_ = epoch; }
   Logger& log() override { return logger_; }
   Pool& pool() override { return pool_; }
   Io& io() override { return io_; }
@@ -40,6 +44,7 @@ class StageContext final : public Context {
   Pool& pool_;
   Io& io_;
   Logger& logger_;
+  std::optional<std::chrono::system_clock::time_point> fake_epoch_;
 };
 
 }  // namespace waygate

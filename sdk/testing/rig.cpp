@@ -35,10 +35,16 @@ class RigIo final : public Io {
     int fd;
     Packet* packet;
     std::uint64_t tag;
+    bool with_source;
   };
-  void read(int fd, Packet* p, std::uint64_t tag) override { reads.push_back({fd, p, tag}); }
+  void read(int fd, Packet* p, std::uint64_t tag) override { reads.push_back({fd, p, tag, false}); }
+  void receive(int fd, Packet* p, std::uint64_t tag) override { reads.push_back({fd, p, tag, true}); }
   void write(int fd, Packet* p, std::uint64_t tag) override {
     ssize_t n = ::write(fd, p->data(), p->size());
+    done.push_back({tag, n < 0 ? -errno : static_cast<std::int32_t>(n), p});
+  }
+  void send(int fd, Packet* p, std::uint64_t tag) override {
+    ssize_t n = ::sendto(fd, p->data(), p->size(), 0, &p->endpoint.addr.sa, p->endpoint.len);
     done.push_back({tag, n < 0 ? -errno : static_cast<std::int32_t>(n), p});
   }
   explicit RigIo(Pool& p) : pool(p) {}
@@ -67,7 +73,11 @@ class RigIo final : public Io {
         auto it = std::find_if(reads.begin(), reads.end(), [&](const Op& op) { return op.fd == f.fd; });
         if (it == reads.end()) break;
         auto room = it->packet->writable();
-        ssize_t n = ::recv(f.fd, room.data(), room.size(), MSG_DONTWAIT);
+        Endpoint& from = it->packet->endpoint;
+        from.len = sizeof from.addr;
+        ssize_t n = ::recvfrom(f.fd, room.data(), room.size(), MSG_DONTWAIT,
+                               it->with_source ? &from.addr.sa : nullptr, it->with_source ? &from.len : nullptr);
+        if (!it->with_source) from.len = 0;
         if (n < 0 && errno == ENOTSOCK) n = ::read(f.fd, room.data(), room.size());
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         if (n >= 0) it->packet->resize(static_cast<std::size_t>(n));
@@ -90,7 +100,9 @@ struct Rig::Impl final : BurstSink {
         pool(options.buffers, options.buffer_size, options.headroom),
         io(pool),
         context(options.name, MetricNaming{"", "drops_total", false}, registry, 0, timers, pool,
-                io, logger) {}
+                io, logger) {
+    context.fake_wall_clock(std::chrono::sys_days{std::chrono::year{2026} / 1 / 1});
+  }
 
   void flush(Burst& burst) override {
     auto& into = burst.direction() == Direction::outbound ? outbound : inbound;

@@ -28,7 +28,10 @@ class Context {
   virtual Drop drop_reason(std::string_view reason) = 0;
 
   virtual Timer timer(std::function<void()> fire) = 0;
-  virtual Time now() const = 0;
+  virtual Time now() const = 0;  // monotonic: for durations and timers
+  // Calendar time, for timestamps a peer compares or a person reads. The rig's moves with its
+  // fake clock.
+  virtual std::chrono::system_clock::time_point wall() const = 0;
 
   virtual Logger& log() = 0;
   virtual Pool& pool() = 0;

@@ -24,6 +24,10 @@ class Io {
   virtual void read(int fd, Packet* p, std::uint64_t tag) = 0;
   // Writes p's bytes as one datagram/packet.
   virtual void write(int fd, Packet* p, std::uint64_t tag) = 0;
+  // A datagram socket's read: as read(), and the sender's address lands in p->endpoint.
+  virtual void receive(int fd, Packet* p, std::uint64_t tag) = 0;
+  // A datagram socket's write: p's bytes to p->endpoint.
+  virtual void send(int fd, Packet* p, std::uint64_t tag) = 0;
   // Aborts every queued operation on fd and waits until none is left, so the fd can be closed.
   // Their completions are not delivered: their packets go straight back to the pool. For stop().
   virtual void cancel(int fd) = 0;

@@ -4,7 +4,12 @@
 // the Pool owns them all.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <cstddef>
+#include <iterator>
 #include <cstdint>
 #include <span>
 
@@ -30,6 +35,19 @@ struct Meta {
   std::uint32_t identity = kNoId;  // policy identity owning the peer
   std::uint32_t socket = kNoId;    // socket (exit node) the packet is bound to
   std::uint32_t flow_hash = 0;     // hash of the 5-tuple, for sharding and flow tables
+};
+
+// A socket address, IPv4 or IPv6: where a datagram came from or goes to.
+struct Endpoint {
+  union {
+    sockaddr sa;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  } addr{};
+  socklen_t len = 0;  // 0: no endpoint
+
+  bool empty() const { return len == 0; }
+  bool operator==(const Endpoint& o) const;
 };
 
 class Packet {
@@ -75,11 +93,13 @@ class Packet {
     head_ = static_cast<std::uint32_t>(headroom < cap_ ? headroom : cap_);
     len_ = 0;
     meta = Meta{};
+    endpoint.len = 0;
   }
 
   std::uint32_t index() const { return index_; }  // position in its pool
 
   Meta meta;
+  Endpoint endpoint;  // for datagram edges: the source of a received packet, the target of a sent one
 
  private:
   std::uint8_t* buf_ = nullptr;
@@ -88,5 +108,17 @@ class Packet {
   std::uint32_t len_ = 0;
   std::uint32_t index_ = 0;
 };
+
+inline bool Endpoint::operator==(const Endpoint& o) const {
+  if (len != o.len || addr.sa.sa_family != o.addr.sa.sa_family) return false;
+  if (addr.sa.sa_family == AF_INET)
+    return addr.v4.sin_port == o.addr.v4.sin_port && addr.v4.sin_addr.s_addr == o.addr.v4.sin_addr.s_addr;
+  if (addr.sa.sa_family == AF_INET6)
+    return addr.v6.sin6_port == o.addr.v6.sin6_port &&
+           std::equal(std::begin(addr.v6.sin6_addr.s6_addr), std::end(addr.v6.sin6_addr.s6_addr),
+                      std::begin(o.addr.v6.sin6_addr.s6_addr)) &&
+           addr.v6.sin6_scope_id == o.addr.v6.sin6_scope_id;
+  return len == 0;
+}
 
 }  // namespace waygate

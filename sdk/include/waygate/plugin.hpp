@@ -7,6 +7,7 @@
 // instance just to validate a file). Nothing here may block: no DNS, no disk, no sleeping.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include <boost/dll/alias.hpp>
@@ -44,7 +45,32 @@ struct PluginInfo {
   Plugin* (*create)(Context& context);
 };
 
+// A command a plugin adds to the waygate binary: `waygate <name> [args...]` runs it, with
+// argv[0] being the command's name. Commands run on their own: no host, no pipeline.
+struct Command {
+  const char* name;
+  const char* summary;  // one line, for `waygate --help`
+  int (*run)(int argc, char** argv);
+};
+
+// What a plugin exports under "waygate_commands" when it has commands.
+struct CommandTable {
+  std::uint32_t abi;
+  const Command* commands;
+  std::size_t count;
+};
+
 }  // namespace waygate
+
+// WAYGATE_COMMANDS({"genkey", "Print a new private key", &genkey}, ...): once per plugin.
+#define WAYGATE_COMMANDS(...)                                                                   \
+  namespace {                                                                                   \
+  const ::waygate::Command waygate_command_list[] = {__VA_ARGS__};                              \
+  }                                                                                             \
+  extern "C" const ::waygate::CommandTable waygate_command_table{                                \
+      ::waygate::kAbiVersion, waygate_command_list,                                             \
+      sizeof waygate_command_list / sizeof waygate_command_list[0]};                            \
+  BOOST_DLL_ALIAS(waygate_command_table, waygate_commands)
 
 #define WAYGATE_PLUGIN(Class, Name, Version)                                                  \
   namespace {                                                                                 \

@@ -66,7 +66,8 @@ class Rig {
   std::int64_t counter(std::string_view name, const Labels& labels = {}) const;
   CounterRegistry& counters();
 
-  // Fake clock: moves time forward and fires the timers due.
+  // Fake clock: moves time forward and fires the timers due. The plugin's wall() starts at
+  // 2026-01-01 00:00 UTC and moves with it.
   void advance(Duration d);
   Time now() const;
 

@@ -1,0 +1,265 @@
+#include "device.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+#include "waygate/netns.hpp"
+
+namespace waygate::wg {
+
+namespace {
+// Completion tags: the socket's family index in the low byte, whether it was a send above it.
+constexpr std::uint64_t kSend = 0x100;
+}  // namespace
+
+Device::Device(Context& ctx, Settings settings)
+    : ctx_(ctx),
+      settings_(std::move(settings)),
+      identity_(Identity::from_private(settings_.private_key)),
+      rx_packets_(ctx.counter("rx_packets_total", "UDP datagrams received")),
+      rx_bytes_(ctx.counter("rx_bytes_total", "UDP payload bytes received")),
+      tx_packets_(ctx.counter("tx_packets_total", "UDP datagrams sent")),
+      tx_bytes_(ctx.counter("tx_bytes_total", "UDP payload bytes sent")),
+      initiations_sent_(ctx.counter("handshake_initiations_sent_total", "Handshake initiations sent")),
+      cookies_sent_(ctx.counter("cookie_replies_sent_total", "Cookie replies sent while under load")),
+      handshakes_(ctx.counter("handshakes_total", "Handshakes completed")),
+      malformed_(ctx.drop_reason("malformed")),
+      bad_mac1_(ctx.drop_reason("bad_mac1")),
+      unknown_peer_(ctx.drop_reason("unknown_peer")),
+      stale_timestamp_(ctx.drop_reason("stale_timestamp")),
+      handshake_failed_(ctx.drop_reason("handshake_failed")),
+      unknown_index_(ctx.drop_reason("unknown_index")),
+      replayed_(ctx.drop_reason("replayed")),
+      decrypt_failed_(ctx.drop_reason("decrypt_failed")),
+      expired_key_(ctx.drop_reason("expired_key")),
+      source_not_allowed_(ctx.drop_reason("source_not_allowed")),
+      malformed_inner_(ctx.drop_reason("malformed_inner")),
+      no_peer_(ctx.drop_reason("no_peer")),
+      no_endpoint_(ctx.drop_reason("no_endpoint")),
+      staged_overflow_(ctx.drop_reason("staged_overflow")),
+      handshake_timeout_(ctx.drop_reason("handshake_timeout")),
+      send_failed_(ctx.drop_reason("send_failed")),
+      not_ip_(ctx.drop_reason("not_ip")),
+      rate_limited_(ctx.drop_reason("rate_limited")),
+      cookie_demanded_(ctx.drop_reason("cookie_demanded")),
+      no_buffer_(ctx.drop_reason("no_buffer")) {
+  for (auto& p : settings_.peers) add_peer(p);
+}
+
+Device::~Device() {
+  stop();
+  for (auto& p : peers_)
+    if (p) remove_peer(*p);
+}
+
+void Device::add_peer(PeerSettings s) {
+  auto p = std::make_unique<Peer>();
+  Peer& peer = *p;
+  peer.id = static_cast<std::uint32_t>(peers_.size());
+  peer.keys = PeerKeys::derive(identity_, s.public_key, s.preshared);
+  peer.endpoint = s.endpoint;
+  peer.settings = std::move(s);
+  peer.staged.reserve(kMaxStaged);
+  Labels labels{{"peer", peer.settings.name}};
+  peer.rx_bytes = ctx_.counter("peer_rx_bytes_total", "Inner bytes received from a peer", labels);
+  peer.tx_bytes = ctx_.counter("peer_tx_bytes_total", "Inner bytes sent to a peer", labels);
+  peer.handshakes = ctx_.counter("peer_handshakes_total", "Handshakes completed with a peer", labels);
+  arm_timers(peer);
+  for (const auto& prefix : peer.settings.allowed_ips) allowed_.insert(prefix, peer.id);
+  by_key_[peer.settings.public_key] = peer.id;
+  if (!peer.keys.usable)
+    ctx_.log().warn("peer {}: its public key is a low-order point; it can never connect", peer.settings.name);
+  peers_.push_back(std::move(p));
+}
+
+void Device::remove_peer(Peer& p) {
+  clear_sessions(p);
+  if (p.initiator) forget_index(p.initiator_index);
+  for (Packet* staged : p.staged) ctx_.pool().free(staged);
+  p.staged.clear();
+  allowed_.remove_peer(p.id);
+  by_key_.erase(p.settings.public_key);
+  peers_[p.id].reset();
+}
+
+std::uint32_t Device::new_index(std::uint32_t peer, Slot slot) {
+  for (;;) {
+    std::uint32_t index = 0;
+    random_bytes({reinterpret_cast<std::uint8_t*>(&index), sizeof index});
+    if (indices_.try_emplace(index, Index{peer, slot}).second) return index;
+  }
+}
+
+void Device::forget_index(std::uint32_t index) { indices_.erase(index); }
+
+void Device::clear_sessions(Peer& p) {
+  for (auto* s : {&p.current, &p.previous, &p.next}) {
+    if (*s) forget_index((*s)->keys.local_index);
+    s->reset();
+  }
+}
+
+void Device::update(Settings next) {
+  if (next.private_key != settings_.private_key)
+    throw std::invalid_argument("changing the private key of a running wireguard edge needs a restart");
+  if (next.listen_port != settings_.listen_port || next.netns != settings_.netns)
+    throw std::invalid_argument("changing listen_port or netns of a running wireguard edge needs a restart");
+  // Peers whose key stays keep their sessions and endpoint; the rest come and go.
+  std::vector<PeerSettings> incoming = next.peers;
+  for (auto& slot : peers_) {
+    if (!slot) continue;
+    auto it = std::find_if(incoming.begin(), incoming.end(),
+                           [&](const PeerSettings& s) { return s.public_key == slot->settings.public_key; });
+    if (it == incoming.end()) {
+      ctx_.log().info("peer {} removed", slot->settings.name);
+      remove_peer(*slot);
+      continue;
+    }
+    Peer& p = *slot;
+    if (it->preshared != p.settings.preshared) {
+      clear_sessions(p);
+      p.keys = PeerKeys::derive(identity_, it->public_key, it->preshared);
+    }
+    allowed_.remove_peer(p.id);
+    for (const auto& prefix : it->allowed_ips) allowed_.insert(prefix, p.id);
+    if (!it->endpoint.empty() && !(it->endpoint == p.settings.endpoint)) p.endpoint = it->endpoint;
+    p.settings = std::move(*it);
+    incoming.erase(it);
+    if (p.settings.persistent_keepalive > Duration{0} && running_) p.persistent.arm_in(p.settings.persistent_keepalive);
+    else p.persistent.cancel();
+  }
+  for (auto& s : incoming) {
+    ctx_.log().info("peer {} added", s.name);
+    add_peer(std::move(s));
+    if (running_ && peers_.back()->settings.persistent_keepalive > Duration{0}) send_keepalive(*peers_.back());
+  }
+  settings_.peers = std::move(next.peers);
+  settings_.mtu = next.mtu;
+  settings_.queue = next.queue;
+  settings_.handshake_load = next.handshake_load;
+  settings_.timing = next.timing;
+}
+
+void Device::open_sockets() {
+  NetnsGuard in_namespace(settings_.netns);
+  for (int i = 0; i < 2; ++i) {
+    int family = i == 0 ? AF_INET : AF_INET6;
+    int fd = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      if (i == 1 && errno == EAFNOSUPPORT) break;  // a host without IPv6
+      throw std::system_error(errno, std::generic_category(), "wireguard: socket");
+    }
+    int one = 1;
+    if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    int buffer = 4 << 20;  // absorb bursts between two loop turns
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+    Endpoint bind_to;
+    if (family == AF_INET) {
+      bind_to.addr.v4.sin_family = AF_INET;
+      bind_to.addr.v4.sin_port = htons(port_ != 0 ? port_ : static_cast<std::uint16_t>(settings_.listen_port));
+      bind_to.len = sizeof(sockaddr_in);
+    } else {
+      bind_to.addr.v6.sin6_family = AF_INET6;
+      bind_to.addr.v6.sin6_addr = in6addr_any;
+      bind_to.addr.v6.sin6_port = htons(port_);
+      bind_to.len = sizeof(sockaddr_in6);
+    }
+    if (::bind(fd, &bind_to.addr.sa, bind_to.len) < 0) {
+      int err = errno;
+      ::close(fd);
+      throw std::system_error(err, std::generic_category(),
+                              "wireguard: bind UDP port " + std::to_string(settings_.listen_port));
+    }
+    if (port_ == 0) {  // learn the port the kernel chose, so IPv6 listens on the same one
+      socklen_t len = bind_to.len;
+      ::getsockname(fd, &bind_to.addr.sa, &len);
+      port_ = ntohs(bind_to.addr.v4.sin_port);
+    }
+    sockets_[i] = fd;
+  }
+}
+
+void Device::start() {
+  open_sockets();
+  running_ = true;
+  refill();
+  ctx_.log().info("listening on UDP port {}, {} peer(s)", port_, by_key_.size());
+  for (auto& p : peers_)
+    if (p && p->settings.persistent_keepalive > Duration{0}) send_keepalive(*p);
+}
+
+void Device::stop() {
+  if (!running_) return;
+  running_ = false;
+  for (auto& p : peers_) {
+    if (!p) continue;
+    for (Timer* t : {&p->retransmit, &p->send_keepalive, &p->new_handshake, &p->zero_keys, &p->persistent}) t->cancel();
+  }
+  for (int& fd : sockets_) {
+    if (fd < 0) continue;
+    ctx_.io().cancel(fd);
+    ::close(fd);
+    fd = -1;
+  }
+  receives_[0] = receives_[1] = 0;
+}
+
+Packet* Device::alloc() {
+  Packet* p = ctx_.pool().alloc();
+  return p;
+}
+
+// Keeps `queue` receives in flight on each socket; buffers come back as sends complete.
+void Device::refill() {
+  if (!running_) return;
+  for (int i = 0; i < 2; ++i) {
+    while (sockets_[i] >= 0 && receives_[i] < settings_.queue) {
+      Packet* p = alloc();
+      if (p == nullptr) return;
+      ctx_.io().receive(sockets_[i], p, static_cast<std::uint64_t>(i));
+      ++receives_[i];
+    }
+  }
+}
+
+int Device::socket_for(const Endpoint& e) const {
+  return sockets_[e.addr.sa.sa_family == AF_INET6 ? 1 : 0];
+}
+
+void Device::transmit(Packet* p) {
+  int fd = socket_for(p->endpoint);
+  if (fd < 0) {
+    send_failed_.add();
+    ctx_.pool().free(p);
+    return;
+  }
+  tx_packets_.add();
+  tx_bytes_.add(p->size());
+  ctx_.io().send(fd, p, kSend | (p->endpoint.addr.sa.sa_family == AF_INET6 ? 1u : 0u));
+}
+
+void Device::complete(const Completion& c, Output& out) {
+  if ((c.tag & kSend) != 0) {
+    if (c.result < 0) out.drop(c.packet, send_failed_);
+    else ctx_.pool().free(c.packet);
+    refill();
+    return;
+  }
+  --receives_[c.tag & 1];
+  if (c.result <= 0) {
+    ctx_.pool().free(c.packet);
+  } else {
+    rx_packets_.add();
+    rx_bytes_.add(static_cast<std::uint64_t>(c.result));
+    receive(c.packet, out);
+  }
+  refill();
+}
+
+}  // namespace waygate::wg

@@ -1,0 +1,156 @@
+// The WireGuard device: peers, their sessions and timers, the index table, and the UDP sockets,
+// driven by the edge's bursts and completions. Methods are split by concern across files named as
+// in the protocol: receive.cpp (datagrams in), send.cpp (packets out), handshake.cpp (the four
+// messages), timers.cpp (whitepaper 6), device.cpp (peers, indices, sockets).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "allowed_ips.hpp"
+#include "cookie.hpp"
+#include "noise.hpp"
+#include "replay.hpp"
+#include "settings.hpp"
+#include "waygate/burst.hpp"
+#include "waygate/context.hpp"
+
+namespace waygate::wg {
+
+inline constexpr std::uint64_t kRekeyAfterMessages = std::uint64_t{1} << 60;
+inline constexpr std::size_t kMaxStaged = 128;  // packets held per peer while a handshake runs
+// "Never" for times we subtract from now: far enough back, yet no overflow (Time::min() would).
+inline constexpr Time kLongAgo = -std::chrono::hours(24 * 365);
+
+// Transport keys in use, with their counters (whitepaper 5.4.6).
+struct Session {
+  Keypair keys;
+  Time created{};
+  std::uint64_t send_counter = 0;
+  ReplayWindow replay;
+};
+
+struct Peer {
+  std::uint32_t id = 0;
+  PeerSettings settings;
+  PeerKeys keys;
+  Endpoint endpoint;
+  CookieJar cookies;
+
+  // The handshake we initiated and wait on.
+  std::optional<Initiator> initiator;
+  std::uint32_t initiator_index = 0;
+  Mac sent_mac1{};
+  Time initiation_sent = kLongAgo;
+  Time attempts_started{};
+  // The newest initiation we accepted from it (replay and flood protection).
+  Tai64n latest_timestamp{};
+  Time initiation_consumed = kLongAgo;
+
+  std::unique_ptr<Session> current;   // sends and receives
+  std::unique_ptr<Session> previous;  // receives only, until its packets drain
+  std::unique_ptr<Session> next;      // responder's, until the initiator's first packet confirms it
+
+  Timer retransmit, send_keepalive, new_handshake, zero_keys, persistent;
+  std::vector<Packet*> staged;  // waiting for a session; reserved up front
+  std::chrono::system_clock::time_point last_handshake{};
+
+  Counter rx_bytes, tx_bytes, handshakes;
+};
+
+class Device {
+ public:
+  Device(Context& ctx, Settings settings);
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  void start();  // open sockets, queue receives, persistent keepalives
+  void stop();
+  // Applies new settings on a running device; keeps the sessions of peers whose key is unchanged.
+  // Throws ConfigError-free std::invalid_argument for what needs a restart.
+  void update(Settings next);
+
+  // Packets that reached the edge: encrypt and send each to its peer.
+  void send(Burst& burst, Output& out);
+  // A receive or send completion on one of the sockets.
+  void complete(const Completion& c, Output& out);
+
+  const Settings& settings() const { return settings_; }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  enum class Slot : std::uint8_t { handshake, session };
+  struct Index {
+    std::uint32_t peer;
+    Slot slot;
+  };
+
+  // device.cpp
+  void add_peer(PeerSettings settings);
+  void remove_peer(Peer& p);
+  std::uint32_t new_index(std::uint32_t peer, Slot slot);
+  void forget_index(std::uint32_t index);
+  void clear_sessions(Peer& p);
+  void open_sockets();
+  void refill();
+  Packet* alloc();
+  void transmit(Packet* p);  // to p->endpoint, on the socket of its family
+  int socket_for(const Endpoint& e) const;
+
+  // receive.cpp
+  void receive(Packet* p, Output& out);
+  void receive_transport(Packet* p, Output& out);
+  bool under_load();
+
+  // handshake.cpp
+  void initiate(Peer& p, bool retry);
+  void receive_initiation(Packet* p, Output& out);
+  void receive_response(Packet* p, Output& out);
+  void receive_cookie(Packet* p, Output& out);
+  void send_cookie(Packet* p, std::uint32_t sender_index, Output& out);
+  void install(Peer& p, std::unique_ptr<Session> session, bool initiator);
+
+  // send.cpp
+  void encrypt_and_send(Peer& p, Session& s, Packet* packet);
+  void send_keepalive(Peer& p);
+  void flush_staged(Peer& p);
+  bool usable_for_send(const Session* s) const;
+
+  // timers.cpp
+  void arm_timers(Peer& p);
+  void on_data_sent(Peer& p);
+  void on_any_sent(Peer& p);
+  void on_data_received(Peer& p);
+  void on_authenticated(Peer& p);
+  void on_handshake_complete(Peer& p);
+  Duration jitter();
+
+  Context& ctx_;
+  Settings settings_;
+  Identity identity_;
+  Aead aead_;
+  CookieChecker cookies_;
+  AllowedIps allowed_;
+  std::vector<std::unique_ptr<Peer>> peers_;  // by id; a removed peer leaves a null slot
+  std::map<Key, std::uint32_t> by_key_;
+  std::unordered_map<std::uint32_t, Index> indices_;
+  int sockets_[2] = {-1, -1};                 // IPv4, IPv6
+  unsigned receives_[2] = {0, 0};
+  std::uint16_t port_ = 0;
+  bool running_ = false;
+  Time load_window_{};
+  unsigned load_count_ = 0;
+  bool loaded_ = false;
+
+  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, initiations_sent_, cookies_sent_, handshakes_;
+  Drop malformed_, bad_mac1_, unknown_peer_, stale_timestamp_, handshake_failed_, unknown_index_,
+      replayed_, decrypt_failed_, expired_key_, source_not_allowed_, malformed_inner_, no_peer_,
+      no_endpoint_, staged_overflow_, handshake_timeout_, send_failed_, not_ip_, rate_limited_,
+      cookie_demanded_, no_buffer_;
+};
+
+}  // namespace waygate::wg

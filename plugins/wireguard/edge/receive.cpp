@@ -1,0 +1,132 @@
+// Datagrams in: classify, then a transport message is checked against its session's replay
+// window, decrypted in place, and its inner packet must come from an address the sending peer
+// owns before it enters the pipeline tagged with that peer. Handshake messages go to
+// handshake.cpp. Every refusal is a counted drop.
+#include <cstring>
+
+#include "device.hpp"
+
+namespace waygate::wg {
+
+namespace {
+
+// The inner packet's length per its own header (the rest is WireGuard's padding), and where its
+// source address is. 0 if the bytes are not an IP packet that fits.
+struct Inner {
+  std::size_t length = 0;
+  std::span<const std::uint8_t> source;
+};
+
+Inner inner_of(std::span<const std::uint8_t> b) {
+  if (b.empty()) return {};
+  if ((b[0] >> 4) == 4 && b.size() >= 20) {
+    std::size_t total = (std::size_t{b[2]} << 8) | b[3];
+    if (total < 20 || total > b.size()) return {};
+    return {total, b.subspan(12, 4)};
+  }
+  if ((b[0] >> 4) == 6 && b.size() >= 40) {
+    std::size_t total = 40 + ((std::size_t{b[4]} << 8) | b[5]);
+    if (total > b.size()) return {};
+    return {total, b.subspan(8, 16)};
+  }
+  return {};
+}
+
+}  // namespace
+
+bool Device::under_load() {
+  Time now = ctx_.now();
+  if (now - load_window_ >= std::chrono::seconds(1)) {
+    // A busy second keeps cookies demanded for the next one too.
+    loaded_ = load_count_ > settings_.handshake_load;
+    load_window_ = now;
+    load_count_ = 0;
+  }
+  ++load_count_;
+  return loaded_ || load_count_ > settings_.handshake_load;
+}
+
+void Device::receive(Packet* p, Output& out) {
+  auto type = classify(p->bytes());
+  if (!type) {
+    out.drop(p, malformed_);
+    return;
+  }
+  switch (*type) {
+    case MessageType::transport: receive_transport(p, out); return;
+    case MessageType::initiation: receive_initiation(p, out); return;
+    case MessageType::response: receive_response(p, out); return;
+    case MessageType::cookie_reply: receive_cookie(p, out); return;
+  }
+}
+
+void Device::receive_transport(Packet* p, Output& out) {
+  TransportHeader header;
+  if (!parse(p->bytes(), header)) {
+    out.drop(p, malformed_);
+    return;
+  }
+  auto found = indices_.find(header.receiver);
+  if (found == indices_.end() || found->second.slot != Slot::session) {
+    out.drop(p, unknown_index_);
+    return;
+  }
+  Peer& peer = *peers_[found->second.peer];
+  Session* session = nullptr;
+  for (auto* s : {peer.current.get(), peer.next.get(), peer.previous.get()})
+    if (s != nullptr && s->keys.local_index == header.receiver) session = s;
+  if (session == nullptr) {
+    out.drop(p, unknown_index_);
+    return;
+  }
+  if (ctx_.now() - session->created >= settings_.timing.reject_after_time) {
+    out.drop(p, expired_key_);
+    return;
+  }
+  if (!session->replay.check(header.counter)) {
+    out.drop(p, replayed_);
+    return;
+  }
+  auto sealed = p->bytes().subspan(kTransportHeaderSize);
+  std::uint8_t* plain = p->data() + kTransportHeaderSize;
+  if (!aead_.open(session->keys.receive, header.counter, sealed, {}, plain)) {
+    out.drop(p, decrypt_failed_);
+    return;
+  }
+  if (!session->replay.update(header.counter)) {  // cannot fail after check(), but never trust twice
+    out.drop(p, replayed_);
+    return;
+  }
+
+  // Authenticated: the peer is where this came from, and a responder's new session is confirmed.
+  if (!p->endpoint.empty()) peer.endpoint = p->endpoint;
+  if (session == peer.next.get()) {
+    if (peer.previous) forget_index(peer.previous->keys.local_index);
+    peer.previous = std::move(peer.current);
+    peer.current = std::move(peer.next);
+  }
+  on_authenticated(peer);
+
+  p->strip(kTransportHeaderSize);
+  p->resize(sealed.size() - kTagSize);
+  if (p->empty()) {  // a keepalive
+    ctx_.pool().free(p);
+    return;
+  }
+  Inner inner = inner_of(p->bytes());
+  if (inner.length == 0) {
+    out.drop(p, malformed_inner_);
+    return;
+  }
+  if (allowed_.lookup(inner.source) != peer.id) {
+    out.drop(p, source_not_allowed_);
+    return;
+  }
+  p->resize(inner.length);
+  p->meta.peer = peer.id;
+  peer.rx_bytes.add(inner.length);
+  on_data_received(peer);
+  out.pass(p);
+}
+
+}  // namespace waygate::wg

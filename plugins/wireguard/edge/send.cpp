@@ -1,0 +1,100 @@
+// Packets out: cryptokey routing picks the peer by destination address; the packet is padded,
+// encrypted in place (header into the headroom, tag into the tailroom) and sent to the peer's
+// endpoint. Without a usable session it waits in the peer's staging queue for the handshake.
+#include <cstring>
+
+#include "device.hpp"
+
+namespace waygate::wg {
+
+bool Device::usable_for_send(const Session* s) const {
+  return s != nullptr && ctx_.now() - s->created < settings_.timing.reject_after_time &&
+         s->send_counter < ReplayWindow::kRejectAfterMessages;
+}
+
+void Device::send(Burst& burst, Output& out) {
+  for (Packet* p : burst) {
+    auto b = p->bytes();
+    std::span<const std::uint8_t> destination;
+    if (!b.empty() && (b[0] >> 4) == 4 && b.size() >= 20) destination = b.subspan(16, 4);
+    else if (!b.empty() && (b[0] >> 4) == 6 && b.size() >= 40) destination = b.subspan(24, 16);
+    else {
+      out.drop(p, not_ip_);
+      continue;
+    }
+    std::uint32_t id = allowed_.lookup(destination);
+    if (id == kNoPeer) {
+      out.drop(p, no_peer_);
+      continue;
+    }
+    Peer& peer = *peers_[id];
+    if (usable_for_send(peer.current.get()) && !peer.endpoint.empty()) {
+      encrypt_and_send(peer, *peer.current, p);
+      continue;
+    }
+    if (peer.endpoint.empty()) {
+      out.drop(p, no_endpoint_);
+      continue;
+    }
+    if (peer.staged.size() == kMaxStaged) {
+      out.drop(peer.staged.front(), staged_overflow_);
+      peer.staged.erase(peer.staged.begin());
+    }
+    peer.staged.push_back(p);
+    initiate(peer, false);
+  }
+}
+
+void Device::encrypt_and_send(Peer& peer, Session& s, Packet* p) {
+  std::size_t length = p->size();
+  // Pad to a multiple of 16, not beyond the MTU (whitepaper 5.4.6).
+  std::size_t padded = std::min<std::size_t>((length + 15) & ~std::size_t{15},
+                                             std::max<std::size_t>(length, static_cast<std::size_t>(settings_.mtu)));
+  if (p->tailroom() < padded - length + kTagSize || p->headroom() < kTransportHeaderSize) {
+    send_failed_.add();
+    ctx_.pool().free(p);
+    return;
+  }
+  p->resize(padded);
+  std::memset(p->data() + length, 0, padded - length);
+  std::uint64_t counter = s.send_counter++;
+  aead_.seal(s.keys.send, counter, p->bytes(), {}, p->data());
+  p->resize(padded + kTagSize);
+  std::uint8_t* header = p->prepend(kTransportHeaderSize);
+  write(TransportHeader{s.keys.remote_index, counter}, std::span<std::uint8_t, kTransportHeaderSize>(header, kTransportHeaderSize));
+  p->endpoint = peer.endpoint;
+  peer.tx_bytes.add(length);
+  transmit(p);
+  if (length > 0) on_data_sent(peer);
+  on_any_sent(peer);
+  // Whitepaper 6.2: the initiator of a session renews it before it grows old.
+  if (s.keys.initiator &&
+      (ctx_.now() - s.created >= settings_.timing.rekey_after_time || counter >= kRekeyAfterMessages))
+    initiate(peer, false);
+}
+
+void Device::send_keepalive(Peer& peer) {
+  if (!usable_for_send(peer.current.get())) {
+    initiate(peer, false);
+    return;
+  }
+  if (peer.endpoint.empty()) return;
+  Packet* p = alloc();
+  if (p == nullptr) {
+    no_buffer_.add();
+    return;
+  }
+  encrypt_and_send(peer, *peer.current, p);
+}
+
+void Device::flush_staged(Peer& peer) {
+  std::vector<Packet*> staged;
+  staged.swap(peer.staged);
+  peer.staged.reserve(kMaxStaged);
+  for (Packet* p : staged) {
+    if (usable_for_send(peer.current.get())) encrypt_and_send(peer, *peer.current, p);
+    else peer.staged.push_back(p);
+  }
+}
+
+}  // namespace waygate::wg

@@ -1,0 +1,114 @@
+#include "settings.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "keys.hpp"
+
+namespace waygate::wg {
+
+Timing Timing::divided_by(unsigned d) {
+  Timing t;
+  for (Duration* x : {&t.rekey_after_time, &t.reject_after_time, &t.rekey_attempt_time, &t.rekey_timeout,
+                      &t.keepalive_timeout})
+    *x /= d;
+  return t;
+}
+
+bool parse_endpoint(const std::string& text, Endpoint& out) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = text.substr(0, colon);
+  unsigned port = 0;
+  auto port_text = std::string_view(text).substr(colon + 1);
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 || port > 65535) return false;
+  out = Endpoint{};
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    if (::inet_pton(AF_INET6, host.c_str(), &out.addr.v6.sin6_addr) != 1) return false;
+    out.addr.v6.sin6_family = AF_INET6;
+    out.addr.v6.sin6_port = htons(static_cast<std::uint16_t>(port));
+    out.len = sizeof(sockaddr_in6);
+    return true;
+  }
+  if (::inet_pton(AF_INET, host.c_str(), &out.addr.v4.sin_addr) != 1) return false;
+  out.addr.v4.sin_family = AF_INET;
+  out.addr.v4.sin_port = htons(static_cast<std::uint16_t>(port));
+  out.len = sizeof(sockaddr_in);
+  return true;
+}
+
+std::string to_string(const Endpoint& e) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (e.addr.sa.sa_family == AF_INET) {
+    ::inet_ntop(AF_INET, &e.addr.v4.sin_addr, buf, sizeof buf);
+    return fmt::format("{}:{}", buf, ntohs(e.addr.v4.sin_port));
+  }
+  if (e.addr.sa.sa_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &e.addr.v6.sin6_addr, buf, sizeof buf);
+    return fmt::format("[{}]:{}", buf, ntohs(e.addr.v6.sin6_port));
+  }
+  return "(none)";
+}
+
+namespace {
+
+Key read_key(const Config& c, std::string_view key) {
+  auto parsed = from_base64(c.string(key));
+  if (!parsed) c.fail(key, "not a key: expected 44 characters of base64, as `waygate genkey` prints");
+  return *parsed;
+}
+
+}  // namespace
+
+Settings Settings::read(const Config& c) {
+  Settings s;
+  s.private_key_file = c.string("private_key_file");
+  try {
+    s.private_key = read_key_file(s.private_key_file);
+  } catch (const std::exception& e) {
+    c.fail("private_key_file", e.what());
+  }
+  s.listen_port = static_cast<int>(c.integer("listen_port", 0, 0, 65535));
+  s.netns = c.string("netns", "");
+  s.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535 - 80));
+  s.queue = static_cast<unsigned>(c.integer("queue", 256, 1, 4096));
+  s.handshake_load = static_cast<unsigned>(c.integer("handshake_load", 128, 1, 1 << 20));
+  s.timing = Timing::divided_by(static_cast<unsigned>(c.integer("timer_divisor", 1, 1, 1000)));
+
+  for (const Config& p : c.tables("peer")) {
+    PeerSettings peer;
+    peer.public_key = read_key(p, "public_key");
+    peer.name = p.string("name", to_base64(peer.public_key).substr(0, 8));
+    if (p.has("preshared_key_file")) {
+      try {
+        peer.preshared = read_key_file(p.string("preshared_key_file"));
+      } catch (const std::exception& e) {
+        p.fail("preshared_key_file", e.what());
+      }
+    }
+    for (const auto& text : p.strings("allowed_ips")) {
+      Prefix prefix;
+      if (!Prefix::parse(text, prefix)) p.fail("allowed_ips", fmt::format("'{}' is not an address or prefix", text));
+      peer.allowed_ips.push_back(prefix);
+    }
+    if (p.has("endpoint") && !parse_endpoint(p.string("endpoint"), peer.endpoint))
+      p.fail("endpoint", "expected an IP address and port: \"192.0.2.1:51820\" or \"[2001:db8::1]:51820\"");
+    peer.persistent_keepalive = p.duration("persistent_keepalive", Duration{0});
+    p.complete();
+    for (const auto& other : s.peers) {
+      if (other.public_key == peer.public_key) p.fail("public_key", fmt::format("peer '{}' has the same key", other.name));
+      if (other.name == peer.name) p.fail("name", fmt::format("a peer named '{}' is listed twice", peer.name));
+    }
+    s.peers.push_back(std::move(peer));
+  }
+  return s;
+}
+
+}  // namespace waygate::wg

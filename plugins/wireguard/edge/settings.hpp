@@ -1,0 +1,56 @@
+// The wireguard edge's configuration, checked whole before anything uses it.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "allowed_ips.hpp"
+#include "crypto.hpp"
+#include "waygate/config.hpp"
+#include "waygate/packet.hpp"
+
+namespace waygate::wg {
+
+using namespace std::chrono_literals;
+
+// The protocol's timers (whitepaper 6.1). Tests divide them all by `timer_divisor`, so a rekey
+// that takes two minutes in life takes seconds in a namespace test.
+struct Timing {
+  Duration rekey_after_time = 120s;
+  Duration reject_after_time = 180s;
+  Duration rekey_attempt_time = 90s;
+  Duration rekey_timeout = 5s;
+  Duration keepalive_timeout = 10s;
+  static Timing divided_by(unsigned divisor);
+};
+
+struct PeerSettings {
+  std::string name;
+  Key public_key{};
+  Key preshared{};
+  std::vector<Prefix> allowed_ips;
+  Endpoint endpoint;                 // empty: learnt from the peer's first handshake
+  Duration persistent_keepalive{0};  // 0: off
+};
+
+struct Settings {
+  Key private_key{};
+  std::string private_key_file;
+  int listen_port = 0;  // 0: the kernel picks one
+  std::string netns;
+  int mtu = 1420;       // inner packets are padded up to this
+  unsigned queue = 256; // receives in flight per socket
+  unsigned handshake_load = 128;  // handshake messages per second above which cookies are demanded
+  Timing timing;
+  std::vector<PeerSettings> peers;
+
+  static Settings read(const Config& config);
+  ~Settings() { wipe(private_key); }
+};
+
+// "192.0.2.1:51820" or "[2001:db8::1]:51820"; false if the text is not an IP literal and port.
+bool parse_endpoint(const std::string& text, Endpoint& out);
+std::string to_string(const Endpoint& endpoint);
+
+}  // namespace waygate::wg

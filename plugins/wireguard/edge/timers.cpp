@@ -1,0 +1,70 @@
+// The timer rules of whitepaper section 6, per peer. Timers are armed lazily (only when not
+// already armed) so the packet path does not reschedule on every packet.
+#include "device.hpp"
+
+namespace waygate::wg {
+
+Duration Device::jitter() {
+  std::uint32_t r = 0;
+  random_bytes({reinterpret_cast<std::uint8_t*>(&r), sizeof r});
+  return std::chrono::milliseconds(r % 334);
+}
+
+void Device::arm_timers(Peer& p) {
+  // Handshake retry: every REKEY_TIMEOUT (+ jitter) until REKEY_ATTEMPT_TIME has passed.
+  p.retransmit = ctx_.timer([this, &p] {
+    if (!p.initiator) return;
+    if (ctx_.now() - p.attempts_started >= settings_.timing.rekey_attempt_time) {
+      ctx_.log().info("peer {}: no handshake after {} s, giving up", p.settings.name,
+                      std::chrono::duration_cast<std::chrono::seconds>(settings_.timing.rekey_attempt_time).count());
+      forget_index(p.initiator_index);
+      p.initiator.reset();
+      for (Packet* staged : p.staged) {
+        handshake_timeout_.add();
+        ctx_.pool().free(staged);
+      }
+      p.staged.clear();
+      return;
+    }
+    initiate(p, true);
+  });
+  // Passive keepalive: data came in and nothing went out for KEEPALIVE_TIMEOUT.
+  p.send_keepalive = ctx_.timer([this, &p] { send_keepalive(p); });
+  // Data went out and nothing came back for KEEPALIVE_TIMEOUT + REKEY_TIMEOUT: new handshake.
+  p.new_handshake = ctx_.timer([this, &p] { initiate(p, false); });
+  // Nothing renewed the keys for 3 * REJECT_AFTER_TIME: forget them.
+  p.zero_keys = ctx_.timer([this, &p] { clear_sessions(p); });
+  p.persistent = ctx_.timer([this, &p] { send_keepalive(p); });
+}
+
+void Device::on_data_sent(Peer& p) {
+  if (!p.new_handshake.armed())
+    p.new_handshake.arm_in(settings_.timing.keepalive_timeout + settings_.timing.rekey_timeout);
+}
+
+void Device::on_any_sent(Peer& p) {
+  p.send_keepalive.cancel();
+  if (p.settings.persistent_keepalive > Duration{0}) p.persistent.arm_in(p.settings.persistent_keepalive);
+}
+
+void Device::on_data_received(Peer& p) {
+  if (!p.send_keepalive.armed()) p.send_keepalive.arm_in(settings_.timing.keepalive_timeout);
+  // Whitepaper 6.2: an initiator receiving on an ageing session renews it before it is rejected.
+  const Session* s = p.current.get();
+  if (s != nullptr && s->keys.initiator &&
+      ctx_.now() - s->created >= settings_.timing.reject_after_time - settings_.timing.keepalive_timeout -
+                                     settings_.timing.rekey_timeout)
+    initiate(p, false);
+}
+
+void Device::on_authenticated(Peer& p) { p.new_handshake.cancel(); }
+
+void Device::on_handshake_complete(Peer& p) {
+  p.retransmit.cancel();
+  p.last_handshake = ctx_.wall();
+  p.handshakes.add();
+  handshakes_.add();
+  p.zero_keys.arm_in(3 * settings_.timing.reject_after_time);
+}
+
+}  // namespace waygate::wg

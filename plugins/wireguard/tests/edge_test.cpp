@@ -1,0 +1,259 @@
+// Two wireguard edges, each alone in a rig, talking over real UDP on loopback: the handshake,
+// transport both ways, cryptokey routing and its drops, replay, unknown peers, garbage, and the
+// timers (rekey, retry, give-up) on the rigs' fake clocks. No root, no TUN.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "crypto.hpp"
+#include "keys.hpp"
+#include "messages.hpp"
+#include "waygate/testing/rig.hpp"
+
+using namespace std::chrono_literals;
+using waygate::Direction;
+using waygate::testing::Rig;
+using waygate::testing::RigOptions;
+
+namespace {
+
+std::string key_file(const waygate::wg::Key& key) {
+  static int n = 0;
+  std::string path = fmt::format("{}/wg-edge-{}-{}.key", ::testing::TempDir(), ::getpid(), n++);
+  std::ofstream(path) << waygate::wg::to_base64(key) << "\n";
+  ::chmod(path.c_str(), 0600);
+  return path;
+}
+
+int free_udp_port() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// An IPv4 UDP packet from src to dst (10.0.0.x), with a payload tag; checksums do not matter here.
+std::vector<std::uint8_t> ipv4(std::uint8_t src, std::uint8_t dst, std::uint8_t tag, std::size_t size = 60) {
+  std::vector<std::uint8_t> p(size, tag);
+  p[0] = 0x45;
+  p[2] = static_cast<std::uint8_t>(size >> 8);
+  p[3] = static_cast<std::uint8_t>(size);
+  p[9] = 17;
+  std::uint8_t s[] = {10, 0, 0, src}, d[] = {10, 0, 0, dst};
+  std::copy(s, s + 4, p.begin() + 12);
+  std::copy(d, d + 4, p.begin() + 16);
+  return p;
+}
+
+struct Pair {
+  waygate::wg::Key a_private = waygate::wg::generate_private_key();
+  waygate::wg::Key b_private = waygate::wg::generate_private_key();
+  int a_port = free_udp_port();
+  int b_port = free_udp_port();
+  std::unique_ptr<Rig> a, b;
+
+  // a dials b; a owns 10.0.0.1, b owns 10.0.0.2. The edges sit at the outside end of their
+  // pipelines: what they receive travels inbound.
+  explicit Pair(std::string a_extra = "", std::string b_extra = "") {
+    RigOptions options;
+    options.received = Direction::inbound;
+    a = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(R"(
+private_key_file = "{}"
+listen_port = {}
+{}
+[[peer]]
+name = "b"
+public_key = "{}"
+endpoint = "127.0.0.1:{}"
+allowed_ips = ["10.0.0.2/32"]
+)", key_file(a_private), a_port, a_extra, waygate::wg::to_base64(waygate::wg::public_key(b_private)), b_port), options);
+    b = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(R"(
+private_key_file = "{}"
+listen_port = {}
+{}
+[[peer]]
+name = "a"
+public_key = "{}"
+allowed_ips = ["10.0.0.1/32"]
+)", key_file(b_private), b_port, b_extra, waygate::wg::to_base64(waygate::wg::public_key(a_private))), options);
+    a->start();
+    b->start();
+  }
+  // Moves datagrams between the two until `done` holds or nothing more happens.
+  void exchange(const std::function<bool()>& done = [] { return false; }) {
+    for (int i = 0; i < 50 && !done(); ++i) {
+      std::size_t n = a->poll(5ms) + b->poll(5ms);
+      if (n == 0 && i > 4) break;
+    }
+  }
+};
+
+TEST(WireGuardEdge, HandshakeThenTransportBothWays) {
+  Pair pair;
+  pair.a->push(Direction::outbound, ipv4(1, 2, 7));  // a packet reaching a's edge: send it
+  std::vector<waygate::testing::Captured> got;
+  pair.exchange([&] {
+    for (auto& c : pair.b->take(Direction::inbound)) got.push_back(c);
+    return !got.empty();
+  });
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].bytes, ipv4(1, 2, 7));  // staged during the handshake, then delivered intact
+  EXPECT_EQ(pair.a->counter("handshakes_total"), 1);
+  EXPECT_EQ(pair.b->counter("handshakes_total"), 1);
+
+  pair.b->push(Direction::outbound, ipv4(2, 1, 9, 1000));
+  std::vector<waygate::testing::Captured> back;
+  pair.exchange([&] {
+    for (auto& c : pair.a->take(Direction::inbound)) back.push_back(c);
+    return !back.empty();
+  });
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].bytes, ipv4(2, 1, 9, 1000));
+  EXPECT_EQ(back[0].meta.peer, 0u);  // tagged with the peer that sent it
+  EXPECT_EQ(pair.a->counter("peer_rx_bytes_total", {{"peer", "b"}}), 1000);
+}
+
+TEST(WireGuardEdge, CryptokeyRoutingDrops) {
+  Pair pair;
+  pair.a->push(Direction::outbound, ipv4(1, 99, 1));  // no peer owns 10.0.0.99
+  EXPECT_EQ(pair.a->drops("no_peer"), 1u);
+  pair.a->push(Direction::outbound, std::vector<std::uint8_t>{0x12, 0x34});
+  EXPECT_EQ(pair.a->drops("not_ip"), 1u);
+
+  // b's peer a may only send from 10.0.0.1: a packet claiming 10.0.0.3 is dropped by b.
+  pair.a->push(Direction::outbound, ipv4(3, 2, 1));
+  pair.exchange();
+  EXPECT_TRUE(pair.b->take(Direction::inbound).empty());
+  EXPECT_EQ(pair.b->drops("source_not_allowed"), 1u);
+}
+
+TEST(WireGuardEdge, GarbageAndReplayAreCountedDrops) {
+  Pair pair;
+  pair.a->push(Direction::outbound, ipv4(1, 2, 1));
+  pair.exchange([&] { return !pair.b->take(Direction::inbound).empty(); });
+
+  // Capture one transport datagram from a to b with a third socket standing in for b's port.
+  int spy = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(static_cast<std::uint16_t>(pair.b_port));
+  auto send_raw = [&](const std::vector<std::uint8_t>& bytes) {
+    ::sendto(spy, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  };
+  for (std::size_t n : {0u, 1u, 3u, 31u, 147u, 148u, 149u, 2000u}) send_raw(std::vector<std::uint8_t>(n, 0x01));
+  std::vector<std::uint8_t> bad_mac(waygate::wg::kInitiationSize, 0);
+  bad_mac[0] = 1;
+  send_raw(bad_mac);
+  std::vector<std::uint8_t> unknown_index(64, 0);
+  unknown_index[0] = 4;
+  send_raw(unknown_index);
+  pair.exchange();
+  EXPECT_GE(pair.b->drops("malformed"), 6u);
+  EXPECT_EQ(pair.b->drops("bad_mac1"), 1u);
+  EXPECT_EQ(pair.b->drops("unknown_index"), 1u);
+  ::close(spy);
+}
+
+TEST(WireGuardEdge, UnknownPeerIsRefused) {
+  Pair pair;
+  // A third party that knows b's public key but is not b's peer.
+  auto stranger_key = waygate::wg::generate_private_key();
+  RigOptions options;
+  options.received = Direction::inbound;
+  auto stranger = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(R"(
+private_key_file = "{}"
+[[peer]]
+public_key = "{}"
+endpoint = "127.0.0.1:{}"
+allowed_ips = ["10.0.0.2/32"]
+)", key_file(stranger_key), waygate::wg::to_base64(waygate::wg::public_key(pair.b_private)), pair.b_port), options);
+  stranger->start();
+  stranger->push(Direction::outbound, ipv4(5, 2, 1));
+  for (int i = 0; i < 10; ++i) stranger->poll(5ms), pair.b->poll(5ms);
+  EXPECT_EQ(pair.b->drops("unknown_peer"), 1u);
+  EXPECT_EQ(pair.b->counter("handshakes_total"), 0);
+}
+
+TEST(WireGuardEdge, InitiatorRekeysAfterRekeyAfterTime) {
+  Pair pair;
+  pair.a->push(Direction::outbound, ipv4(1, 2, 1));
+  pair.exchange([&] { return !pair.b->take(Direction::inbound).empty(); });
+  ASSERT_EQ(pair.a->counter("handshakes_total"), 1);
+  // Two minutes pass second by second, datagrams (keepalives) flowing as timers send them.
+  for (int s = 0; s < 121; ++s) {
+    pair.a->advance(1s);
+    pair.b->advance(1s);
+    pair.exchange();
+  }
+  EXPECT_EQ(pair.a->counter("handshakes_total"), 1);  // idle: nothing renewed the keys yet
+  pair.a->push(Direction::outbound, ipv4(1, 2, 2));  // sent on the old keys, then a rekey starts
+  pair.exchange([&] { return pair.a->counter("handshakes_total") == 2; });
+  EXPECT_EQ(pair.a->counter("handshakes_total"), 2);
+  pair.a->push(Direction::outbound, ipv4(1, 2, 3));
+  std::size_t delivered = 0;
+  pair.exchange([&] {
+    delivered += pair.b->take(Direction::inbound).size();
+    return delivered >= 2;
+  });
+  EXPECT_EQ(delivered, 2u);
+}
+
+TEST(WireGuardEdge, HandshakeRetriesThenGivesUp) {
+  Pair pair;
+  pair.b->stop();  // nobody answers
+  pair.a->push(Direction::outbound, ipv4(1, 2, 1));
+  EXPECT_EQ(pair.a->counter("handshake_initiations_sent_total"), 1);
+  for (int s = 0; s < 100; s += 1) pair.a->advance(1s);
+  // One try every 5 s (+ jitter) for 90 s: about 18, then the staged packet is dropped.
+  EXPECT_GE(pair.a->counter("handshake_initiations_sent_total"), 15);
+  EXPECT_LE(pair.a->counter("handshake_initiations_sent_total"), 19);
+  EXPECT_EQ(pair.a->drops("handshake_timeout"), 1u);
+}
+
+TEST(WireGuardEdge, KeyFileReadableByOthersIsRefused) {
+  std::string path = key_file(waygate::wg::generate_private_key());
+  ::chmod(path.c_str(), 0644);
+  try {
+    Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format("private_key_file = \"{}\"", path));
+    FAIL() << "accepted a world-readable key";
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("key 'private_key_file'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
+TEST(WireGuardEdge, ConfigErrorsNameTheKey) {
+  std::string k = key_file(waygate::wg::generate_private_key());
+  auto error = [&](const std::string& toml) -> std::string {
+    try {
+      Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format("private_key_file = \"{}\"\n{}", k, toml));
+    } catch (const waygate::ConfigError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_NE(error("[[peer]]\npublic_key = 'short'\n").find("key 'public_key': not a key"), std::string::npos);
+  std::string pub = waygate::wg::to_base64(waygate::wg::public_key(waygate::wg::generate_private_key()));
+  EXPECT_NE(error(fmt::format("[[peer]]\npublic_key = '{}'\nallowed_ips = ['10.0.0.0/33']\n", pub)).find("key 'allowed_ips'"),
+            std::string::npos);
+  EXPECT_NE(error(fmt::format("[[peer]]\npublic_key = '{}'\nendpoint = 'example.com:1'\n", pub)).find("key 'endpoint'"),
+            std::string::npos);
+  EXPECT_NE(error(fmt::format("[[peer]]\npublic_key = '{}'\nkeepalive = 1\n", pub)).find("key 'keepalive': unknown key"),
+            std::string::npos);
+  EXPECT_NE(error(fmt::format("[[peer]]\npublic_key = '{0}'\n[[peer]]\npublic_key = '{0}'\n", pub)).find("same key"),
+            std::string::npos);
+}
+
+}  // namespace

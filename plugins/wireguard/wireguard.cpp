@@ -1,0 +1,60 @@
+// The wireguard edge: speaks the WireGuard protocol on UDP (IPv4 and IPv6) through the host's
+// io_uring. Datagrams from peers are decrypted and enter the pipeline tagged with their peer;
+// packets reaching the edge are encrypted to the peer whose allowed IPs hold their destination.
+// It is the responder and the initiator at once: peers with an `endpoint` are dialled, the rest
+// are answered. Also gives the waygate binary `genkey`, `pubkey` and `genpsk`.
+#include <optional>
+
+#include "edge/device.hpp"
+#include "keys.hpp"
+#include "waygate/plugin.hpp"
+
+namespace waygate::wg {
+
+namespace {
+
+class WireGuardEdge final : public Plugin {
+ public:
+  explicit WireGuardEdge(Context& ctx) : ctx_(ctx) {}
+
+  void configure(const Config& c) override {
+    Settings next = Settings::read(c);
+    if (!device_) {
+      settings_.emplace(std::move(next));
+      return;
+    }
+    try {
+      device_->update(std::move(next));
+    } catch (const std::invalid_argument& e) {
+      c.fail("", e.what());
+    }
+  }
+
+  void start() override {
+    if (!device_) device_.emplace(ctx_, std::move(*settings_));
+    settings_.reset();
+    device_->start();
+  }
+
+  void stop() override {
+    if (device_) device_->stop();
+  }
+
+  void process(Burst& burst, Output& out) override { device_->send(burst, out); }
+  void on_io(const Completion& c, Output& out) override { device_->complete(c, out); }
+
+ private:
+  Context& ctx_;
+  std::optional<Settings> settings_;  // until start() hands them to the device
+  std::optional<Device> device_;
+};
+
+}  // namespace
+
+}  // namespace waygate::wg
+
+WAYGATE_PLUGIN(waygate::wg::WireGuardEdge, "wireguard", "0.1.0")
+WAYGATE_COMMANDS({"genkey", "Print a new private key (as wg genkey)", &waygate::wg::genkey_command},
+                 {"pubkey", "Read a private key on stdin, print its public key (as wg pubkey)",
+                  &waygate::wg::pubkey_command},
+                 {"genpsk", "Print a new preshared key (as wg genpsk)", &waygate::wg::genpsk_command})

@@ -37,7 +37,7 @@ class TunEdge final : public Plugin {
     next.netns = c.string("netns", "");
     next.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535));
     next.up = c.boolean("up", true);
-    next.queue = static_cast<unsigned>(c.integer("queue", 256, 1, 4096));
+    next.queue = static_cast<unsigned>(c.integer("queue", 8, 1, 4096));
     next.addresses = c.strings("address");
     for (auto& a : next.addresses) {
       try {
@@ -98,7 +98,9 @@ class TunEdge final : public Plugin {
     --reads_;
     if (c.result <= 0) {
       ctx_.pool().free(c.packet);
-      if (c.result < 0 && c.result != -ECANCELED) read_errors_.add();
+      // -EAGAIN: the device is non-blocking (so io_uring polls it instead of parking a kernel
+      // worker per queued read) and this read found it empty; refill() queues it again.
+      if (c.result < 0 && c.result != -ECANCELED && c.result != -EAGAIN) read_errors_.add();
       if (c.result == 0) {  // the other end of a handed-over descriptor closed: stop reading
         closed_ = true;
         return;

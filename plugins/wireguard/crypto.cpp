@@ -121,7 +121,8 @@ EVP_CIPHER_CTX* new_cipher_context(bool encrypt) {
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   if (ctx == nullptr) fail("EVP_CIPHER_CTX_new");
   auto* state = new (std::nothrow) CipherState;
-  if (state == nullptr || EVP_CipherInit_ex2(ctx, algorithms().chacha, nullptr, nullptr, encrypt ? 1 : 0, nullptr) != 1) {
+  int mode = encrypt ? 1 : 0;
+  if (state == nullptr || EVP_CipherInit_ex2(ctx, algorithms().chacha, nullptr, nullptr, mode, nullptr) != 1) {
     delete state;
     EVP_CIPHER_CTX_free(ctx);
     fail("EVP_CipherInit_ex2");
@@ -256,6 +257,10 @@ Key hmac(const Key& key, Bytes input) {
   Key out;
   std::size_t size = 0;
   if (EVP_MAC_final(ctx, out.data(), &size, out.size()) != 1 || size != out.size()) fail("EVP_MAC_final");
+  // The context keeps the keyed inner and outer states for re-use; HMAC keys here are chaining
+  // keys and their offspring, from which session keys follow, so key it with zeros instead.
+  static constexpr Key kZero{};
+  (void)EVP_MAC_init(ctx, kZero.data(), kZero.size(), nullptr);
   return out;
 }
 

@@ -222,6 +222,50 @@ TEST(WireGuardEdge, HandshakeRetriesThenGivesUp) {
   EXPECT_EQ(pair.a->drops("handshake_timeout"), 1u);
 }
 
+TEST(WireGuardEdge, HandshakeFloodDemandsCookiesAndThePeerStillConnects) {
+  // b demands cookies above 5 handshake messages a second.
+  Pair pair("", "handshake_load = 5");
+  // A flood of initiations with valid MAC1 (anyone who knows b's public key can make those) from
+  // one source: each would cost b Curve25519 work if it were not under load.
+  auto flooder_key = waygate::wg::generate_private_key();
+  RigOptions options;
+  options.received = Direction::inbound;
+  auto flooder = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(R"(
+private_key_file = "{}"
+[[peer]]
+public_key = "{}"
+endpoint = "127.0.0.1:{}"
+allowed_ips = ["10.0.0.0/8"]
+)", key_file(flooder_key), waygate::wg::to_base64(waygate::wg::public_key(pair.b_private)), pair.b_port), options);
+  flooder->start();
+  for (int i = 0; i < 200; ++i) {
+    flooder->push(Direction::outbound, ipv4(9, 2, 1));
+    flooder->advance(5s + 400ms);  // each retry is a fresh initiation
+    pair.b->poll(1ms);
+  }
+  EXPECT_GT(pair.b->counter("cookie_replies_sent_total"), 150);
+  EXPECT_EQ(pair.b->drops("unknown_peer"), 5u);  // only what came before the load threshold
+
+  // The legitimate peer's first initiation is answered with a cookie; its retry carries MAC2
+  // and completes, while b is still under load.
+  pair.a->push(Direction::outbound, ipv4(1, 2, 42));
+  pair.exchange();
+  EXPECT_EQ(pair.a->counter("handshakes_total"), 0);
+  std::vector<waygate::testing::Captured> got;
+  for (int s = 0; s < 12 && got.empty(); ++s) {
+    pair.a->advance(1s);
+    pair.b->advance(1s);
+    for (int i = 0; i < 20; ++i) flooder->push(Direction::outbound, ipv4(9, 2, 1)), flooder->advance(6s);
+    pair.exchange([&] {
+      for (auto& c : pair.b->take(Direction::inbound)) got.push_back(c);
+      return !got.empty();
+    });
+  }
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].bytes, ipv4(1, 2, 42));
+  EXPECT_EQ(pair.a->counter("handshakes_total"), 1);
+}
+
 TEST(WireGuardEdge, KeyFileReadableByOthersIsRefused) {
   std::string path = key_file(waygate::wg::generate_private_key());
   ::chmod(path.c_str(), 0644);

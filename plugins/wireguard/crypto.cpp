@@ -240,7 +240,7 @@ Key hash(std::initializer_list<Bytes> parts) {
   return out;
 }
 
-Mac mac(const Key& key, Bytes input) {
+Mac mac(Bytes key, Bytes input) {
   EVP_MAC_CTX* ctx = blake2s_mac_context();
   if (EVP_MAC_init(ctx, key.data(), key.size(), nullptr) != 1) fail("EVP_MAC_init(BLAKE2SMAC)");
   mac_update(ctx, input);

@@ -32,8 +32,9 @@ Key public_key(const Key& private_key);
 
 // HASH(a || b || ...): BLAKE2s-256.
 Key hash(std::initializer_list<Bytes> parts);
-// MAC(key, input): keyed BLAKE2s with a 16-byte output.
-Mac mac(const Key& key, Bytes input);
+// MAC(key, input): keyed BLAKE2s with a 16-byte output. The key's length is part of BLAKE2s's
+// parameters: MAC1 uses 32-byte keys, MAC2 the 16-byte cookie.
+Mac mac(Bytes key, Bytes input);
 // HMAC(key, input) with BLAKE2s-256.
 Key hmac(const Key& key, Bytes input);
 // KDF1..3 of the whitepaper (HKDF with HMAC-BLAKE2s), chaining key first.

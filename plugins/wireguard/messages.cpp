@@ -1,9 +1,6 @@
 #include "messages.hpp"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -63,37 +60,6 @@ void header(std::uint8_t* p, MessageType type) {
 // MAC1 sits 32 bytes before the end of an initiation or response, MAC2 16 bytes before it.
 bool has_macs(std::size_t size) { return size == kInitiationSize || size == kResponseSize; }
 
-// MAC2 is keyed BLAKE2s-128 keyed with the 16-byte cookie, and the key length is part of
-// BLAKE2's parameter block, so crypto.hpp's mac() (32-byte keys) cannot compute it.
-Mac mac_with_cookie(const Mac& cookie, Bytes input) {
-  static EVP_MAC* const algorithm = [] {
-    EVP_MAC* m = EVP_MAC_fetch(nullptr, "BLAKE2SMAC", nullptr);
-    if (m == nullptr) throw std::runtime_error("wireguard messages: OpenSSL lacks BLAKE2SMAC");
-    return m;  // kept for the life of the process, like crypto.cpp's algorithms
-  }();
-  struct Context {
-    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(algorithm);
-    Context() {
-      std::size_t size = 16;
-      OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size), OSSL_PARAM_construct_end()};
-      if (ctx == nullptr || EVP_MAC_CTX_set_params(ctx, params) != 1) {
-        EVP_MAC_CTX_free(ctx);
-        throw std::runtime_error("wireguard messages: BLAKE2SMAC context");
-      }
-    }
-    ~Context() { EVP_MAC_CTX_free(ctx); }
-    Context(const Context&) = delete;
-    Context& operator=(const Context&) = delete;
-  };
-  thread_local Context holder;
-  Mac out;
-  std::size_t size = 0;
-  if (EVP_MAC_init(holder.ctx, cookie.data(), cookie.size(), nullptr) != 1 ||
-      (!input.empty() && EVP_MAC_update(holder.ctx, input.data(), input.size()) != 1) ||
-      EVP_MAC_final(holder.ctx, out.data(), &size, out.size()) != 1 || size != out.size())
-    throw std::runtime_error("wireguard messages: MAC2 failed");
-  return out;
-}
 
 bool equal(const Mac& a, const std::uint8_t* b) { return CRYPTO_memcmp(a.data(), b, a.size()) == 0; }
 
@@ -204,7 +170,7 @@ Mac add_macs(std::span<std::uint8_t> message, const Key& mac1_key, const std::op
   Mac mac1 = mac(mac1_key, message.first(mac1_at));
   store(message.data() + mac1_at, mac1);
   Mac mac2{};
-  if (cookie) mac2 = mac_with_cookie(*cookie, message.first(mac2_at));
+  if (cookie) mac2 = mac(*cookie, message.first(mac2_at));
   store(message.data() + mac2_at, mac2);
   return mac1;
 }
@@ -218,7 +184,7 @@ bool mac1_valid(Bytes message, const Key& mac1_key) {
 bool mac2_valid(Bytes message, const Mac& cookie) {
   if (!has_macs(message.size())) return false;
   std::size_t mac2_at = message.size() - 16;
-  return equal(mac_with_cookie(cookie, message.first(mac2_at)), message.data() + mac2_at);
+  return equal(mac(cookie, message.first(mac2_at)), message.data() + mac2_at);
 }
 
 Mac mac1_of(Bytes message) {

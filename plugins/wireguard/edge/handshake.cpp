@@ -10,8 +10,11 @@ namespace {
 // No more than one accepted initiation per peer in this interval (whitepaper 5.1's flood rule).
 constexpr Duration kInitiationInterval = std::chrono::milliseconds(20);
 
+// The initiation's timestamp, rounded down to 2^24 ns (~17 ms) as the Linux implementation does,
+// so that it orders handshakes without telling an observer the sender's clock to the nanosecond.
 std::uint64_t unix_nanoseconds(std::chrono::system_clock::time_point t) {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+  auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+  return ns & ~((std::uint64_t{1} << 24) - 1);
 }
 }  // namespace
 

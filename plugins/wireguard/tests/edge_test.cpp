@@ -266,6 +266,30 @@ allowed_ips = ["10.0.0.0/8"]
   EXPECT_EQ(pair.a->counter("handshakes_total"), 1);
 }
 
+TEST(WireGuardEdge, ThousandsOfPeers) {
+  // b knows 3,000 peers, each owning a /32 in 10.1.0.0/16 and a /128; a is one more of them.
+  std::string others;
+  for (int i = 0; i < 2999; ++i)
+    others += fmt::format("[[peer]]\nname = 'p{}'\npublic_key = '{}'\nallowed_ips = ['10.1.{}.{}/32', 'fd01::{:x}/128']\n", i,
+                          waygate::wg::to_base64(waygate::wg::public_key(waygate::wg::generate_private_key())),
+                          i / 256, i % 256, i);
+  Pair pair("", others);
+  pair.a->push(Direction::outbound, ipv4(1, 2, 5));
+  std::size_t delivered = 0;
+  pair.exchange([&] {
+    delivered += pair.b->take(Direction::inbound).size();
+    return delivered == 1;
+  });
+  EXPECT_EQ(delivered, 1u);  // a was found among 3,000 by its key, and its source by its prefix
+
+  // b routes by destination among them: 10.1.4.7 is p1031's, who has no endpoint yet.
+  std::vector<std::uint8_t> to_p1031 = ipv4(2, 0, 1);
+  to_p1031[16] = 10, to_p1031[17] = 1, to_p1031[18] = 4, to_p1031[19] = 7;
+  pair.b->push(Direction::outbound, to_p1031);
+  EXPECT_EQ(pair.b->drops("no_endpoint"), 1u);
+  EXPECT_EQ(pair.b->drops("no_peer"), 0u);
+}
+
 TEST(WireGuardEdge, KeyFileReadableByOthersIsRefused) {
   std::string path = key_file(waygate::wg::generate_private_key());
   ::chmod(path.c_str(), 0644);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Waygate's wireguard edge against Debian's wireguard-go, both ways, across two namespaces joined
 # by a veth pair (the "internet" between client and connector):
-#   1. wireguard-go client -> Waygate server: ping (IPv4, IPv6), a checked TCP download, UDP; then
-#      the client roams to another source port and traffic goes on.
+#   1. wireguard-go client -> Waygate server, with a preshared key: ping, a checked TCP download
+#      and UDP, each over IPv4 and IPv6; then the client roams to another source port and traffic
+#      goes on.
 #   2. Waygate client -> wireguard-go server: ping both ways, and a rekey: with the protocol's
 #      timers divided by 20 the session renews every 6 s, and a 15 s ping loses nothing.
 source "$(dirname "$0")/lib.sh"
@@ -23,6 +24,7 @@ key() {  # NAME: a private key file (mode 600) from waygate, its public key from
 key server
 key client
 key go
+(umask 077 && "$WAYGATE" genpsk >"$WORK/psk")
 
 # wireguard-go in namespace NS as interface IFACE; its control socket is named after IFACE.
 start_wireguard_go() {  # NS IFACE
@@ -49,6 +51,7 @@ private_key_file = "$WORK/server.key"
 [[stage.peer]]
 name = "laptop"
 public_key = "$(cat "$WORK/client.pub")"
+preshared_key_file = "$WORK/psk"
 allowed_ips = ["10.80.0.2/32", "fd80::2/128"]
 [[stage]]
 name = "host"
@@ -62,7 +65,8 @@ start_waygate "$WORK/server.toml" "$WORK/server.log"
 GC="gc$RUN_ID"
 start_wireguard_go "$C" "$GC"
 ip netns exec "$C" wg set "$GC" private-key "$WORK/client.key" listen-port 40001 \
-  peer "$(cat "$WORK/server.pub")" endpoint 10.81.0.1:51820 allowed-ips 10.80.0.0/24,fd80::/64
+  peer "$(cat "$WORK/server.pub")" preshared-key "$WORK/psk" endpoint 10.81.0.1:51820 \
+  allowed-ips 10.80.0.0/24,fd80::/64
 ip -n "$C" addr add 10.80.0.2/24 dev "$GC"
 ip -n "$C" addr add fd80::2/64 dev "$GC"
 ip -n "$C" link set "$GC" up mtu 1420
@@ -73,20 +77,26 @@ wait_for 10 ip netns exec "$C" ping -c 1 -W 1 fd80::1 || fail "IPv6 ping through
 pass "IPv6 ping"
 
 head -c $((8 * 1024 * 1024)) /dev/urandom >"$WORK/blob"
-(cd "$WORK" && exec ip netns exec "$S" python3 -m http.server 8080 --bind 10.80.0.1 >/dev/null 2>&1) &
-PIDS+=($!)
-wait_for 5 listening "$S" 8080
-ip netns exec "$C" curl -sS --noproxy '*' -f -o "$WORK/fetched" http://10.80.0.1:8080/blob || fail "TCP download"
-cmp -s "$WORK/blob" "$WORK/fetched" || fail "downloaded bytes differ"
-pass "TCP: 8 MiB download, identical"
+for family in 4 6; do
+  address=$([[ $family == 4 ]] && echo 10.80.0.1 || echo fd80::1)
+  url=$([[ $family == 4 ]] && echo "http://10.80.0.1:808$family/blob" || echo "http://[fd80::1]:808$family/blob")
+  (cd "$WORK" && exec ip netns exec "$S" python3 -m http.server "808$family" --bind "$address" >/dev/null 2>&1) &
+  PIDS+=($!)
+  wait_for 5 listening "$S" "808$family"
+  rm -f "$WORK/fetched"
+  ip netns exec "$C" curl -sS -g --noproxy '*' -f -o "$WORK/fetched" "$url" || fail "TCP download over IPv$family"
+  cmp -s "$WORK/blob" "$WORK/fetched" || fail "downloaded bytes differ over IPv$family"
+  pass "TCP over IPv$family: 8 MiB download, identical"
 
-ip netns exec "$S" iperf3 -s -1 -B 10.80.0.1 -p 5201 >/dev/null 2>&1 &
-PIDS+=($!)
-wait_for 5 listening "$S" 5201
-ip netns exec "$C" iperf3 -u -b 20M -t 2 -c 10.80.0.1 -p 5201 -J >"$WORK/udp.json" || fail "UDP through the tunnel"
-read -r packets lost < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["end"]["sum"]; print(s["packets"], s["lost_packets"])' "$WORK/udp.json")
-((packets > 1000 && lost * 100 <= packets)) || fail "UDP: $lost of $packets lost"
-pass "UDP: $packets datagrams, $lost lost"
+  ip netns exec "$S" iperf3 -s -1 -B "$address" -p "520$family" >/dev/null 2>&1 &
+  PIDS+=($!)
+  wait_for 5 listening "$S" "520$family"
+  ip netns exec "$C" iperf3 "-$family" -u -b 20M -t 2 -c "$address" -p "520$family" -J >"$WORK/udp.json" ||
+    fail "UDP over IPv$family"
+  read -r packets lost < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["end"]["sum"]; print(s["packets"], s["lost_packets"])' "$WORK/udp.json")
+  ((packets > 1000 && lost * 100 <= packets)) || fail "UDP over IPv$family: $lost of $packets lost"
+  pass "UDP over IPv$family: $packets datagrams, $lost lost"
+done
 
 ip netns exec "$C" wg set "$GC" listen-port 40002
 ip netns exec "$C" ping -c 3 -i 0.2 -W 3 10.80.0.1 >/dev/null || fail "ping after the client moved to port 40002"

@@ -128,10 +128,12 @@ void Device::update(Settings next) {
     allowed_.remove_peer(p.id);
     for (const auto& prefix : it->allowed_ips) allowed_.insert(prefix, p.id);
     if (!it->endpoint.empty() && !(it->endpoint == p.settings.endpoint)) p.endpoint = it->endpoint;
+    bool keepalive_on = p.settings.persistent_keepalive == Duration{0} && it->persistent_keepalive > Duration{0};
     p.settings = std::move(*it);
     incoming.erase(it);
-    if (p.settings.persistent_keepalive > Duration{0} && running_) p.persistent.arm_in(p.settings.persistent_keepalive);
-    else p.persistent.cancel();
+    if (p.settings.persistent_keepalive == Duration{0}) p.persistent.cancel();
+    // Turning it on sends one at once (as wg set does); each send re-arms the timer.
+    else if (running_ && keepalive_on) send_keepalive(p);
   }
   for (auto& s : incoming) {
     ctx_.log().info("peer {} added", s.name);

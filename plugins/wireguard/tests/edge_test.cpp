@@ -166,6 +166,101 @@ TEST(WireGuardEdge, GarbageAndReplayAreCountedDrops) {
   ::close(spy);
 }
 
+// A UDP relay between a and b that keeps a copy of every datagram a sends: the man in the middle
+// who records traffic and plays it back.
+struct Relay {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  int port = 0;
+  sockaddr_in a{}, b{};
+  std::vector<std::vector<std::uint8_t>> from_a;
+  explicit Relay(int b_port) {
+    sockaddr_in self{};
+    self.sin_family = AF_INET;
+    self.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&self), sizeof self);
+    socklen_t len = sizeof self;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len);
+    port = ntohs(self.sin_port);
+    b.sin_family = AF_INET;
+    b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    b.sin_port = htons(static_cast<std::uint16_t>(b_port));
+  }
+  ~Relay() { ::close(fd); }
+  void pump() {
+    std::uint8_t buf[2048];
+    sockaddr_in from{};
+    socklen_t len = sizeof from;
+    for (ssize_t n; (n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len)) > 0; len = sizeof from) {
+      bool from_b = from.sin_port == b.sin_port;
+      if (!from_b) {
+        a = from;
+        from_a.emplace_back(buf, buf + n);
+      }
+      const sockaddr_in& to = from_b ? a : b;
+      ::sendto(fd, buf, static_cast<std::size_t>(n), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    }
+  }
+  void replay(const std::vector<std::uint8_t>& d) {
+    ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&b), sizeof b);
+  }
+};
+
+TEST(WireGuardEdge, ReplayedDataIsDropped) {
+  auto a_private = waygate::wg::generate_private_key(), b_private = waygate::wg::generate_private_key();
+  int b_port = free_udp_port();
+  Relay relay(b_port);
+  RigOptions options;
+  options.received = Direction::inbound;
+  auto a = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(
+      "private_key_file = \"{}\"\n[[peer]]\npublic_key = \"{}\"\nendpoint = \"127.0.0.1:{}\"\nallowed_ips = [\"10.0.0.2/32\"]\n",
+      key_file(a_private), waygate::wg::to_base64(waygate::wg::public_key(b_private)), relay.port), options);
+  auto b = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(
+      "private_key_file = \"{}\"\nlisten_port = {}\n[[peer]]\npublic_key = \"{}\"\nallowed_ips = [\"10.0.0.1/32\"]\n",
+      key_file(b_private), b_port, waygate::wg::to_base64(waygate::wg::public_key(a_private))), options);
+  a->start();
+  b->start();
+  a->push(Direction::outbound, ipv4(1, 2, 1));
+  std::size_t delivered = 0;
+  for (int i = 0; i < 40 && delivered == 0; ++i) {
+    a->poll(2ms), relay.pump(), b->poll(2ms), relay.pump();
+    delivered += b->take(Direction::inbound).size();
+  }
+  ASSERT_EQ(delivered, 1u);
+  std::vector<std::uint8_t> data;
+  for (auto& d : relay.from_a)
+    if (d.size() > waygate::wg::kKeepaliveSize && d[0] == 4) data = d;  // the transport message with the packet
+  ASSERT_FALSE(data.empty());
+  relay.replay(data);
+  relay.replay(data);
+  for (int i = 0; i < 5; ++i) b->poll(2ms);
+  EXPECT_TRUE(b->take(Direction::inbound).empty());
+  EXPECT_EQ(b->drops("replayed"), 2u);
+}
+
+TEST(WireGuardEdge, PersistentKeepaliveKeepsSending) {
+  Pair pair("", "");
+  pair.a->reconfigure(fmt::format(R"(
+private_key_file = "{}"
+listen_port = {}
+[[peer]]
+name = "b"
+public_key = "{}"
+endpoint = "127.0.0.1:{}"
+allowed_ips = ["10.0.0.2/32"]
+persistent_keepalive = "25s"
+)", key_file(pair.a_private), pair.a_port, waygate::wg::to_base64(waygate::wg::public_key(pair.b_private)), pair.b_port));
+  pair.exchange();
+  EXPECT_EQ(pair.a->counter("handshakes_total"), 1);  // a keepalive needs a session: it made one
+  auto sent = pair.a->counter("tx_packets_total");
+  for (int s = 0; s < 100; ++s) {  // 100 s of silence: a keepalive every 25 s
+    pair.a->advance(1s);
+    pair.b->advance(1s);
+    pair.exchange();
+  }
+  EXPECT_GE(pair.a->counter("tx_packets_total") - sent, 4);
+  EXPECT_LE(pair.a->counter("tx_packets_total") - sent, 5);
+}
+
 TEST(WireGuardEdge, UnknownPeerIsRefused) {
   Pair pair;
   // A third party that knows b's public key but is not b's peer.

@@ -3,6 +3,11 @@
 // submission, sleeps until a completion, a timer deadline or a wake-up, and hands completions back
 // tagged with the stage that queued them. Operations live in a fixed table: nothing is allocated
 // per packet, and a full table completes the operation at once with -ENOBUFS instead.
+//
+// Receiving is one multishot request per descriptor (read_many/receive_many) drawing buffers
+// from a ring the loop keeps stocked from the pool, so a busy socket costs no submission per
+// packet and no queued request is woken for nothing. Where the kernel lacks a multishot read, a
+// stream falls back to a few single reads that the loop re-queues itself.
 #pragma once
 
 #include <liburing.h>
@@ -11,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -42,24 +48,44 @@ class UringLoop {
 
   static Time clock();  // CLOCK_MONOTONIC, the time base of deadlines
 
+  bool multishot_receive() const { return buffers_ != nullptr; }
+  bool multishot_read() const { return buffers_ != nullptr && read_multishot_; }
+
  private:
   class StageIo;
-  enum class Kind : std::uint8_t { read, write, receive, send };
+  enum class Kind : std::uint8_t {
+    read, write, receive, send,  // one packet each
+    read_many, receive_many,     // multishot, buffers from the ring
+    read_each, receive_each      // the fallback: single operations the loop queues again
+  };
   struct Op {
+    bool live = false;
+    bool cancelled = false;
+    Kind kind = Kind::read;
     std::uint32_t owner = 0;
     int fd = -1;
-    Kind kind = Kind::read;
     std::uint64_t tag = 0;
-    Packet* packet = nullptr;  // null: the slot is free
-    msghdr msg{};              // receive/send: the kernel reads it until the operation completes
+    Packet* packet = nullptr;
+    msghdr msg{};  // receive/send: the kernel reads it until the operation completes
     iovec iov{};
   };
+  struct Delivery {
+    std::uint32_t owner;
+    Completion completion;
+    int fd;
+  };
+  static constexpr unsigned kFallbackDepth = 8;
+
+  std::optional<std::uint32_t> new_op(std::uint32_t owner, int fd, std::uint64_t tag, Kind kind, Packet* p);
   void queue(std::uint32_t owner, int fd, Packet* p, std::uint64_t tag, Kind kind);
+  void stream(std::uint32_t owner, int fd, std::uint64_t tag, bool receive);
+  void submit(std::uint32_t id);
   void cancel(int fd);
   io_uring_sqe* sqe();
   void arm_wake();
-  // Frees the op slot a completion belongs to and turns it into what its owner receives.
-  std::pair<std::uint32_t, Completion> retire(std::uint64_t id, std::int32_t result);
+  void stock_ring();
+  std::optional<Delivery> settle(const io_uring_cqe& cqe);
+  Delivery finish(std::uint32_t id, std::int32_t result);
 
   Pool& pool_;
   io_uring ring_{};
@@ -67,10 +93,16 @@ class UringLoop {
   std::uint64_t wake_value_ = 0;
   std::vector<Op> ops_;
   std::vector<std::uint32_t> free_ops_;
+  std::vector<std::uint32_t> rearm_;  // multishot requests the kernel ended; submitted again next turn
   // Completions to hand out on the next drain: operations refused for want of an op slot, and
   // completions that arrived while cancel() was waiting for another descriptor.
   std::vector<std::pair<std::uint32_t, Completion>> deferred_;
   std::vector<std::unique_ptr<StageIo>> ios_;
+
+  io_uring_buf_ring* buffers_ = nullptr;  // the provided-buffer ring, or null (no multishot)
+  unsigned ring_entries_ = 0;
+  unsigned in_ring_ = 0;
+  bool read_multishot_ = false;
 };
 
 }  // namespace waygate

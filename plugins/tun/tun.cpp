@@ -1,6 +1,7 @@
 // The tun edge: IP packets between a TUN device (or any datagram descriptor it is handed) and the
-// pipeline. It keeps `queue` reads in flight through the host's io_uring, so a busy device is
-// drained by completions without a syscall per packet, and writes every packet that reaches it.
+// pipeline. It asks the host once to keep reading the device (one multishot read on io_uring), so
+// a busy device is drained by completions without a syscall per packet, and it writes every
+// packet that reaches it.
 #include <memory>
 #include <optional>
 
@@ -23,10 +24,8 @@ class TunEdge final : public Plugin {
         tx_packets_(ctx.counter("tx_packets_total", "Packets written to the device")),
         tx_bytes_(ctx.counter("tx_bytes_total", "Bytes written to the device")),
         read_errors_(ctx.counter("read_errors_total", "Failed reads from the device")),
-        starved_(ctx.counter("rx_starved_total", "Times reads could not be queued for want of buffers")),
         not_ip_(ctx.drop_reason("not_ip")),
-        write_failed_(ctx.drop_reason("write_failed")),
-        retry_(ctx.timer([this] { refill(); })) {}
+        write_failed_(ctx.drop_reason("write_failed")) {}
 
   void configure(const Config& c) override {
     Settings next;
@@ -37,7 +36,6 @@ class TunEdge final : public Plugin {
     next.netns = c.string("netns", "");
     next.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535));
     next.up = c.boolean("up", true);
-    next.queue = static_cast<unsigned>(c.integer("queue", 8, 1, 4096));
     next.addresses = c.strings("address");
     for (auto& a : next.addresses) {
       try {
@@ -62,14 +60,12 @@ class TunEdge final : public Plugin {
     device_.emplace(settings_);
     if (settings_.fd >= 0) ctx_.log().info("using descriptor {}", settings_.fd);
     else ctx_.log().info("device {} up, mtu {}", device_->name(), settings_.mtu);
-    refill();
+    ctx_.io().read_many(device_->fd(), kRead);
   }
 
   void stop() override {
     if (!device_) return;
-    retry_.cancel();
     ctx_.io().cancel(device_->fd());
-    reads_ = 0;
     device_.reset();
   }
 
@@ -92,54 +88,28 @@ class TunEdge final : public Plugin {
       } else {
         out.drop(c.packet, write_failed_);
       }
-      refill();
       return;
     }
-    --reads_;
     if (c.result <= 0) {
       ctx_.pool().free(c.packet);
-      // -EAGAIN: the device is non-blocking (so io_uring polls it instead of parking a kernel
-      // worker per queued read) and this read found it empty; refill() queues it again.
+      // -EAGAIN: the device is non-blocking (so io_uring polls it rather than parking a kernel
+      // worker in a read) and a read found it empty; the stream goes on.
       if (c.result < 0 && c.result != -ECANCELED && c.result != -EAGAIN) read_errors_.add();
-      if (c.result == 0) {  // the other end of a handed-over descriptor closed: stop reading
-        closed_ = true;
-        return;
-      }
-    } else {
-      rx_packets_.add();
-      rx_bytes_.add(static_cast<std::uint64_t>(c.result));
-      std::uint8_t version = c.packet->data()[0] >> 4;
-      if (version == 4 || version == 6) out.pass(c.packet);
-      else out.drop(c.packet, not_ip_);
+      return;
     }
-    refill();
+    rx_packets_.add();
+    rx_bytes_.add(static_cast<std::uint64_t>(c.result));
+    std::uint8_t version = c.packet->data()[0] >> 4;
+    if (version == 4 || version == 6) out.pass(c.packet);
+    else out.drop(c.packet, not_ip_);
   }
 
  private:
-  // Keeps `queue` reads in flight. When the pool runs dry the missing reads are retried shortly
-  // (buffers come back as writes complete); a device is never left with no read queued.
-  void refill() {
-    if (!device_ || closed_) return;
-    while (reads_ < settings_.queue) {
-      Packet* p = ctx_.pool().alloc();
-      if (p == nullptr) {
-        starved_.add();
-        if (!retry_.armed()) retry_.arm_in(std::chrono::milliseconds(1));
-        return;
-      }
-      ctx_.io().read(device_->fd(), p, kRead);
-      ++reads_;
-    }
-  }
-
   Context& ctx_;
-  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, starved_;
+  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_;
   Drop not_ip_, write_failed_;
-  Timer retry_;
   Settings settings_;
   std::optional<Device> device_;
-  unsigned reads_ = 0;
-  bool closed_ = false;
 };
 
 }  // namespace

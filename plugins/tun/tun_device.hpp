@@ -17,7 +17,6 @@ struct Settings {
   int mtu = 1420;
   std::vector<std::string> addresses;  // "10.0.0.1/24", "fd00::1/64"
   bool up = true;
-  unsigned queue = 8;                  // reads kept in flight
 };
 
 // Throws std::invalid_argument with the offending value if a string is not an address/prefix.

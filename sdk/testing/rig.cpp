@@ -48,7 +48,10 @@ class RigIo final : public Io {
     done.push_back({tag, n < 0 ? -errno : static_cast<std::int32_t>(n), p});
   }
   explicit RigIo(Pool& p) : pool(p) {}
+  void read_many(int fd, std::uint64_t tag) override { streams.push_back({fd, nullptr, tag, false}); }
+  void receive_many(int fd, std::uint64_t tag) override { streams.push_back({fd, nullptr, tag, true}); }
   void cancel(int fd) override {
+    std::erase_if(streams, [&](const Op& s) { return s.fd == fd; });
     for (auto it = reads.begin(); it != reads.end();) {
       if (it->fd == fd) {
         pool.free(it->packet);
@@ -58,37 +61,61 @@ class RigIo final : public Io {
       }
     }
   }
-  // Completes the reads whose descriptor is readable, oldest first, at most one per descriptor
-  // per readiness check so a datagram boundary is never merged.
+  // One datagram from fd into p, completed as the host would. `nothing`: fd had nothing and p is
+  // unused; `ended`: a read (not a datagram socket) returned 0, the other end is gone.
+  enum class Took { nothing, one, ended };
+  Took take(int fd, Packet* p, std::uint64_t tag, bool with_source) {
+    auto room = p->writable();
+    Endpoint& from = p->endpoint;
+    from.len = sizeof from.addr;
+    ssize_t n = ::recvfrom(fd, room.data(), room.size(), MSG_DONTWAIT, with_source ? &from.addr.sa : nullptr,
+                           with_source ? &from.len : nullptr);
+    if (!with_source) from.len = 0;
+    if (n < 0 && errno == ENOTSOCK) n = ::read(fd, room.data(), room.size());
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Took::nothing;
+    if (n >= 0) p->resize(static_cast<std::size_t>(n));
+    done.push_back({tag, n < 0 ? -errno : static_cast<std::int32_t>(n), p});
+    return n == 0 && !with_source ? Took::ended : Took::one;
+  }
+  // Completes what the readable descriptors hold: queued single reads oldest first, then
+  // everything for the streams (each datagram in a fresh pool packet).
   void perform_reads(int wait_ms) {
-    if (reads.empty()) return;
     std::vector<pollfd> fds;
-    for (auto& op : reads)
-      if (std::none_of(fds.begin(), fds.end(), [&](const pollfd& f) { return f.fd == op.fd; }))
-        fds.push_back({op.fd, POLLIN, 0});
-    if (::poll(fds.data(), fds.size(), wait_ms) <= 0) return;
+    auto add = [&](int fd) {
+      if (std::none_of(fds.begin(), fds.end(), [&](const pollfd& f) { return f.fd == fd; })) fds.push_back({fd, POLLIN, 0});
+    };
+    for (auto& op : reads) add(op.fd);
+    for (auto& op : streams) add(op.fd);
+    if (fds.empty() || ::poll(fds.data(), fds.size(), wait_ms) <= 0) return;
     for (auto& f : fds) {
       if ((f.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      for (;;) {
-        auto it = std::find_if(reads.begin(), reads.end(), [&](const Op& op) { return op.fd == f.fd; });
-        if (it == reads.end()) break;
-        auto room = it->packet->writable();
-        Endpoint& from = it->packet->endpoint;
-        from.len = sizeof from.addr;
-        ssize_t n = ::recvfrom(f.fd, room.data(), room.size(), MSG_DONTWAIT,
-                               it->with_source ? &from.addr.sa : nullptr, it->with_source ? &from.len : nullptr);
-        if (!it->with_source) from.len = 0;
-        if (n < 0 && errno == ENOTSOCK) n = ::read(f.fd, room.data(), room.size());
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (n >= 0) it->packet->resize(static_cast<std::size_t>(n));
-        done.push_back({it->tag, n < 0 ? -errno : static_cast<std::int32_t>(n), it->packet});
-        reads.erase(it);
-        if (n <= 0) break;
+      for (auto it = reads.begin(); it != reads.end();) {
+        if (it->fd != f.fd) {
+          ++it;
+          continue;
+        }
+        Took took = take(f.fd, it->packet, it->tag, it->with_source);
+        if (took == Took::nothing) break;  // the read stays queued
+        it = reads.erase(it);
+        if (took == Took::ended) break;
       }
+      for (auto it = streams.begin(); it != streams.end(); ++it) {
+        if (it->fd != f.fd) continue;
+        for (;;) {
+          Packet* p = pool.alloc();
+          if (p == nullptr) break;
+          Took took = take(f.fd, p, it->tag, it->with_source);
+          if (took == Took::nothing) pool.free(p);
+          if (took == Took::ended) it->fd = -1;  // this stream is over
+          if (took != Took::one) break;
+        }
+      }
+      std::erase_if(streams, [](const Op& s) { return s.fd < 0; });
     }
   }
   Pool& pool;
   std::deque<Op> reads;
+  std::vector<Op> streams;  // read_many/receive_many: fd, tag, with_source
   std::deque<Completion> done;
 };
 

@@ -9,7 +9,6 @@
 #   bash tests/bench/wireguard_throughput.sh build/waygate [seconds]
 source "$(dirname "$0")/../integration/lib.sh"
 SECS=${2:-10}
-QUEUE=${QUEUE:-}  # reads in flight per socket/device, to compare settings
 
 C=$(new_ns c)
 S=$(new_ns s)
@@ -66,7 +65,6 @@ plugin = "wireguard"
 netns = "$S"
 listen_port = 51820
 private_key_file = "$WORK/server.key"
-${QUEUE:+queue = $QUEUE}
 [[stage.peer]]
 public_key = "$(cat "$WORK/client.pub")"
 allowed_ips = ["10.70.0.2/32"]
@@ -76,7 +74,6 @@ plugin = "tun"
 netns = "$S"
 device = "ws$RUN_ID"
 address = ["10.70.0.1/24"]
-${QUEUE:+queue = $QUEUE}
 TOML
 }
 client_toml() {

@@ -4,6 +4,8 @@
 set -euo pipefail
 
 WAYGATE=${1:?usage: $0 path/to/waygate}
+# The test-only plugins (probe, wrong-abi, ...) are built beside the binary.
+export WAYGATE_PLUGIN_PATH=${WAYGATE_PLUGIN_PATH:-$(cd "$(dirname "$WAYGATE")" && pwd)/tests/plugins}
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP: namespace tests need root"
   exit 77

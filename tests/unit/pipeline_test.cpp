@@ -27,10 +27,10 @@ class Harness {
   explicit Harness(const std::string& middle, bool right_edge = true)
       : pool_(512, 2048, 128), loop_(pool_, 256, 512), catalog_({}) {
     std::string toml = fmt::format(
-        "[host]\nplugin_path = ['{}', '{}']\n[[stage]]\nname = 'left'\nplugin = 'tun'\nfd = {}\nqueue = 16\n{}",
+        "[host]\nplugin_path = ['{}', '{}']\n[[stage]]\nname = 'left'\nplugin = 'tun'\nfd = {}\n{}",
         WAYGATE_BUILD_PLUGINS, WAYGATE_TEST_PLUGINS, left_.fds[0], middle);
     if (right_edge)
-      toml += fmt::format("[[stage]]\nname = 'right'\nplugin = 'tun'\nfd = {}\nqueue = 16\n", right_.fds[0]);
+      toml += fmt::format("[[stage]]\nname = 'right'\nplugin = 'tun'\nfd = {}\n", right_.fds[0]);
     config_ = waygate::parse_host_config(toml, "test.toml");
     pipeline_ = std::make_unique<waygate::Pipeline>(
         config_, catalog_,

@@ -142,7 +142,6 @@ void Device::update(Settings next) {
   }
   settings_.peers = std::move(next.peers);
   settings_.mtu = next.mtu;
-  settings_.queue = next.queue;
   settings_.handshake_load = next.handshake_load;
   settings_.timing = next.timing;
 }
@@ -190,7 +189,8 @@ void Device::open_sockets() {
 void Device::start() {
   open_sockets();
   running_ = true;
-  refill();
+  for (int i = 0; i < 2; ++i)
+    if (sockets_[i] >= 0) ctx_.io().receive_many(sockets_[i], static_cast<std::uint64_t>(i));
   ctx_.log().info("listening on UDP port {}, {} peer(s)", port_, by_key_.size());
   for (auto& p : peers_)
     if (p && p->settings.persistent_keepalive > Duration{0}) send_keepalive(*p);
@@ -209,25 +209,11 @@ void Device::stop() {
     ::close(fd);
     fd = -1;
   }
-  receives_[0] = receives_[1] = 0;
 }
 
 Packet* Device::alloc() {
   Packet* p = ctx_.pool().alloc();
   return p;
-}
-
-// Keeps `queue` receives in flight on each socket; buffers come back as sends complete.
-void Device::refill() {
-  if (!running_) return;
-  for (int i = 0; i < 2; ++i) {
-    while (sockets_[i] >= 0 && receives_[i] < settings_.queue) {
-      Packet* p = alloc();
-      if (p == nullptr) return;
-      ctx_.io().receive(sockets_[i], p, static_cast<std::uint64_t>(i));
-      ++receives_[i];
-    }
-  }
 }
 
 int Device::socket_for(const Endpoint& e) const {
@@ -250,18 +236,15 @@ void Device::complete(const Completion& c, Output& out) {
   if ((c.tag & kSend) != 0) {
     if (c.result < 0) out.drop(c.packet, send_failed_);
     else ctx_.pool().free(c.packet);
-    refill();
     return;
   }
-  --receives_[c.tag & 1];
-  if (c.result <= 0) {
+  if (c.result <= 0) {  // an error on the socket (a datagram too long, say): the stream goes on
     ctx_.pool().free(c.packet);
-  } else {
-    rx_packets_.add();
-    rx_bytes_.add(static_cast<std::uint64_t>(c.result));
-    receive(c.packet, out);
+    return;
   }
-  refill();
+  rx_packets_.add();
+  rx_bytes_.add(static_cast<std::uint64_t>(c.result));
+  receive(c.packet, out);
 }
 
 }  // namespace waygate::wg

@@ -68,7 +68,7 @@ class Device {
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
 
-  void start();  // open sockets, queue receives, persistent keepalives
+  void start();  // open sockets, start receiving, persistent keepalives
   void stop();
   // Applies new settings on a running device; keeps the sessions of peers whose key is unchanged.
   // Throws ConfigError-free std::invalid_argument for what needs a restart.
@@ -96,7 +96,6 @@ class Device {
   void forget_index(std::uint32_t index);
   void clear_sessions(Peer& p);
   void open_sockets();
-  void refill();
   Packet* alloc();
   void transmit(Packet* p);  // to p->endpoint, on the socket of its family
   int socket_for(const Endpoint& e) const;
@@ -139,7 +138,6 @@ class Device {
   std::map<Key, std::uint32_t> by_key_;
   std::unordered_map<std::uint32_t, Index> indices_;
   int sockets_[2] = {-1, -1};                 // IPv4, IPv6
-  unsigned receives_[2] = {0, 0};
   std::uint16_t port_ = 0;
   bool running_ = false;
   Time load_window_{};

@@ -78,7 +78,6 @@ Settings Settings::read(const Config& c) {
   s.listen_port = static_cast<int>(c.integer("listen_port", 0, 0, 65535));
   s.netns = c.string("netns", "");
   s.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535 - 80));
-  s.queue = static_cast<unsigned>(c.integer("queue", 8, 1, 4096));
   s.handshake_load = static_cast<unsigned>(c.integer("handshake_load", 128, 1, 1 << 20));
   s.timing = Timing::divided_by(static_cast<unsigned>(c.integer("timer_divisor", 1, 1, 1000)));
 

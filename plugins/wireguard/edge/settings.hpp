@@ -40,7 +40,6 @@ struct Settings {
   int listen_port = 0;  // 0: the kernel picks one
   std::string netns;
   int mtu = 1420;       // inner packets are padded up to this
-  unsigned queue = 8;   // receives in flight per socket
   unsigned handshake_load = 128;  // handshake messages per second above which cookies are demanded
   Timing timing;
   std::vector<PeerSettings> peers;

@@ -2,6 +2,8 @@
 // descriptors; the host batches every queued operation of a loop turn into one submission to the
 // kernel (io_uring) and hands each result back to the plugin's on_io() with the tag it chose.
 // A queued packet belongs to the I/O until its completion; the completion gives it back.
+// To take in traffic, an edge asks once: read_many()/receive_many() keep delivering packets,
+// each in a fresh buffer from the pool, until the descriptor is cancelled.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +30,11 @@ class Io {
   virtual void receive(int fd, Packet* p, std::uint64_t tag) = 0;
   // A datagram socket's write: p's bytes to p->endpoint.
   virtual void send(int fd, Packet* p, std::uint64_t tag) = 0;
+  // Keeps reading packets from fd (a TUN device, say) until cancel(fd): each completes with a
+  // fresh pool packet, result its length; a negative result is an error, and reading goes on.
+  virtual void read_many(int fd, std::uint64_t tag) = 0;
+  // The same for a datagram socket, with each sender's address in p->endpoint.
+  virtual void receive_many(int fd, std::uint64_t tag) = 0;
   // Aborts every queued operation on fd and waits until none is left, so the fd can be closed.
   // Their completions are not delivered: their packets go straight back to the pool. For stop().
   virtual void cancel(int fd) = 0;

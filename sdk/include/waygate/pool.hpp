@@ -38,6 +38,9 @@ class Pool {
   }
   void free(Packet* p) { free_.push_back(p); }
 
+  // The packet with this index (Packet::index()), for I/O that names buffers by number.
+  Packet* at(std::uint32_t index) { return &packets_[index]; }
+
   std::size_t capacity() const { return packets_.size(); }
   std::size_t available() const { return free_.size(); }
   std::size_t buffer_size() const { return buffer_size_; }

@@ -39,7 +39,7 @@ class UringLoop::StageIo final : public Io {
   std::uint32_t owner_;
 };
 
-UringLoop::UringLoop(Pool& pool, unsigned entries, unsigned max_ops) : pool_(pool), ops_(max_ops) {
+UringLoop::UringLoop(Pool& pool, unsigned entries, unsigned max_ops, bool multishot) : pool_(pool), ops_(max_ops) {
   io_uring_params params{};
   // The kernel does the submission work in the syscall we make anyway; a single issuer lets it
   // skip locking.
@@ -61,7 +61,7 @@ UringLoop::UringLoop(Pool& pool, unsigned entries, unsigned max_ops) : pool_(poo
   rearm_.reserve(max_ops);
 
   // The provided-buffer ring: a quarter of the pool at most, buffers named by their pool index.
-  if (pool.capacity() <= 65536) {
+  if (multishot && pool.capacity() <= 65536) {
     ring_entries_ = std::bit_floor(std::clamp<unsigned>(static_cast<unsigned>(pool.capacity() / 4), 1, 4096));
     void* memory = nullptr;
     std::size_t bytes = ring_entries_ * sizeof(io_uring_buf);

@@ -31,7 +31,8 @@ class UringLoop {
   static constexpr std::uint32_t kWakeOwner = 0xffffffffu;
   using Handler = std::function<void(std::uint32_t owner, const Completion&)>;
 
-  UringLoop(Pool& pool, unsigned entries, unsigned max_ops);
+  // multishot = false forces the fallback a kernel without multishot receives would get.
+  UringLoop(Pool& pool, unsigned entries, unsigned max_ops, bool multishot = true);
   ~UringLoop();
   UringLoop(const UringLoop&) = delete;
   UringLoop& operator=(const UringLoop&) = delete;

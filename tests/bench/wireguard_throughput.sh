@@ -26,9 +26,8 @@ done
 ip netns exec "$S" sysctl -qw net.ipv4.ip_forward=1   # inside the connector's namespace only
 ip -n "$O" route add 10.70.0.0/24 via 10.72.0.1
 
-key() { (umask 077 && "$WAYGATE" genkey >"$WORK/$1.key"); wg pubkey <"$WORK/$1.key" >"$WORK/$1.pub"; }
-key server
-key client
+wg_key server
+wg_key client
 
 cpu() { awk '{printf "%d", $14 + $15}' "/proc/$1/stat"; }  # clock ticks
 ticks=$(getconf CLK_TCK)
@@ -100,10 +99,7 @@ TOML
 go_up() {  # NS IFACE KEY PEER_PUB ADDRESS [wg set peer args...]
   local ns=$1 dev=$2 key=$3 pub=$4 address=$5
   shift 5
-  ip netns exec "$ns" env WG_PROCESS_FOREGROUND=1 wireguard-go "$dev" >/dev/null 2>&1 &
-  GO_PID=$!
-  PIDS+=("$GO_PID")
-  wait_for 5 ip -n "$ns" link show "$dev"
+  wireguard_go "$ns" "$dev"
   ip netns exec "$ns" wg set "$dev" private-key "$key" peer "$pub" "$@"
   ip -n "$ns" addr add "$address" dev "$dev"
   ip -n "$ns" link set "$dev" up mtu 1420

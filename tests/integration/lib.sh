@@ -96,5 +96,21 @@ free_port() {
   return 1
 }
 
+# wg_key NAME: a private key file $WORK/NAME.key (mode 600) from waygate, and its public key in
+# $WORK/NAME.pub from wg: the two tools' formats are one.
+wg_key() {
+  (umask 077 && "$WAYGATE" genkey >"$WORK/$1.key")
+  wg pubkey <"$WORK/$1.key" >"$WORK/$1.pub"
+}
+
+# wireguard_go NS IFACE: Debian's wireguard-go in namespace NS as interface IFACE (its control
+# socket is named after IFACE, so IFACE must be unique to the run); its pid in GO_PID.
+wireguard_go() {
+  ip netns exec "$1" env WG_PROCESS_FOREGROUND=1 wireguard-go "$2" >"$WORK/$2.log" 2>&1 &
+  GO_PID=$!
+  PIDS+=("$GO_PID")
+  wait_for 5 ip -n "$1" link show "$2"
+}
+
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; exit 1; }

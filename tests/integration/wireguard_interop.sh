@@ -17,21 +17,10 @@ ip -n "$S" addr add 10.81.0.1/24 dev "vs$RUN_ID"
 ip -n "$C" link set "vc$RUN_ID" up
 ip -n "$S" link set "vs$RUN_ID" up
 
-key() {  # NAME: a private key file (mode 600) from waygate, its public key from wg
-  (umask 077 && "$WAYGATE" genkey >"$WORK/$1.key")
-  wg pubkey <"$WORK/$1.key" >"$WORK/$1.pub"
-}
-key server
-key client
-key go
+wg_key server
+wg_key client
+wg_key go
 (umask 077 && "$WAYGATE" genpsk >"$WORK/psk")
-
-# wireguard-go in namespace NS as interface IFACE; its control socket is named after IFACE.
-start_wireguard_go() {  # NS IFACE
-  ip netns exec "$1" env WG_PROCESS_FOREGROUND=1 wireguard-go "$2" >"$WORK/$2.log" 2>&1 &
-  PIDS+=($!)
-  wait_for 5 ip -n "$1" link show "$2"
-}
 
 metric() {  # PORT NAME
   curl -sf --noproxy '*' "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m {print $2}'
@@ -63,7 +52,7 @@ TOML
 start_waygate "$WORK/server.toml" "$WORK/server.log"
 
 GC="gc$RUN_ID"
-start_wireguard_go "$C" "$GC"
+wireguard_go "$C" "$GC"
 ip netns exec "$C" wg set "$GC" private-key "$WORK/client.key" listen-port 40001 \
   peer "$(cat "$WORK/server.pub")" preshared-key "$WORK/psk" endpoint 10.81.0.1:51820 \
   allowed-ips 10.80.0.0/24,fd80::/64
@@ -110,7 +99,7 @@ pass "per-peer counters moved ($rx inner bytes received)"
 
 echo "== 2. Waygate client, wireguard-go server"
 GS="gs$RUN_ID"
-start_wireguard_go "$S" "$GS"
+wireguard_go "$S" "$GS"
 ip netns exec "$S" wg set "$GS" private-key "$WORK/go.key" listen-port 51821 \
   peer "$(cat "$WORK/client.pub")" allowed-ips 10.82.0.2/32,fd82::2/128
 ip -n "$S" addr add 10.82.0.1/24 dev "$GS"

@@ -110,7 +110,7 @@ class Device {
   void receive_initiation(Packet* p, Output& out);
   void receive_response(Packet* p, Output& out);
   void receive_cookie(Packet* p, Output& out);
-  void send_cookie(Packet* p, std::uint32_t sender_index, Output& out);
+  bool cookie_demanded(Packet* p, std::uint32_t sender_index);
   void install(Peer& p, std::unique_ptr<Session> session, bool initiator);
 
   // send.cpp

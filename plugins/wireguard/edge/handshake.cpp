@@ -45,17 +45,20 @@ void Device::initiate(Peer& p, bool retry) {
   p.retransmit.arm_in(settings_.timing.rekey_timeout + jitter());
 }
 
-void Device::send_cookie(Packet* p, std::uint32_t sender_index, Output& out) {
+// Under load, a handshake message without a valid MAC2 costs us no Curve25519: its datagram's
+// buffer carries a cookie reply back to where it came from instead. True if that happened.
+bool Device::cookie_demanded(Packet* p, std::uint32_t sender_index) {
+  if (!under_load()) return false;
   std::array<std::uint8_t, 18> source{};
-  std::size_t n = source_bytes(&p->endpoint.addr, source);
-  CookieReply reply = cookies_.reply(p->bytes(), sender_index, std::span(source).first(n), identity_.cookie_key, ctx_.now());
+  auto from = std::span(source).first(source_bytes(&p->endpoint.addr, source));
+  if (cookies_.mac2_valid(p->bytes(), from, ctx_.now())) return false;
+  CookieReply reply = cookies_.reply(p->bytes(), sender_index, from, identity_.cookie_key, ctx_.now());
   cookie_demanded_.add();
   cookies_sent_.add();
-  // The datagram's buffer carries the reply back to where it came from.
   p->resize(kCookieReplySize);
   write(reply, p->bytes().first<kCookieReplySize>());
   transmit(p);
-  (void)out;
+  return true;
 }
 
 void Device::receive_initiation(Packet* p, Output& out) {
@@ -68,14 +71,7 @@ void Device::receive_initiation(Packet* p, Output& out) {
     out.drop(p, bad_mac1_);
     return;
   }
-  if (under_load()) {
-    std::array<std::uint8_t, 18> source{};
-    std::size_t n = source_bytes(&p->endpoint.addr, source);
-    if (!cookies_.mac2_valid(p->bytes(), std::span(source).first(n), ctx_.now())) {
-      send_cookie(p, message.sender, out);
-      return;
-    }
-  }
+  if (cookie_demanded(p, message.sender)) return;
   Responder responder;
   if (!responder.consume(identity_, message)) {
     out.drop(p, handshake_failed_);
@@ -126,14 +122,7 @@ void Device::receive_response(Packet* p, Output& out) {
     out.drop(p, bad_mac1_);
     return;
   }
-  if (under_load()) {
-    std::array<std::uint8_t, 18> source{};
-    std::size_t n = source_bytes(&p->endpoint.addr, source);
-    if (!cookies_.mac2_valid(p->bytes(), std::span(source).first(n), ctx_.now())) {
-      send_cookie(p, message.sender, out);
-      return;
-    }
-  }
+  if (cookie_demanded(p, message.sender)) return;
   auto found = indices_.find(message.receiver);
   if (found == indices_.end() || found->second.slot != Slot::handshake) {
     out.drop(p, unknown_index_);

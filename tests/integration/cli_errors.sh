@@ -44,3 +44,10 @@ rc=0
 [[ $rc -eq 1 ]] || fail "run with a wrong-ABI plugin exited $rc"
 grep -q "ABI version" "$WORK/run.log" || fail "run did not say why"
 pass "run refuses a plugin of another ABI and exits 1"
+
+# Every config the project ships (and the example's) passes the same checks.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+for config in "$top"/configs/*.toml; do
+  out=$("$WAYGATE" check -c "$config" 2>&1) || fail "shipped $config does not check: $out"
+  pass "shipped $(basename "$config"): $out"
+done

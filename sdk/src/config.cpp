@@ -184,18 +184,33 @@ Duration Config::duration(std::string_view key, Duration fallback) const {
     return std::chrono::seconds(s);
   }
   if (!n->is_string()) fail(key, fmt::format("expected a duration such as \"10s\", got {}", type_name(*n)));
+  // One or more number-unit parts, summed: "250ms", "10s", "2h4m", "1m30s"; a bare number is seconds.
   std::string_view text = n->as_string()->get();
-  std::int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  if (ec != std::errc{} || value < 0) fail(key, fmt::format("'{}' is not a duration such as \"10s\"", text));
-  if (unit == "ns") return std::chrono::nanoseconds(value);
-  if (unit == "us") return std::chrono::microseconds(value);
-  if (unit == "ms") return std::chrono::milliseconds(value);
-  if (unit == "s" || unit.empty()) return std::chrono::seconds(value);
-  if (unit == "m") return std::chrono::minutes(value);
-  if (unit == "h") return std::chrono::hours(value);
-  fail(key, fmt::format("unknown unit '{}' (use ms, s, m or h)", unit));
+  auto bad = [&]() -> Duration {
+    fail(key, fmt::format("'{}' is not a duration such as \"10s\" or \"2h4m\" (units ms, s, m, h)", text));
+  };
+  Duration total{0};
+  const char* p = text.data();
+  const char* end = p + text.size();
+  if (p == end) bad();
+  while (p < end) {
+    std::int64_t value = 0;
+    auto [after, ec] = std::from_chars(p, end, value);
+    if (ec != std::errc{} || value < 0 || value > 1'000'000'000) bad();
+    std::string_view rest(after, static_cast<std::size_t>(end - after));
+    std::size_t unit = 0;
+    while (unit < rest.size() && rest[unit] >= 'a' && rest[unit] <= 'z') ++unit;
+    std::string_view u = rest.substr(0, unit);
+    if (u == "ns") total += std::chrono::nanoseconds(value);
+    else if (u == "us") total += std::chrono::microseconds(value);
+    else if (u == "ms") total += std::chrono::milliseconds(value);
+    else if (u == "s" || (u.empty() && after == end && p == text.data())) total += std::chrono::seconds(value);
+    else if (u == "m") total += std::chrono::minutes(value);
+    else if (u == "h") total += std::chrono::hours(value);
+    else bad();
+    p = after + unit;
+  }
+  return total;
 }
 
 Config Config::table(std::string_view key) const {

@@ -69,8 +69,16 @@ TEST(Config, Durations) {
   EXPECT_EQ(c.duration("a", {}), std::chrono::seconds(10));
   EXPECT_EQ(c.duration("b", {}), std::chrono::minutes(2));
   EXPECT_EQ(c.duration("c", {}), std::chrono::hours(1));
-  EXPECT_NE(error_of([&] { c.duration("d", {}); }).find("unknown unit"), std::string::npos);
+  EXPECT_NE(error_of([&] { c.duration("d", {}); }).find("is not a duration"), std::string::npos);
   EXPECT_NE(error_of([&] { c.duration("e", {}); }).find("negative"), std::string::npos);
+}
+
+TEST(Config, DurationsOfSeveralParts) {
+  Config c = Config::parse("a = '2h4m'\nb = '1m30s'\nc = '5'\nd = '10s5'\ne = ''\nf = 'h'\n", "t.toml");
+  EXPECT_EQ(c.duration("a", {}), std::chrono::minutes(124));
+  EXPECT_EQ(c.duration("b", {}), std::chrono::seconds(90));
+  EXPECT_EQ(c.duration("c", {}), std::chrono::seconds(5));
+  for (const char* k : {"d", "e", "f"}) EXPECT_NE(error_of([&] { c.duration(k, {}); }).find("is not a duration"), std::string::npos) << k;
 }
 
 TEST(Config, ArraysRejectMixedTypes) {

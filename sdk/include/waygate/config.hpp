@@ -45,7 +45,7 @@ class Config {
   std::vector<std::string> strings(std::string_view key) const;  // absent: empty
   std::vector<std::int64_t> integers(std::string_view key, std::int64_t min,
                                      std::int64_t max) const;
-  // "250ms", "10s", "2m", "1h", or an integer number of seconds.
+  // "250ms", "10s", "2m", "1h", several parts summed ("2h4m", "1m30s"), or integer seconds.
   Duration duration(std::string_view key, Duration fallback) const;
   Config table(std::string_view key) const;         // required sub-table
   std::vector<Config> tables(std::string_view key) const;  // array of tables; absent: empty

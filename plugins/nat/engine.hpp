@@ -1,0 +1,286 @@
+// The NAT's translation engine: NAPT (RFC 4787 UDP, RFC 5382 TCP, RFC 5508 ICMP) for IPv4 and
+// NAT66, with per-identity port blocks. It knows nothing of the host: the plugin (nat.cpp) hands
+// it packets, the clock and counter handles; the fuzz target and the benchmark drive it directly.
+//
+// Tables (all plain zeroed arrays, sized from max_sessions at configure time, so the hot path
+// never allocates; untouched pages cost no memory):
+//  * sessions_: one 28-byte Session per (mapping, remote endpoint); free slots form a list.
+//  * mappings_: one Mapping per (socket, family, protocol, inside address, inside port): the
+//    endpoint-independent mapping to an outside port (RFC 4787 REQ-1), shared by its sessions.
+//  * by_inside_ / by_outside_: open-addressing (linear probing, backward-shift deletion) indexes of
+//    sessions by their inside 5-tuple and by their outside one, 8 bytes a slot, load <= 1/2.
+//  * mapping_index_: the same kind of index for mappings by inside endpoint.
+//  * per socket, per family and protocol, an array over the port range giving the mapping that
+//    holds each outside port (port allocation and hairpin/endpoint-independent lookups).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "waygate/counters.hpp"
+#include "waygate/net/headers.hpp"
+#include "waygate/packet.hpp"
+#include "waygate/timer.hpp"
+
+namespace waygate::nat {
+
+// Why a packet was not translated. The names (reason_name) are the drop counter labels.
+enum class Reason : std::uint8_t {
+  none,
+  malformed,
+  fragment,
+  unsupported_protocol,
+  no_session,
+  ports_exhausted,
+  table_full,
+  no_egress_address,
+  unknown_socket,
+  count
+};
+const char* reason_name(Reason r);
+
+enum class Filtering : std::uint8_t { address_and_port_dependent, endpoint_independent };
+
+struct SocketSettings {
+  std::uint32_t id = 0;
+  std::optional<net::Address> egress4;
+  std::optional<net::Address> egress6;
+};
+
+struct Settings {
+  std::uint16_t port_first = 20000;
+  std::uint16_t port_last = 59999;
+  std::uint32_t block_size = 512;
+  std::uint32_t max_sessions = 1000000;
+  std::uint32_t default_socket = 0;
+  Filtering filtering = Filtering::address_and_port_dependent;
+  Duration tcp_established = std::chrono::minutes(124);
+  Duration tcp_transitory = std::chrono::minutes(4);
+  Duration udp = std::chrono::minutes(2);
+  Duration icmp = std::chrono::seconds(60);
+  std::vector<SocketSettings> sockets;
+};
+
+// A reload the engine cannot take: `key` names the config key at fault ("" for the table).
+struct SettingsError {
+  std::string key;
+  std::string message;
+};
+
+// Counter handles; every one must be bound before the engine sees a packet.
+struct Metrics {
+  std::array<Gauge, 3> sessions;         // by protocol: tcp, udp, icmp
+  std::array<Counter, 2> translations;   // by direction: outbound, inbound
+  Counter created;
+  Counter expired;
+  Gauge blocks;
+};
+
+// What to do with a packet after process().
+enum class Verdict : std::uint8_t {
+  pass,      // translated: pass it on
+  hairpin,   // translated both ways: send it back inside (Output::reply)
+  drop,      // drop with the reason
+  prohibit,  // drop with the reason, and answer with an ICMP "administratively prohibited"
+};
+
+struct Result {
+  Verdict verdict;
+  Reason reason = Reason::none;
+};
+
+// One session start or end, for the NAT log. See Engine::drain_events.
+struct SessionEvent {
+  std::int64_t wall_ns = 0;  // system_clock, since the Unix epoch
+  bool start = true;
+  std::uint8_t protocol = 0;
+  std::uint32_t identity = kNoId;
+  std::uint32_t socket = 0;
+  net::Address inside;
+  net::Address remote;
+  net::Address outside;
+  std::uint16_t inside_port = 0;
+  std::uint16_t remote_port = 0;
+  std::uint16_t outside_port = 0;
+};
+
+// Zeroed storage for trivially copyable records, committed page by page as it is touched: large
+// arrays are anonymous mappings with transparent huge pages requested (random lookups in a
+// table of a million sessions spend most of their time on TLB misses otherwise).
+void* zeroed_alloc(std::size_t bytes);
+void zeroed_free(void* p, std::size_t bytes);
+
+template <class T>
+class PodArray {
+ public:
+  PodArray() = default;
+  explicit PodArray(std::size_t n) : p_(n ? static_cast<T*>(zeroed_alloc(n * sizeof(T))) : nullptr), n_(n) {}
+  PodArray(PodArray&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr, o.n_ = 0; }
+  PodArray& operator=(PodArray&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  PodArray(const PodArray&) = delete;
+  PodArray& operator=(const PodArray&) = delete;
+  ~PodArray() {
+    if (p_) zeroed_free(p_, n_ * sizeof(T));
+  }
+  T& operator[](std::size_t i) { return p_[i]; }
+  const T& operator[](std::size_t i) const { return p_[i]; }
+  std::size_t size() const { return n_; }
+  T* data() { return p_; }
+
+ private:
+  T* p_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+// Open addressing index: slots of (index + 1, low 32 hash bits); 0 is empty.
+class Index {
+ public:
+  struct Slot {
+    std::uint32_t ref;  // index + 1
+    std::uint32_t tag;  // low hash bits; the home slot is tag & mask
+  };
+  Index() = default;
+  explicit Index(std::size_t entries);  // room for `entries` at load <= 1/2
+  template <class Match>
+  std::uint32_t find(std::uint64_t hash, Match&& match) const {
+    const std::uint32_t tag = static_cast<std::uint32_t>(hash);
+    for (std::size_t i = tag & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.ref == 0) return kNone;
+      if (s.tag == tag && match(s.ref - 1)) return s.ref - 1;
+    }
+  }
+  void insert(std::uint64_t hash, std::uint32_t index);
+  void erase(std::uint64_t hash, std::uint32_t index);
+  std::size_t bytes() const { return slots_.size() * sizeof(Slot); }
+  std::size_t capacity() const { return slots_.size(); }
+
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+
+ private:
+  PodArray<Slot> slots_;
+  std::size_t mask_ = 0;
+};
+
+class Engine {
+ public:
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+  static constexpr std::size_t kEventRing = 1024;
+  static constexpr unsigned kSweepsPerPass = 16;  // a whole pass over the table takes 16 ticks
+
+  explicit Engine(Metrics metrics, std::uint64_t seed = 0);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Takes the settings whole, or returns why not and keeps the old ones. Live sessions survive.
+  std::optional<SettingsError> configure(Settings next);
+  const Settings& settings() const { return settings_; }
+
+  // The clock for the packets that follow (read once per burst by the plugin).
+  void set_clock(Time now, std::chrono::system_clock::time_point wall);
+
+  // Translates `p` in place (travelling in `d`); meta is restored on inbound packets.
+  Result process(Packet& p, Direction d);
+  Result process(std::span<std::uint8_t> bytes, Meta& meta, Direction d);
+
+  // Turns the packet that was refused (`original`, `len` bytes at `buf + offset`) into an ICMP
+  // destination unreachable / administratively prohibited from the egress address back to its
+  // source. Returns the reply's length (it starts at `buf`), 0 if none can be made.
+  std::size_t make_prohibited(std::span<std::uint8_t> packet_room, std::size_t original_offset,
+                              std::size_t original_len, const Meta& meta);
+  // How much room in front of the original the reply needs for the original's IP version.
+  static std::size_t prohibited_header_len(std::uint8_t version) { return version == 6 ? 48 : 28; }
+
+  // Expires idle sessions, looking at a bounded slice of the table (one tick of the timer).
+  void sweep();
+
+  // The NAT log hook. Session starts and ends are kept in a fixed ring of kEventRing events
+  // (oldest overwritten, counted in events_lost()); nothing drains it yet: a future writer
+  // (JSON lines: time, identity, inside 5-tuple, outside address and port) will call this.
+  template <class F>
+  void drain_events(F&& f) {
+    for (; event_tail_ != event_head_; ++event_tail_) f(events_[event_tail_ % kEventRing]);
+  }
+  std::uint64_t events_lost() const { return events_lost_; }
+
+  std::size_t session_count() const { return session_count_; }
+  std::size_t mapping_count() const { return mapping_count_; }
+  // Bytes of table memory per session slot at full load (records + indexes + mappings).
+  std::size_t bytes_per_session() const;
+
+  struct Session;
+  struct Mapping;
+  struct Socket;
+
+ private:
+  struct Key;
+  struct Flowish;
+
+  Result outbound(std::span<std::uint8_t> b, const net::PacketInfo& info, Meta& meta);
+  Result inbound(std::span<std::uint8_t> b, const net::PacketInfo& info, Meta& meta);
+  Result outbound_error(std::span<std::uint8_t> b, const net::PacketInfo& info, std::uint16_t si);
+  Result inbound_error(std::span<std::uint8_t> b, const net::PacketInfo& info, std::uint16_t si,
+                       Meta& meta);
+  Result hairpin(std::span<std::uint8_t> b, Meta& meta, std::uint16_t target_socket);
+
+  std::uint32_t find_socket(std::uint32_t id) const;
+  std::uint32_t socket_of_egress(const net::Address& a) const;
+  const net::Address* egress(std::uint16_t si, std::uint8_t version) const;
+
+  std::uint64_t inside_hash(std::uint16_t si, std::uint8_t fp, const net::Address& in, std::uint16_t iport,
+                            const net::Address& rem, std::uint16_t rport) const;
+  std::uint64_t outside_hash(std::uint16_t si, std::uint8_t fp, std::uint16_t oport, const net::Address& rem,
+                             std::uint16_t rport) const;
+  std::uint64_t mapping_hash(std::uint16_t si, std::uint8_t fp, const net::Address& in,
+                             std::uint16_t iport) const;
+  std::uint32_t find_inside(std::uint16_t si, std::uint8_t fp, const net::Address& in, std::uint16_t iport,
+                            const net::Address& rem, std::uint16_t rport) const;
+  std::uint32_t find_outside(std::uint16_t si, std::uint8_t fp, std::uint16_t oport, const net::Address& rem,
+                             std::uint16_t rport) const;
+  std::uint32_t mapping_at(std::uint16_t si, std::uint8_t fp, std::uint16_t oport) const;
+
+  // Session creation (outbound) and removal.
+  std::uint32_t create(std::uint16_t si, std::uint8_t fp, const net::Address& in, std::uint16_t iport,
+                       const net::Address& rem, std::uint16_t rport, const Meta& meta, Reason& why);
+  std::uint32_t attach(std::uint32_t mi, const net::Address& rem, std::uint16_t rport);
+  std::uint32_t allocate_port(std::uint16_t si, std::uint8_t fp, std::uint32_t identity, std::uint16_t want);
+  void release_port(std::uint16_t si, std::uint8_t fp, std::uint16_t oport);
+  void remove(std::uint32_t s);
+  void refresh(Session& s, std::uint8_t tcp_flags, bool outbound_dir);
+  void event(bool start, const Session& s);
+
+  Metrics metrics_;
+  std::uint64_t seed_;
+  Settings settings_;
+  std::vector<Socket> sockets_;  // index = what sessions store; removed sockets leave dead slots
+  std::uint32_t nblocks_ = 0;
+
+  PodArray<Session> sessions_;
+  PodArray<Mapping> mappings_;
+  Index by_inside_, by_outside_, mapping_index_;
+  std::uint32_t session_high_ = 0, mapping_high_ = 0;  // slots ever used
+  std::uint32_t session_free_ = kNone, mapping_free_ = kNone;
+  std::size_t session_count_ = 0, mapping_count_ = 0;
+  std::uint32_t sweep_cursor_ = 0;
+
+  std::uint32_t now_s_ = 1;  // seconds of the monotonic clock, + 1
+  std::int64_t wall_ns_ = 0;
+
+  std::unique_ptr<SessionEvent[]> events_;
+  std::uint64_t event_head_ = 0, event_tail_ = 0, events_lost_ = 0;
+};
+
+}  // namespace waygate::nat

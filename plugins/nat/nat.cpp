@@ -1,0 +1,200 @@
+// The nat stage: NAPT between the inside (clients) and the outside (an egress edge). Outbound
+// packets leave from their socket's egress address and a port of the identity's port block;
+// inbound packets for a session go back to the inside endpoint with their socket, identity and peer
+// restored. The tables and the translation live in engine.cpp; this file reads the config, binds
+// the counters, runs the expiry timer and turns verdicts into pass/reply/drop. Its keys and
+// behaviour are described in configs/README.md.
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <random>
+
+#include "engine.hpp"
+#include "waygate/plugin.hpp"
+
+namespace waygate::nat {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr Duration kTick = 1s;  // the expiry sweep runs once a second over 1/16 of the table
+
+Duration timeout(const Config& c, std::string_view key, Duration fallback) {
+  const Duration d = c.duration(key, fallback);
+  if (d < 1s || d > std::chrono::hours(24 * 30)) c.fail(key, "expected a duration from 1s to 30 days");
+  return d;
+}
+
+std::optional<net::Address> address(const Config& c, std::string_view key, int family) {
+  if (!c.has(key)) {
+    c.accept(key);
+    return std::nullopt;
+  }
+  const std::string text = c.string(key);
+  if (family == 4) {
+    std::array<std::uint8_t, 4> b{};
+    if (::inet_pton(AF_INET, text.c_str(), b.data()) != 1) c.fail(key, "'" + text + "' is not an IPv4 address");
+    return net::Address::v4(std::span<const std::uint8_t, 4>(b));
+  }
+  std::array<std::uint8_t, 16> b{};
+  if (::inet_pton(AF_INET6, text.c_str(), b.data()) != 1) c.fail(key, "'" + text + "' is not an IPv6 address");
+  return net::Address::v6(std::span<const std::uint8_t, 16>(b));
+}
+
+Settings read_settings(const Config& c) {
+  Settings s;
+  const std::string range = c.string("port_range", "20000-59999");
+  {
+    unsigned first = 0, last = 0;
+    const char* p = range.data();
+    const char* end = p + range.size();
+    auto r1 = std::from_chars(p, end, first);
+    bool ok = r1.ec == std::errc{} && r1.ptr < end && *r1.ptr == '-';
+    if (ok) {
+      auto r2 = std::from_chars(r1.ptr + 1, end, last);
+      ok = r2.ec == std::errc{} && r2.ptr == end;
+    }
+    if (!ok || first < 1 || first > last || last > 65535)
+      c.fail("port_range", "expected \"FIRST-LAST\" with 1 <= FIRST <= LAST <= 65535, got '" + range + "'");
+    s.port_first = static_cast<std::uint16_t>(first);
+    s.port_last = static_cast<std::uint16_t>(last);
+  }
+  const std::uint32_t size = static_cast<std::uint32_t>(s.port_last) - s.port_first + 1;
+  s.block_size = static_cast<std::uint32_t>(c.integer("block_size", 512, 1, 65535));
+  if (s.block_size > size)
+    c.fail("block_size", "is larger than port_range (" + std::to_string(size) + " ports)");
+  s.max_sessions = static_cast<std::uint32_t>(c.integer("max_sessions", 1000000, 1, 1 << 28));
+  s.default_socket = static_cast<std::uint32_t>(c.integer("default_socket", 0, 0, 0xfffffffe));
+  const std::string filtering = c.string("filtering", "address-and-port-dependent");
+  if (filtering == "address-and-port-dependent") {
+    s.filtering = Filtering::address_and_port_dependent;
+  } else if (filtering == "endpoint-independent") {
+    s.filtering = Filtering::endpoint_independent;
+  } else {
+    c.fail("filtering", "expected \"address-and-port-dependent\" or \"endpoint-independent\", got '" +
+                            filtering + "'");
+  }
+  s.tcp_established = timeout(c, "tcp_established", std::chrono::minutes(124));
+  s.tcp_transitory = timeout(c, "tcp_transitory", std::chrono::minutes(4));
+  s.udp = timeout(c, "udp", std::chrono::minutes(2));
+  s.icmp = timeout(c, "icmp", std::chrono::seconds(60));
+
+  for (const Config& t : c.tables("socket")) {
+    SocketSettings so;
+    so.id = static_cast<std::uint32_t>(t.integer("id", 0, 0xfffffffe));
+    so.egress4 = address(t, "egress4", 4);
+    so.egress6 = address(t, "egress6", 6);
+    if (!so.egress4 && !so.egress6) t.fail("", "a socket needs egress4, egress6 or both");
+    for (const auto& other : s.sockets) {
+      if (other.id == so.id) t.fail("id", "socket " + std::to_string(so.id) + " is listed twice");
+      if (so.egress4 && other.egress4 == so.egress4)
+        t.fail("egress4", "address " + so.egress4->to_string() + " belongs to socket " + std::to_string(other.id));
+      if (so.egress6 && other.egress6 == so.egress6)
+        t.fail("egress6", "address " + so.egress6->to_string() + " belongs to socket " + std::to_string(other.id));
+    }
+    t.complete();
+    s.sockets.push_back(std::move(so));
+  }
+  if (s.sockets.empty()) c.fail("socket", "at least one [[stage.socket]] table (id, egress4, egress6) is required");
+  if (std::none_of(s.sockets.begin(), s.sockets.end(), [&](auto& so) { return so.id == s.default_socket; }))
+    c.fail("default_socket", "no socket has id " + std::to_string(s.default_socket));
+  return s;
+}
+
+Metrics bind(Context& ctx) {
+  Metrics m;
+  static constexpr const char* protocols[] = {"tcp", "udp", "icmp"};
+  for (int i = 0; i < 3; ++i)
+    m.sessions[static_cast<std::size_t>(i)] =
+        ctx.gauge("sessions", "Live NAT sessions", {{"protocol", protocols[i]}});
+  m.translations[0] = ctx.counter("translations_total", "Packets translated", {{"direction", "outbound"}});
+  m.translations[1] = ctx.counter("translations_total", "Packets translated", {{"direction", "inbound"}});
+  m.created = ctx.counter("sessions_created_total", "NAT sessions created");
+  m.expired = ctx.counter("sessions_expired_total", "NAT sessions expired by their idle timeout");
+  m.blocks = ctx.gauge("blocks_in_use", "Port blocks held by identities");
+  return m;
+}
+
+std::uint64_t random_seed() {
+  std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+class NatStage final : public Plugin {
+ public:
+  explicit NatStage(Context& ctx) : ctx_(ctx), engine_(bind(ctx), random_seed()) {
+    for (std::size_t r = 1; r < drops_.size(); ++r) drops_[r] = ctx.drop_reason(reason_name(static_cast<Reason>(r)));
+  }
+
+  void configure(const Config& c) override {
+    Settings next = read_settings(c);
+    if (auto error = engine_.configure(std::move(next))) c.fail(error->key, error->message);
+  }
+
+  void start() override {
+    if (!timer_armed_) {
+      timer_ = ctx_.timer([this] { tick(); });
+      timer_armed_ = true;
+    }
+    timer_.arm_in(kTick);
+  }
+
+  void stop() override { timer_.cancel(); }
+
+  void process(Burst& burst, Output& out) override {
+    engine_.set_clock(ctx_.now(), ctx_.wall());
+    const Direction d = burst.direction();
+    for (Packet* p : burst) {
+      const Result r = engine_.process(*p, d);
+      switch (r.verdict) {
+        case Verdict::pass: out.pass(p); break;
+        case Verdict::hairpin: out.reply(p); break;
+        case Verdict::drop: out.drop(p, drops_[static_cast<std::size_t>(r.reason)]); break;
+        case Verdict::prohibit:
+          drops_[static_cast<std::size_t>(r.reason)].add();
+          if (prohibit(*p)) out.reply(p);
+          else ctx_.pool().free(p);
+          break;
+      }
+    }
+  }
+
+ private:
+  void tick() {
+    engine_.set_clock(ctx_.now(), ctx_.wall());
+    engine_.sweep();
+    timer_.arm_in(kTick);
+  }
+
+  // Rewrites the refused packet, in its own buffer, into the ICMP error that answers it.
+  bool prohibit(Packet& p) {
+    if (p.empty()) return false;
+    const std::size_t len = p.size();
+    const std::size_t hl = Engine::prohibited_header_len(p.data()[0] >> 4);
+    if (p.headroom() >= hl) {
+      p.prepend(hl);
+    } else if (p.writable().size() >= len + hl) {
+      std::memmove(p.data() + hl, p.data(), len);
+      p.resize(len + hl);
+    } else {
+      return false;
+    }
+    const std::size_t n = engine_.make_prohibited(p.writable(), hl, len, p.meta);
+    return n > 0 && p.resize(n);
+  }
+
+  Context& ctx_;
+  Engine engine_;
+  std::array<Drop, static_cast<std::size_t>(Reason::count)> drops_{};
+  Timer timer_;
+  bool timer_armed_ = false;
+};
+
+}  // namespace
+
+}  // namespace waygate::nat
+
+WAYGATE_PLUGIN(waygate::nat::NatStage, "nat", "0.1.0")

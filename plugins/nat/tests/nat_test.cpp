@@ -1,0 +1,703 @@
+// The nat stage in the rig: real packets built byte by byte with valid checksums, pushed both
+// ways; every translated packet is re-verified from scratch (IP header, L4, and for ICMP errors the
+// quoted packet too) with the SDK's checksum helpers.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine.hpp"
+#include "waygate/net/headers.hpp"
+#include "waygate/testing/rig.hpp"
+
+using namespace std::chrono_literals;
+using waygate::Direction;
+using waygate::Meta;
+using waygate::testing::Captured;
+using waygate::testing::Rig;
+namespace net = waygate::net;
+
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+net::Address addr(const std::string& text) {
+  if (text.find(':') == std::string::npos) {
+    std::array<std::uint8_t, 4> b{};
+    EXPECT_EQ(::inet_pton(AF_INET, text.c_str(), b.data()), 1);
+    return net::Address::v4(std::span<const std::uint8_t, 4>(b));
+  }
+  std::array<std::uint8_t, 16> b{};
+  EXPECT_EQ(::inet_pton(AF_INET6, text.c_str(), b.data()), 1);
+  return net::Address::v6(std::span<const std::uint8_t, 16>(b));
+}
+
+void put16(Bytes& b, std::size_t off, std::uint16_t v) {
+  b[off] = static_cast<std::uint8_t>(v >> 8);
+  b[off + 1] = static_cast<std::uint8_t>(v);
+}
+std::uint16_t get16(const Bytes& b, std::size_t off) { return static_cast<std::uint16_t>((b[off] << 8) | b[off + 1]); }
+
+// An IP packet around `l4` (whose checksum field is filled in here unless keep_checksum).
+Bytes ip(const std::string& src, const std::string& dst, std::uint8_t proto, Bytes l4, bool keep_checksum = false) {
+  const auto s = addr(src), d = addr(dst);
+  Bytes p;
+  if (s.is_v4()) {
+    p.assign(20, 0);
+    p[0] = 0x45;
+    put16(p, 2, static_cast<std::uint16_t>(20 + l4.size()));
+    put16(p, 4, 0x1234);
+    p[8] = 64;
+    p[9] = proto;
+    std::memcpy(p.data() + 12, s.bytes().data(), 4);
+    std::memcpy(p.data() + 16, d.bytes().data(), 4);
+  } else {
+    p.assign(40, 0);
+    p[0] = 0x60;
+    put16(p, 4, static_cast<std::uint16_t>(l4.size()));
+    p[6] = proto;
+    p[7] = 64;
+    std::memcpy(p.data() + 8, s.bytes().data(), 16);
+    std::memcpy(p.data() + 24, d.bytes().data(), 16);
+  }
+  p.insert(p.end(), l4.begin(), l4.end());
+  if (s.is_v4()) net::ipv4_set_header_checksum(p);
+  if (!keep_checksum) {
+    auto r = net::parse_packet(p);
+    EXPECT_TRUE(r.ok());
+    auto c = net::l4_checksum(p, r.info);
+    EXPECT_TRUE(c.has_value());
+    put16(p, r.info.l4_offset + *net::l4_checksum_offset(r.info.version, r.info.protocol), *c);
+  }
+  return p;
+}
+
+Bytes udp(const std::string& src, std::uint16_t sport, const std::string& dst, std::uint16_t dport,
+          bool zero_checksum = false) {
+  Bytes l4 = {0, 0, 0, 0, 0, 12, 0, 0, 'h', 'e', 'l', 'o'};
+  put16(l4, 0, sport);
+  put16(l4, 2, dport);
+  return ip(src, dst, net::ipproto::udp, l4, zero_checksum);
+}
+
+Bytes tcp(const std::string& src, std::uint16_t sport, const std::string& dst, std::uint16_t dport,
+          std::uint8_t flags) {
+  Bytes l4(23, 0);
+  put16(l4, 0, sport);
+  put16(l4, 2, dport);
+  put16(l4, 4, 0x0102);
+  put16(l4, 6, 0x0304);
+  l4[12] = 5 << 4;
+  l4[13] = flags;
+  put16(l4, 14, 65535);
+  l4[20] = 'a', l4[21] = 'b', l4[22] = 'c';  // odd length on purpose
+  return ip(src, dst, net::ipproto::tcp, l4);
+}
+
+Bytes echo(const std::string& src, const std::string& dst, bool request, std::uint16_t id) {
+  const bool v6 = src.find(':') != std::string::npos;
+  Bytes l4 = {0, 0, 0, 0, 0, 0, 0, 7, 'p', 'i', 'n', 'g'};
+  l4[0] = v6 ? (request ? 128 : 129) : (request ? 8 : 0);
+  put16(l4, 4, id);
+  return ip(src, dst, v6 ? net::ipproto::icmpv6 : net::ipproto::icmp, l4);
+}
+
+// An ICMP error (type/code) from `src` to `dst` quoting `quoted` whole.
+Bytes icmp_error(const std::string& src, const std::string& dst, std::uint8_t type, std::uint8_t code,
+                 const Bytes& quoted) {
+  const bool v6 = src.find(':') != std::string::npos;
+  Bytes l4 = {type, code, 0, 0, 0, 0, 0, 0};
+  if (v6 && type == 2) put16(l4, 6, 1280);
+  l4.insert(l4.end(), quoted.begin(), quoted.end());
+  return ip(src, dst, v6 ? net::ipproto::icmpv6 : net::ipproto::icmp, l4);
+}
+
+// Every checksum of `p` (and of the packet an ICMP error quotes) verified from scratch.
+void verify(const Bytes& p) {
+  auto r = net::parse_packet(p);
+  ASSERT_TRUE(r.ok()) << net::to_string(r.error);
+  if (r.info.version == 4) {
+    EXPECT_TRUE(net::ipv4_header_checksum_ok(p));
+  }
+  EXPECT_TRUE(net::l4_checksum_ok(p, r.info)) << "outer L4 checksum";
+  if (r.info.is_icmp && !r.info.has_icmp_id) {
+    std::span<const std::uint8_t> q(p.data() + r.info.l4_offset + 8, p.size() - r.info.l4_offset - 8);
+    auto e = net::parse_embedded(q);
+    ASSERT_TRUE(e.ok());
+    if (e.info.version == 4) {
+      EXPECT_TRUE(net::ipv4_header_checksum_ok(q));
+    }
+    if (e.info.total_len_claimed <= q.size()) {
+      EXPECT_TRUE(net::l4_checksum_ok(q, e.info)) << "quoted L4 checksum";
+    }
+  }
+}
+
+net::PacketInfo info(const Bytes& p) {
+  auto r = net::parse_packet(p);
+  EXPECT_TRUE(r.ok());
+  return r.info;
+}
+
+const char* kConfig = R"(
+port_range = "20000-20999"
+block_size = 100
+max_sessions = 1000
+[[socket]]
+id = 0
+egress4 = "198.51.100.1"
+egress6 = "2001:db8::1"
+[[socket]]
+id = 5
+egress4 = "198.51.100.5"
+)";
+
+struct Nat {
+  explicit Nat(const std::string& extra = "", const std::string& config = kConfig)
+      : rig(Rig::load(WAYGATE_NAT_PLUGIN, extra + config)) {
+    rig->start();
+  }
+  // One packet outbound; returns what passed (asserting exactly one, checksums verified).
+  Bytes out(const Bytes& p, Meta meta = {}) {
+    rig->push(Direction::outbound, p, meta);
+    auto got = rig->take(Direction::outbound);
+    EXPECT_EQ(got.size(), 1u);
+    if (got.empty()) return {};
+    verify(got[0].bytes);
+    return got[0].bytes;
+  }
+  Captured in(const Bytes& p) {
+    rig->push(Direction::inbound, p);
+    auto got = rig->take(Direction::inbound);
+    EXPECT_EQ(got.size(), 1u);
+    if (got.empty()) return {};
+    verify(got[0].bytes);
+    return got[0];
+  }
+  std::size_t outs() { return rig->take(Direction::outbound).size(); }
+  std::size_t ins() { return rig->take(Direction::inbound).size(); }
+  std::int64_t sessions(const char* proto) { return rig->counter("sessions", {{"protocol", proto}}); }
+  std::unique_ptr<Rig> rig;
+};
+
+Meta who(std::uint32_t identity, std::uint32_t peer = 1, std::uint32_t socket = waygate::kNoId) {
+  Meta m;
+  m.identity = identity;
+  m.peer = peer;
+  m.socket = socket;
+  return m;
+}
+
+TEST(Nat, SourceIsTranslatedAndTheAnswerComesBack) {
+  Nat nat;
+  auto t = info(nat.out(udp("10.0.0.2", 20010, "203.0.113.5", 53), who(3, 9)));
+  EXPECT_EQ(t.src, addr("198.51.100.1"));
+  EXPECT_EQ(t.dst, addr("203.0.113.5"));
+  EXPECT_EQ(t.src_port, 20010);  // preserved
+  EXPECT_EQ(t.ttl, 64);          // not decremented
+  auto back = nat.in(udp("203.0.113.5", 53, "198.51.100.1", 20010));
+  EXPECT_EQ(back.bytes, udp("203.0.113.5", 53, "10.0.0.2", 20010));
+  EXPECT_EQ(back.meta.identity, 3u);
+  EXPECT_EQ(back.meta.peer, 9u);
+  EXPECT_EQ(back.meta.socket, 0u);
+  EXPECT_EQ(nat.rig->counter("translations_total", {{"direction", "outbound"}}), 1);
+  EXPECT_EQ(nat.rig->counter("translations_total", {{"direction", "inbound"}}), 1);
+  EXPECT_EQ(nat.rig->counter("sessions_created_total"), 1);
+  EXPECT_EQ(nat.sessions("udp"), 1);
+}
+
+TEST(Nat, MappingIsReusedAcrossDestinations) {
+  Nat nat;
+  auto a = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1)));
+  auto b = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.77", 123), who(1)));
+  auto c = info(nat.out(udp("10.0.0.2", 40001, "203.0.113.5", 53), who(1)));
+  EXPECT_EQ(a.src_port, b.src_port);
+  EXPECT_NE(a.src_port, c.src_port);
+  EXPECT_GE(a.src_port, 20000);
+  EXPECT_LE(a.src_port, 20999);
+  EXPECT_EQ(nat.sessions("udp"), 3);
+}
+
+TEST(Nat, PortPreservationAndTheNextFreePort) {
+  Nat nat;
+  EXPECT_EQ(info(nat.out(udp("10.0.0.2", 20050, "203.0.113.5", 53), who(1))).src_port, 20050);
+  // Another inside host wanting the same port gets the next free one of the identity's block.
+  EXPECT_EQ(info(nat.out(udp("10.0.0.3", 20050, "203.0.113.5", 53), who(1))).src_port, 20051);
+  // TCP has its own port space.
+  EXPECT_EQ(info(nat.out(tcp("10.0.0.3", 20050, "203.0.113.5", 80, net::tcpflag::syn), who(1))).src_port, 20050);
+  // A port outside the range lands in the identity's block.
+  auto p = info(nat.out(udp("10.0.0.4", 40000, "203.0.113.5", 53), who(1))).src_port;
+  EXPECT_EQ((p - 20000) / 100, 0);
+}
+
+TEST(Nat, IdentitiesNeverShareABlockAndAFullBlockTakesAnother) {
+  Nat nat;
+  std::set<int> blocks1, blocks2;
+  for (std::uint16_t i = 0; i < 150; ++i) {
+    blocks1.insert((info(nat.out(udp("10.0.0.2", static_cast<std::uint16_t>(30000 + i), "203.0.113.5", 53), who(1)))
+                        .src_port - 20000) / 100);
+    blocks2.insert((info(nat.out(udp("10.0.1.2", static_cast<std::uint16_t>(30000 + i), "203.0.113.5", 53), who(2)))
+                        .src_port - 20000) / 100);
+  }
+  EXPECT_EQ(blocks1.size(), 2u);  // 150 ports: one full block of 100, then another
+  EXPECT_EQ(blocks2.size(), 2u);
+  for (int b : blocks1) EXPECT_EQ(blocks2.count(b), 0u);
+  EXPECT_EQ(nat.rig->counter("blocks_in_use"), 4);
+  // A port preserved into a block another identity holds is not taken from it.
+  auto p = info(nat.out(udp("10.0.2.2", static_cast<std::uint16_t>(20000 + *blocks1.begin() * 100 + 99), "203.0.113.5", 53),
+                        who(3))).src_port;
+  EXPECT_EQ(blocks1.count((p - 20000) / 100), 0u);
+  EXPECT_EQ(blocks2.count((p - 20000) / 100), 0u);
+}
+
+void check_prohibited(const Bytes& reply, const Bytes& original, bool v6) {
+  verify(reply);
+  auto r = info(reply);
+  auto o = info(original);
+  EXPECT_EQ(r.src, v6 ? addr("2001:db8::1") : addr("198.51.100.1"));
+  EXPECT_EQ(r.dst, o.src);
+  ASSERT_TRUE(r.is_icmp);
+  EXPECT_EQ(r.icmp_type, v6 ? 1 : 3);
+  EXPECT_EQ(r.icmp_code, v6 ? 1 : 13);
+  const std::size_t quoted = v6 ? original.size() : 20 + 8;  // RFC 4443: all that fits; RFC 792: header + 8
+  ASSERT_EQ(reply.size(), r.l4_offset + 8 + quoted);
+  EXPECT_TRUE(std::equal(original.begin(), original.begin() + static_cast<std::ptrdiff_t>(quoted),
+                         reply.begin() + static_cast<std::ptrdiff_t>(r.l4_offset + 8)));
+}
+
+TEST(Nat, PortExhaustionDropsAndAnswersAdministrativelyProhibited) {
+  Nat nat("", R"(
+port_range = "20000-20009"
+block_size = 5
+[[socket]]
+id = 0
+egress4 = "198.51.100.1"
+egress6 = "2001:db8::1"
+)");
+  for (std::uint16_t i = 0; i < 10; ++i) nat.out(udp("10.0.0.2", static_cast<std::uint16_t>(1000 + i), "203.0.113.5", 53), who(1));
+  EXPECT_EQ(nat.rig->counter("blocks_in_use"), 2);
+  const Bytes refused = udp("10.0.0.2", 2000, "203.0.113.5", 53);
+  nat.rig->push(Direction::outbound, refused, who(1));
+  EXPECT_EQ(nat.outs(), 0u);
+  EXPECT_EQ(nat.rig->drops("ports_exhausted"), 1u);
+  auto replies = nat.rig->take(Direction::inbound);
+  ASSERT_EQ(replies.size(), 1u);
+  check_prohibited(replies[0].bytes, refused, false);
+  EXPECT_EQ(replies[0].meta.peer, 1u);
+
+  // Another identity finds no free block either; IPv6 gets the ICMPv6 form.
+  const Bytes refused6 = udp("fd00::2", 2000, "2001:db8:ffff::5", 53);
+  nat.rig->push(Direction::outbound, refused6, who(2));
+  replies = nat.rig->take(Direction::inbound);
+  ASSERT_EQ(replies.size(), 1u);
+  check_prohibited(replies[0].bytes, refused6, true);
+  EXPECT_EQ(nat.rig->drops("ports_exhausted"), 2u);
+  EXPECT_EQ(nat.rig->pool().available(), nat.rig->pool().capacity());  // every buffer came back
+}
+
+TEST(Nat, FullTableDropsAndAnswers) {
+  std::string config = kConfig;
+  config.replace(config.find("max_sessions = 1000"), 19, "max_sessions = 2");
+  Nat nat("", config);
+  nat.out(udp("10.0.0.2", 1000, "203.0.113.5", 53));
+  nat.out(udp("10.0.0.2", 1000, "203.0.113.6", 53));
+  const Bytes refused = tcp("10.0.0.2", 1000, "203.0.113.5", 80, net::tcpflag::syn);
+  nat.rig->push(Direction::outbound, refused);
+  EXPECT_EQ(nat.outs(), 0u);
+  EXPECT_EQ(nat.rig->drops("table_full"), 1u);
+  auto replies = nat.rig->take(Direction::inbound);
+  ASSERT_EQ(replies.size(), 1u);
+  check_prohibited(replies[0].bytes, refused, false);
+}
+
+TEST(Nat, InboundWithoutASessionIsDropped) {
+  Nat nat;
+  nat.rig->push(Direction::inbound, udp("203.0.113.5", 53, "198.51.100.1", 20500));
+  nat.rig->push(Direction::inbound, udp("203.0.113.5", 53, "192.0.2.99", 20500));  // not ours at all
+  nat.rig->push(Direction::inbound, echo("203.0.113.5", "198.51.100.1", true, 20000));
+  EXPECT_EQ(nat.ins(), 0u);
+  EXPECT_EQ(nat.rig->drops("no_session"), 3u);
+}
+
+TEST(Nat, AddressAndPortDependentFiltering) {
+  Nat nat;
+  auto p = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53))).src_port;
+  nat.in(udp("203.0.113.5", 53, "198.51.100.1", p));
+  nat.rig->push(Direction::inbound, udp("203.0.113.5", 54, "198.51.100.1", p));  // other port
+  nat.rig->push(Direction::inbound, udp("203.0.113.6", 53, "198.51.100.1", p));  // other address
+  EXPECT_EQ(nat.ins(), 0u);
+  EXPECT_EQ(nat.rig->drops("no_session"), 2u);
+}
+
+TEST(Nat, EndpointIndependentFilteringWhenAskedFor) {
+  Nat nat("filtering = \"endpoint-independent\"\n");
+  auto p = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(4))).src_port;
+  auto got = nat.in(udp("203.0.113.99", 7777, "198.51.100.1", p));
+  EXPECT_EQ(info(got.bytes).dst, addr("10.0.0.2"));
+  EXPECT_EQ(got.meta.identity, 4u);
+  EXPECT_EQ(nat.sessions("udp"), 2);
+}
+
+TEST(Nat, SocketsHaveTheirOwnEgress) {
+  Nat nat;
+  auto t = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1, 1, 5)));
+  EXPECT_EQ(t.src, addr("198.51.100.5"));
+  auto back = nat.in(udp("203.0.113.5", 53, "198.51.100.5", t.src_port));
+  EXPECT_EQ(back.meta.socket, 5u);
+  nat.rig->push(Direction::outbound, udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1, 1, 77));
+  EXPECT_EQ(nat.rig->drops("unknown_socket"), 1u);
+  nat.rig->push(Direction::outbound, udp("fd00::2", 40000, "2001:db8:ffff::5", 53), who(1, 1, 5));
+  EXPECT_EQ(nat.rig->drops("no_egress_address"), 1u);
+}
+
+// ----- TCP state and timeouts -----
+
+TEST(Nat, TcpEstablishedLivesTwoHoursFourMinutes) {
+  Nat nat;
+  auto p = info(nat.out(tcp("10.0.0.2", 40000, "203.0.113.5", 443, net::tcpflag::syn))).src_port;
+  nat.in(tcp("203.0.113.5", 443, "198.51.100.1", p, net::tcpflag::syn | net::tcpflag::ack));
+  nat.out(tcp("10.0.0.2", 40000, "203.0.113.5", 443, net::tcpflag::ack));
+  nat.rig->advance(2h);
+  EXPECT_EQ(nat.sessions("tcp"), 1);
+  nat.rig->advance(4min + 20s);
+  EXPECT_EQ(nat.sessions("tcp"), 0);
+  EXPECT_EQ(nat.rig->counter("sessions_expired_total"), 1);
+  EXPECT_EQ(nat.rig->counter("blocks_in_use"), 0);
+  nat.rig->push(Direction::inbound, tcp("203.0.113.5", 443, "198.51.100.1", p, net::tcpflag::ack));
+  EXPECT_EQ(nat.rig->drops("no_session"), 1u);
+}
+
+TEST(Nat, TcpHalfOpenIsTransitory) {
+  Nat nat;
+  nat.out(tcp("10.0.0.2", 40000, "203.0.113.5", 443, net::tcpflag::syn));
+  nat.rig->advance(3min + 50s);
+  EXPECT_EQ(nat.sessions("tcp"), 1);
+  nat.rig->advance(30s);
+  EXPECT_EQ(nat.sessions("tcp"), 0);
+}
+
+TEST(Nat, TcpFinBothWaysAndRstAreTransitory) {
+  Nat nat;
+  auto p = info(nat.out(tcp("10.0.0.2", 40000, "203.0.113.5", 443, net::tcpflag::syn))).src_port;
+  nat.in(tcp("203.0.113.5", 443, "198.51.100.1", p, net::tcpflag::syn | net::tcpflag::ack));
+  auto q = info(nat.out(tcp("10.0.0.2", 40001, "203.0.113.5", 443, net::tcpflag::syn))).src_port;
+  nat.in(tcp("203.0.113.5", 443, "198.51.100.1", q, net::tcpflag::syn | net::tcpflag::ack));
+  nat.out(tcp("10.0.0.2", 40000, "203.0.113.5", 443, net::tcpflag::fin | net::tcpflag::ack));
+  nat.rig->advance(5min);
+  EXPECT_EQ(nat.sessions("tcp"), 2);  // one FIN: still established
+  nat.in(tcp("203.0.113.5", 443, "198.51.100.1", p, net::tcpflag::fin | net::tcpflag::ack));
+  nat.in(tcp("203.0.113.5", 443, "198.51.100.1", q, net::tcpflag::rst));
+  nat.rig->advance(3min + 50s);
+  EXPECT_EQ(nat.sessions("tcp"), 2);
+  nat.rig->advance(30s);
+  EXPECT_EQ(nat.sessions("tcp"), 0);
+}
+
+TEST(Nat, UdpTwoMinutesRefreshedByOutbound) {
+  Nat nat;
+  auto p = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53))).src_port;
+  nat.rig->advance(100s);
+  nat.in(udp("203.0.113.5", 53, "198.51.100.1", p));  // inbound does not refresh
+  nat.rig->advance(10s);
+  EXPECT_EQ(nat.sessions("udp"), 1);
+  nat.rig->advance(15s);
+  EXPECT_EQ(nat.sessions("udp"), 0);
+
+  nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53));
+  nat.rig->advance(100s);
+  nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53));  // outbound does
+  nat.rig->advance(100s);
+  EXPECT_EQ(nat.sessions("udp"), 1);
+  nat.rig->advance(25s);
+  EXPECT_EQ(nat.sessions("udp"), 0);
+}
+
+TEST(Nat, IcmpEchoByIdentifierLivesSixtySeconds) {
+  Nat nat;
+  auto t = info(nat.out(echo("10.0.0.2", "203.0.113.5", true, 0x1234)));
+  ASSERT_TRUE(t.has_icmp_id);
+  EXPECT_GE(t.icmp_id, 20000);
+  EXPECT_EQ(t.icmp_seq, 7);
+  auto back = nat.in(echo("203.0.113.5", "198.51.100.1", false, t.icmp_id));
+  EXPECT_EQ(back.bytes, echo("203.0.113.5", "10.0.0.2", false, 0x1234));
+  // Another host with the same identifier gets another one.
+  EXPECT_NE(info(nat.out(echo("10.0.0.3", "203.0.113.5", true, 0x1234))).icmp_id, t.icmp_id);
+  nat.rig->advance(50s);
+  EXPECT_EQ(nat.sessions("icmp"), 2);
+  nat.rig->advance(15s);
+  EXPECT_EQ(nat.sessions("icmp"), 0);
+}
+
+TEST(Nat, Icmpv6EchoByIdentifier) {
+  Nat nat;
+  auto t = info(nat.out(echo("fd00::2", "2001:db8:ffff::5", true, 77)));
+  EXPECT_EQ(t.src, addr("2001:db8::1"));
+  auto back = nat.in(echo("2001:db8:ffff::5", "2001:db8::1", false, t.icmp_id));
+  EXPECT_EQ(back.bytes, echo("2001:db8:ffff::5", "fd00::2", false, 77));
+}
+
+// ----- ICMP errors -----
+
+TEST(Nat, TimeExceededComesBackWithTheQuotedPacketRestored) {
+  Nat nat;
+  const Bytes original = tcp("10.0.0.2", 40000, "203.0.113.5", 443, net::tcpflag::syn);
+  const Bytes wire = nat.out(original, who(2, 6));
+  auto back = nat.in(icmp_error("192.0.2.9", "198.51.100.1", 11, 0, wire));
+  auto o = info(back.bytes);
+  EXPECT_EQ(o.src, addr("192.0.2.9"));
+  EXPECT_EQ(o.dst, addr("10.0.0.2"));
+  EXPECT_TRUE(std::equal(original.begin(), original.end(), back.bytes.begin() + 28));
+  EXPECT_EQ(back.meta.peer, 6u);
+  EXPECT_EQ(back.bytes.size(), 28 + original.size());
+
+  // Cut short as RFC 792 allows (header + 8 bytes): still translated, outer checksum right.
+  Bytes cut(wire.begin(), wire.begin() + 28);
+  back = nat.in(icmp_error("192.0.2.9", "198.51.100.1", 3, 4, cut));
+  EXPECT_TRUE(std::equal(original.begin(), original.begin() + 24, back.bytes.begin() + 28));
+  // About a session that does not exist: dropped.
+  Bytes other = wire;
+  other[20] ^= 1;  // another outside port
+  nat.rig->push(Direction::inbound, icmp_error("192.0.2.9", "198.51.100.1", 11, 0, other));
+  EXPECT_EQ(nat.rig->drops("no_session"), 1u);
+}
+
+TEST(Nat, Icmpv6ErrorsComeBackRestored) {
+  Nat nat;
+  const Bytes original = udp("fd00::2", 40000, "2001:db8:ffff::5", 53);
+  const Bytes wire = nat.out(original);
+  for (std::uint8_t type : {1, 2, 3, 4}) {
+    auto back = nat.in(icmp_error("2001:db8:ffff::1", "2001:db8::1", type, 0, wire));
+    EXPECT_EQ(info(back.bytes).dst, addr("fd00::2"));
+    EXPECT_TRUE(std::equal(original.begin(), original.end(), back.bytes.begin() + 48));
+  }
+}
+
+TEST(Nat, ClientErrorsAboutInboundPacketsAreTranslated) {
+  Nat nat;
+  auto p = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53))).src_port;
+  const Bytes wire_in = udp("203.0.113.5", 53, "198.51.100.1", p);
+  auto delivered = nat.in(wire_in);
+  // The client answers "port unreachable" quoting what it got.
+  auto sent = nat.out(icmp_error("10.0.0.2", "203.0.113.5", 3, 3, delivered.bytes));
+  EXPECT_EQ(info(sent).src, addr("198.51.100.1"));
+  EXPECT_TRUE(std::equal(wire_in.begin(), wire_in.end(), sent.begin() + 28));
+}
+
+// ----- hairpinning -----
+
+TEST(Nat, HairpinningGoesBackInTranslatedBothWays) {
+  Nat nat;
+  auto pa = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 3478), who(1))).src_port;
+  // B reaches A's outside endpoint: A's filter has seen nothing from B's yet, so it is dropped,
+  // but B now has a mapping and a session towards A's outside endpoint.
+  nat.rig->push(Direction::outbound, udp("10.0.0.3", 40001, "198.51.100.1", pa), who(2, 2));
+  EXPECT_EQ(nat.outs() + nat.ins(), 0u);
+  EXPECT_EQ(nat.rig->drops("no_session"), 1u);
+  auto pb = static_cast<std::uint16_t>(pa == 20000 ? 20100 : 20000);  // B's block starts another hundred
+  pb = static_cast<std::uint16_t>(((pb - 20000) / 100) * 100 + 20000);
+  // A answers B's outside endpoint, which B's session admits: it comes back in to B.
+  Bytes to_b = udp("10.0.0.2", 40000, "198.51.100.1", pb);
+  nat.rig->push(Direction::outbound, to_b, who(1));
+  EXPECT_EQ(nat.outs(), 0u);
+  auto in = nat.rig->take(Direction::inbound);
+  ASSERT_EQ(in.size(), 1u);
+  verify(in[0].bytes);
+  EXPECT_EQ(in[0].bytes, udp("198.51.100.1", pa, "10.0.0.3", 40001));
+  EXPECT_EQ(in[0].meta.identity, 2u);
+  EXPECT_EQ(in[0].meta.peer, 2u);
+}
+
+TEST(Nat, HairpinningWithEndpointIndependentFiltering) {
+  Nat nat("filtering = \"endpoint-independent\"\n");
+  auto pa = info(nat.out(tcp("10.0.0.2", 40000, "203.0.113.5", 80, net::tcpflag::syn), who(1))).src_port;
+  nat.rig->push(Direction::outbound, tcp("10.0.0.3", 40001, "198.51.100.1", pa, net::tcpflag::syn), who(1));
+  auto in = nat.rig->take(Direction::inbound);
+  ASSERT_EQ(in.size(), 1u);
+  verify(in[0].bytes);
+  auto i = info(in[0].bytes);
+  EXPECT_EQ(i.src, addr("198.51.100.1"));
+  EXPECT_EQ(i.dst, addr("10.0.0.2"));
+  EXPECT_EQ(i.dst_port, 40000);
+  EXPECT_EQ(i.src_port, 20001);  // B's mapping: same identity, next port of the block
+}
+
+// ----- IPv6 -----
+
+TEST(Nat, Nat66) {
+  Nat nat;
+  auto t = info(nat.out(tcp("fd00::2", 40000, "2001:db8:ffff::5", 443, net::tcpflag::syn)));
+  EXPECT_EQ(t.src, addr("2001:db8::1"));
+  auto back = nat.in(tcp("2001:db8:ffff::5", 443, "2001:db8::1", t.src_port, net::tcpflag::syn | net::tcpflag::ack));
+  EXPECT_EQ(back.bytes, tcp("2001:db8:ffff::5", 443, "fd00::2", 40000, net::tcpflag::syn | net::tcpflag::ack));
+  auto u = info(nat.out(udp("fd00::2", 40000, "2001:db8:ffff::5", 53)));
+  EXPECT_EQ(u.src, addr("2001:db8::1"));
+}
+
+// ----- drops -----
+
+TEST(Nat, FragmentsMalformedAndOtherProtocols) {
+  Nat nat;
+  Bytes frag = udp("10.0.0.2", 40000, "203.0.113.5", 53);
+  put16(frag, 6, 0x0010);  // offset 128 bytes: a non-first fragment
+  net::ipv4_set_header_checksum(frag);
+  nat.rig->push(Direction::outbound, frag);
+  nat.rig->push(Direction::inbound, frag);
+  EXPECT_EQ(nat.rig->drops("fragment"), 2u);
+  nat.rig->push(Direction::outbound, Bytes{0x45, 0, 0});
+  nat.rig->push(Direction::inbound, Bytes{0x99});
+  EXPECT_EQ(nat.rig->drops("malformed"), 2u);
+  nat.rig->push(Direction::outbound, ip("10.0.0.2", "203.0.113.5", 47, Bytes(8, 0), true));  // GRE
+  nat.rig->push(Direction::outbound, echo("10.0.0.2", "203.0.113.5", false, 1));              // echo reply
+  EXPECT_EQ(nat.rig->drops("unsupported_protocol"), 2u);
+  EXPECT_EQ(nat.outs(), 0u);
+}
+
+TEST(Nat, UdpZeroChecksumStaysZero) {
+  Nat nat;
+  auto out = nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53, true));
+  auto t = info(out);
+  EXPECT_EQ(get16(out, t.l4_offset + 6), 0);
+  auto back = nat.in(udp("203.0.113.5", 53, "198.51.100.1", t.src_port, true));
+  EXPECT_EQ(get16(back.bytes, 26), 0);
+}
+
+// ----- config -----
+
+TEST(Nat, ReloadKeepsSessions) {
+  Nat nat;
+  auto p = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1))).src_port;
+  nat.rig->reconfigure(std::string("udp = \"10m\"\nmax_sessions = 5000\n") + R"(
+port_range = "20000-20999"
+block_size = 100
+[[socket]]
+id = 0
+egress4 = "198.51.100.1"
+[[socket]]
+id = 9
+egress4 = "198.51.100.9"
+)");
+  nat.in(udp("203.0.113.5", 53, "198.51.100.1", p));
+  EXPECT_EQ(info(nat.out(udp("10.0.0.2", 40000, "203.0.113.6", 53), who(1))).src_port, p);
+  EXPECT_EQ(info(nat.out(udp("10.0.0.2", 40000, "203.0.113.6", 53), who(1, 1, 9))).src, addr("198.51.100.9"));
+
+  try {
+    nat.rig->reconfigure("port_range = \"30000-30999\"\n[[socket]]\nid = 0\negress4 = \"198.51.100.1\"\n");
+    FAIL() << "port_range changed under live sessions";
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("key 'port_range'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("restart"), std::string::npos) << e.what();
+  }
+  try {
+    nat.rig->reconfigure("port_range = \"20000-20999\"\nblock_size = 100\ndefault_socket = 9\n[[socket]]\nid = 9\negress4 = \"198.51.100.9\"\n");
+    FAIL() << "removed a socket with sessions";
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("restart"), std::string::npos) << e.what();
+  }
+  nat.in(udp("203.0.113.5", 53, "198.51.100.1", p));  // the old config still runs
+}
+
+std::string config_error(const std::string& toml) {
+  try {
+    Rig::load(WAYGATE_NAT_PLUGIN, toml);
+  } catch (const waygate::ConfigError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(Nat, ConfigErrorsNameTheKey) {
+  const std::string sock = "\n[[socket]]\nid = 0\negress4 = \"198.51.100.1\"\n";
+  EXPECT_NE(config_error("port_range = \"9-3\"" + sock).find("key 'port_range'"), std::string::npos);
+  EXPECT_NE(config_error("port_range = \"1000-1009\"\nblock_size = 20" + sock).find("key 'block_size'"), std::string::npos);
+  EXPECT_NE(config_error("max_sessions = 0" + sock).find("key 'max_sessions'"), std::string::npos);
+  EXPECT_NE(config_error("filtering = \"full-cone\"" + sock).find("key 'filtering'"), std::string::npos);
+  EXPECT_NE(config_error("udp = \"2x\"" + sock).find("key 'udp'"), std::string::npos);
+  EXPECT_NE(config_error("icmp = 0" + sock).find("key 'icmp'"), std::string::npos);
+  EXPECT_NE(config_error("default_socket = 4" + sock).find("key 'default_socket'"), std::string::npos);
+  EXPECT_NE(config_error("mtu = 4" + sock).find("key 'mtu'"), std::string::npos);
+  EXPECT_NE(config_error("[[socket]]\nid = 0\negress4 = \"2001:db8::1\"\n").find("key 'egress4'"), std::string::npos);
+  EXPECT_NE(config_error("[[socket]]\nid = 0\negress6 = \"1.2.3.4\"\n").find("key 'egress6'"), std::string::npos);
+  EXPECT_NE(config_error("[[socket]]\nid = 0\negress4 = \"1.2.3.4\"\nspeed = 1\n").find("key 'speed'"), std::string::npos);
+  EXPECT_NE(config_error(sock + sock).find("key 'id'"), std::string::npos);
+  EXPECT_NE(config_error("udp = 10").find("key 'socket'"), std::string::npos);
+  // Compound durations ("2h4m", the RFC 5382 default) and integer seconds are accepted.
+  EXPECT_EQ(config_error("tcp_established = \"2h4m\"\ntcp_transitory = 240\nudp = \"2m\"\nicmp = \"60s\"" + sock), "accepted");
+}
+
+TEST(Nat, CompoundDurations) {
+  Nat nat("tcp_transitory = \"1m30s\"\n");
+  nat.out(tcp("10.0.0.2", 40000, "203.0.113.5", 443, net::tcpflag::syn));
+  nat.rig->advance(85s);
+  EXPECT_EQ(nat.sessions("tcp"), 1);
+  nat.rig->advance(10s);
+  EXPECT_EQ(nat.sessions("tcp"), 0);
+}
+
+TEST(Nat, TheSweepDoesBoundedWorkPerTick) {
+  Nat nat;
+  for (std::uint16_t i = 0; i < 960; ++i)
+    nat.out(udp("10.0.0.2", static_cast<std::uint16_t>(1000 + i), "203.0.113.5", 53), who(static_cast<std::uint32_t>(i / 100)));
+  EXPECT_EQ(nat.sessions("udp"), 960);
+  nat.rig->advance(120s);  // the deadline: the tick at 120 s sees only its slice of the table
+  EXPECT_GT(nat.sessions("udp"), 0);
+  EXPECT_LT(nat.sessions("udp"), 960);
+  nat.rig->advance(16s);  // a whole pass
+  EXPECT_EQ(nat.sessions("udp"), 0);
+  EXPECT_EQ(nat.rig->counter("sessions_expired_total"), 960);
+  EXPECT_EQ(nat.rig->counter("blocks_in_use"), 0);
+}
+
+TEST(Nat, RemovingAnIdleSocket) {
+  Nat nat;
+  nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1, 1, 5));
+  nat.rig->advance(3min);  // socket 5's session expires
+  nat.rig->reconfigure("port_range = \"20000-20999\"\nblock_size = 100\n[[socket]]\nid = 0\negress4 = \"198.51.100.1\"\n");
+  nat.rig->push(Direction::outbound, udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1, 1, 5));
+  EXPECT_EQ(nat.rig->drops("unknown_socket"), 1u);
+  nat.rig->reconfigure(std::string("port_range = \"20000-20999\"\nblock_size = 100\n[[socket]]\nid = 0\n") +
+                       "egress4 = \"198.51.100.1\"\n[[socket]]\nid = 6\negress4 = \"198.51.100.6\"\n");
+  EXPECT_EQ(info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1, 1, 6))).src, addr("198.51.100.6"));
+}
+
+// The NAT log hook, on the engine itself (the plugin keeps the ring and exposes nothing yet).
+TEST(NatEngine, SessionEventsAreKeptInARing) {
+  std::array<std::atomic<std::uint64_t>, 8> slots{};
+  waygate::nat::Metrics m;
+  for (std::size_t i = 0; i < 3; ++i) m.sessions[i] = waygate::Gauge(&slots[i]);
+  m.translations = {waygate::Counter(&slots[3]), waygate::Counter(&slots[4])};
+  m.created = waygate::Counter(&slots[5]);
+  m.expired = waygate::Counter(&slots[6]);
+  m.blocks = waygate::Gauge(&slots[7]);
+  waygate::nat::Engine engine(m, 1);
+  waygate::nat::Settings s;
+  s.sockets.push_back({0, addr("198.51.100.1"), std::nullopt});
+  ASSERT_FALSE(engine.configure(s).has_value());
+  const auto wall = std::chrono::sys_days{std::chrono::year{2026} / 3 / 1};
+  engine.set_clock(0s, wall);
+  Bytes p = udp("10.0.0.2", 40000, "203.0.113.5", 53);
+  Meta meta = who(8);
+  ASSERT_EQ(engine.process(p, meta, Direction::outbound).verdict, waygate::nat::Verdict::pass);
+  engine.set_clock(200s, wall + 200s);
+  engine.sweep();
+  std::vector<waygate::nat::SessionEvent> events;
+  engine.drain_events([&](const waygate::nat::SessionEvent& e) { events.push_back(e); });
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_TRUE(events[0].start);
+  EXPECT_FALSE(events[1].start);
+  EXPECT_EQ(events[0].identity, 8u);
+  EXPECT_EQ(events[0].inside, addr("10.0.0.2"));
+  EXPECT_EQ(events[0].inside_port, 40000);
+  EXPECT_EQ(events[0].remote, addr("203.0.113.5"));
+  EXPECT_EQ(events[0].remote_port, 53);
+  EXPECT_EQ(events[0].outside, addr("198.51.100.1"));
+  EXPECT_EQ(events[0].protocol, net::ipproto::udp);
+  EXPECT_EQ(events[1].wall_ns - events[0].wall_ns, 200'000'000'000);
+  engine.drain_events([&](const waygate::nat::SessionEvent&) { FAIL() << "drained twice"; });
+  EXPECT_EQ(engine.events_lost(), 0u);
+}
+
+}  // namespace

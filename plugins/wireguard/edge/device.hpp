@@ -55,6 +55,10 @@ struct Peer {
   std::unique_ptr<Session> next;      // responder's, until the initiator's first packet confirms it
 
   Timer retransmit, send_keepalive, new_handshake, zero_keys, persistent;
+  // What the timers decide from (timers.cpp): the packet path only writes these.
+  Time last_sent = kLongAgo;
+  Time data_unanswered_since = kLongAgo;  // first data received since anything went out
+  Time unanswered_since = kLongAgo;       // first data sent since anything authenticated came back
   std::vector<Packet*> staged;  // waiting for a session; reserved up front
   std::chrono::system_clock::time_point last_handshake{};
 

@@ -1,5 +1,6 @@
-// The timer rules of whitepaper section 6, per peer. Timers are armed lazily (only when not
-// already armed) so the packet path does not reschedule on every packet.
+// The timer rules of whitepaper section 6, per peer. The packet path only records times and arms
+// a timer that is not armed yet; the callbacks decide from those times whether their moment has
+// come or re-arm for it. So a flow of packets costs no timer work per packet, and no heap entry.
 #include "device.hpp"
 
 namespace waygate::wg {
@@ -28,27 +29,55 @@ void Device::arm_timers(Peer& p) {
     }
     initiate(p, true);
   });
-  // Passive keepalive: data came in and nothing went out for KEEPALIVE_TIMEOUT.
-  p.send_keepalive = ctx_.timer([this, &p] { send_keepalive(p); });
+  // Passive keepalive: data came in and nothing went out for KEEPALIVE_TIMEOUT after it.
+  p.send_keepalive = ctx_.timer([this, &p] {
+    if (p.data_unanswered_since == kLongAgo) return;  // something went out since
+    Time due = p.data_unanswered_since + settings_.timing.keepalive_timeout;
+    if (ctx_.now() >= due) send_keepalive(p);
+    else p.send_keepalive.arm_at(due);
+  });
   // Data went out and nothing came back for KEEPALIVE_TIMEOUT + REKEY_TIMEOUT: new handshake.
-  p.new_handshake = ctx_.timer([this, &p] { initiate(p, false); });
+  p.new_handshake = ctx_.timer([this, &p] {
+    if (p.unanswered_since == kLongAgo) return;  // something came back
+    Time due = p.unanswered_since + settings_.timing.keepalive_timeout + settings_.timing.rekey_timeout;
+    if (ctx_.now() < due) {
+      p.new_handshake.arm_at(due);
+      return;
+    }
+    p.unanswered_since = kLongAgo;
+    initiate(p, false);
+  });
   // Nothing renewed the keys for 3 * REJECT_AFTER_TIME: forget them.
   p.zero_keys = ctx_.timer([this, &p] { clear_sessions(p); });
-  p.persistent = ctx_.timer([this, &p] { send_keepalive(p); });
+  // Persistent keepalive: nothing sent for the configured interval.
+  p.persistent = ctx_.timer([this, &p] {
+    Duration every = p.settings.persistent_keepalive;
+    if (every == Duration{0}) return;
+    Time due = p.last_sent + every;
+    if (ctx_.now() >= due) send_keepalive(p);
+    else p.persistent.arm_at(due);
+  });
 }
 
 void Device::on_data_sent(Peer& p) {
+  if (p.unanswered_since != kLongAgo) return;
+  p.unanswered_since = ctx_.now();
   if (!p.new_handshake.armed())
     p.new_handshake.arm_in(settings_.timing.keepalive_timeout + settings_.timing.rekey_timeout);
 }
 
 void Device::on_any_sent(Peer& p) {
-  p.send_keepalive.cancel();
-  if (p.settings.persistent_keepalive > Duration{0}) p.persistent.arm_in(p.settings.persistent_keepalive);
+  p.last_sent = ctx_.now();
+  p.data_unanswered_since = kLongAgo;
+  if (p.settings.persistent_keepalive > Duration{0} && !p.persistent.armed())
+    p.persistent.arm_in(p.settings.persistent_keepalive);
 }
 
 void Device::on_data_received(Peer& p) {
-  if (!p.send_keepalive.armed()) p.send_keepalive.arm_in(settings_.timing.keepalive_timeout);
+  if (p.data_unanswered_since == kLongAgo) {
+    p.data_unanswered_since = ctx_.now();
+    if (!p.send_keepalive.armed()) p.send_keepalive.arm_in(settings_.timing.keepalive_timeout);
+  }
   // Whitepaper 6.2: an initiator receiving on an ageing session renews it before it is rejected.
   const Session* s = p.current.get();
   if (s != nullptr && s->keys.initiator &&
@@ -57,7 +86,7 @@ void Device::on_data_received(Peer& p) {
     initiate(p, false);
 }
 
-void Device::on_authenticated(Peer& p) { p.new_handshake.cancel(); }
+void Device::on_authenticated(Peer& p) { p.unanswered_since = kLongAgo; }
 
 void Device::on_handshake_complete(Peer& p) {
   p.retransmit.cancel();

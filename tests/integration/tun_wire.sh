@@ -32,6 +32,13 @@ tx=$(metric 'waygate_tun_tx_bytes_total{stage="left"}')
 [[ $rx == "$tx" ]] || fail "right read $rx bytes but left wrote $tx"
 pass "counters: $rx bytes read on the right, the same written on the left"
 
+[[ $(curl -sf --noproxy '*' "http://127.0.0.1:$PORT/healthz") == ok ]] || fail "/healthz"
+code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nothing-here")
+[[ $code == 404 ]] || fail "unknown admin path answered $code"
+grep -q '^# TYPE waygate_drops_total counter$' <(curl -sf --noproxy '*' "http://127.0.0.1:$PORT/metrics") ||
+  fail "/metrics lacks its TYPE lines"
+pass "admin API: /healthz, /metrics, 404 for the rest"
+
 kill -TERM "$WAYGATE_PID"
 wait "$WAYGATE_PID" || fail "waygate exited with $? on SIGTERM"
 PIDS=()

@@ -10,20 +10,7 @@
 source "$(dirname "$0")/../integration/lib.sh"
 SECS=${2:-10}
 
-C=$(new_ns c)
-S=$(new_ns s)
-O=$(new_ns o)
-ip link add "vc$RUN_ID" netns "$C" type veth peer name "vs$RUN_ID" netns "$S"
-ip link add "vo$RUN_ID" netns "$O" type veth peer name "vt$RUN_ID" netns "$S"
-ip -n "$C" addr add 10.71.0.2/24 dev "vc$RUN_ID"
-ip -n "$S" addr add 10.71.0.1/24 dev "vs$RUN_ID"
-ip -n "$S" addr add 10.72.0.1/24 dev "vt$RUN_ID"
-ip -n "$O" addr add 10.72.0.2/24 dev "vo$RUN_ID"
-for ns_dev in "$C vc" "$S vs" "$S vt" "$O vo"; do
-  set -- $ns_dev
-  ip -n "$1" link set "$2$RUN_ID" up
-done
-ip netns exec "$S" sysctl -qw net.ipv4.ip_forward=1   # inside the connector's namespace only
+three_hosts 7
 ip -n "$O" route add 10.70.0.0/24 via 10.72.0.1
 
 wg_key server

@@ -61,6 +61,29 @@ start_waygate() {
 # listening NS PORT: true once something in namespace NS listens on TCP port PORT.
 listening() { ip netns exec "$1" ss -Htln "sport = :$2" | grep -q .; }
 
+# three_hosts N: a client C, a connector S and an outside host O (namespaces; their names in C, S
+# and O), joined by two veth pairs, the connector forwarding inside its own namespace:
+#   C 10.N1.0.2 --- 10.N1.0.1 S 10.N2.0.1, fdN2::1 --- 10.N2.0.2, fdN2::2 O
+three_hosts() {
+  local n=$1 pair ns dev
+  C=$(new_ns c)
+  S=$(new_ns s)
+  O=$(new_ns o)
+  ip link add "vc$RUN_ID" netns "$C" type veth peer name "vs$RUN_ID" netns "$S"
+  ip link add "vo$RUN_ID" netns "$O" type veth peer name "vt$RUN_ID" netns "$S"
+  ip -n "$C" addr add "10.${n}1.0.2/24" dev "vc$RUN_ID"
+  ip -n "$S" addr add "10.${n}1.0.1/24" dev "vs$RUN_ID"
+  ip -n "$S" addr add "10.${n}2.0.1/24" dev "vt$RUN_ID"
+  ip -n "$S" addr add "fd${n}2::1/64" dev "vt$RUN_ID" nodad
+  ip -n "$O" addr add "10.${n}2.0.2/24" dev "vo$RUN_ID"
+  ip -n "$O" addr add "fd${n}2::2/64" dev "vo$RUN_ID" nodad
+  for pair in "$C vc" "$S vs" "$S vt" "$O vo"; do
+    read -r ns dev <<<"$pair"
+    ip -n "$ns" link set "$dev$RUN_ID" up
+  done
+  ip netns exec "$S" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+}
+
 # wire_config FILE ADMIN LEFT_ADDRESSES RIGHT_ADDRESSES [LEFT_KEYS] [MIDDLE_STAGES]: writes a
 # wire between namespaces $A and $B (devices wl<id>, wr<id>). Addresses are the inside of a TOML
 # array ('"10.99.0.1/24", "fd99::1/64"'); LEFT_KEYS are extra lines for the left stage;

@@ -8,23 +8,8 @@
 source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
 
-C=$(new_ns c)
-S=$(new_ns s)
-O=$(new_ns o)
-ip link add "vc$RUN_ID" netns "$C" type veth peer name "vs$RUN_ID" netns "$S"
-ip link add "vo$RUN_ID" netns "$O" type veth peer name "vt$RUN_ID" netns "$S"
-ip -n "$C" addr add 10.61.0.2/24 dev "vc$RUN_ID"
-ip -n "$S" addr add 10.61.0.1/24 dev "vs$RUN_ID"
-ip -n "$S" addr add 10.62.0.1/24 dev "vt$RUN_ID"
-ip -n "$S" addr add fd62::1/64 dev "vt$RUN_ID" nodad
-ip -n "$O" addr add 10.62.0.2/24 dev "vo$RUN_ID"
-ip -n "$O" addr add fd62::2/64 dev "vo$RUN_ID" nodad
-for pair in "$C vc" "$S vs" "$S vt" "$O vo"; do
-  read -r ns dev <<<"$pair"
-  ip -n "$ns" link set "$dev$RUN_ID" up
-done
-# Inside the connector's namespace only: it forwards, and the egress addresses route to its tun.
-ip netns exec "$S" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+three_hosts 6
+# The egress addresses route to the connector, and there to its tun.
 ip -n "$O" route add 10.62.0.9/32 via 10.62.0.1
 ip -n "$O" route add fd62::9/128 via fd62::1
 

@@ -56,6 +56,24 @@ std::vector<std::uint8_t> ipv4(std::uint8_t src, std::uint8_t dst, std::uint8_t 
   return p;
 }
 
+// A wireguard edge at the outside end of its rig (what it receives travels inbound), with this
+// private key and `rest` of its table; `peer` writes a [[peer]] table for another key.
+std::unique_ptr<Rig> edge(const waygate::wg::Key& private_key, const std::string& rest) {
+  RigOptions options;
+  options.received = Direction::inbound;
+  return Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format("private_key_file = \"{}\"\n{}", key_file(private_key), rest),
+                   options);
+}
+
+std::string peer(const waygate::wg::Key& its_private_key, const std::string& allowed, int port = 0,
+                 const std::string& name = "") {
+  std::string text = fmt::format("[[peer]]\npublic_key = \"{}\"\nallowed_ips = [\"{}\"]\n",
+                                 waygate::wg::to_base64(waygate::wg::public_key(its_private_key)), allowed);
+  if (port != 0) text += fmt::format("endpoint = \"127.0.0.1:{}\"\n", port);
+  if (!name.empty()) text += fmt::format("name = \"{}\"\n", name);
+  return text;
+}
+
 struct Pair {
   waygate::wg::Key a_private = waygate::wg::generate_private_key();
   waygate::wg::Key b_private = waygate::wg::generate_private_key();
@@ -66,27 +84,8 @@ struct Pair {
   // a dials b; a owns 10.0.0.1, b owns 10.0.0.2. The edges sit at the outside end of their
   // pipelines: what they receive travels inbound.
   explicit Pair(std::string a_extra = "", std::string b_extra = "") {
-    RigOptions options;
-    options.received = Direction::inbound;
-    a = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(R"(
-private_key_file = "{}"
-listen_port = {}
-{}
-[[peer]]
-name = "b"
-public_key = "{}"
-endpoint = "127.0.0.1:{}"
-allowed_ips = ["10.0.0.2/32"]
-)", key_file(a_private), a_port, a_extra, waygate::wg::to_base64(waygate::wg::public_key(b_private)), b_port), options);
-    b = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(R"(
-private_key_file = "{}"
-listen_port = {}
-{}
-[[peer]]
-name = "a"
-public_key = "{}"
-allowed_ips = ["10.0.0.1/32"]
-)", key_file(b_private), b_port, b_extra, waygate::wg::to_base64(waygate::wg::public_key(a_private))), options);
+    a = edge(a_private, fmt::format("listen_port = {}\n{}\n{}", a_port, a_extra, peer(b_private, "10.0.0.2/32", b_port, "b")));
+    b = edge(b_private, fmt::format("listen_port = {}\n{}\n{}", b_port, b_extra, peer(a_private, "10.0.0.1/32", 0, "a")));
     a->start();
     b->start();
   }
@@ -209,14 +208,8 @@ TEST(WireGuardEdge, ReplayedDataIsDropped) {
   auto a_private = waygate::wg::generate_private_key(), b_private = waygate::wg::generate_private_key();
   int b_port = free_udp_port();
   Relay relay(b_port);
-  RigOptions options;
-  options.received = Direction::inbound;
-  auto a = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(
-      "private_key_file = \"{}\"\n[[peer]]\npublic_key = \"{}\"\nendpoint = \"127.0.0.1:{}\"\nallowed_ips = [\"10.0.0.2/32\"]\n",
-      key_file(a_private), waygate::wg::to_base64(waygate::wg::public_key(b_private)), relay.port), options);
-  auto b = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(
-      "private_key_file = \"{}\"\nlisten_port = {}\n[[peer]]\npublic_key = \"{}\"\nallowed_ips = [\"10.0.0.1/32\"]\n",
-      key_file(b_private), b_port, waygate::wg::to_base64(waygate::wg::public_key(a_private))), options);
+  auto a = edge(a_private, peer(b_private, "10.0.0.2/32", relay.port));
+  auto b = edge(b_private, fmt::format("listen_port = {}\n{}", b_port, peer(a_private, "10.0.0.1/32")));
   a->start();
   b->start();
   a->push(Direction::outbound, ipv4(1, 2, 1));
@@ -265,15 +258,7 @@ TEST(WireGuardEdge, UnknownPeerIsRefused) {
   Pair pair;
   // A third party that knows b's public key but is not b's peer.
   auto stranger_key = waygate::wg::generate_private_key();
-  RigOptions options;
-  options.received = Direction::inbound;
-  auto stranger = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(R"(
-private_key_file = "{}"
-[[peer]]
-public_key = "{}"
-endpoint = "127.0.0.1:{}"
-allowed_ips = ["10.0.0.2/32"]
-)", key_file(stranger_key), waygate::wg::to_base64(waygate::wg::public_key(pair.b_private)), pair.b_port), options);
+  auto stranger = edge(stranger_key, peer(pair.b_private, "10.0.0.2/32", pair.b_port));
   stranger->start();
   stranger->push(Direction::outbound, ipv4(5, 2, 1));
   for (int i = 0; i < 10; ++i) stranger->poll(5ms), pair.b->poll(5ms);
@@ -323,15 +308,7 @@ TEST(WireGuardEdge, HandshakeFloodDemandsCookiesAndThePeerStillConnects) {
   // A flood of initiations with valid MAC1 (anyone who knows b's public key can make those) from
   // one source: each would cost b Curve25519 work if it were not under load.
   auto flooder_key = waygate::wg::generate_private_key();
-  RigOptions options;
-  options.received = Direction::inbound;
-  auto flooder = Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format(R"(
-private_key_file = "{}"
-[[peer]]
-public_key = "{}"
-endpoint = "127.0.0.1:{}"
-allowed_ips = ["10.0.0.0/8"]
-)", key_file(flooder_key), waygate::wg::to_base64(waygate::wg::public_key(pair.b_private)), pair.b_port), options);
+  auto flooder = edge(flooder_key, peer(pair.b_private, "10.0.0.0/8", pair.b_port));
   flooder->start();
   for (int i = 0; i < 200; ++i) {
     flooder->push(Direction::outbound, ipv4(9, 2, 1));

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstring>
 
 #include "host.hpp"
@@ -37,6 +38,14 @@ std::string plugin_commands_help(waygate::PluginCatalog& catalog) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Until the control thread's handlers are installed, a stop or reload signal must wait rather
+  // than kill the process: every thread starts with them blocked, and only the control thread
+  // unblocks them once it listens (control_plane.cpp).
+  sigset_t control;
+  sigemptyset(&control);
+  for (int signo : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&control, signo);
+  pthread_sigmask(SIG_BLOCK, &control, nullptr);
+
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   waygate::PluginCatalog catalog(waygate::PluginCatalog::default_search_path());
   if (argc > 1 && !builtin(argv[1])) {

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <stdexcept>
 
 namespace waygate {
@@ -101,6 +102,11 @@ void run_control_plane(const std::string& admin, const ControlHooks& hooks) {
         io.stop();
       };
   signals.async_wait(on_signal);
+  // main() blocked these in every thread; now that they are handled, this thread takes them.
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int signo : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&handled, signo);
+  pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
 
   std::optional<tcp::acceptor> acceptor;
   if (!admin.empty()) {

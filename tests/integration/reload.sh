@@ -20,6 +20,14 @@ hup_and_wait() {  # PATTERN: waits for one more log line matching it
 
 write_config 1420 "" ""
 start_waygate "$WORK/wire.toml" "$WORK/waygate.log"
+# Stop and reload signals wait for the control thread: every other thread keeps SIGHUP, SIGINT
+# and SIGTERM (bits 0x4003) blocked, so one arriving during start-up cannot kill the host.
+for status in /proc/"$WAYGATE_PID"/task/*/status; do
+  [[ $status == */task/$WAYGATE_PID/status ]] && continue
+  blocked=$(awk '/^SigBlk:/ {print $2}' "$status")
+  (( (16#$blocked & 0x4003) == 0x4003 )) || fail "thread $(dirname "$status") takes stop/reload signals"
+done
+pass "only the control thread takes SIGHUP, SIGINT and SIGTERM"
 ip netns exec "$A" ping -c 1 -W 2 10.98.0.2 >/dev/null || fail "ping before reload"
 
 echo 'this is = = not toml' >"$WORK/wire.toml"

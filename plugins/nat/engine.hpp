@@ -15,6 +15,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -82,6 +83,21 @@ struct Metrics {
   Counter created;
   Counter expired;
   Gauge blocks;
+};
+
+// Metrics backed by slots of their own, exported nowhere: for driving an Engine without a host
+// (the benchmark, the fuzz target).
+struct LocalMetrics {
+  std::array<std::atomic<std::uint64_t>, 8> slots{};
+  Metrics metrics() {
+    Metrics m;
+    for (std::size_t i = 0; i < 3; ++i) m.sessions[i] = Gauge(&slots[i]);
+    m.translations = {Counter(&slots[3]), Counter(&slots[4])};
+    m.created = Counter(&slots[5]);
+    m.expired = Counter(&slots[6]);
+    m.blocks = Gauge(&slots[7]);
+    return m;
+  }
 };
 
 // What to do with a packet after process().

@@ -19,18 +19,9 @@ namespace {
 namespace net = waygate::net;
 using waygate::nat::Engine;
 
-std::array<std::atomic<std::uint64_t>, 16> slots;
+waygate::nat::LocalMetrics local_metrics;
 
-waygate::nat::Metrics metrics() {
-  waygate::nat::Metrics m;
-  for (std::size_t i = 0; i < 3; ++i) m.sessions[i] = waygate::Gauge(&slots[i]);
-  m.translations[0] = waygate::Counter(&slots[3]);
-  m.translations[1] = waygate::Counter(&slots[4]);
-  m.created = waygate::Counter(&slots[5]);
-  m.expired = waygate::Counter(&slots[6]);
-  m.blocks = waygate::Gauge(&slots[7]);
-  return m;
-}
+waygate::nat::Metrics metrics() { return local_metrics.metrics(); }
 
 constexpr std::uint32_t kSessions = 1000000;
 constexpr std::uint32_t kSockets = 4;

@@ -211,11 +211,6 @@ void Device::stop() {
   }
 }
 
-Packet* Device::alloc() {
-  Packet* p = ctx_.pool().alloc();
-  return p;
-}
-
 int Device::socket_for(const Endpoint& e) const {
   return sockets_[e.addr.sa.sa_family == AF_INET6 ? 1 : 0];
 }

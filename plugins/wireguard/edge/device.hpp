@@ -100,7 +100,6 @@ class Device {
   void forget_index(std::uint32_t index);
   void clear_sessions(Peer& p);
   void open_sockets();
-  Packet* alloc();
   void transmit(Packet* p);  // to p->endpoint, on the socket of its family
   int socket_for(const Endpoint& e) const;
 

@@ -24,7 +24,7 @@ void Device::initiate(Peer& p, bool retry) {
   Time now = ctx_.now();
   if (!retry && now - p.initiation_sent < settings_.timing.rekey_timeout) return;  // one is under way
   if (!retry || !p.initiator) p.attempts_started = now;
-  Packet* packet = alloc();
+  Packet* packet = ctx_.pool().alloc();
   if (packet == nullptr) {
     no_buffer_.add();
     return;

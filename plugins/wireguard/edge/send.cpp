@@ -79,7 +79,7 @@ void Device::send_keepalive(Peer& peer) {
     return;
   }
   if (peer.endpoint.empty()) return;
-  Packet* p = alloc();
+  Packet* p = ctx_.pool().alloc();
   if (p == nullptr) {
     no_buffer_.add();
     return;

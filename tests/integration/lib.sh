@@ -59,7 +59,7 @@ start_waygate() {
 }
 
 # listening NS PORT: true once something in namespace NS listens on TCP port PORT.
-listening() { ip netns exec "$1" ss -Htln "sport = :$2" | grep -q .; }
+listening() { [[ -n $(ip netns exec "$1" ss -Htln "sport = :$2") ]]; }
 
 # three_hosts N: a client C, a connector S and an outside host O (namespaces; their names in C, S
 # and O), joined by two veth pairs, the connector forwarding inside its own namespace:
@@ -114,7 +114,7 @@ free_port() {
   local port
   for _ in $(seq 50); do
     port=$((20000 + RANDOM % 20000))
-    ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return; }
+    [[ -n $(ss -Htln "sport = :$port") ]] || { echo "$port"; return; }
   done
   return 1
 }

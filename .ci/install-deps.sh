@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-filesystem1.81-dev
   libboost-program-options1.81-dev
-  liburing-dev libsodium-dev libssl-dev libtomlplusplus-dev libfmt-dev libspdlog-dev libcli11-dev
+  liburing-dev libsodium-dev libssl-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libqrencode-dev libmaxminddb-dev prometheus-cpp-dev
   libnl-route-3-dev
   nftables iproute2 iputils-ping wireguard-go wireguard-tools iperf3 curl python3 bc

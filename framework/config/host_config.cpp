@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "assignments.hpp"
+
 namespace waygate {
 
 namespace {
@@ -28,6 +30,10 @@ HostConfig build(Config root, const std::string& origin) {
       out.plugin_path.push_back(p.is_absolute() ? dir : (base / p).lexically_normal().string());
     }
     out.admin = host.string("admin", out.admin);
+    out.api = host.strings("api");
+    out.state_dir = host.string("state_dir", "");
+    if (!out.state_dir.empty() && !std::filesystem::path(out.state_dir).is_absolute())
+      out.state_dir = (base / out.state_dir).lexically_normal().string();
     out.log_level = host.string("log_level", out.log_level);
     static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error"};
     if (std::find(std::begin(levels), std::end(levels), out.log_level) == std::end(levels))
@@ -53,6 +59,7 @@ HostConfig build(Config root, const std::string& origin) {
     table.set_context(fmt::format("stage '{}'", name));
     out.stages.push_back({name, plugin, table});
   }
+  out.directory = Directory::load(root, read_assignments(out.state_dir));
   root.complete();
   return out;
 }

@@ -1,14 +1,16 @@
-// The connector's TOML file: a [host] table for the process itself and an ordered list of
-// [[stage]] tables, first (inside) to last (outside). A stage table holds `name`, `plugin` and
-// the plugin's own keys, which only the plugin reads. Errors are ConfigErrors naming file, line,
+// The connector's TOML file: a [host] table for the process itself, an ordered list of [[stage]]
+// tables, first (inside) to last (outside), and the directory's tables (see waygate/directory.hpp).
+// A stage table holds `name`, `plugin` and the plugin's own keys, which only the plugin reads. Errors are ConfigErrors naming file, line,
 // column and key.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "waygate/config.hpp"
+#include "waygate/directory.hpp"
 
 namespace waygate {
 
@@ -22,15 +24,19 @@ struct HostConfig {
   std::string path;
   std::vector<std::string> plugin_path;  // relative entries are resolved against the file's folder
   std::string admin = "127.0.0.1:9190";  // "" turns the admin listener off
+  std::vector<std::string> api;           // tunnel listeners ("10.64.0.1:80"): clients' API
+  std::string state_dir;                  // what outlives the process; "" keeps nothing
   std::string log_level = "info";
   std::size_t buffers = 8192;
   std::size_t buffer_size = 2048;
   std::size_t headroom = 128;
   unsigned ring_entries = 1024;
   std::vector<StageSpec> stages;
+  std::shared_ptr<const Directory> directory = std::make_shared<const Directory>();
 };
 
-// Reads and checks the host's part of the file; stage tables are checked by their plugins.
+// Reads and checks the host's part of the file and the directory (keeping the overlay addresses
+// recorded in state_dir); stage tables are checked by their plugins.
 HostConfig load_host_config(const std::string& path);
 HostConfig parse_host_config(std::string_view toml, const std::string& origin);
 

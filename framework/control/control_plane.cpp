@@ -11,7 +11,12 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "waygate/net/prefix.hpp"
+
+#include <netinet/in.h>
+
 #include <csignal>
+#include <list>
 #include <stdexcept>
 
 namespace waygate {
@@ -24,24 +29,59 @@ namespace {
 
 tcp::endpoint parse_endpoint(const std::string& text) {
   auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw std::invalid_argument("admin address '" + text + "' has no port");
+  if (colon == std::string::npos) throw std::invalid_argument("listener address '" + text + "' has no port");
   std::string host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
-  if (ec) throw std::invalid_argument("admin address '" + text + "': '" + host + "' is not an IP address");
+  if (ec) throw std::invalid_argument("listener address '" + text + "': '" + host + "' is not an IP address");
   unsigned long port = std::stoul(text.substr(colon + 1));
-  if (port > 65535) throw std::invalid_argument("admin address '" + text + "': bad port");
+  if (port > 65535) throw std::invalid_argument("listener address '" + text + "': bad port");
   return {address, static_cast<unsigned short>(port)};
 }
 
-http::response<http::string_body> answer(const http::request<http::string_body>& req,
-                                         const ControlHooks& hooks) {
+void plain(http::response<http::string_body>& res, http::status status, std::string body) {
+  res.result(status);
+  res.set(http::field::content_type, "text/plain");
+  res.body() = std::move(body);
+}
+
+// What a stage serves: the request goes to the worker running it.
+void from_stage(Listener listener, const http::request<http::string_body>& req, const tcp::endpoint& peer,
+                const ControlHooks& hooks, http::response<http::string_body>& res) {
+  Request request;
+  request.method = std::string(req.method_string());
+  std::string_view target = req.target();
+  auto question = target.find('?');
+  request.path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
+  request.body = req.body();
+  auto address = peer.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  if (auto a = net::parse_address(address.to_string())) request.peer = *a;
+  std::optional<Response> answer;
+  try {
+    answer = hooks.request(listener, std::move(request));
+  } catch (const std::exception& e) {
+    plain(res, http::status::internal_server_error, std::string(e.what()) + "\n");
+    return;
+  }
+  if (!answer) return plain(res, http::status::not_found, "not found\n");
+  res.result(static_cast<http::status>(answer->status));
+  res.set(http::field::content_type, answer->content_type);
+  res.body() = std::move(answer->body);
+}
+
+http::response<http::string_body> answer(Listener listener, const http::request<http::string_body>& req,
+                                         const tcp::endpoint& peer, const ControlHooks& hooks) {
   http::response<http::string_body> res;
   res.version(req.version());
   res.keep_alive(req.keep_alive());
   auto target = req.target();
-  if (req.method() != http::verb::get) {
+  if (listener == Listener::tunnel || (target != "/healthz" && target != "/metrics")) {
+    from_stage(listener, req, peer, hooks, res);
+  } else if (req.method() != http::verb::get) {
     res.result(http::status::method_not_allowed);
     res.body() = "only GET\n";
   } else if (target == "/healthz") {
@@ -52,22 +92,20 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
     res.result(http::status::ok);
     res.set(http::field::content_type, "text/plain; version=0.0.4");
     res.body() = hooks.metrics();
-  } else {
-    res.result(http::status::not_found);
-    res.body() = "not found\n";
   }
   res.prepare_payload();
   return res;
 }
 
-asio::awaitable<void> serve(tcp::socket socket, const ControlHooks& hooks) {
+asio::awaitable<void> serve(Listener listener, tcp::socket socket, const ControlHooks& hooks) {
   boost::beast::flat_buffer buffer;
   try {
+    const tcp::endpoint peer = socket.remote_endpoint();
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(64 * 1024);
       co_await http::async_read(socket, buffer, parser, asio::use_awaitable);
-      auto res = answer(parser.get(), hooks);
+      auto res = answer(listener, parser.get(), peer, hooks);
       co_await http::async_write(socket, res, asio::use_awaitable);
       if (!res.keep_alive()) break;
     }
@@ -78,16 +116,30 @@ asio::awaitable<void> serve(tcp::socket socket, const ControlHooks& hooks) {
   socket.shutdown(tcp::socket::shutdown_both, ignored);
 }
 
-asio::awaitable<void> listen(tcp::acceptor& acceptor, const ControlHooks& hooks) {
+asio::awaitable<void> listen(Listener listener, tcp::acceptor& acceptor, const ControlHooks& hooks) {
   for (;;) {
     tcp::socket socket = co_await acceptor.async_accept(asio::use_awaitable);
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket), hooks), asio::detached);
+    asio::co_spawn(acceptor.get_executor(), serve(listener, std::move(socket), hooks), asio::detached);
   }
+}
+
+void open(tcp::acceptor& acceptor, const tcp::endpoint& at, bool freebind) {
+  acceptor.open(at.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  if (freebind) {
+    int on = 1;
+    int level = at.address().is_v6() ? IPPROTO_IPV6 : IPPROTO_IP;
+    int name = at.address().is_v6() ? IPV6_FREEBIND : IP_FREEBIND;
+    ::setsockopt(acceptor.native_handle(), level, name, &on, sizeof on);
+  }
+  acceptor.bind(at);
+  acceptor.listen();
 }
 
 }  // namespace
 
-void run_control_plane(const std::string& admin, const ControlHooks& hooks) {
+void run_control_plane(const std::string& admin, const std::vector<std::string>& tunnel,
+                       const ControlHooks& hooks) {
   asio::io_context io(1);
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -108,16 +160,16 @@ void run_control_plane(const std::string& admin, const ControlHooks& hooks) {
   for (int signo : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&handled, signo);
   pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
 
-  std::optional<tcp::acceptor> acceptor;
+  std::list<tcp::acceptor> acceptors;
   if (!admin.empty()) {
-    tcp::endpoint at = parse_endpoint(admin);
-    acceptor.emplace(io);
-    acceptor->open(at.protocol());
-    acceptor->set_option(tcp::acceptor::reuse_address(true));
-    acceptor->bind(at);
-    acceptor->listen();
+    open(acceptors.emplace_back(io), parse_endpoint(admin), false);
     spdlog::info("admin API on http://{}", admin);
-    asio::co_spawn(io, listen(*acceptor, hooks), asio::detached);
+    asio::co_spawn(io, listen(Listener::admin, acceptors.back(), hooks), asio::detached);
+  }
+  for (auto& at : tunnel) {
+    open(acceptors.emplace_back(io), parse_endpoint(at), true);
+    spdlog::info("tunnel API on http://{}", at);
+    asio::co_spawn(io, listen(Listener::tunnel, acceptors.back(), hooks), asio::detached);
   }
   io.run();
 }

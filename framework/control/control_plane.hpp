@@ -1,20 +1,30 @@
-// The control thread: signals (SIGINT/SIGTERM stop, SIGHUP reload) and the admin HTTP listener
-// (/healthz, /metrics), on one Boost.Asio io_context driven by io_uring. Asio and Beast stay
+// The control thread: signals (SIGINT/SIGTERM stop, SIGHUP reload), the admin HTTP listener
+// (/healthz, /metrics, and what the stages serve there) and the tunnel listeners (what the stages
+// serve to clients), on one Boost.Asio io_context driven by io_uring. Asio and Beast stay
 // inside control_plane.cpp; nothing else pays for their headers.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "waygate/api.hpp"
 
 namespace waygate {
 
 struct ControlHooks {
   std::function<void()> reload;        // on SIGHUP
   std::function<std::string()> metrics;  // the body of /metrics
+  // A request for a stage's endpoint; nullopt if no stage serves its path.
+  std::function<std::optional<Response>(Listener, Request)> request;
 };
 
 // Runs on the calling thread until SIGINT or SIGTERM. `admin` is "host:port" ("[v6]:port" for
-// IPv6) or "" for no listener; a listener that cannot bind throws before anything runs.
-void run_control_plane(const std::string& admin, const ControlHooks& hooks);
+// IPv6) or "" for no listener; `tunnel` lists the tunnel listeners, bound even before their
+// address exists (the stage that owns it may bring it up later). A listener that cannot bind
+// throws before anything runs.
+void run_control_plane(const std::string& admin, const std::vector<std::string>& tunnel,
+                       const ControlHooks& hooks);
 
 }  // namespace waygate

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "assignments.hpp"
 #include "control_plane.hpp"
 #include "host_config.hpp"
 #include "host_logger.hpp"
@@ -24,6 +25,15 @@ void validate(const HostConfig& config, PluginCatalog& catalog) {
                     StageResources{scratch.registry, 0, scratch.timers, scratch.pool,
                                    [&](std::uint32_t) -> Io& { return scratch.io; },
                                    make_stage_logger});
+}
+
+// Pool addresses handed out are recorded so each identity keeps its own across restarts.
+void keep_assignments(const HostConfig& config) {
+  try {
+    write_assignments(config.state_dir, config.directory->assigned);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot record the overlay addresses in {}: {}", config.state_dir, e.what());
+  }
 }
 
 HostConfig with_cli_path(HostConfig config, const HostOptions& options) {
@@ -67,6 +77,7 @@ int run_host(const HostOptions& options) {
     return 1;
   }
   spdlog::info("running {} with {} stage(s)", options.config, config.stages.size());
+  keep_assignments(config);
 
   ControlHooks hooks;
   hooks.metrics = [&] { return prometheus_text(registry); };
@@ -83,6 +94,7 @@ int run_host(const HostOptions& options) {
       std::string why = result.get();
       if (why.empty()) {
         set_log_level(next.log_level);
+        keep_assignments(next);
         spdlog::info("reload: applied");
       } else {
         spdlog::error("reload failed, still running the previous config: {}", why);
@@ -92,9 +104,16 @@ int run_host(const HostOptions& options) {
     }
   };
 
+  hooks.request = [&](Listener listener, Request request) -> std::optional<Response> {
+    auto answer = worker.request(listener, std::move(request));
+    if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+      return Response{503, "text/plain", "the worker did not answer in time\n"};
+    return answer.get();
+  };
+
   int code = 0;
   try {
-    run_control_plane(config.admin, hooks);
+    run_control_plane(config.admin, config.api, hooks);
   } catch (const std::exception& e) {
     spdlog::error("control plane: {}", e.what());
     code = 1;

@@ -68,6 +68,34 @@ std::future<std::string> Worker::reload(HostConfig config) {
   return result;
 }
 
+std::future<std::optional<Response>> Worker::request(Listener listener, Request request) {
+  std::promise<std::optional<Response>> answer;
+  auto result = answer.get_future();
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    requests_.push_back({listener, std::move(request), std::move(answer)});
+  }
+  std::lock_guard lock(loop_mutex_);
+  if (loop_ != nullptr) loop_->wake();
+  return result;
+}
+
+void Worker::answer_requests() {
+  std::vector<PendingRequest> batch;
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    batch.swap(requests_);
+  }
+  for (auto& r : batch) {
+    try {
+      r.answer.set_value(state_->pipeline ? state_->pipeline->handle(r.listener, r.request)
+                                          : std::nullopt);
+    } catch (...) {
+      r.answer.set_exception(std::current_exception());
+    }
+  }
+}
+
 void Worker::apply(HostConfig& next, std::promise<std::string>& done) {
   State& s = *state_;
   if (same_shape(config_, next)) {
@@ -140,6 +168,7 @@ void Worker::run(std::promise<void>& ready) {
         job.swap(mailbox_);
       }
       if (job) apply(job->first, job->second);
+      answer_requests();
     }
   }
   {
@@ -148,6 +177,7 @@ void Worker::run(std::promise<void>& ready) {
   }
   if (s.pipeline) s.pipeline->stop();
   s.pipeline.reset();
+  answer_requests();  // nobody serves them any more
   state_.reset();
 }
 

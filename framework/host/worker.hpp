@@ -1,6 +1,6 @@
 // A worker thread: its own buffer pool, io_uring loop, timers and pipeline, touched by no other
 // thread. The control thread talks to it through a mailbox (a new config to apply, or stop) and
-// an eventfd that wakes its loop.
+// an eventfd that wakes its loop; HTTP requests for endpoints its stages serve arrive the same way.
 #pragma once
 
 #include <atomic>
@@ -10,9 +10,11 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "host_config.hpp"
 #include "plugin_catalog.hpp"
+#include "waygate/api.hpp"
 #include "waygate/counters.hpp"
 
 namespace waygate {
@@ -33,10 +35,13 @@ class Worker {
   // Applies an already validated config between two bursts. The future holds "" on success, or
   // why the worker kept its running config.
   std::future<std::string> reload(HostConfig config);
+  // Hands an HTTP request to the stage serving its path, between two bursts; nullopt if none does.
+  std::future<std::optional<Response>> request(Listener listener, Request request);
 
  private:
   void run(std::promise<void>& ready);
   void apply(HostConfig& next, std::promise<std::string>& done);
+  void answer_requests();
   std::unique_ptr<Pipeline> build(const HostConfig& config);
 
   HostConfig config_;
@@ -48,6 +53,12 @@ class Worker {
 
   std::mutex mailbox_mutex_;
   std::optional<std::pair<HostConfig, std::promise<std::string>>> mailbox_;
+  struct PendingRequest {
+    Listener listener;
+    Request request;
+    std::promise<std::optional<Response>> answer;
+  };
+  std::vector<PendingRequest> requests_;
 
   // Owned and used by the worker thread only (created there: an io_uring with a single issuer
   // belongs to the thread that made it).

@@ -60,6 +60,8 @@ Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResour
         spec.name, MetricNaming{metric_prefix(info.name), "waygate_drops_total", true},
         res.registry, res.worker, res.timers, res.pool, res.io(static_cast<std::uint32_t>(i)),
         *stage->logger);
+    stage->context->set_directory(config.directory);
+    stage->context->set_endpoints(&endpoints_);
     stage->instance.plugin.reset(info.create(*stage->context));
     stage->instance.plugin->configure(spec.table);
     spec.table.complete();
@@ -94,6 +96,7 @@ void Pipeline::stop() {
     Stage& s = **it;
     if (!s.started) continue;
     s.started = false;
+    endpoints_.remove_stage(s.name);
     try {
       s.instance.plugin->stop();
     } catch (const std::exception& e) {
@@ -113,6 +116,7 @@ void Pipeline::stop() {
 
 void Pipeline::reconfigure(const HostConfig& config) {
   for (std::size_t i = 0; i < stages_.size(); ++i) {
+    stages_[i]->context->set_directory(config.directory);
     stages_[i]->instance.plugin->configure(config.stages[i].table);
     config.stages[i].table.complete();
   }

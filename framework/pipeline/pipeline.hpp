@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "host_config.hpp"
@@ -44,6 +45,10 @@ class Pipeline {
   void on_io(std::uint32_t stage, const Completion& completion);
   // Runs everything the stages' on_io produced since the last flush.
   void flush();
+  // A request for an endpoint a stage serves (see waygate/api.hpp); nullopt if none does.
+  std::optional<Response> handle(Listener listener, const Request& request) const {
+    return endpoints_.handle(listener, request);
+  }
 
   std::size_t size() const { return stages_.size(); }
 
@@ -54,6 +59,7 @@ class Pipeline {
   void drop_all(Burst& burst, Drop why);
 
   Pool& pool_;
+  Endpoints endpoints_;
   std::vector<std::unique_ptr<Stage>> stages_;
   std::vector<std::uint32_t> pending_io_;  // stages whose io output holds packets
   int depth_ = 0;

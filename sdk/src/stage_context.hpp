@@ -2,9 +2,11 @@
 // the clock behind the TimerQueue, the Io, the Logger and how metric names are spelled.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "endpoints.hpp"
 #include "waygate/context.hpp"
 
 namespace waygate {
@@ -32,6 +34,13 @@ class StageContext final : public Context {
   Logger& log() override { return logger_; }
   Pool& pool() override { return pool_; }
   Io& io() override { return io_; }
+  std::shared_ptr<const Directory> directory() const override { return directory_; }
+  void set_directory(std::shared_ptr<const Directory> d) { directory_ = std::move(d); }
+  void serve(Listener listener, std::string_view path, Handler handler) override {
+    if (endpoints_ != nullptr) endpoints_->add(listener, std::string(path), name_, std::move(handler));
+  }
+  // Where serve() registers; without one (a throw-away instance) endpoints are ignored.
+  void set_endpoints(Endpoints* e) { endpoints_ = e; }
 
  private:
   std::atomic<std::uint64_t>* slot(std::string_view name, std::string_view help, MetricKind kind,
@@ -45,6 +54,8 @@ class StageContext final : public Context {
   Io& io_;
   Logger& logger_;
   std::optional<std::chrono::system_clock::time_point> fake_epoch_;
+  std::shared_ptr<const Directory> directory_ = std::make_shared<const Directory>();
+  Endpoints* endpoints_ = nullptr;
 };
 
 }  // namespace waygate

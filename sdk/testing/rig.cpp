@@ -129,6 +129,15 @@ struct Rig::Impl final : BurstSink {
         context(options.name, MetricNaming{"", "drops_total", false}, registry, 0, timers, pool,
                 io, logger) {
     context.fake_wall_clock(std::chrono::sys_days{std::chrono::year{2026} / 1 / 1});
+    context.set_endpoints(&endpoints);
+    context.set_directory(load_directory(options.directory));
+  }
+
+  static std::shared_ptr<const Directory> load_directory(std::string_view toml) {
+    Config root = Config::parse(toml, "<rig directory>");
+    auto d = Directory::load(root);
+    root.complete();
+    return d;
   }
 
   void flush(Burst& burst) override {
@@ -149,6 +158,7 @@ struct Rig::Impl final : BurstSink {
     {
       Scratch scratch;
       StageContext throwaway = scratch.context(options.name);
+      throwaway.set_directory(context.directory());
       Config config = Config::parse(toml, "<rig>");
       factory(throwaway)->configure(config);
       config.complete();
@@ -163,6 +173,7 @@ struct Rig::Impl final : BurstSink {
   Pool pool;
   RigIo io;
   RigLogger logger;
+  Endpoints endpoints;
   StageContext context;
   PluginInstance plugin;
   bool started = false;
@@ -200,10 +211,35 @@ void Rig::stop() {
   if (!impl_->started) return;
   impl_->plugin.plugin->stop();
   impl_->started = false;
+  impl_->endpoints.remove_stage(impl_->options.name);
   poll();  // hand back whatever stop() cancelled
 }
 
 void Rig::reconfigure(std::string_view toml) { impl_->configure(toml); }
+
+void Rig::reconfigure(std::string_view toml, std::string_view directory) {
+  auto previous = impl_->context.directory();
+  impl_->context.set_directory(Impl::load_directory(directory));
+  try {
+    impl_->configure(toml);
+  } catch (...) {
+    impl_->context.set_directory(previous);
+    throw;
+  }
+}
+
+Response Rig::request(Listener listener, std::string_view method, std::string_view target,
+                      const net::Address& peer, std::string_view body) {
+  Request r;
+  r.method = std::string(method);
+  auto question = target.find('?');
+  r.path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) r.query = std::string(target.substr(question + 1));
+  r.body = std::string(body);
+  r.peer = peer;
+  auto answer = impl_->endpoints.handle(listener, r);
+  return answer ? *answer : Response{404, "text/plain", "not found\n"};
+}
 
 void Rig::push(Direction d, std::span<const std::uint8_t> bytes, Meta meta) {
   push(d, std::vector<std::vector<std::uint8_t>>{{bytes.begin(), bytes.end()}}, meta);

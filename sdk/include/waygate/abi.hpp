@@ -7,6 +7,6 @@
 
 namespace waygate {
 
-inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr std::uint32_t kAbiVersion = 2;  // 2: Context::directory() and Context::serve()
 
 }  // namespace waygate

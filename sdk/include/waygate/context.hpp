@@ -1,12 +1,15 @@
 // What the host gives a plugin instance: its name, counters, timers, the clock, a logger, packet
-// buffers and asynchronous I/O. Everything a plugin touches outside its own memory goes through
+// buffers, asynchronous I/O, the directory (identities, sockets, policies) and HTTP endpoints. Everything a plugin touches outside its own memory goes through
 // here, which is why the test rig can run a plugin with no host: it is another Context.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string_view>
 
+#include "waygate/api.hpp"
 #include "waygate/counters.hpp"
+#include "waygate/directory.hpp"
 #include "waygate/io.hpp"
 #include "waygate/log.hpp"
 #include "waygate/pool.hpp"
@@ -36,6 +39,12 @@ class Context {
   virtual Logger& log() = 0;
   virtual Pool& pool() = 0;
   virtual Io& io() = 0;
+  // The current directory; never null (empty when the file has none). configure() is called
+  // again when a reload replaces it.
+  virtual std::shared_ptr<const Directory> directory() const = 0;
+  // Answers requests for `path` on a listener (see api.hpp). Call it from start(); the endpoint
+  // goes away with the plugin instance. A path already taken by another stage is refused.
+  virtual void serve(Listener listener, std::string_view path, Handler handler) = 0;
 };
 
 }  // namespace waygate

@@ -35,6 +35,9 @@ struct RigOptions {
   // Which way packets an edge receives from its I/O travel: outbound for an edge at the inside
   // end of a pipeline (the usual place for a TUN or tunnel edge), inbound at the outside end.
   Direction received = Direction::outbound;
+  // The directory the plugin sees: TOML with [overlay], [[identity]], [[socket]], [[policy]], as
+  // in a connector's file (see waygate/directory.hpp). Empty: an empty directory.
+  std::string directory;
 };
 
 class Rig {
@@ -55,6 +58,11 @@ class Rig {
   void stop();
   // Configure again, as a reload does; throws ConfigError and leaves the old config on failure.
   void reconfigure(std::string_view toml);
+  // The same with a new directory, as a reload of a file whose directory changed does.
+  void reconfigure(std::string_view toml, std::string_view directory);
+  // An HTTP request to an endpoint the plugin serves (Context::serve); 404 if it serves none.
+  Response request(Listener listener, std::string_view method, std::string_view target,
+                   const net::Address& peer = {}, std::string_view body = {});
 
   // One packet, or several as one burst, processed in direction d.
   void push(Direction d, std::span<const std::uint8_t> bytes, Meta meta = {});

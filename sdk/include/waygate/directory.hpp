@@ -1,0 +1,115 @@
+// The directory: who the identities are, which sockets the connector offers, and the policies that
+// link them — the truth every plugin reads (the wireguard edge its peers, policy its verdicts, nat
+// its egress addresses, stats its labels). The host loads it from the config file's top-level
+// [overlay], [[identity]], [[socket]] and [[policy]] tables, checks it whole (an unknown name, a
+// duplicate key or address, a pool too small: an error naming the file and line), and hands each
+// stage the current one through Context::directory(). A reload replaces it as a whole.
+//
+// A position in `identities` or `sockets` is the id that Meta::identity and Meta::socket carry.
+// Ids are positions in the file, so they may change on reload: plugins re-read the directory in
+// configure() and keep names, not ids, across reloads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "waygate/net/prefix.hpp"
+#include "waygate/packet.hpp"
+
+namespace waygate {
+
+class Config;
+
+struct Identity {
+  std::string name;
+  std::string email;
+  std::string public_key;              // WireGuard, base64 as `wg pubkey` prints it
+  std::vector<std::string> groups;
+  std::vector<net::Address> addresses;  // in the overlay: one IPv4 and/or one IPv6
+};
+
+enum class SocketType : std::uint8_t { exit_node, subnet_router };
+constexpr const char* to_string(SocketType t) {
+  return t == SocketType::exit_node ? "exit_node" : "subnet_router";
+}
+
+struct Socket {
+  std::string name;
+  SocketType type = SocketType::exit_node;
+  std::string description;
+  std::string connector;               // the connector it runs on
+  std::vector<net::Prefix> routes;     // exit node: 0.0.0.0/0 and ::/0; subnet router: its prefixes
+  std::vector<net::Address> egress;    // the public address(es) its traffic is NAT'd to
+  std::vector<net::Address> dns;       // resolvers offered to its clients
+};
+
+// A daily window in a named time zone, e.g. 08:00-18:00 Europe/Berlin. `end` before `begin`
+// wraps past midnight.
+struct DailyWindow {
+  std::chrono::minutes begin{0}, end{0};
+  std::string zone;
+};
+
+// Every listed condition must hold. Within one condition, any listed value matches; an empty
+// list does not constrain.
+struct Conditions {
+  // who
+  std::vector<std::uint32_t> identities;
+  std::vector<std::string> groups;
+  std::vector<std::string> email_domains;
+  // where: the client's underlay source address
+  std::vector<net::Prefix> sources;
+  std::vector<std::string> countries;  // ISO 3166 alpha-2, upper case
+  // when
+  std::optional<std::chrono::sys_seconds> not_before, not_after;
+  std::optional<DailyWindow> daily;
+};
+
+struct Policy {
+  std::string name;
+  bool organization_wide = false;      // applies to every socket
+  std::vector<std::uint32_t> sockets;  // otherwise: the sockets it is linked to
+  std::vector<std::string> permissions;
+  Conditions conditions;
+
+  bool grants(std::string_view permission) const;
+  bool applies_to(std::uint32_t socket) const;
+};
+
+// The connector's own place in the overlay, and the pools identities without a static address
+// are given one from.
+struct Overlay {
+  std::optional<net::Prefix> pool4, pool6;
+  std::vector<net::Address> connector;  // the connector's overlay addresses
+};
+
+// Overlay addresses given out from the pools, by public key: what the host keeps between runs so
+// an identity's address never changes.
+using Assignments = std::map<std::string, std::vector<net::Address>>;
+
+struct Directory {
+  Overlay overlay;
+  std::vector<Identity> identities;
+  std::vector<Socket> sockets;
+  std::vector<Policy> policies;
+  Assignments assigned;  // the pool addresses in use now
+
+  // kNoId when absent.
+  std::uint32_t identity_by_key(std::string_view public_key) const;
+  std::uint32_t identity_by_address(const net::Address& address) const;
+  std::uint32_t identity_by_name(std::string_view name) const;
+  std::uint32_t socket_by_name(std::string_view name) const;
+
+  // Reads the directory tables of a config file's root table, marking them as known. `previous`
+  // keeps earlier pool assignments where they still fit; new identities get the lowest free
+  // addresses. Throws ConfigError naming the file, line and key.
+  static std::shared_ptr<const Directory> load(const Config& root, const Assignments& previous = {});
+};
+
+}  // namespace waygate

@@ -1,0 +1,390 @@
+// Loading the directory: each table read through Config (so errors name the file, line and key),
+// then the whole checked (unknown names, duplicates), then pool addresses handed out.
+#include "waygate/directory.hpp"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include <date/date.h>
+#include <date/tz.h>
+#include <fmt/format.h>
+
+#include "waygate/config.hpp"
+
+namespace waygate {
+
+namespace {
+
+bool valid_name(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// A WireGuard key as `wg` prints it: 32 bytes in canonical base64 (43 characters and '=').
+bool valid_key(std::string_view s) {
+  static constexpr std::string_view alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  if (s.size() != 44 || s[43] != '=') return false;
+  for (std::size_t i = 0; i < 43; ++i)
+    if (alphabet.find(s[i]) == std::string_view::npos) return false;
+  return (alphabet.find(s[42]) & 3) == 0;  // the last character carries 4 bits of the key
+}
+
+std::string name_of(const Config& t, std::string_view what) {
+  std::string name = t.string("name");
+  if (!valid_name(name))
+    t.fail("name", fmt::format("a {} name is 1-64 characters of a-z, 0-9, '-', '_' and '.'", what));
+  return name;
+}
+
+net::Address address_of(const Config& t, std::string_view key, const std::string& text) {
+  auto a = net::parse_address(text);
+  if (!a) t.fail(key, fmt::format("'{}' is not an IPv4 or IPv6 address", text));
+  return *a;
+}
+
+std::vector<net::Address> addresses_of(const Config& t, std::string_view key) {
+  std::vector<net::Address> out;
+  for (auto& text : t.strings(key)) out.push_back(address_of(t, key, text));
+  return out;
+}
+
+net::Prefix prefix_of(const Config& t, std::string_view key, const std::string& text) {
+  auto p = net::Prefix::parse(text);
+  if (!p) t.fail(key, fmt::format("'{}' is not a prefix such as 10.0.0.0/8 or fd00::/64", text));
+  return *p;
+}
+
+std::vector<net::Prefix> prefixes_of(const Config& t, std::string_view key) {
+  std::vector<net::Prefix> out;
+  for (auto& text : t.strings(key)) out.push_back(prefix_of(t, key, text));
+  return out;
+}
+
+// The n-th address of a prefix (n counted from its first address).
+net::Address nth(const net::Prefix& p, std::uint64_t n) {
+  std::array<std::uint8_t, 16> b = p.address.raw();
+  std::size_t last = p.address.size() - 1;
+  for (std::size_t i = 0; n != 0 && i <= last; ++i) {
+    unsigned sum = b[last - i] + static_cast<unsigned>(n & 0xff);
+    b[last - i] = static_cast<std::uint8_t>(sum);
+    n = (n >> 8) + (sum >> 8);
+  }
+  return p.address.is_v4() ? net::Address::v4(std::span<const std::uint8_t, 4>(b.data(), 4))
+                           : net::Address::v6(b);
+}
+
+// Host addresses a pool hands out: not the network address, nor IPv4's broadcast. Large IPv6
+// pools are only scanned this far: more identities than that would need another allocator.
+std::uint64_t pool_size(const net::Prefix& p) {
+  unsigned host_bits = static_cast<unsigned>(p.address.size() * 8) - p.bits;
+  std::uint64_t size = host_bits >= 20 ? (1u << 20) : (std::uint64_t{1} << host_bits);
+  return p.address.is_v4() && host_bits < 20 ? (size >= 2 ? size - 1 : 0) : size;
+}
+
+// date::parse leaves a local uninitialised on paths GCC 12 cannot rule out (it checks the stream
+// state before use); the warning is about the library's template, not this code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+std::optional<std::chrono::sys_seconds> time_of(const Config& t, std::string_view key) {
+  if (!t.has(key)) return std::nullopt;
+  std::string text = t.string(key);
+  for (const char* format : {"%FT%TZ", "%FT%T%Ez", "%F"}) {
+    std::istringstream in(text);
+    date::sys_seconds at;
+    in >> date::parse(format, at);
+    if (!in.fail() && in.peek() == EOF) return at;
+  }
+  t.fail(key, fmt::format("'{}' is not a date (2026-01-31) or a UTC time (2026-01-31T08:00:00Z)",
+                          text));
+}
+#pragma GCC diagnostic pop
+
+std::optional<std::chrono::minutes> minute_of_day(std::string_view hhmm) {
+  if (hhmm.size() != 5 || hhmm[2] != ':') return std::nullopt;
+  auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : -100; };
+  int h = digit(hhmm[0]) * 10 + digit(hhmm[1]);
+  int m = digit(hhmm[3]) * 10 + digit(hhmm[4]);
+  if (h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m != 0)) return std::nullopt;
+  return std::chrono::minutes(h * 60 + m);
+}
+
+std::optional<DailyWindow> window_of(const Config& t) {
+  if (!t.has("hours")) {
+    if (t.has("timezone")) t.fail("timezone", "a time zone needs 'hours' (such as \"08:00-18:00\")");
+    return std::nullopt;
+  }
+  std::string hours = t.string("hours");
+  auto dash = hours.find('-');
+  auto begin = minute_of_day(std::string_view(hours).substr(0, dash));
+  auto end = dash == std::string::npos ? std::nullopt
+                                       : minute_of_day(std::string_view(hours).substr(dash + 1));
+  if (!begin || !end || *begin == *end)
+    t.fail("hours", fmt::format("'{}' is not a daily window such as \"08:00-18:00\" "
+                                "(24-hour clock; an end before the start wraps past midnight)",
+                                hours));
+  DailyWindow w{*begin, *end, t.string("timezone", "UTC")};
+  try {
+    date::locate_zone(w.zone);
+  } catch (const std::exception&) {
+    t.fail("timezone", fmt::format("unknown time zone '{}' (a tz database name such as "
+                                   "\"Europe/Berlin\" or \"UTC\")", w.zone));
+  }
+  return w;
+}
+
+template <class T>
+std::uint32_t index_where(const std::vector<T>& v, std::string_view name) {
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (v[i].name == name) return static_cast<std::uint32_t>(i);
+  return kNoId;
+}
+
+class Loader {
+ public:
+  Loader(const Config& root, const Assignments& previous) : root_(root), previous_(previous) {}
+
+  std::shared_ptr<const Directory> run() {
+    auto d = std::make_shared<Directory>();
+    d_ = d.get();
+    overlay();
+    identities();
+    assign();
+    sockets();
+    policies();
+    return d;
+  }
+
+ private:
+  void overlay() {
+    if (!root_.has("overlay")) return;
+    Config t = root_.table("overlay");
+    t.set_context("[overlay]");
+    Overlay& o = d_->overlay;
+    for (auto [key, family] : {std::pair{"pool4", net::Family::v4}, {"pool6", net::Family::v6}}) {
+      if (!t.has(key)) continue;
+      net::Prefix p = prefix_of(t, key, t.string(key));
+      if (p.family() != family) t.fail(key, fmt::format("{} is not an IPv{} prefix", p.to_string(),
+                                                        family == net::Family::v4 ? 4 : 6));
+      if (pool_size(p) < 2) t.fail(key, fmt::format("{} is too small for a pool", p.to_string()));
+      (family == net::Family::v4 ? o.pool4 : o.pool6) = p;
+    }
+    o.connector = addresses_of(t, "address");
+    // By default the connector takes the first host address of each pool.
+    if (o.connector.empty())
+      for (auto& pool : {o.pool4, o.pool6})
+        if (pool) o.connector.push_back(nth(*pool, 1));
+    for (auto& a : o.connector) claim(a, "the connector", t, "address");
+    t.complete();
+  }
+
+  void identities() {
+    for (auto& t : root_.tables("identity")) {
+      Identity id;
+      id.name = name_of(t, "identity");
+      t.set_context(fmt::format("identity '{}'", id.name));
+      if (index_where(d_->identities, id.name) != kNoId)
+        t.fail("name", fmt::format("identity '{}' is defined twice", id.name));
+      id.email = t.string("email", "");
+      if (!id.email.empty() && id.email.find('@') == std::string::npos)
+        t.fail("email", fmt::format("'{}' is not an email address", id.email));
+      id.public_key = t.string("public_key");
+      if (!valid_key(id.public_key))
+        t.fail("public_key", "not a WireGuard public key (44 characters of base64, as `wg pubkey` prints)");
+      if (d_->identity_by_key(id.public_key) != kNoId)
+        t.fail("public_key", fmt::format("the key of identity '{}' as well",
+                                         d_->identities[d_->identity_by_key(id.public_key)].name));
+      id.groups = t.strings("groups");
+      for (auto& g : id.groups)
+        if (!valid_name(g)) t.fail("groups", fmt::format("'{}' is not a group name", g));
+      id.addresses = addresses_of(t, "address");
+      for (auto& a : id.addresses) {
+        for (auto& b : id.addresses)
+          if (&a != &b && a.family() == b.family())
+            t.fail("address", "one IPv4 and one IPv6 address at most");
+        claim(a, "identity '" + id.name + "'", t, "address");
+      }
+      tables_.push_back(t);
+      d_->identities.push_back(std::move(id));
+    }
+  }
+
+  // Pool addresses: first every identity that had one keeps it, then the others get the lowest
+  // free ones, so a new identity never takes the address an older one had.
+  void assign() {
+    for (bool keep_previous : {true, false}) {
+      for (std::size_t i = 0; i < d_->identities.size(); ++i) {
+        Identity& id = d_->identities[i];
+        for (auto& pool : {d_->overlay.pool4, d_->overlay.pool6}) {
+          if (!pool || has_family(id, pool->family())) continue;
+          std::optional<net::Address> got = keep_previous ? previous_address(id, *pool)
+                                                          : lowest_free(*pool);
+          if (!got && !keep_previous)
+            tables_[i].fail("", fmt::format("the pool {} has no free address left for it",
+                                            pool->to_string()));
+          if (!got) continue;
+          claim(*got, "identity '" + id.name + "'", tables_[i], "address");
+          id.addresses.push_back(*got);
+          d_->assigned[id.public_key].push_back(*got);
+        }
+      }
+    }
+    for (auto& id : d_->identities) std::sort(id.addresses.begin(), id.addresses.end());
+    for (auto& t : tables_) t.complete();
+  }
+
+  static bool has_family(const Identity& id, net::Family f) {
+    return std::any_of(id.addresses.begin(), id.addresses.end(),
+                       [&](const net::Address& a) { return a.family() == f; });
+  }
+
+  std::optional<net::Address> previous_address(const Identity& id, const net::Prefix& pool) {
+    auto it = previous_.find(id.public_key);
+    if (it == previous_.end()) return std::nullopt;
+    for (auto& a : it->second)
+      if (pool.contains(a) && !taken_.count(a) && a != pool.address) return a;
+    return std::nullopt;
+  }
+
+  std::optional<net::Address> lowest_free(const net::Prefix& pool) {
+    for (std::uint64_t n = 1, size = pool_size(pool); n < size; ++n) {
+      net::Address a = nth(pool, n);
+      if (!taken_.count(a)) return a;
+    }
+    return std::nullopt;
+  }
+
+  void claim(const net::Address& a, const std::string& who, const Config& t, std::string_view key) {
+    auto [it, fresh] = taken_.emplace(a, who);
+    if (!fresh) t.fail(key, fmt::format("{} is already the address of {}", a.to_string(), it->second));
+  }
+
+  void sockets() {
+    for (auto& t : root_.tables("socket")) {
+      Socket s;
+      s.name = name_of(t, "socket");
+      t.set_context(fmt::format("socket '{}'", s.name));
+      if (index_where(d_->sockets, s.name) != kNoId)
+        t.fail("name", fmt::format("socket '{}' is defined twice", s.name));
+      std::string type = t.string("type");
+      if (type == "exit_node") {
+        s.type = SocketType::exit_node;
+        if (t.has("routes")) t.fail("routes", "an exit node's routes are 0.0.0.0/0 and ::/0");
+        s.routes = {*net::Prefix::parse("0.0.0.0/0"), *net::Prefix::parse("::/0")};
+      } else if (type == "subnet_router") {
+        s.type = SocketType::subnet_router;
+        s.routes = prefixes_of(t, "routes");
+        if (s.routes.empty()) t.fail("routes", "a subnet router serves at least one prefix");
+      } else {
+        t.fail("type", fmt::format("'{}' is not a socket type (exit_node or subnet_router)", type));
+      }
+      s.description = t.string("description", "");
+      s.connector = t.string("connector", "");
+      s.egress = addresses_of(t, "egress");
+      s.dns = addresses_of(t, "dns");
+      for (auto& a : s.egress)
+        for (auto& other : d_->sockets)
+          if (std::find(other.egress.begin(), other.egress.end(), a) != other.egress.end())
+            t.fail("egress", fmt::format("{} is already the egress address of socket '{}'",
+                                         a.to_string(), other.name));
+      t.complete();
+      d_->sockets.push_back(std::move(s));
+    }
+  }
+
+  void policies() {
+    std::set<std::string, std::less<>> groups;
+    for (auto& id : d_->identities) groups.insert(id.groups.begin(), id.groups.end());
+    for (auto& t : root_.tables("policy")) {
+      Policy p;
+      p.name = name_of(t, "policy");
+      t.set_context(fmt::format("policy '{}'", p.name));
+      if (index_where(d_->policies, p.name) != kNoId)
+        t.fail("name", fmt::format("policy '{}' is defined twice", p.name));
+      p.organization_wide = t.boolean("organization_wide", false);
+      for (auto& name : t.strings("sockets")) {
+        std::uint32_t s = d_->socket_by_name(name);
+        if (s == kNoId) t.fail("sockets", fmt::format("no socket is named '{}'", name));
+        p.sockets.push_back(s);
+      }
+      if (p.organization_wide == !p.sockets.empty())
+        t.fail(p.organization_wide ? "sockets" : "",
+               "a policy is either linked to sockets or organization_wide, not both and not neither");
+      p.permissions = t.strings("permissions");
+      for (auto& perm : p.permissions)
+        if (perm != "network")
+          t.fail("permissions", fmt::format("'{}' is not a permission (known: network)", perm));
+      Conditions& c = p.conditions;
+      for (auto& name : t.strings("identities")) {
+        std::uint32_t i = d_->identity_by_name(name);
+        if (i == kNoId) t.fail("identities", fmt::format("no identity is named '{}'", name));
+        c.identities.push_back(i);
+      }
+      c.groups = t.strings("groups");
+      for (auto& g : c.groups)
+        if (!groups.count(g)) t.fail("groups", fmt::format("no identity is in a group '{}'", g));
+      c.email_domains = t.strings("email_domains");
+      for (auto& domain : c.email_domains)
+        if (domain.empty() || domain.find('@') != std::string::npos)
+          t.fail("email_domains", fmt::format("'{}' is not a domain such as example.com", domain));
+      c.sources = prefixes_of(t, "sources");
+      c.countries = t.strings("countries");
+      for (auto& cc : c.countries)
+        if (cc.size() != 2 || !std::isupper(static_cast<unsigned char>(cc[0])) ||
+            !std::isupper(static_cast<unsigned char>(cc[1])))
+          t.fail("countries", fmt::format("'{}' is not a two-letter country code such as DE", cc));
+      c.not_before = time_of(t, "not_before");
+      c.not_after = time_of(t, "not_after");
+      if (c.not_before && c.not_after && *c.not_after <= *c.not_before)
+        t.fail("not_after", "not_after must come after not_before");
+      c.daily = window_of(t);
+      t.complete();
+      d_->policies.push_back(std::move(p));
+    }
+  }
+
+  const Config& root_;
+  const Assignments& previous_;
+  Directory* d_ = nullptr;
+  std::vector<Config> tables_;  // of the identities, for errors found after reading them all
+  std::map<net::Address, std::string> taken_;
+};
+
+}  // namespace
+
+bool Policy::grants(std::string_view permission) const {
+  return std::find(permissions.begin(), permissions.end(), permission) != permissions.end();
+}
+
+bool Policy::applies_to(std::uint32_t socket) const {
+  return organization_wide || std::find(sockets.begin(), sockets.end(), socket) != sockets.end();
+}
+
+std::uint32_t Directory::identity_by_key(std::string_view public_key) const {
+  for (std::size_t i = 0; i < identities.size(); ++i)
+    if (identities[i].public_key == public_key) return static_cast<std::uint32_t>(i);
+  return kNoId;
+}
+
+std::uint32_t Directory::identity_by_address(const net::Address& address) const {
+  for (std::size_t i = 0; i < identities.size(); ++i)
+    for (auto& a : identities[i].addresses)
+      if (a == address) return static_cast<std::uint32_t>(i);
+  return kNoId;
+}
+
+std::uint32_t Directory::identity_by_name(std::string_view name) const {
+  return index_where(identities, name);
+}
+
+std::uint32_t Directory::socket_by_name(std::string_view name) const {
+  return index_where(sockets, name);
+}
+
+std::shared_ptr<const Directory> Directory::load(const Config& root, const Assignments& previous) {
+  return Loader(root, previous).run();
+}
+
+}  // namespace waygate

@@ -1,0 +1,188 @@
+// The directory: identities, sockets and policies read from TOML, checked whole, and pool
+// addresses that stay with their identity.
+#include <gtest/gtest.h>
+
+#include "waygate/config.hpp"
+#include "waygate/directory.hpp"
+
+using waygate::Config;
+using waygate::ConfigError;
+using waygate::Directory;
+using waygate::kNoId;
+namespace net = waygate::net;
+
+namespace {
+
+constexpr const char* kAlice = "zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ=";
+constexpr const char* kBob = "nPOeBeVKE6GYPA78yStsYfNHVu6wTIGbmekpIQzfl3w=";
+constexpr const char* kCarol = "m4p1Gxe1ZSeyhf5tUVpXrQISEBiOYrxS0OUISwl7XDc=";
+
+std::shared_ptr<const Directory> load(const std::string& toml, const waygate::Assignments& prev = {}) {
+  Config root = Config::parse(toml, "d.toml");
+  auto d = Directory::load(root, prev);
+  root.complete();
+  return d;
+}
+
+std::string error_of(const std::string& toml) {
+  try {
+    load(toml);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+net::Address ip(const char* text) { return *net::parse_address(text); }
+
+std::string identity(const char* name, const char* key, const std::string& extra = "") {
+  return std::string("[[identity]]\nname = '") + name + "'\npublic_key = '" + key + "'\n" + extra + "\n";
+}
+
+const std::string kPools = "[overlay]\npool4 = '10.64.0.0/29'\npool6 = 'fd64::/120'\n";
+
+TEST(Directory, ReadsIdentitiesSocketsAndPolicies) {
+  auto d = load(kPools + identity("alice", kAlice, "email = 'alice@example.com'\ngroups = ['staff']") +
+                identity("bob", kBob, "address = ['10.64.0.6', 'fd64::6']") + R"(
+[[socket]]
+name = "corporate-exit"
+type = "exit_node"
+description = "Exit node for all corporate traffic"
+connector = "edge-1"
+egress = ["198.51.100.1", "2001:db8::1"]
+dns = ["10.64.0.1"]
+[[socket]]
+name = "lab"
+type = "subnet_router"
+routes = ["192.168.10.0/24"]
+[[policy]]
+name = "staff-exit"
+sockets = ["corporate-exit"]
+permissions = ["network"]
+groups = ["staff"]
+email_domains = ["example.com"]
+sources = ["192.0.2.0/24"]
+countries = ["DE"]
+not_before = "2026-01-01"
+not_after = "2026-12-31T18:00:00Z"
+hours = "08:00-18:00"
+timezone = "Europe/Berlin"
+[[policy]]
+name = "everyone"
+organization_wide = true
+identities = ["bob"]
+)");
+  ASSERT_EQ(d->identities.size(), 2u);
+  EXPECT_EQ(d->identities[0].email, "alice@example.com");
+  EXPECT_EQ(d->identity_by_key(kBob), 1u);
+  EXPECT_EQ(d->identity_by_address(ip("fd64::6")), 1u);
+  EXPECT_EQ(d->overlay.connector, (std::vector<net::Address>{ip("10.64.0.1"), ip("fd64::1")}));
+  // alice has no static address: the lowest free of each pool (the connector has .1).
+  EXPECT_EQ(d->identities[0].addresses, (std::vector<net::Address>{ip("10.64.0.2"), ip("fd64::2")}));
+  ASSERT_EQ(d->sockets.size(), 2u);
+  EXPECT_EQ(d->sockets[0].routes.size(), 2u);
+  EXPECT_EQ(d->sockets[0].routes[0].to_string(), "0.0.0.0/0");
+  EXPECT_EQ(d->sockets[1].routes[0].to_string(), "192.168.10.0/24");
+  EXPECT_EQ(d->socket_by_name("lab"), 1u);
+  ASSERT_EQ(d->policies.size(), 2u);
+  const auto& p = d->policies[0];
+  EXPECT_TRUE(p.grants("network"));
+  EXPECT_TRUE(p.applies_to(0));
+  EXPECT_FALSE(p.applies_to(1));
+  EXPECT_TRUE(d->policies[1].applies_to(1));
+  EXPECT_FALSE(d->policies[1].grants("network"));
+  ASSERT_TRUE(p.conditions.daily);
+  EXPECT_EQ(p.conditions.daily->begin, std::chrono::hours(8));
+  EXPECT_EQ(p.conditions.daily->zone, "Europe/Berlin");
+  EXPECT_EQ(*p.conditions.not_before, std::chrono::sys_days{std::chrono::year{2026} / 1 / 1});
+  EXPECT_EQ(d->policies[1].conditions.identities, std::vector<std::uint32_t>{1});
+}
+
+TEST(Directory, PoolAddressesStayWithTheirIdentity) {
+  auto first = load(kPools + identity("bob", kBob) + identity("carol", kCarol));
+  EXPECT_EQ(first->identities[1].addresses[0], ip("10.64.0.3"));
+  // alice is new and listed first, bob leaves: carol keeps .3, and alice does not take bob's old
+  // address before the lowest free one.
+  auto second = load(kPools + identity("alice", kAlice) + identity("carol", kCarol), first->assigned);
+  EXPECT_EQ(second->identities[1].addresses[0], ip("10.64.0.3"));
+  EXPECT_EQ(second->identities[0].addresses[0], ip("10.64.0.2"));
+  EXPECT_EQ(second->assigned.count(kBob), 0u);
+  // A recorded address that is now someone's static address goes to the static owner.
+  auto third = load(kPools + identity("alice", kAlice, "address = ['10.64.0.3']") +
+                        identity("carol", kCarol),
+                    second->assigned);
+  EXPECT_EQ(third->identities[0].addresses[0], ip("10.64.0.3"));
+  EXPECT_EQ(third->identities[1].addresses[0], ip("10.64.0.2"));
+}
+
+TEST(Directory, EmptyFileIsAnEmptyDirectory) {
+  auto d = load("");
+  EXPECT_TRUE(d->identities.empty());
+  EXPECT_EQ(d->identity_by_name("x"), kNoId);
+}
+
+TEST(Directory, ErrorsNameFileLineAndKey) {
+  const std::string ids = kPools + identity("alice", kAlice, "groups = ['staff']");
+  EXPECT_EQ(error_of(ids + "[[policy]]\nname = 'p'\nsockets = ['nowhere']\n"),
+            "d.toml:10:1: policy 'p': key 'sockets': no socket is named 'nowhere'");
+  EXPECT_NE(error_of(ids + "[[policy]]\nname = 'p'\norganization_wide = true\nidentities = ['zed']\n")
+                .find("key 'identities': no identity is named 'zed'"),
+            std::string::npos);
+  EXPECT_NE(error_of(ids + "[[policy]]\nname = 'p'\norganization_wide = true\ngroups = ['ops']\n")
+                .find("no identity is in a group 'ops'"),
+            std::string::npos);
+  EXPECT_NE(error_of(ids + "[[policy]]\nname = 'p'\n").find("either linked to sockets or organization_wide"),
+            std::string::npos);
+  EXPECT_NE(error_of(ids + identity("bob", kAlice)).find("key 'public_key': the key of identity 'alice' as well"),
+            std::string::npos);
+  EXPECT_NE(error_of(ids + identity("bob", kBob, "address = ['10.64.0.1']"))
+                .find("10.64.0.1 is already the address of the connector"),
+            std::string::npos);
+  EXPECT_NE(error_of(ids + identity("bob", kBob, "address = ['10.64.0.5']") +
+                     identity("carol", kCarol, "address = ['10.64.0.5']"))
+                .find("10.64.0.5 is already the address of identity 'bob'"),
+            std::string::npos);
+  EXPECT_NE(error_of(identity("bob", "not-a-key")).find("not a WireGuard public key"), std::string::npos);
+  // /30: .1 the connector, .2 alice, nothing left for bob.
+  EXPECT_NE(error_of("[overlay]\npool4 = '10.64.0.0/30'\n" + identity("alice", kAlice) + identity("bob", kBob))
+                .find("identity 'bob': the pool 10.64.0.0/30 has no free address left for it"),
+            std::string::npos);
+  const std::string socket = "[[socket]]\nname = 's'\ntype = 'exit_node'\n";
+  auto policy = [&](const std::string& keys) {
+    return error_of(ids + socket + "[[policy]]\nname = 'p'\nsockets = ['s']\n" + keys);
+  };
+  EXPECT_NE(policy("hours = '18:00'\n").find("key 'hours': '18:00' is not a daily window"), std::string::npos);
+  EXPECT_NE(policy("hours = '25:00-26:00'\n").find("is not a daily window"), std::string::npos);
+  EXPECT_NE(policy("hours = '08:00-18:00'\ntimezone = 'Mars/Olympus'\n").find("unknown time zone 'Mars/Olympus'"),
+            std::string::npos);
+  EXPECT_NE(policy("timezone = 'UTC'\n").find("a time zone needs 'hours'"), std::string::npos);
+  EXPECT_NE(policy("sources = ['10.0.0.0/33']\n").find("key 'sources': '10.0.0.0/33' is not a prefix"),
+            std::string::npos);
+  EXPECT_NE(policy("not_before = 'soon'\n").find("'soon' is not a date"), std::string::npos);
+  EXPECT_NE(policy("permissions = ['ssh']\n").find("'ssh' is not a permission"), std::string::npos);
+  EXPECT_NE(policy("countries = ['germany']\n").find("two-letter country code"), std::string::npos);
+  EXPECT_NE(policy("colour = 'red'\n").find("key 'colour': unknown key"), std::string::npos);
+  EXPECT_NE(error_of(socket + "routes = ['10.0.0.0/8']\n").find("an exit node's routes are 0.0.0.0/0 and ::/0"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[socket]]\nname = 's'\ntype = 'subnet_router'\n").find("serves at least one prefix"),
+            std::string::npos);
+  EXPECT_NE(error_of(socket + socket).find("socket 's' is defined twice"), std::string::npos);
+}
+
+TEST(Prefix, ParsesMasksAndContains) {
+  auto p = net::Prefix::parse("10.1.2.3/8");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->to_string(), "10.0.0.0/8");
+  EXPECT_TRUE(p->contains(ip("10.200.0.1")));
+  EXPECT_FALSE(p->contains(ip("11.0.0.1")));
+  EXPECT_FALSE(p->contains(ip("::a00:1")));
+  EXPECT_EQ(net::Prefix::parse("fd00::1")->bits, 128);
+  EXPECT_TRUE(net::Prefix::parse("::/0")->contains(ip("2001:db8::1")));
+  EXPECT_TRUE(net::Prefix::parse("fd64::/119")->contains(ip("fd64::1ff")));
+  EXPECT_FALSE(net::Prefix::parse("fd64::/119")->contains(ip("fd64::200")));
+  EXPECT_TRUE(net::Prefix::parse("10.0.0.0/8")->covers(*net::Prefix::parse("10.1.0.0/16")));
+  for (const char* bad : {"10.0.0.0/", "10.0.0.0/x", "::/129", "host/8", ""})
+    EXPECT_FALSE(net::Prefix::parse(bad)) << bad;
+}
+
+}  // namespace

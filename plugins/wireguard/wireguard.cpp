@@ -1,6 +1,7 @@
 // The wireguard edge: speaks the WireGuard protocol on UDP (IPv4 and IPv6) through the host's
 // io_uring. Datagrams from peers are decrypted and enter the pipeline tagged with their peer;
 // packets reaching the edge are encrypted to the peer whose allowed IPs hold their destination.
+// With `identities = true` every identity of the directory is a peer, and its packets carry it.
 // It is the responder and the initiator at once: peers with an `endpoint` are dialled, the rest
 // are answered. Also gives the waygate binary `genkey`, `pubkey` and `genpsk`.
 #include <optional>
@@ -18,7 +19,7 @@ class WireGuardEdge final : public Plugin {
   explicit WireGuardEdge(Context& ctx) : ctx_(ctx) {}
 
   void configure(const Config& c) override {
-    Settings next = Settings::read(c);
+    Settings next = Settings::read(c, *ctx_.directory());
     if (!device_) {
       settings_.emplace(std::move(next));
       return;

@@ -191,8 +191,17 @@ Rig::Rig(Factory factory, std::string_view toml, RigOptions options)
 std::unique_ptr<Rig> Rig::load(const std::string& path, std::string_view toml, RigOptions options) {
   auto library = PluginLibrary::open(path);
   auto create = library->info().create;
-  auto rig = std::make_unique<Rig>(
-      [create](Context& c) { return std::unique_ptr<Plugin>(create(c)); }, toml, std::move(options));
+  std::unique_ptr<Rig> rig;
+  try {
+    rig = std::make_unique<Rig>(
+        [create](Context& c) { return std::unique_ptr<Plugin>(create(c)); }, toml, std::move(options));
+  } catch (const ConfigError& e) {
+    // The error was made by the plugin's own copy of the SDK: copy it out before the library
+    // (and the code behind its what()) is unloaded.
+    throw ConfigError(e.what());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(e.what());
+  }
   rig->impl_->plugin.library = std::move(library);
   return rig;
 }
@@ -241,11 +250,12 @@ Response Rig::request(Listener listener, std::string_view method, std::string_vi
   return answer ? *answer : Response{404, "text/plain", "not found\n"};
 }
 
-void Rig::push(Direction d, std::span<const std::uint8_t> bytes, Meta meta) {
-  push(d, std::vector<std::vector<std::uint8_t>>{{bytes.begin(), bytes.end()}}, meta);
+void Rig::push(Direction d, std::span<const std::uint8_t> bytes, Meta meta, const Endpoint& endpoint) {
+  push(d, std::vector<std::vector<std::uint8_t>>{{bytes.begin(), bytes.end()}}, meta, endpoint);
 }
 
-void Rig::push(Direction d, const std::vector<std::vector<std::uint8_t>>& packets, Meta meta) {
+void Rig::push(Direction d, const std::vector<std::vector<std::uint8_t>>& packets, Meta meta,
+               const Endpoint& endpoint) {
   Burst burst(d);
   Output out(d, impl_->pool, *impl_);
   auto run = [&] {
@@ -259,6 +269,7 @@ void Rig::push(Direction d, const std::vector<std::vector<std::uint8_t>>& packet
     std::memcpy(p->data(), bytes.data(), bytes.size());
     p->meta = meta;
     p->meta.direction = d;
+    p->endpoint = endpoint;
     burst.push(p);
     if (burst.full()) run();
   }

@@ -124,6 +124,7 @@ void Device::receive_transport(Packet* p, Output& out) {
   }
   p->resize(inner.length);
   p->meta.peer = peer.id;
+  p->meta.identity = peer.settings.identity;
   peer.rx_bytes.add(inner.length);
   on_data_received(peer);
   out.pass(p);

@@ -67,7 +67,7 @@ Key read_key(const Config& c, std::string_view key) {
 
 }  // namespace
 
-Settings Settings::read(const Config& c) {
+Settings Settings::read(const Config& c, const Directory& directory) {
   Settings s;
   s.private_key_file = c.string("private_key_file");
   try {
@@ -106,6 +106,24 @@ Settings Settings::read(const Config& c) {
       if (other.name == peer.name) p.fail("name", fmt::format("a peer named '{}' is listed twice", peer.name));
     }
     s.peers.push_back(std::move(peer));
+  }
+  if (c.boolean("identities", false)) {
+    for (std::size_t i = 0; i < directory.identities.size(); ++i) {
+      const Identity& id = directory.identities[i];
+      PeerSettings peer;
+      peer.name = id.name;
+      peer.identity = static_cast<std::uint32_t>(i);
+      peer.public_key = *from_base64(id.public_key);  // the directory checked its form
+      for (const auto& a : id.addresses) {
+        Prefix host;
+        Prefix::parse(a.to_string(), host);
+        peer.allowed_ips.push_back(host);
+      }
+      for (const auto& other : s.peers)
+        if (other.public_key == peer.public_key || other.name == peer.name)
+          c.fail("identities", fmt::format("identity '{}' is also listed as peer '{}'", id.name, other.name));
+      s.peers.push_back(std::move(peer));
+    }
   }
   return s;
 }

@@ -8,6 +8,7 @@
 #include "allowed_ips.hpp"
 #include "crypto.hpp"
 #include "waygate/config.hpp"
+#include "waygate/directory.hpp"
 #include "waygate/packet.hpp"
 
 namespace waygate::wg {
@@ -27,6 +28,7 @@ struct Timing {
 
 struct PeerSettings {
   std::string name;
+  std::uint32_t identity = kNoId;    // the directory identity it is, written into Meta::identity
   Key public_key{};
   Key preshared{};
   std::vector<Prefix> allowed_ips;
@@ -44,7 +46,9 @@ struct Settings {
   Timing timing;
   std::vector<PeerSettings> peers;
 
-  static Settings read(const Config& config);
+  // Peers come from the stage's [[stage.peer]] tables and, with `identities = true`, one per
+  // identity of the directory (its overlay addresses as allowed IPs).
+  static Settings read(const Config& config, const Directory& directory);
   ~Settings() { wipe(private_key); }
 };
 

@@ -1,0 +1,206 @@
+// The policy stage: an identity's packets pass only to sockets a policy lets it use, with the
+// socket written into their metadata for nat and stats; everything else is dropped with the
+// reason. Verdicts are cached per identity and socket (access.hpp) and re-evaluated when the
+// directory changes, when an identity's endpoint changes and when a time window turns, so the
+// packet path evaluates no policy. A revoked identity loses its forwarding at once, both ways,
+// established flows included. It also serves the clients' API (client_api.hpp), the access graph
+// on the admin API, and writes the audit log.
+#include <chrono>
+#include <optional>
+
+#include <boost/json.hpp>
+#include <date/date.h>
+#include <fmt/format.h>
+
+#include "access.hpp"
+#include "audit.hpp"
+#include "client_api.hpp"
+#include "geoip.hpp"
+#include "graph.hpp"
+#include "waygate/net/headers.hpp"
+#include "waygate/plugin.hpp"
+
+namespace waygate::policy {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string endpoint_text(const Endpoint& e) {
+  if (e.empty()) return "";
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (e.addr.sa.sa_family == AF_INET) {
+    ::inet_ntop(AF_INET, &e.addr.v4.sin_addr, buf, sizeof buf);
+    return fmt::format("{}:{}", buf, ntohs(e.addr.v4.sin_port));
+  }
+  ::inet_ntop(AF_INET6, &e.addr.v6.sin6_addr, buf, sizeof buf);
+  return fmt::format("[{}]:{}", buf, ntohs(e.addr.v6.sin6_port));
+}
+
+// The destination (outbound) or source (inbound) of an IP packet; none if it is not one.
+net::Address far_end(const Packet& p, Direction d) {
+  auto b = p.bytes();
+  if (b.size() >= 20 && (b[0] >> 4) == 4)
+    return net::Address::v4(std::span<const std::uint8_t, 4>(b.data() + (d == Direction::outbound ? 16 : 12), 4));
+  if (b.size() >= 40 && (b[0] >> 4) == 6)
+    return net::Address::v6(std::span<const std::uint8_t, 16>(b.data() + (d == Direction::outbound ? 24 : 8), 16));
+  return {};
+}
+
+net::Address near_end(const Packet& p, Direction d) { return far_end(p, opposite(d)); }
+
+class PolicyStage final : public Plugin {
+ public:
+  explicit PolicyStage(Context& ctx)
+      : ctx_(ctx),
+        audit_(ctx),
+        malformed_(ctx.drop_reason("malformed")),
+        no_identity_(ctx.drop_reason("no_identity")),
+        no_exit_node_(ctx.drop_reason("no_exit_node")),
+        denied_(ctx.drop_reason("denied")),
+        decisions_granted_(ctx.counter("decisions_total", "Access decisions that changed", {{"verdict", "granted"}})),
+        decisions_denied_(ctx.counter("decisions_total", "Access decisions that changed", {{"verdict", "denied"}})),
+        tick_(ctx.timer([this] { on_tick(); })) {
+    access_.on_change = [this](const Change& c) { audit(c); };
+    access_.country_of = [this](const net::Address& a) { return geoip_ ? geoip_->country(a) : std::string(); };
+  }
+
+  void configure(const Config& c) override {
+    std::string audit_log = c.string("audit_log", "");
+    std::string geoip_file = c.string("geoip", "");
+    std::optional<GeoIp> geoip;
+    if (!geoip_file.empty()) {
+      try {
+        geoip.emplace(geoip_file);
+      } catch (const std::exception& e) {
+        c.fail("geoip", e.what());
+      }
+    }
+    auto& policies = ctx_.directory()->policies;
+    for (auto& p : policies)
+      if (!p.conditions.countries.empty() && !geoip)
+        c.fail("geoip", fmt::format("policy '{}' has a country condition: name a GeoIP database "
+                                    "(a MaxMind DB file) here", p.name));
+    if (running_ && audit_log != audit_log_) c.fail("audit_log", "changing the audit log needs a restart");
+    audit_log_ = audit_log;
+    if (geoip) geoip_.emplace(std::move(*geoip));
+    else geoip_.reset();
+    if (running_) apply();
+  }
+
+  void start() override {
+    audit_.open(audit_log_);
+    running_ = true;
+    apply();
+    ctx_.serve(Listener::tunnel, "/v1/routes", [this](const Request& r) { return answer_client(access_, r); });
+    ctx_.serve(Listener::tunnel, "/v1/exit-node", [this](const Request& r) { return answer_client(access_, r); });
+    ctx_.serve(Listener::admin, "/v1/access-graph", [this](const Request&) {
+      return Response{200, "application/json", graph_json(access_.directory())};
+    });
+  }
+
+  void stop() override {
+    running_ = false;
+    tick_.cancel();
+    audit_.close();
+  }
+
+  void process(Burst& burst, Output& out) override {
+    const Direction d = burst.direction();
+    for (Packet* p : burst) {
+      net::Address far = far_end(*p, d);
+      if (far.family() == net::Family::none) {
+        out.drop(p, malformed_);
+        continue;
+      }
+      std::uint32_t identity = p->meta.identity;
+      if (identity == kNoId && d == Direction::inbound) identity = access_.identity_at(near_end(*p, d));
+      if (identity == kNoId || identity >= access_.directory().identities.size()) {
+        out.drop(p, no_identity_);
+        continue;
+      }
+      if (d == Direction::outbound && !p->endpoint.empty() && !access_.endpoint_is(identity, p->endpoint))
+        access_.set_endpoint(identity, p->endpoint, now());
+      std::uint32_t socket = d == Direction::inbound && p->meta.socket != kNoId
+                                 ? p->meta.socket
+                                 : access_.socket_for(identity, far);
+      if (socket == kNoId) {
+        out.drop(p, no_exit_node_);
+        continue;
+      }
+      if (socket >= access_.directory().sockets.size() || !access_.granted(identity, socket)) {
+        out.drop(p, denied_);
+        continue;
+      }
+      p->meta.identity = identity;
+      p->meta.socket = socket;
+      out.pass(p);
+    }
+  }
+
+  void on_io(const Completion& c, Output&) override {
+    if (c.tag == AuditLog::kTag) audit_.done(c);
+    else ctx_.pool().free(c.packet);
+  }
+
+ private:
+  std::chrono::sys_seconds now() const { return std::chrono::floor<std::chrono::seconds>(ctx_.wall()); }
+
+  void apply() {
+    access_.reset(ctx_.directory(), now());
+    signature_ = access_.time_signature(now());
+    tick_.cancel();
+    if (access_.has_time_conditions()) arm_tick();
+  }
+
+  // Windows are written to the minute: looking at each minute's turn sees every one open and close.
+  void arm_tick() {
+    auto wall = ctx_.wall();
+    auto next = std::chrono::ceil<std::chrono::minutes>(wall + 1ms);
+    tick_.arm_in(std::chrono::duration_cast<Duration>(next - wall));
+  }
+
+  void on_tick() {
+    auto signature = access_.time_signature(now());
+    if (signature != signature_) {
+      signature_ = std::move(signature);
+      access_.reevaluate(now());
+    }
+    arm_tick();
+  }
+
+  void audit(const Change& c) {
+    const Directory& d = access_.directory();
+    bool granted = c.verdict->granted;
+    (granted ? decisions_granted_ : decisions_denied_).add();
+    boost::json::object line{
+        {"time", date::format("%FT%TZ", now())},
+        {"event", granted ? "granted" : "denied"},
+        {"identity", d.identities[c.identity].name},
+        {"endpoint", endpoint_text(*c.endpoint)},
+        {"socket", d.sockets[c.socket].name},
+        {"reason", c.verdict->explain(d, c.socket)}};
+    std::string text = boost::json::serialize(line);
+    ctx_.log().info("access {}", text);
+    audit_.write(text);
+  }
+
+  Context& ctx_;
+  Access access_;
+  AuditLog audit_;
+  std::optional<GeoIp> geoip_;
+  std::string audit_log_;
+  bool running_ = false;
+  std::vector<bool> signature_;
+  Drop malformed_, no_identity_, no_exit_node_, denied_;
+  Counter decisions_granted_, decisions_denied_;
+  Timer tick_;
+};
+
+}  // namespace
+
+}  // namespace waygate::policy
+
+WAYGATE_PLUGIN(waygate::policy::PolicyStage, "policy", "0.1.0")
+WAYGATE_COMMANDS({"access-graph", "Show who reaches which socket through which policy, and why not",
+                  &waygate::policy::access_graph_command})

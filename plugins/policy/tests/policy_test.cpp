@@ -1,0 +1,331 @@
+// The policy stage through the rig: verdicts per identity and socket with each condition holding
+// and failing on the fake clock, subnet routes over the default route, revocation on reload, the
+// clients' API and the audit log.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "waygate/testing/rig.hpp"
+
+namespace {
+
+using waygate::Direction;
+using waygate::Endpoint;
+using waygate::kNoId;
+using waygate::Listener;
+using waygate::Meta;
+using waygate::testing::Rig;
+using waygate::testing::RigOptions;
+using Bytes = std::vector<std::uint8_t>;
+namespace json = boost::json;
+namespace net = waygate::net;
+
+constexpr const char* kAlice = "zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ=";
+constexpr const char* kBob = "nPOeBeVKE6GYPA78yStsYfNHVu6wTIGbmekpIQzfl3w=";
+
+// An IP header is all the stage reads: version and addresses.
+Bytes packet(const std::string& src, const std::string& dst) {
+  auto s = *net::parse_address(src), d = *net::parse_address(dst);
+  Bytes p(s.is_v4() ? 28 : 48, 0);
+  p[0] = s.is_v4() ? 0x45 : 0x60;
+  std::copy(s.bytes().begin(), s.bytes().end(), p.begin() + (s.is_v4() ? 12 : 8));
+  std::copy(d.bytes().begin(), d.bytes().end(), p.begin() + (s.is_v4() ? 16 : 24));
+  return p;
+}
+
+Endpoint udp_endpoint(const char* address, std::uint16_t port) {
+  Endpoint e;
+  e.addr.v4.sin_family = AF_INET;
+  e.addr.v4.sin_port = htons(port);
+  ::inet_pton(AF_INET, address, &e.addr.v4.sin_addr);
+  e.len = sizeof e.addr.v4;
+  return e;
+}
+
+Meta from(std::uint32_t identity) {
+  Meta m;
+  m.identity = identity;
+  return m;
+}
+
+const std::string kIdentities = std::string(R"(
+[overlay]
+pool4 = "10.64.0.0/24"
+pool6 = "fd64::/64"
+[[identity]]
+name = "alice"
+email = "alice@example.com"
+public_key = ")") + kAlice + R"("
+groups = ["staff"]
+[[identity]]
+name = "bob"
+email = "bob@partner.org"
+public_key = ")" + kBob + R"("
+[[socket]]
+name = "corporate-exit"
+type = "exit_node"
+description = "Exit node for all corporate traffic"
+connector = "edge-1"
+dns = ["10.64.0.1"]
+[[socket]]
+name = "lab"
+type = "subnet_router"
+routes = ["192.168.10.0/24"]
+)";
+
+std::unique_ptr<Rig> rig(const std::string& policies, const std::string& keys = "") {
+  RigOptions o;
+  o.directory = kIdentities + policies;
+  return Rig::load(WAYGATE_POLICY_PLUGIN, keys, o);
+}
+
+const std::string kStaffExit = R"(
+[[policy]]
+name = "staff-exit"
+sockets = ["corporate-exit"]
+permissions = ["network"]
+groups = ["staff"]
+)";
+
+// Pushes one outbound packet from the identity to dst; true if it passed (and then checks the
+// socket it was bound to).
+bool passes(Rig& r, std::uint32_t identity, const std::string& dst, std::uint32_t socket = 0,
+            const Endpoint& at = udp_endpoint("192.0.2.7", 40000)) {
+  r.push(Direction::outbound, packet(identity == 0 ? "10.64.0.2" : "10.64.0.3", dst), from(identity), at);
+  auto out = r.take(Direction::outbound);
+  if (out.empty()) return false;
+  EXPECT_EQ(out[0].meta.socket, socket);
+  EXPECT_EQ(out[0].meta.identity, identity);
+  return true;
+}
+
+TEST(Policy, PermittedIdentityIsBoundToTheExitNode) {
+  auto r = rig(kStaffExit);
+  r->start();
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.10"));
+  EXPECT_FALSE(passes(*r, 1, "198.51.100.10"));  // bob: no policy grants him anything
+  EXPECT_EQ(r->drops("no_exit_node"), 1u);
+}
+
+TEST(Policy, NobodyWithoutAPolicy) {
+  auto r = rig("");
+  r->start();
+  EXPECT_FALSE(passes(*r, 0, "198.51.100.10"));
+  EXPECT_FALSE(passes(*r, 0, "192.168.10.5"));
+  EXPECT_EQ(r->drops("no_exit_node"), 1u);
+  EXPECT_EQ(r->drops("denied"), 1u);
+  r->push(Direction::outbound, packet("10.64.0.2", "198.51.100.10"), Meta{});
+  EXPECT_EQ(r->drops("no_identity"), 1u);
+}
+
+TEST(Policy, OrganizationWidePolicyAppliesToEverySocket) {
+  auto r = rig(R"(
+[[policy]]
+name = "everyone"
+organization_wide = true
+permissions = ["network"]
+)");
+  r->start();
+  EXPECT_TRUE(passes(*r, 1, "198.51.100.10", 0));
+  EXPECT_TRUE(passes(*r, 1, "192.168.10.5", 1));
+}
+
+TEST(Policy, PermissionWithoutNetworkGrantsNothing) {
+  auto r = rig(R"(
+[[policy]]
+name = "no-network"
+sockets = ["corporate-exit"]
+groups = ["staff"]
+)");
+  r->start();
+  EXPECT_FALSE(passes(*r, 0, "198.51.100.10"));
+}
+
+TEST(Policy, WhoByIdentityGroupAndEmailDomain) {
+  for (const char* who : {"identities = [\"bob\"]", "email_domains = [\"partner.org\"]"}) {
+    auto r = rig(std::string("[[policy]]\nname = 'p'\nsockets = ['corporate-exit']\npermissions = ['network']\n") + who);
+    r->start();
+    EXPECT_TRUE(passes(*r, 1, "198.51.100.10")) << who;
+    EXPECT_FALSE(passes(*r, 0, "198.51.100.10")) << who;
+  }
+}
+
+TEST(Policy, WhereTheClientConnectsFrom) {
+  auto r = rig(kStaffExit + "sources = [\"192.0.2.0/24\"]\n");
+  r->start();
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.10", 0, udp_endpoint("192.0.2.7", 40000)));
+  // Roaming to another network re-evaluates at once.
+  EXPECT_FALSE(passes(*r, 0, "198.51.100.10", 0, udp_endpoint("203.0.113.9", 40000)));
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.10", 0, udp_endpoint("192.0.2.8", 1234)));
+}
+
+TEST(Policy, NotBeforeAndNotAfterOnTheFakeClock) {
+  // The rig's calendar starts at 2026-01-01 00:00 UTC.
+  auto r = rig(kStaffExit + "not_before = \"2026-01-01T00:10:00Z\"\nnot_after = \"2026-01-01T01:00:00Z\"\n");
+  r->start();
+  EXPECT_FALSE(passes(*r, 0, "198.51.100.10"));
+  r->advance(std::chrono::minutes(10));
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.10"));
+  r->advance(std::chrono::minutes(50));
+  EXPECT_FALSE(passes(*r, 0, "198.51.100.10"));
+}
+
+TEST(Policy, DailyWindowInItsTimeZone) {
+  // 09:00-17:00 in Tokyo (UTC+9) is 00:00-08:00 UTC: open at the rig's start, closed at 08:00 UTC.
+  auto r = rig(kStaffExit + "hours = \"09:00-17:00\"\ntimezone = \"Asia/Tokyo\"\n");
+  r->start();
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.10"));
+  r->advance(std::chrono::hours(7) + std::chrono::minutes(59));
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.10"));
+  r->advance(std::chrono::minutes(1));
+  EXPECT_FALSE(passes(*r, 0, "198.51.100.10"));
+  // Denied: the lab at first sight, then the exit node when the window closed (the timer's doing:
+  // the packet path evaluates nothing).
+  EXPECT_EQ(r->counter("decisions_total", {{"verdict", "denied"}}), 2);
+  r->advance(std::chrono::hours(16));
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.10"));
+}
+
+TEST(Policy, SubnetRouteBeatsTheDefaultRoute) {
+  auto r = rig(kStaffExit + R"(
+[[policy]]
+name = "lab-staff"
+sockets = ["lab"]
+permissions = ["network"]
+identities = ["alice"]
+[[policy]]
+name = "bob-exit"
+sockets = ["corporate-exit"]
+permissions = ["network"]
+identities = ["bob"]
+)");
+  r->start();
+  EXPECT_TRUE(passes(*r, 0, "192.168.10.5", 1));
+  EXPECT_TRUE(passes(*r, 0, "192.168.11.5", 0));
+  // bob may use the exit node but not the lab: the lab's prefix is never reached through the exit.
+  EXPECT_FALSE(passes(*r, 1, "192.168.10.5"));
+  EXPECT_EQ(r->drops("denied"), 1u);
+}
+
+TEST(Policy, ReloadRevokingPermissionCutsAnEstablishedFlowBothWays) {
+  auto r = rig(kStaffExit);
+  r->start();
+  ASSERT_TRUE(passes(*r, 0, "198.51.100.10"));
+  Meta back = from(0);
+  back.socket = 0;
+  r->push(Direction::inbound, packet("198.51.100.10", "10.64.0.2"), back);
+  ASSERT_EQ(r->take(Direction::inbound).size(), 1u);
+  // An inbound packet with no identity is matched by its overlay destination.
+  r->push(Direction::inbound, packet("198.51.100.10", "10.64.0.2"), Meta{});
+  ASSERT_EQ(r->take(Direction::inbound).size(), 1u);
+
+  r->reconfigure("", kIdentities);  // the policy is gone
+  EXPECT_FALSE(passes(*r, 0, "198.51.100.10"));
+  r->push(Direction::inbound, packet("198.51.100.10", "10.64.0.2"), back);
+  EXPECT_TRUE(r->take(Direction::inbound).empty());
+  EXPECT_EQ(r->drops("denied"), 1u);
+  // ... and the clients' API stops offering it.
+  auto answer = json::parse(r->request(Listener::tunnel, "GET", "/v1/routes", *net::parse_address("10.64.0.2")).body);
+  EXPECT_TRUE(answer.at("exit_nodes").as_array().empty());
+  EXPECT_TRUE(answer.at("routes").as_array().empty());
+
+  r->reconfigure("", kIdentities + kStaffExit);
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.10"));
+}
+
+TEST(Policy, ClientsApiTellsEachIdentityOnlyWhatItMayUse) {
+  auto r = rig(kStaffExit);
+  r->start();
+  auto alice = *net::parse_address("10.64.0.2"), bob = *net::parse_address("10.64.0.3");
+  auto routes = [&](const net::Address& who) {
+    auto res = r->request(Listener::tunnel, "GET", "/v1/routes", who);
+    EXPECT_EQ(res.status, 200u) << res.body;
+    return json::parse(res.body);
+  };
+  auto a = routes(alice);
+  EXPECT_EQ(a.at("identity"), "alice");
+  ASSERT_EQ(a.at("exit_nodes").as_array().size(), 1u);
+  EXPECT_EQ(a.at("exit_nodes").at(0).at("name"), "corporate-exit");
+  EXPECT_EQ(a.at("exit_nodes").at(0).at("description"), "Exit node for all corporate traffic");
+  EXPECT_EQ(a.at("exit_node"), "corporate-exit");  // automatic: the first it may use
+  std::vector<std::string> prefixes;
+  for (auto& x : a.at("routes").as_array()) prefixes.emplace_back(x.at("prefix").as_string());
+  EXPECT_EQ(prefixes, (std::vector<std::string>{"0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"}));
+  EXPECT_EQ(a.at("dns"), json::parse(R"(["10.64.0.1"])"));
+
+  auto b = routes(bob);
+  EXPECT_TRUE(b.at("exit_nodes").as_array().empty());
+  EXPECT_TRUE(b.at("exit_node").is_null());
+  EXPECT_TRUE(b.at("routes").as_array().empty());
+  // Selecting an exit node it may not use reads like one that does not exist.
+  EXPECT_EQ(r->request(Listener::tunnel, "PUT", "/v1/exit-node", bob, R"({"name":"corporate-exit"})").status, 404u);
+  EXPECT_EQ(r->request(Listener::tunnel, "PUT", "/v1/exit-node", bob, R"({"name":"nowhere"})").status, 404u);
+  EXPECT_EQ(r->request(Listener::tunnel, "PUT", "/v1/exit-node", alice, "not json").status, 400u);
+  EXPECT_EQ(r->request(Listener::tunnel, "GET", "/v1/routes", *net::parse_address("10.64.0.99")).status, 403u);
+
+  // Off: alice's traffic has no exit until she selects it again.
+  EXPECT_EQ(r->request(Listener::tunnel, "DELETE", "/v1/exit-node", alice).status, 200u);
+  EXPECT_TRUE(routes(alice).at("exit_node").is_null());
+  EXPECT_FALSE(passes(*r, 0, "198.51.100.10"));
+  EXPECT_EQ(r->request(Listener::tunnel, "PUT", "/v1/exit-node", alice, R"({"name":"corporate-exit"})").status, 200u);
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.10"));
+  EXPECT_EQ(routes(alice).at("exit_node"), "corporate-exit");
+}
+
+TEST(Policy, AccessGraphOnTheAdminApi) {
+  auto r = rig(kStaffExit);
+  r->start();
+  auto g = json::parse(r->request(Listener::admin, "GET", "/v1/access-graph").body);
+  ASSERT_EQ(g.at("edges").as_array().size(), 1u);
+  EXPECT_EQ(g.at("edges").at(0).at("identity"), "alice");
+  EXPECT_EQ(g.at("edges").at(0).at("socket"), "corporate-exit");
+  // Not on the tunnel listener.
+  EXPECT_EQ(r->request(Listener::tunnel, "GET", "/v1/access-graph").status, 404u);
+}
+
+TEST(Policy, AuditLogHasOneLinePerDecisionThatChanges) {
+  char path[] = "/tmp/waygate-audit-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  auto r = rig(kStaffExit, std::string("audit_log = \"") + path + "\"");
+  r->start();
+  passes(*r, 0, "198.51.100.10");
+  passes(*r, 0, "198.51.100.11");  // same decision: no line
+  r->reconfigure(std::string("audit_log = \"") + path + "\"", kIdentities);
+  r->poll();
+  std::ifstream in(path);
+  std::vector<json::value> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  ::unlink(path);
+  // Per socket: alice granted corporate-exit, denied lab; then revoked from corporate-exit.
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].at("event"), "granted");
+  EXPECT_EQ(lines[0].at("identity"), "alice");
+  EXPECT_EQ(lines[0].at("socket"), "corporate-exit");
+  EXPECT_EQ(lines[0].at("endpoint"), "192.0.2.7:40000");
+  EXPECT_EQ(lines[0].at("reason"), "granted by staff-exit");
+  EXPECT_EQ(lines[0].at("time"), "2026-01-01T00:00:00Z");
+  EXPECT_EQ(lines[1].at("socket"), "lab");
+  EXPECT_EQ(lines[1].at("event"), "denied");
+  EXPECT_EQ(lines[2].at("event"), "denied");
+  EXPECT_EQ(lines[2].at("reason"), "denied: no policy is linked to socket 'corporate-exit'");
+  EXPECT_EQ(r->counter("audit_lines_total"), 3);
+}
+
+TEST(Policy, CountryConditionNeedsAGeoIpDatabase) {
+  try {
+    rig(kStaffExit + "countries = [\"DE\"]\n");
+    FAIL() << "accepted";
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("key 'geoip': policy 'staff-exit' has a country condition"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(rig(kStaffExit, "geoip = \"/nonexistent.mmdb\""), waygate::ConfigError);
+}
+
+}  // namespace

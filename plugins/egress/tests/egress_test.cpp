@@ -333,7 +333,7 @@ TEST(EgressPorts, ParsesTheKernelsFormat) {
 
 // --- frames from the packet sockets --------------------------------------------------------------
 
-struct Frames : ::testing::Test {
+struct EgressFrames : ::testing::Test {
   waygate::Pool pool{8, 2048, 128};
   waygate::Packet* frame(const VnetHeader& h, std::size_t link, const Bytes& ip, std::size_t padding = 0) {
     waygate::Packet* p = pool.alloc();
@@ -362,7 +362,7 @@ Bytes udp4() {
   return p;
 }
 
-TEST_F(Frames, HeadersAndPaddingAreStripped) {
+TEST_F(EgressFrames, HeadersAndPaddingAreStripped) {
   VnetHeader h{};
   Bytes ip = udp4();
   auto* p = frame(h, 14, ip, 12);
@@ -371,7 +371,7 @@ TEST_F(Frames, HeadersAndPaddingAreStripped) {
   pool.free(p);
 }
 
-TEST_F(Frames, PartialChecksumIsCompleted) {
+TEST_F(EgressFrames, PartialChecksumIsCompleted) {
   Bytes ip = udp4();
   // What a sender with checksum offload hands over: the pseudo-header sum, not complemented.
   Bytes partial = ip;
@@ -392,7 +392,7 @@ TEST_F(Frames, PartialChecksumIsCompleted) {
   }
 }
 
-TEST_F(Frames, MergedShortAndForeignFramesAreRefused) {
+TEST_F(EgressFrames, MergedShortAndForeignFramesAreRefused) {
   VnetHeader h{};
   h.gso_type = 1;
   auto* p = frame(h, 14, udp4());

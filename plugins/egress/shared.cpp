@@ -66,15 +66,17 @@ std::size_t link_header(int fd, const std::string& interface) {
   }
 }
 
-// Receive offload merges a flow's packets into one larger than any single packet, which cannot be
-// forwarded as it is: it would come out as too_big drops. Said once, at start.
-bool gro_on(int fd, const std::string& interface) {
+// Receive offload (GRO) merges a flow's packets into one larger than any packet, which a packet
+// socket hands over whole and the pipeline cannot forward: the edge turns it off on its interface
+// while it runs. Reads or sets it through the socket's namespace; false if the device has no say.
+bool gro(int fd, const std::string& interface, std::optional<bool> set = std::nullopt) {
   ethtool_value v{};
-  v.cmd = ETHTOOL_GGRO;
+  v.cmd = set ? ETHTOOL_SGRO : ETHTOOL_GGRO;
+  v.data = set && *set ? 1 : 0;
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, interface.c_str(), IFNAMSIZ - 1);
   ifr.ifr_data = reinterpret_cast<char*>(&v);
-  return ::ioctl(fd, SIOCETHTOOL, &ifr) == 0 && v.data != 0;
+  return ::ioctl(fd, SIOCETHTOOL, &ifr) == 0 && (set || v.data != 0);
 }
 
 void close_fd(int& fd) {
@@ -107,9 +109,14 @@ SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
       fail(ERANGE, "no ephemeral ports are left to the kernel outside " + std::to_string(s.ports.first) + "-" +
                        std::to_string(s.ports.last));
     }
-    if (gro_on(packet4_ >= 0 ? packet4_ : packet6_, s.interface))
-      log_.warn("receive offload (GRO) is on for {}: merged packets are dropped as too_big; "
-                "turn it off with `ethtool -K {} gro off`", s.interface, s.interface);
+    interface_ = s.interface;
+    const int any = packet4_ >= 0 ? packet4_ : packet6_;
+    if (gro(any, interface_)) {
+      if (!gro(any, interface_, false))
+        log_.warn("cannot turn receive offload (GRO) off on {}: merged packets will be dropped as too_big",
+                  interface_);
+      else gro_was_on_ = true;
+    }
   } catch (...) {
     release();
     throw;
@@ -128,6 +135,11 @@ void SharedSystem::release() {
     } catch (const std::exception& e) {
       log_.error("removing nftables table {}: {}", table_, e.what());
     }
+  }
+  if (gro_was_on_) {
+    gro_was_on_ = false;
+    if (!gro(packet4_ >= 0 ? packet4_ : packet6_, interface_, true))
+      log_.error("turning receive offload (GRO) back on for {} failed", interface_);
   }
   close_fd(raw4_);
   close_fd(raw6_);

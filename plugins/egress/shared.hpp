@@ -1,6 +1,7 @@
 // Shared mode's hold on the system, from start to stop: the raw sockets translated packets leave
 // by, the packet sockets answers are taken from, the nftables table that keeps the kernel's hands
-// off the NAT's ports, and the kernel's ephemeral range moved off them. Built whole in the
+// off the NAT's ports, the kernel's ephemeral range moved off them, and receive offload (GRO) off on
+// the interface. Built whole in the
 // constructor (in the configured namespace) or not at all; the destructor undoes every piece.
 #pragma once
 
@@ -45,6 +46,8 @@ class SharedSystem {
   std::size_t link_len_ = 0;
   bool table_installed_ = false;
   std::optional<SysctlOverride> port_range_;
+  std::string interface_;
+  bool gro_was_on_ = false;  // turned off at start: turned back on at stop
 };
 
 }  // namespace waygate::egress

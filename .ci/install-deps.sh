@@ -10,7 +10,7 @@ PACKAGES=(
   liburing-dev libsodium-dev libssl-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libqrencode-dev libmaxminddb-dev prometheus-cpp-dev
   libnl-route-3-dev
-  nftables iproute2 iputils-ping wireguard-go wireguard-tools iperf3 curl python3 bc
+  nftables ethtool iproute2 iputils-ping wireguard-go wireguard-tools iperf3 curl python3 bc
 )
 
 missing=()

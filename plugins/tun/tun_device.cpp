@@ -10,6 +10,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/route.h>
 
 #include <cerrno>
 #include <cstring>
@@ -40,7 +41,8 @@ struct NlAddr {
 void check_prefix(const std::string& text) {
   NlAddr a;
   if (nl_addr_parse(text.c_str(), AF_UNSPEC, &a.p) < 0 ||
-      (nl_addr_get_family(a.p) != AF_INET && nl_addr_get_family(a.p) != AF_INET6))
+      (nl_addr_get_family(a.p) != AF_INET && nl_addr_get_family(a.p) != AF_INET6) ||
+      nl_addr_get_prefixlen(a.p) > nl_addr_get_len(a.p) * 8)  // libnl itself takes "10.0.0.0/33"
     throw std::invalid_argument("'" + text + "' is not an address with a prefix length, such as 10.0.0.1/24");
 }
 
@@ -72,6 +74,8 @@ Device::Device(const Settings& s) {
     if (rc < 0) fail_nl(rc, "netlink");
     set_link(s.mtu, s.up);
     for (auto& a : s.addresses) address(a, true);
+    // Routes need the link up; they go with the device when it is closed.
+    for (auto& r : s.routes) route(r, true);
   } catch (...) {
     if (netlink_) nl_socket_free(netlink_);
     ::close(fd_);
@@ -110,6 +114,22 @@ void Device::address(const std::string& prefix, bool add) {
     fail_nl(rc, std::string(add ? "add" : "remove") + " address " + prefix + " on " + name_);
 }
 
+void Device::route(const std::string& prefix, bool add) {
+  NlAddr dst;
+  int rc = nl_addr_parse(prefix.c_str(), AF_UNSPEC, &dst.p);
+  if (rc < 0) fail_nl(rc, "route " + prefix);
+  rtnl_route* r = rtnl_route_alloc();
+  rtnl_route_set_family(r, static_cast<std::uint8_t>(nl_addr_get_family(dst.p)));
+  rtnl_route_set_dst(r, dst.p);
+  rtnl_nexthop* hop = rtnl_route_nh_alloc();
+  rtnl_route_nh_set_ifindex(hop, index_);
+  rtnl_route_add_nexthop(r, hop);  // the route owns it now
+  rc = add ? rtnl_route_add(netlink_, r, NLM_F_CREATE | NLM_F_EXCL) : rtnl_route_delete(netlink_, r, 0);
+  rtnl_route_put(r);
+  if (rc < 0 && !(add && rc == -NLE_EXIST))
+    fail_nl(rc, std::string(add ? "add" : "remove") + " route " + prefix + " via " + name_);
+}
+
 void Device::update(const Settings& from, const Settings& to) {
   if (!configure_) return;
   if (from.mtu != to.mtu || from.up != to.up) set_link(to.mtu, to.up);
@@ -119,6 +139,8 @@ void Device::update(const Settings& from, const Settings& to) {
   };
   for (auto& a : from.addresses) if (!listed(to.addresses, a)) address(a, false);
   for (auto& a : to.addresses) if (!listed(from.addresses, a)) address(a, true);
+  for (auto& r : from.routes) if (!listed(to.routes, r)) route(r, false);
+  for (auto& r : to.routes) if (!listed(from.routes, r)) route(r, true);
 }
 
 }  // namespace waygate::tun

@@ -1,6 +1,6 @@
-// The TUN device behind the tun edge: created (or attached to) in a chosen network namespace,
-// given its MTU and addresses, brought up. Everything that talks to the kernel's configuration
-// lives here, away from the packet path in tun.cpp.
+// The TUN device behind the tun edge (and the egress edge's kernel mode): created (or attached to)
+// in a chosen network namespace, given its MTU, addresses and routes, brought up. Everything that
+// talks to the kernel's configuration lives here, away from the packet paths.
 #pragma once
 
 #include <string>
@@ -16,6 +16,7 @@ struct Settings {
   int fd = -1;                         // an already open TUN or datagram descriptor, taken over
   int mtu = 1420;
   std::vector<std::string> addresses;  // "10.0.0.1/24", "fd00::1/64"
+  std::vector<std::string> routes;     // prefixes routed to the device: "10.80.0.0/24", "fd80::/64"
   bool up = true;
 };
 
@@ -32,12 +33,13 @@ class Device {
 
   int fd() const { return fd_; }
   const std::string& name() const { return name_; }
-  // Moves the device from `from` to `to` (MTU, addresses): what a reload changes.
+  // Moves the device from `from` to `to` (MTU, addresses, routes): what a reload changes.
   void update(const Settings& from, const Settings& to);
 
  private:
   void set_link(int mtu, bool up);
   void address(const std::string& prefix, bool add);
+  void route(const std::string& prefix, bool add);
 
   int fd_ = -1;
   std::string name_;

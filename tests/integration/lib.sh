@@ -137,3 +137,65 @@ wireguard_go() {
 
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
+
+# exit_client N: the client namespace $C as an exit node's client: wireguard-go (interface
+# gc<id>) with key $WORK/client.key, peer $WORK/server.pub at 10.N1.0.1:51820, addresses 10.N0.0.2
+# and fdN0::2, and the exit-node routes as a client installs them (never clashing with its own
+# default route).
+exit_client() {
+  local n=$1 prefix
+  local gc="gc$RUN_ID"
+  wireguard_go "$C" "$gc"
+  ip netns exec "$C" wg set "$gc" private-key "$WORK/client.key" \
+    peer "$(cat "$WORK/server.pub")" endpoint "10.${n}1.0.1:51820" allowed-ips 0.0.0.0/0,::/0
+  ip -n "$C" addr add "10.${n}0.0.2/32" dev "$gc"
+  ip -n "$C" addr add "fd${n}0::2/128" dev "$gc" nodad
+  ip -n "$C" link set "$gc" up mtu 1420
+  for prefix in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do ip -n "$C" route add "$prefix" dev "$gc"; done
+}
+
+# exit_traffic N FAMILY EGRESS: from the client through the exit to the outside host 10.N2.0.2 or
+# fdN2::2 (FAMILY 4 or 6): ICMP echo, TCP (curl to a python http.server) and UDP (an echo of the
+# sender's address); the outside host must see only EGRESS as the source.
+exit_traffic() {
+  local n=$1 family=$2 egress=$3 out url seen
+  out=$([[ $family == 4 ]] && echo "10.${n}2.0.2" || echo "fd${n}2::2")
+  url=$([[ $family == 4 ]] && echo "http://$out:808$family/" || echo "http://[$out]:808$family/")
+
+  ip netns exec "$C" ping "-$family" -c 3 -i 0.2 -W 3 "$out" >/dev/null || fail "ping over IPv$family through the exit"
+  pass "ICMP over IPv$family reaches the outside host (which has no route to the client: only translated packets get answers)"
+
+  (cd "$WORK" && exec ip netns exec "$O" python3 -m http.server "808$family" --bind "$out" >"$WORK/http$family.log" 2>&1) &
+  PIDS+=($!)
+  wait_for 5 listening "$O" "808$family"
+  ip netns exec "$C" curl -sS -g --noproxy '*' -f -o /dev/null "$url" 2>"$WORK/curl.log" || fail "HTTP over IPv$family: $(cat "$WORK/curl.log")"
+  grep -q "^$egress - - " "$WORK/http$family.log" || fail "the outside host saw $(cut -d' ' -f1 "$WORK/http$family.log")"
+  pass "TCP over IPv$family: the outside host saw only $egress"
+
+  ip netns exec "$O" timeout 5 python3 -c '
+import socket, sys
+fam = socket.AF_INET if sys.argv[2] == "4" else socket.AF_INET6
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 9000 + int(sys.argv[2])))
+data, peer = s.recvfrom(100)
+s.sendto(peer[0].encode(), peer)
+' "$out" "$family" >/dev/null 2>&1 &
+  PIDS+=($!)
+  sleep 0.3
+  seen=$(ip netns exec "$C" timeout 3 python3 -c '
+import socket, sys
+fam = socket.AF_INET if sys.argv[2] == "4" else socket.AF_INET6
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(b"who am i", (sys.argv[1], 9000 + int(sys.argv[2])))
+print(s.recvfrom(100)[0].decode())
+' "$out" "$family") || fail "UDP over IPv$family got no answer"
+  [[ $seen == "$egress" ]] || fail "UDP over IPv$family: the outside host saw $seen"
+  pass "UDP over IPv$family: the outside host saw only $egress, and its answer came back"
+}
+
+# stop_waygate: SIGTERM, and wait until it has cleaned up and exited.
+stop_waygate() {
+  kill -TERM "$WAYGATE_PID"
+  wait "$WAYGATE_PID" || fail "waygate exited with status $? on SIGTERM"
+}

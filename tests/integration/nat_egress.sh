@@ -48,49 +48,7 @@ start_waygate "$WORK/connector.toml" "$WORK/connector.log"
 ip -n "$S" route add 10.62.0.9/32 dev "we$RUN_ID"
 ip -n "$S" route add fd62::9/128 dev "we$RUN_ID"
 
-GC="gc$RUN_ID"
-wireguard_go "$C" "$GC"
-ip netns exec "$C" wg set "$GC" private-key "$WORK/client.key" \
-  peer "$(cat "$WORK/server.pub")" endpoint 10.61.0.1:51820 allowed-ips 0.0.0.0/0,::/0
-ip -n "$C" addr add 10.60.0.2/32 dev "$GC"
-ip -n "$C" addr add fd60::2/128 dev "$GC" nodad
-ip -n "$C" link set "$GC" up mtu 1420
-# The exit-node routes, as a client installs them: never clashing with its own default route.
-for prefix in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do ip -n "$C" route add "$prefix" dev "$GC"; done
-
+exit_client 6
 for family in 4 6; do
-  out=$([[ $family == 4 ]] && echo 10.62.0.2 || echo fd62::2)
-  egress=$([[ $family == 4 ]] && echo 10.62.0.9 || echo fd62::9)
-  url=$([[ $family == 4 ]] && echo "http://10.62.0.2:8084/" || echo "http://[fd62::2]:8086/")
-
-  ip netns exec "$C" ping "-$family" -c 3 -i 0.2 -W 3 "$out" >/dev/null || fail "ping over IPv$family through the exit"
-  pass "ICMP over IPv$family reaches the outside host (which has no route to the client: only translated packets get answers)"
-
-  (cd "$WORK" && exec ip netns exec "$O" python3 -m http.server "808$family" --bind "$out" >"$WORK/http$family.log" 2>&1) &
-  PIDS+=($!)
-  wait_for 5 listening "$O" "808$family"
-  ip netns exec "$C" curl -sS -g --noproxy '*' -f -o /dev/null "$url" 2>"$WORK/curl.log" || fail "HTTP over IPv$family: $(cat "$WORK/curl.log")"
-  grep -q "^$egress - - " "$WORK/http$family.log" || fail "the outside host saw $(cut -d' ' -f1 "$WORK/http$family.log")"
-  pass "TCP over IPv$family: the outside host saw only $egress"
-
-  ip netns exec "$O" timeout 5 python3 -c '
-import socket, sys
-fam = socket.AF_INET if sys.argv[2] == "4" else socket.AF_INET6
-s = socket.socket(fam, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 9000 + int(sys.argv[2])))
-data, peer = s.recvfrom(100)
-s.sendto(peer[0].encode(), peer)
-' "$out" "$family" >/dev/null 2>&1 &
-  PIDS+=($!)
-  sleep 0.3
-  seen=$(ip netns exec "$C" timeout 3 python3 -c '
-import socket, sys
-fam = socket.AF_INET if sys.argv[2] == "4" else socket.AF_INET6
-s = socket.socket(fam, socket.SOCK_DGRAM)
-s.settimeout(2)
-s.sendto(b"who am i", (sys.argv[1], 9000 + int(sys.argv[2])))
-print(s.recvfrom(100)[0].decode())
-' "$out" "$family") || fail "UDP over IPv$family got no answer"
-  [[ $seen == "$egress" ]] || fail "UDP over IPv$family: the outside host saw $seen"
-  pass "UDP over IPv$family: the outside host saw only $egress, and its answer came back"
+  exit_traffic 6 "$family" "$([[ $family == 4 ]] && echo 10.62.0.9 || echo fd62::9)"
 done

@@ -1,0 +1,209 @@
+// The egress edge: the outside end of an exit node's pipeline. In shared mode, translated packets
+// (the nat stage gave them an egress address and a port of its range) leave through the kernel's
+// routing by raw sockets, and the answers to the NAT's ports are taken off the outside interface by
+// packet sockets whose filters copy only those, while the kernel keeps the same address for its own
+// traffic. In kernel mode the kernel's NAT does the translating: client packets go to a TUN device
+// and out masqueraded, answers come back through the device. What is read enters the pipeline
+// travelling inbound. The system side of each mode (sockets, device, nftables, sysctls) lives in
+// shared.cpp and kernel.cpp; keys and behaviour are described in configs/README.md.
+#include <cstring>
+#include <memory>
+
+#include "frame.hpp"
+#include "kernel.hpp"
+#include "nft.hpp"
+#include "shared.hpp"
+#include "waygate/plugin.hpp"
+
+namespace waygate::egress {
+
+namespace {
+
+constexpr std::uint64_t kSend = 0;     // shared: a packet to a raw socket
+constexpr std::uint64_t kReceive = 1;  // shared: the packet sockets' stream
+constexpr std::uint64_t kWrite = 2;    // kernel: a packet to the device
+constexpr std::uint64_t kRead = 3;     // kernel: the device's stream
+
+constexpr const char* kRestart = "needs a restart";
+
+template <typename A>
+bool listed(const std::vector<A>& addresses, const std::uint8_t* address) {
+  for (const auto& a : addresses)
+    if (std::memcmp(a.data(), address, a.size()) == 0) return true;
+  return false;
+}
+
+class EgressEdge final : public Plugin {
+ public:
+  explicit EgressEdge(Context& ctx)
+      : ctx_(ctx),
+        rx_packets_(ctx.counter("rx_packets_total", "Packets taken in from outside")),
+        rx_bytes_(ctx.counter("rx_bytes_total", "Bytes taken in from outside")),
+        tx_packets_(ctx.counter("tx_packets_total", "Packets sent outside")),
+        tx_bytes_(ctx.counter("tx_bytes_total", "Bytes sent outside")),
+        read_errors_(ctx.counter("read_errors_total", "Failed reads")),
+        not_ip_(ctx.drop_reason("not_ip")),
+        no_egress_address_(ctx.drop_reason("no_egress_address")),
+        send_failed_(ctx.drop_reason("send_failed")),
+        too_big_(ctx.drop_reason("too_big")) {}
+
+  void configure(const Config& c) override {
+    Settings next = read_settings(c);
+    if (shared_ || kernel_) {
+      auto refuse = [&](std::string_view key, bool changed) {
+        if (changed) c.fail(key, "changing it on a running egress edge " + std::string(kRestart));
+      };
+      refuse("mode", next.mode != settings_.mode);
+      refuse("interface", next.interface != settings_.interface);
+      refuse("netns", next.netns != settings_.netns);
+      if (shared_) {
+        refuse("port_range", next.ports != settings_.ports);
+        // The sockets of a family exist only if it had addresses at start.
+        refuse("egress4", next.egress4.empty() != settings_.egress4.empty());
+        refuse("egress6", next.egress6.empty() != settings_.egress6.empty());
+        if (next.egress4 != settings_.egress4 || next.egress6 != settings_.egress6) {
+          try {
+            shared_->update(next);
+          } catch (const std::exception& e) {
+            c.fail("egress4", e.what());
+          }
+        }
+      } else {
+        refuse("device", next.device != settings_.device);
+        try {
+          kernel_->update(settings_, next);
+        } catch (const std::exception& e) {
+          c.fail("routes", e.what());
+        }
+      }
+    }
+    settings_ = std::move(next);
+  }
+
+  void start() override {
+    const std::string table = table_name(ctx_.name());
+    if (settings_.mode == Mode::shared) {
+      shared_ = std::make_unique<SharedSystem>(settings_, table, ctx_.log());
+      for (int fd : {shared_->packet4(), shared_->packet6()})
+        if (fd >= 0) ctx_.io().receive_many(fd, kReceive);
+      ctx_.log().info("sharing {} on {}: ports {}-{}, nftables table inet {}", addresses(), settings_.interface,
+                      settings_.ports.first, settings_.ports.last, table);
+    } else {
+      kernel_ = std::make_unique<KernelSystem>(settings_, table, ctx_.log());
+      ctx_.io().read_many(kernel_->fd(), kRead);
+      ctx_.log().info("device {} up, masquerading out of {}, nftables table inet {}", kernel_->device(),
+                      settings_.interface, table);
+    }
+  }
+
+  void stop() override {
+    if (shared_) {
+      for (int fd : {shared_->packet4(), shared_->packet6(), shared_->raw4(), shared_->raw6()})
+        if (fd >= 0) ctx_.io().cancel(fd);
+      shared_.reset();
+    }
+    if (kernel_) {
+      ctx_.io().cancel(kernel_->fd());
+      kernel_.reset();
+    }
+  }
+
+  void process(Burst& burst, Output& out) override {
+    for (Packet* p : burst) {
+      if (settings_.mode == Mode::shared) send(p, out);
+      else write(p, out);
+    }
+  }
+
+  void on_io(const Completion& c, Output& out) override {
+    Packet* p = c.packet;
+    if (c.tag == kSend || c.tag == kWrite) {
+      if (c.result == static_cast<std::int32_t>(p->size())) {
+        tx_packets_.add();
+        tx_bytes_.add(p->size());
+        ctx_.pool().free(p);
+      } else {
+        out.drop(p, send_failed_);
+      }
+      return;
+    }
+    if (c.result == -EMSGSIZE) {  // larger than a buffer: a merged (GRO) packet
+      out.drop(p, too_big_);
+      return;
+    }
+    if (c.result <= 0) {
+      ctx_.pool().free(p);
+      if (c.result < 0 && c.result != -ECANCELED && c.result != -EAGAIN) read_errors_.add();
+      return;
+    }
+    if (c.tag == kReceive) {
+      switch (unwrap(*p, shared_ ? shared_->link_len() : 0)) {
+        case Unwrap::ok: break;
+        case Unwrap::malformed: out.drop(p, not_ip_); return;
+        case Unwrap::too_big: out.drop(p, too_big_); return;
+      }
+    } else if (std::uint8_t version = p->data()[0] >> 4; version != 4 && version != 6) {
+      out.drop(p, not_ip_);
+      return;
+    }
+    rx_packets_.add();
+    rx_bytes_.add(p->size());
+    out.pass(p);
+  }
+
+ private:
+  // Shared mode: the raw socket of the packet's family, to its destination. The source must be an
+  // egress address: anything else is a packet the NAT did not translate, which must not leave
+  // with a client's address.
+  void send(Packet* p, Output& out) {
+    const std::uint8_t* d = p->data();
+    const std::size_t size = p->size();
+    if (size >= 20 && (d[0] >> 4) == 4) {
+      if (!listed(settings_.egress4, d + 12)) return out.drop(p, no_egress_address_);
+      if (!shared_) return out.drop(p, send_failed_);
+      p->endpoint.addr.v4 = sockaddr_in{};
+      p->endpoint.addr.v4.sin_family = AF_INET;
+      std::memcpy(&p->endpoint.addr.v4.sin_addr, d + 16, 4);
+      p->endpoint.len = sizeof(sockaddr_in);
+      ctx_.io().send(shared_->raw4(), p, kSend);
+    } else if (size >= 40 && (d[0] >> 4) == 6) {
+      if (!listed(settings_.egress6, d + 8)) return out.drop(p, no_egress_address_);
+      if (!shared_) return out.drop(p, send_failed_);
+      p->endpoint.addr.v6 = sockaddr_in6{};
+      p->endpoint.addr.v6.sin6_family = AF_INET6;  // port 0: the header's protocol goes
+      std::memcpy(&p->endpoint.addr.v6.sin6_addr, d + 24, 16);
+      p->endpoint.len = sizeof(sockaddr_in6);
+      ctx_.io().send(shared_->raw6(), p, kSend);
+    } else {
+      out.drop(p, not_ip_);
+    }
+  }
+
+  // Kernel mode: to the device, as they are; the kernel forwards and masquerades them.
+  void write(Packet* p, Output& out) {
+    const std::uint8_t version = p->empty() ? 0 : p->data()[0] >> 4;
+    if (version != 4 && version != 6) return out.drop(p, not_ip_);
+    if (!kernel_) return out.drop(p, send_failed_);
+    ctx_.io().write(kernel_->fd(), p, kWrite);
+  }
+
+  std::string addresses() const {
+    std::string out;
+    for (const auto& a : settings_.egress4) out += (out.empty() ? "" : ", ") + to_string(a);
+    for (const auto& a : settings_.egress6) out += (out.empty() ? "" : ", ") + to_string(a);
+    return out;
+  }
+
+  Context& ctx_;
+  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_;
+  Drop not_ip_, no_egress_address_, send_failed_, too_big_;
+  Settings settings_;
+  std::unique_ptr<SharedSystem> shared_;
+  std::unique_ptr<KernelSystem> kernel_;
+};
+
+}  // namespace
+
+}  // namespace waygate::egress
+
+WAYGATE_PLUGIN(waygate::egress::EgressEdge, "egress", "0.1.0")

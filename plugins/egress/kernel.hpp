@@ -1,0 +1,43 @@
+// Kernel mode's hold on the system, from start to stop: a TUN device the edge writes client packets
+// to (with routes for the client prefixes through it, so answers come back to it), a masquerade
+// rule for what leaves by the outside interface, and forwarding switched on. The destructor undoes
+// each: the table is deleted, forwarding put back, and closing the device takes its routes along.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "settings.hpp"
+#include "sysctl.hpp"
+#include "tun_device.hpp"
+#include "waygate/log.hpp"
+
+namespace waygate::egress {
+
+tun::Settings device_settings(const Settings& s);
+
+class KernelSystem {
+ public:
+  KernelSystem(const Settings& s, std::string table, Logger& log);  // throws std::exception
+  ~KernelSystem();
+  KernelSystem(const KernelSystem&) = delete;
+  KernelSystem& operator=(const KernelSystem&) = delete;
+
+  int fd() const { return device_->fd(); }
+  const std::string& device() const { return device_->name(); }
+  // A reload: MTU and routes on the running device.
+  void update(const Settings& from, const Settings& to);
+
+ private:
+  void release();
+
+  std::string netns_;
+  std::string table_;
+  Logger& log_;
+  std::optional<tun::Device> device_;
+  bool table_installed_ = false;
+  std::optional<SysctlOverride> forward4_, forward6_;
+};
+
+}  // namespace waygate::egress

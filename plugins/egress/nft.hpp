@@ -1,0 +1,37 @@
+// The nftables tables the egress edge installs in its namespace, as `nft -f` script text (built
+// here, so the tests compare it with golden text), and running nft on one. Each table is named
+// after the stage ("waygate_<stage>", family inet) and owned by it: every script first creates the
+// table if it is missing and deletes it, then creates it whole, in one transaction, so a start
+// replaces a table left by a crashed run and a failed script changes nothing.
+//
+// The nft command rather than libnftables: Debian ships the library's headers only in
+// libnftables-dev, one more build dependency for a few calls made at start and stop, while the
+// command is in the nftables package the exit node needs anyway; its error text is the same.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "settings.hpp"
+
+namespace waygate::egress {
+
+std::string table_name(std::string_view stage);
+
+// Shared mode: TCP and UDP to the egress addresses within the port range are Waygate's. The
+// input hook drops them, so the kernel never answers them with a RST or a port-unreachable
+// (the packet socket has its copy already: packet taps run before netfilter); conntrack skips
+// them both ways (notrack at the raw priority), so translated flows neither fill the kernel's
+// connection table nor meet its NAT.
+std::string shared_script(std::string_view table, const Settings& s);
+
+// Kernel mode: the kernel's NAT masquerades what the edge's device forwards out of `interface`.
+std::string kernel_script(std::string_view table, const Settings& s, std::string_view device);
+
+std::string delete_script(std::string_view table);
+
+// Runs `nft -f -` on the script in the calling thread's network namespace; throws
+// std::runtime_error with nft's own message on failure. For start, stop and reload only.
+void run_nft(const std::string& script);
+
+}  // namespace waygate::egress

@@ -1,0 +1,100 @@
+#include "settings.hpp"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+
+#include "tun_device.hpp"
+
+namespace waygate::egress {
+
+namespace {
+
+// Keys of one mode are refused in the other rather than ignored: a masquerading edge given egress
+// addresses, or a sharing edge given routes, is a config that does not do what it says.
+void only_in(const Config& c, std::string_view key, std::string_view mode) {
+  if (c.has(key)) c.fail(key, "is only used with mode = \"" + std::string(mode) + "\"");
+}
+
+template <std::size_t N>
+std::vector<std::array<std::uint8_t, N>> addresses(const Config& c, std::string_view key) {
+  constexpr int family = N == 4 ? AF_INET : AF_INET6;
+  std::vector<std::array<std::uint8_t, N>> out;
+  for (const std::string& text : c.strings(key)) {
+    std::array<std::uint8_t, N> a{};
+    if (::inet_pton(family, text.c_str(), a.data()) != 1)
+      c.fail(key, "'" + text + "' is not an IPv" + (N == 4 ? "4" : "6") + " address");
+    for (const auto& other : out)
+      if (other == a) c.fail(key, "'" + text + "' is listed twice");
+    out.push_back(a);
+  }
+  if (out.size() > kMaxAddresses) c.fail(key, "at most " + std::to_string(kMaxAddresses) + " addresses");
+  return out;
+}
+
+}  // namespace
+
+bool parse_range(const std::string& text, PortRange& out) {
+  unsigned first = 0, last = 0;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  auto r1 = std::from_chars(p, end, first);
+  if (r1.ec != std::errc{} || r1.ptr >= end || *r1.ptr != '-') return false;
+  auto r2 = std::from_chars(r1.ptr + 1, end, last);
+  if (r2.ec != std::errc{} || r2.ptr != end || first < 1 || first > last || last > 65535) return false;
+  out = {static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(last)};
+  return true;
+}
+
+std::string to_string(const Address4& a) {
+  char text[INET_ADDRSTRLEN];
+  return ::inet_ntop(AF_INET, a.data(), text, sizeof text);
+}
+
+std::string to_string(const Address6& a) {
+  char text[INET6_ADDRSTRLEN];
+  return ::inet_ntop(AF_INET6, a.data(), text, sizeof text);
+}
+
+Settings read_settings(const Config& c) {
+  Settings s;
+  const std::string mode = c.string("mode", "shared");
+  if (mode == "shared") s.mode = Mode::shared;
+  else if (mode == "kernel") s.mode = Mode::kernel;
+  else c.fail("mode", "expected \"shared\" or \"kernel\", got '" + mode + "'");
+
+  s.interface = c.string("interface");
+  if (s.interface.empty() || s.interface.size() >= 16)
+    c.fail("interface", "an interface name is 1 to 15 characters");
+  s.netns = c.string("netns", "");
+
+  if (s.mode == Mode::shared) {
+    for (auto key : {"device", "mtu", "routes"}) only_in(c, key, "kernel");
+    s.egress4 = addresses<4>(c, "egress4");
+    s.egress6 = addresses<16>(c, "egress6");
+    if (s.egress4.empty() && s.egress6.empty())
+      c.fail("egress4", "shared mode needs the egress addresses: egress4, egress6 or both");
+    const std::string range = c.string("port_range", "20000-59999");
+    if (!parse_range(range, s.ports))
+      c.fail("port_range", "expected \"FIRST-LAST\" with 1 <= FIRST <= LAST <= 65535, got '" + range + "'");
+    return s;
+  }
+
+  for (auto key : {"egress4", "egress6", "port_range"}) only_in(c, key, "shared");
+  s.device = c.string("device", "waygate%d");
+  if (s.device.empty() || s.device.size() >= 16) c.fail("device", "an interface name is 1 to 15 characters");
+  s.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535));
+  s.routes = c.strings("routes");
+  for (const auto& r : s.routes) {
+    try {
+      tun::check_prefix(r);
+    } catch (const std::invalid_argument& e) {
+      c.fail("routes", e.what());
+    }
+  }
+  if (s.routes.empty())
+    c.fail("routes", "kernel mode needs the client prefixes, routed back to its device, e.g. [\"10.80.0.0/24\"]");
+  return s;
+}
+
+}  // namespace waygate::egress

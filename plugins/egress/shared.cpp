@@ -1,0 +1,191 @@
+#include "shared.hpp"
+
+// <net/if.h> before the kernel's headers, which then leave its definitions alone.
+#include <net/if.h>
+#include <linux/ethtool.h>
+#include <linux/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "filter.hpp"
+#include "frame.hpp"
+#include "nft.hpp"
+#include "waygate/netns.hpp"
+
+#ifndef IPV6_HDRINCL
+#define IPV6_HDRINCL 36
+#endif
+
+namespace waygate::egress {
+
+namespace {
+
+[[noreturn]] void fail(int err, const std::string& what) {
+  throw std::system_error(err, std::generic_category(), what);
+}
+
+int raw_socket(int family) {
+  // IPPROTO_RAW: we write the whole IP header (IPv4 implies IP_HDRINCL; IPv6 gets IPV6_HDRINCL),
+  // so the NAT's source address and port leave as they are, routed by the kernel. Such a socket
+  // receives nothing.
+  int fd = ::socket(family, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
+  if (fd < 0) fail(errno, std::string("raw IPv") + (family == AF_INET ? "4" : "6") + " socket");
+  int one = 1;
+  if (family == AF_INET6 && ::setsockopt(fd, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof one) < 0) {
+    int err = errno;
+    ::close(fd);
+    fail(err, "IPV6_HDRINCL");
+  }
+  return fd;
+}
+
+// How many bytes of link header a SOCK_RAW packet socket hands over on this interface.
+std::size_t link_header(int fd, const std::string& interface) {
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, interface.c_str(), IFNAMSIZ - 1);
+  if (::ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) fail(errno, "interface '" + interface + "'");
+  switch (ifr.ifr_hwaddr.sa_family) {
+    case ARPHRD_ETHER:
+    case ARPHRD_LOOPBACK:
+      return ETH_HLEN;
+    case ARPHRD_NONE:  // TUN, WireGuard: the packet is the IP packet
+    case ARPHRD_RAWIP:
+      return 0;
+    default:
+      fail(EPROTONOSUPPORT, "interface '" + interface + "' has link type " +
+                                std::to_string(ifr.ifr_hwaddr.sa_family) + " (Ethernet and IP-only links are supported)");
+  }
+}
+
+// Receive offload (GRO) merges a flow's packets into one larger than any packet, which a packet
+// socket hands over whole and the pipeline cannot forward: the edge turns it off on its interface
+// while it runs. Reads or sets it through the socket's namespace; false if the device has no say.
+bool gro(int fd, const std::string& interface, std::optional<bool> set = std::nullopt) {
+  ethtool_value v{};
+  v.cmd = set ? ETHTOOL_SGRO : ETHTOOL_GGRO;
+  v.data = set && *set ? 1 : 0;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, interface.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char*>(&v);
+  return ::ioctl(fd, SIOCETHTOOL, &ifr) == 0 && (set || v.data != 0);
+}
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+}  // namespace
+
+SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
+    : netns_(s.netns), table_(std::move(table)), log_(log) {
+  NetnsGuard in_namespace(s.netns);
+  try {
+    if (!s.egress4.empty()) raw4_ = raw_socket(AF_INET);
+    if (!s.egress6.empty()) raw6_ = raw_socket(AF_INET6);
+    if (!s.egress4.empty()) open_packet(packet4_, AF_INET, s);
+    if (!s.egress6.empty()) open_packet(packet6_, AF_INET6, s);
+    run_nft(shared_script(table_, s));
+    table_installed_ = true;
+
+    port_range_.emplace("net/ipv4/ip_local_port_range");
+    PortRange kernel;
+    if (!parse_kernel_range(port_range_->old(), kernel))
+      fail(EINVAL, "ip_local_port_range reads '" + port_range_->old() + "'");
+    if (auto clear = clear_of(kernel, s.ports)) {
+      port_range_->set(std::to_string(clear->first) + " " + std::to_string(clear->last));
+      log_.info("kernel ephemeral ports {}-{} moved to {}-{}, clear of {}-{}", kernel.first, kernel.last,
+                clear->first, clear->last, s.ports.first, s.ports.last);
+    } else if (kernel.last >= s.ports.first && kernel.first <= s.ports.last) {
+      fail(ERANGE, "no ephemeral ports are left to the kernel outside " + std::to_string(s.ports.first) + "-" +
+                       std::to_string(s.ports.last));
+    }
+    interface_ = s.interface;
+    const int any = packet4_ >= 0 ? packet4_ : packet6_;
+    if (gro(any, interface_)) {
+      if (!gro(any, interface_, false))
+        log_.warn("cannot turn receive offload (GRO) off on {}: merged packets will be dropped as too_big",
+                  interface_);
+      else gro_was_on_ = true;
+    }
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+SharedSystem::~SharedSystem() { release(); }
+
+void SharedSystem::release() {
+  port_range_.reset();
+  if (table_installed_) {
+    table_installed_ = false;
+    try {
+      NetnsGuard in_namespace(netns_);
+      run_nft(delete_script(table_));
+    } catch (const std::exception& e) {
+      log_.error("removing nftables table {}: {}", table_, e.what());
+    }
+  }
+  if (gro_was_on_) {
+    gro_was_on_ = false;
+    if (!gro(packet4_ >= 0 ? packet4_ : packet6_, interface_, true))
+      log_.error("turning receive offload (GRO) back on for {} failed", interface_);
+  }
+  close_fd(raw4_);
+  close_fd(raw6_);
+  close_fd(packet4_);
+  close_fd(packet6_);
+}
+
+void SharedSystem::open_packet(int& fd, int family, const Settings& s) {
+  // Opened with protocol 0, which receives nothing until bind() names one: the filter is in place
+  // before the first packet.
+  fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) fail(errno, "packet socket");
+  if (index_ == 0) {
+    index_ = static_cast<int>(::if_nametoindex(s.interface.c_str()));
+    if (index_ == 0) fail(errno, "interface '" + s.interface + "'");
+    link_len_ = link_header(fd, s.interface);
+  }
+  int one = 1;
+  if (::setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) fail(errno, "PACKET_VNET_HDR");
+  // Room for bursts while the worker is busy elsewhere; past it the kernel drops (root may exceed
+  // rmem_max, which is why FORCE; without the privilege the default stays).
+  int bytes = 4 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
+  auto program = family == AF_INET ? filter4(static_cast<std::uint32_t>(link_len_), s.egress4, s.ports)
+                                   : filter6(static_cast<std::uint32_t>(link_len_), s.egress6, s.ports);
+  sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};
+  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) fail(errno, "attach filter");
+  sockaddr_ll at{};
+  at.sll_family = AF_PACKET;
+  at.sll_protocol = htons(family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
+  at.sll_ifindex = index_;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) < 0) fail(errno, "bind packet socket to " + s.interface);
+}
+
+void SharedSystem::update(const Settings& to) {
+  {
+    NetnsGuard in_namespace(netns_);
+    run_nft(shared_script(table_, to));
+  }
+  auto attach = [&](int fd, std::vector<sock_filter> program) {
+    if (fd < 0) return;
+    sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};
+    if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) fail(errno, "attach filter");
+  };
+  attach(packet4_, filter4(static_cast<std::uint32_t>(link_len_), to.egress4, to.ports));
+  attach(packet6_, filter6(static_cast<std::uint32_t>(link_len_), to.egress6, to.ports));
+}
+
+}  // namespace waygate::egress

@@ -1,0 +1,53 @@
+// Shared mode's hold on the system, from start to stop: the raw sockets translated packets leave
+// by, the packet sockets answers are taken from, the nftables table that keeps the kernel's hands
+// off the NAT's ports, the kernel's ephemeral range moved off them, and receive offload (GRO) off on
+// the interface. Built whole in the
+// constructor (in the configured namespace) or not at all; the destructor undoes every piece.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "settings.hpp"
+#include "sysctl.hpp"
+#include "waygate/log.hpp"
+
+namespace waygate::egress {
+
+class SharedSystem {
+ public:
+  SharedSystem(const Settings& s, std::string table, Logger& log);  // throws std::exception
+  ~SharedSystem();
+  SharedSystem(const SharedSystem&) = delete;
+  SharedSystem& operator=(const SharedSystem&) = delete;
+
+  // Raw sockets for sending (IP header included), and packet sockets for receiving; -1 for a
+  // family without egress addresses.
+  int raw4() const { return raw4_; }
+  int raw6() const { return raw6_; }
+  int packet4() const { return packet4_; }
+  int packet6() const { return packet6_; }
+  std::size_t link_len() const { return link_len_; }
+
+  // A reload with other egress addresses: new filters and a new table. Throws, changing nothing
+  // if nft refuses (the filters are swapped only after the table).
+  void update(const Settings& to);
+
+ private:
+  void open_packet(int& fd, int family, const Settings& s);
+  void release();  // what the destructor does; also for a constructor that fails half-way
+
+  std::string netns_;
+  std::string table_;
+  Logger& log_;
+  int raw4_ = -1, raw6_ = -1, packet4_ = -1, packet6_ = -1;
+  int index_ = 0;
+  std::size_t link_len_ = 0;
+  bool table_installed_ = false;
+  std::optional<SysctlOverride> port_range_;
+  std::string interface_;
+  bool gro_was_on_ = false;  // turned off at start: turned back on at stop
+};
+
+}  // namespace waygate::egress

@@ -37,7 +37,7 @@ struct RigOptions {
   Direction received = Direction::outbound;
   // The directory the plugin sees: TOML with [overlay], [[identity]], [[socket]], [[policy]], as
   // in a connector's file (see waygate/directory.hpp). Empty: an empty directory.
-  std::string directory;
+  std::string directory = {};
 };
 
 class Rig {

@@ -2,10 +2,16 @@
 // pipeline. It asks the host once to keep reading the device (one multishot read on io_uring), so
 // a busy device is drained by completions without a syscall per packet, and it writes every
 // packet that reaches it.
+//
+// With `take`, it is a tap into the kernel's stack in the middle of a pipeline: only outbound
+// packets to those prefixes enter the device (the connector's overlay address: the clients' API,
+// a resolver), the rest pass on, and what the kernel answers goes back the way they came.
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "tun_device.hpp"
+#include "waygate/net/prefix.hpp"
 #include "waygate/plugin.hpp"
 
 namespace waygate::tun {
@@ -44,6 +50,12 @@ class TunEdge final : public Plugin {
         c.fail("address", e.what());
       }
     }
+    std::vector<net::Prefix> take;
+    for (auto& text : c.strings("take")) {
+      auto p = net::Prefix::parse(text);
+      if (!p) c.fail("take", "'" + text + "' is not a prefix such as 10.64.0.1/32");
+      take.push_back(*p);
+    }
     if (device_) {
       if (next.device != settings_.device || next.netns != settings_.netns || next.fd != settings_.fd)
         c.fail("device", "changing the device, netns or fd of a running tun edge needs a restart");
@@ -54,6 +66,7 @@ class TunEdge final : public Plugin {
       }
     }
     settings_ = next;
+    take_ = std::move(take);
   }
 
   void start() override {
@@ -70,7 +83,12 @@ class TunEdge final : public Plugin {
   }
 
   void process(Burst& burst, Output& out) override {
+    const bool tap = !take_.empty();
     for (Packet* p : burst) {
+      if (tap && (burst.direction() == Direction::inbound || !taken(*p))) {
+        out.pass(p);
+        continue;
+      }
       if (!device_) {
         out.drop(p, write_failed_);
         continue;
@@ -100,15 +118,27 @@ class TunEdge final : public Plugin {
     rx_packets_.add();
     rx_bytes_.add(static_cast<std::uint64_t>(c.result));
     std::uint8_t version = c.packet->data()[0] >> 4;
-    if (version == 4 || version == 6) out.pass(c.packet);
-    else out.drop(c.packet, not_ip_);
+    if (version != 4 && version != 6) out.drop(c.packet, not_ip_);
+    else if (take_.empty()) out.pass(c.packet);
+    else out.reply(c.packet);  // a tap's answers go back towards the clients
   }
 
  private:
   Context& ctx_;
   Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_;
   Drop not_ip_, write_failed_;
+  bool taken(const Packet& p) const {
+    auto b = p.bytes();
+    net::Address to;
+    if (b.size() >= 20 && (b[0] >> 4) == 4) to = net::Address::v4(std::span<const std::uint8_t, 4>(b.data() + 16, 4));
+    else if (b.size() >= 40 && (b[0] >> 4) == 6) to = net::Address::v6(std::span<const std::uint8_t, 16>(b.data() + 24, 16));
+    for (auto& prefix : take_)
+      if (prefix.contains(to)) return true;
+    return false;
+  }
+
   Settings settings_;
+  std::vector<net::Prefix> take_;
   std::optional<Device> device_;
 };
 

@@ -50,9 +50,12 @@ wait_for() {
   done
 }
 
-# start_waygate CONFIG LOG: runs the host in the background and waits until its devices exist.
+# start_waygate CONFIG LOG [NETNS]: runs the host in the background (inside namespace NETNS if
+# given) and waits until its devices exist.
 start_waygate() {
-  "$WAYGATE" run -c "$1" >"$2" 2>&1 &
+  if [[ -n ${3:-} ]]; then ip netns exec "$3" "$WAYGATE" run -c "$1" >"$2" 2>&1 &
+  else "$WAYGATE" run -c "$1" >"$2" 2>&1 &
+  fi
   WAYGATE_PID=$!
   PIDS+=("$WAYGATE_PID")
   wait_for 10 grep -q "running" "$2"

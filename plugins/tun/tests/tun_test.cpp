@@ -76,6 +76,38 @@ TEST(TunEdge, PacketsReachingTheEdgeAreWritten) {
   EXPECT_EQ(rig->counter("tx_bytes_total"), 1460);
 }
 
+// As a tap in the middle of a pipeline: only packets to its prefixes enter the device; the rest,
+// and everything inbound, pass on; what the device answers goes back towards the clients.
+TEST(TunEdge, TapTakesItsPrefixesAndAnswersBack) {
+  Pair pair;
+  auto rig = edge(pair.edge(), "take = [\"10.64.0.1/32\"]\n");
+  rig->start();
+  auto to = [](std::uint8_t last) {
+    auto p = ipv4(40, 0);
+    p[16] = 10, p[17] = 64, p[18] = 0, p[19] = last;
+    return p;
+  };
+  rig->push(Direction::outbound, std::vector<std::vector<std::uint8_t>>{to(1), to(2)});
+  rig->push(Direction::inbound, to(1));
+  rig->poll();
+  auto passed = rig->take(Direction::outbound);
+  ASSERT_EQ(passed.size(), 1u);
+  EXPECT_EQ(passed[0].bytes, to(2));
+  EXPECT_EQ(rig->take(Direction::inbound).size(), 1u);  // inbound traffic is not the tap's
+  std::uint8_t buf[2048];
+  ASSERT_EQ(::read(pair.fds[1], buf, sizeof buf), 40);  // only the one for 10.64.0.1
+  EXPECT_EQ(buf[19], 1);
+  EXPECT_EQ(rig->counter("tx_packets_total"), 1);
+  auto answer = ipv4(44, 7);
+  ASSERT_EQ(::write(pair.fds[1], answer.data(), answer.size()), 44);
+  rig->poll(200ms);
+  auto back = rig->take(Direction::inbound);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].bytes, answer);
+  EXPECT_TRUE(rig->take(Direction::outbound).empty());
+  EXPECT_THROW(edge(Pair().edge(), "take = [\"10.64.0.1/40\"]\n"), waygate::ConfigError);
+}
+
 TEST(TunEdge, FailedWriteIsACountedDrop) {
   Pair pair;
   auto rig = edge(pair.edge());

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Policy with two real WireGuard clients (wireguard-go), alice permitted on the exit node and bob
+# not, against a connector assembled as an exit node runs: wireguard (peers from the identities)
+# -> tun tap holding the connector's overlay address (the clients' API) -> policy -> nat -> egress.
+#   alice (C)  10.51.0.2 --+
+#                          +-- connector (S) 10.52.0.1, fd52::1 --- outside host (O)
+#   bob   (D)  10.53.0.2 --+
+# alice gets routing information and reaches the outside host as the egress address; bob gets an
+# empty answer, and even with hand-made routes reaches nothing beyond the connector: his packets
+# are counted drops. The audit log and the access graph say why. A SIGHUP that takes alice's
+# permission away cuts her off at once.
+source "$(dirname "$0")/lib.sh"
+command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
+
+three_hosts 5
+D=$(new_ns d)
+ip link add "vd$RUN_ID" netns "$D" type veth peer name "ve$RUN_ID" netns "$S"
+ip -n "$D" addr add 10.53.0.2/24 dev "vd$RUN_ID"
+ip -n "$S" addr add 10.53.0.1/24 dev "ve$RUN_ID"
+ip -n "$D" link set "vd$RUN_ID" up
+ip -n "$S" link set "ve$RUN_ID" up
+
+wg_key server
+wg_key alice
+wg_key bob
+write_config() {  # the identities the staff-exit policy names
+  cat >"$WORK/connector.toml" <<TOML
+[host]
+admin = "127.0.0.1:9190"
+api = ["10.50.0.1:80", "[fd50::1]:80"]
+state_dir = "$WORK/state"
+
+[overlay]
+pool4 = "10.50.0.0/24"
+pool6 = "fd50::/64"
+
+[[identity]]
+name = "alice"
+email = "alice@example.com"
+public_key = "$(cat "$WORK/alice.pub")"
+groups = ["staff"]
+
+[[identity]]
+name = "bob"
+email = "bob@partner.org"
+public_key = "$(cat "$WORK/bob.pub")"
+
+[[socket]]
+name = "corporate-exit"
+type = "exit_node"
+description = "Exit node for all corporate traffic"
+connector = "connector-1"
+egress = ["10.52.0.1", "fd52::1"]
+
+[[policy]]
+name = "staff-exit"
+sockets = ["corporate-exit"]
+permissions = ["network"]
+identities = [$1]
+
+[[stage]]
+name = "tunnel"
+plugin = "wireguard"
+listen_port = 51820
+private_key_file = "$WORK/server.key"
+identities = true
+
+[[stage]]
+name = "local"
+plugin = "tun"
+device = "wa$RUN_ID"
+address = ["10.50.0.1/24", "fd50::1/64"]
+take = ["10.50.0.1/32", "fd50::1/128"]
+
+[[stage]]
+name = "policy"
+plugin = "policy"
+audit_log = "$WORK/audit.log"
+
+[[stage]]
+name = "nat"
+plugin = "nat"
+port_range = "40000-40999"
+block_size = 64
+max_sessions = 10000
+[[stage.socket]]
+id = 0
+egress4 = "10.52.0.1"
+egress6 = "fd52::1"
+
+[[stage]]
+name = "egress"
+plugin = "egress"
+interface = "vt$RUN_ID"
+egress4 = "10.52.0.1"
+egress6 = "fd52::1"
+port_range = "40000-40999"
+TOML
+}
+write_config '"alice"'
+# The whole connector runs inside its namespace: its tunnel API listens on the overlay address there.
+start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
+
+# client NS NAME ENDPOINT ADDRESS4 ADDRESS6: a wireguard-go client with the exit-node routes
+# (installed by hand for bob: the connector never offers them to him).
+client() {
+  local iface="g$2$RUN_ID" prefix
+  wireguard_go "$1" "$iface"
+  ip netns exec "$1" wg set "$iface" private-key "$WORK/$2.key" \
+    peer "$(cat "$WORK/server.pub")" endpoint "$3:51820" allowed-ips 0.0.0.0/0,::/0
+  ip -n "$1" addr add "$4/32" dev "$iface"
+  ip -n "$1" addr add "$5/128" dev "$iface" nodad
+  ip -n "$1" link set "$iface" up mtu 1420
+  ip -n "$1" route add 10.50.0.0/24 dev "$iface"
+  ip -n "$1" route add fd50::/64 dev "$iface"
+  for prefix in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do ip -n "$1" route add "$prefix" dev "$iface"; done
+}
+# Pool addresses in file order: the connector has .1, alice .2, bob .3.
+client "$C" alice 10.51.0.1 10.50.0.2 fd50::2
+client "$D" bob 10.53.0.1 10.50.0.3 fd50::3
+[[ $(cat "$WORK/state/overlay-addresses") == *"10.50.0.2"* ]] || fail "pool assignments not recorded"
+
+api() {  # NS PATH: the clients' API through the tunnel
+  ip netns exec "$1" curl -sS --noproxy '*' -m 5 "http://10.50.0.1$2"
+}
+alice_routes=$(api "$C" /v1/routes) || fail "alice cannot reach the clients' API"
+python3 - "$alice_routes" <<'PY' || fail "alice's routing information: $alice_routes"
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["identity"] == "alice", r
+assert [e["name"] for e in r["exit_nodes"]] == ["corporate-exit"], r
+assert r["exit_nodes"][0]["description"] == "Exit node for all corporate traffic", r
+assert [x["prefix"] for x in r["routes"]] == ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"], r
+PY
+pass "alice is offered corporate-exit and its four default-route halves"
+bob_routes=$(api "$D" /v1/routes) || fail "bob cannot reach the clients' API"
+python3 - "$bob_routes" <<'PY' || fail "bob's routing information: $bob_routes"
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["identity"] == "bob" and r["exit_nodes"] == [] and r["routes"] == [] and r["exit_node"] is None, r
+PY
+pass "bob gets no exit node and no routes"
+ip netns exec "$S" curl -sS -m 5 "http://127.0.0.1:9190/v1/access-graph" >"$WORK/graph.json" || fail "no access graph on the admin API"
+[[ $(cat "$WORK/graph.json") == *'"identity":"alice","policy":"staff-exit","socket":"corporate-exit"'* ]] ||
+  fail "admin access graph: $(cat "$WORK/graph.json")"
+
+# alice's traffic leaves as the egress address; bob's goes nowhere beyond the connector.
+(cd "$WORK" && exec ip netns exec "$O" python3 -m http.server 8080 --bind 10.52.0.2 >"$WORK/http.log" 2>&1) &
+PIDS+=($!)
+wait_for 5 listening "$O" 8080
+ip netns exec "$C" ping -c 2 -i 0.2 -W 3 10.52.0.2 >/dev/null || fail "alice cannot ping the outside host"
+ip netns exec "$C" ping -6 -c 2 -i 0.2 -W 3 fd52::2 >/dev/null || fail "alice cannot ping the outside host over IPv6"
+ip netns exec "$C" curl -sS --noproxy '*' -m 5 -f -o /dev/null http://10.52.0.2:8080/ || fail "alice cannot fetch from the outside host"
+seen=$(awk '/ - - / {print $1}' "$WORK/http.log" | sort -u)
+[[ $seen == 10.52.0.1 ]] || fail "the outside host saw '$seen'"
+pass "alice reaches the outside host, which sees only the egress address"
+
+metric() {  # the drops of the policy stage under REASON
+  ip netns exec "$S" curl -sS -m 5 http://127.0.0.1:9190/metrics |
+    awk -v r="reason=\"$1\"" '/^waygate_drops_total/ && /stage="policy"/ && index($0, r) {print $2}'
+}
+ip netns exec "$D" ping -c 3 -i 0.2 -W 1 10.52.0.2 >/dev/null && fail "bob reached the outside host"
+ip netns exec "$D" ping -6 -c 2 -i 0.2 -W 1 fd52::2 >/dev/null && fail "bob reached the outside host over IPv6"
+ip netns exec "$D" curl -sS --noproxy '*' -m 2 -o /dev/null http://10.52.0.2:8080/ 2>/dev/null && fail "bob fetched from the outside host"
+drops=$(metric no_exit_node)
+((${drops:-0} >= 5)) || fail "bob's packets are not counted as no_exit_node drops (${drops:-none})"
+ip netns exec "$D" ping -c 1 -W 2 10.50.0.1 >/dev/null || fail "bob cannot reach the connector itself"
+pass "bob reaches the connector and nothing beyond it: $drops packets dropped as no_exit_node"
+
+# Audit: one line per decision that changed.
+wait_for 5 grep -q '"identity":"bob"' "$WORK/audit.log" || fail "no audit line for bob: $(cat "$WORK/audit.log")"
+grep -q '"event":"granted","identity":"alice","endpoint":"10.51.0.2:[0-9]*","socket":"corporate-exit","reason":"granted by staff-exit"' "$WORK/audit.log" ||
+  fail "alice's grant is not audited: $(cat "$WORK/audit.log")"
+grep -q '"event":"denied","identity":"bob","endpoint":"10.53.0.2:[0-9]*","socket":"corporate-exit"' "$WORK/audit.log" ||
+  fail "bob's denial is not audited: $(cat "$WORK/audit.log")"
+pass "the audit log names who, from where, on which socket, allowed by what"
+
+graph=$("$WAYGATE" access-graph -c "$WORK/connector.toml")
+[[ $graph == *"alice <- staff-exit"* && $graph != *"bob <-"* ]] || fail "access graph: $graph"
+set +e
+why=$("$WAYGATE" access-graph -c "$WORK/connector.toml" --identity bob --socket corporate-exit)
+status=$?
+set -e
+[[ $status == 3 && $why == "bob -> corporate-exit: denied: staff-exit: who: 'bob' is not identity alice" ]] ||
+  fail "why not (status $status): $why"
+pass "access-graph: $why"
+
+# Revocation: the policy now names bob only. alice is cut off at once, her routes withdrawn.
+write_config '"bob"'
+kill -HUP "$WAYGATE_PID"
+wait_for 10 grep -q "reload: applied" "$WORK/connector.log" || fail "reload not applied"
+ip netns exec "$C" ping -c 3 -i 0.2 -W 1 10.52.0.2 >/dev/null && fail "alice still reaches the outside host after revocation"
+[[ $(api "$C" /v1/routes) == *'"exit_nodes":[]'* ]] || fail "alice is still offered routes: $(api "$C" /v1/routes)"
+ip netns exec "$D" ping -c 2 -i 0.2 -W 3 10.52.0.2 >/dev/null || fail "bob cannot use the exit node once granted"
+grep -q '"event":"denied","identity":"alice"' "$WORK/audit.log" || fail "alice's revocation is not audited"
+pass "SIGHUP revokes alice at once and grants bob"

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing, builds, and runs configs/wire.toml between two network
-# namespaces — ping and an HTTP download cross Waygate's io_uring data plane, then its metrics are
-# shown. Everything it creates is removed on exit, Ctrl-C included. `--keep` leaves it running
-# until Ctrl-C so you can poke at it (ip netns exec waygate-a ping 10.90.0.2).
+# The demo: installs what is missing, builds, and runs an exit node from configs/exit-node.toml
+# between three network namespaces:
+#
+#   waygate-client 192.0.2.10 --- 192.0.2.1 waygate-connector 198.51.100.1 --- 198.51.100.80 waygate-outside
+#
+# alice's WireGuard client (wireguard-go: any stock client works) connects, asks the connector's
+# API which exit nodes she may use, selects corporate-exit and installs its routes (0.0.0.0/1,
+# 128.0.0.0/1, ::/1, 8000::/1, plus a bypass route to the connector); then a page from the outside
+# host tells which address it saw: the connector's. Everything it creates is removed on exit,
+# Ctrl-C included. `--keep` leaves it running until Ctrl-C so you can poke at it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -11,47 +17,109 @@ cd "$top"
 bash .ci/install-deps.sh
 bash .ci/build.sh build >/dev/null
 echo "built: build/waygate and build/plugins/"
+waygate=$top/build/waygate
 
+C=waygate-client S=waygate-connector O=waygate-outside
 work=$(mktemp -d)
-pid=
+pids=()
 cleanup() {
-  [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  ip netns del waygate-a 2>/dev/null || true
-  ip netns del waygate-b 2>/dev/null || true
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for ns in $C $S $O; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+step() { printf '\n== %s\n' "$*"; }
+# (Background processes are started with ip netns exec itself, so that $! is theirs to stop.)
+on() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-for ns in waygate-a waygate-b; do
+step "three namespaces: client, connector, outside host"
+for ns in $C $S $O; do
   ip netns add "$ns"
   ip -n "$ns" link set lo up
 done
+ip link add wg-demo-c netns $C type veth peer name wg-demo-s netns $S
+ip link add wg-demo-o netns $O type veth peer name wg-demo-e netns $S
+ip -n $C addr add 192.0.2.10/24 dev wg-demo-c
+ip -n $S addr add 192.0.2.1/24 dev wg-demo-s
+ip -n $S addr add 198.51.100.1/24 dev wg-demo-e
+ip -n $O addr add 198.51.100.80/24 dev wg-demo-o
+for pair in "$C wg-demo-c" "$S wg-demo-s" "$S wg-demo-e" "$O wg-demo-o"; do
+  read -r ns dev <<<"$pair"
+  ip -n "$ns" link set "$dev" up
+done
+# The outside host's link behaves as a wire does (no oversized TCP segments handed across a veth).
+on $O ethtool -K wg-demo-o tso off gso off >/dev/null 2>&1 || true
 
-echo "== starting: build/waygate run -c configs/wire.toml"
-build/waygate run -c configs/wire.toml >"$work/waygate.log" 2>&1 &
-pid=$!
-for _ in $(seq 50); do grep -q running "$work/waygate.log" && break; sleep 0.1; done
-cat "$work/waygate.log"
+step "keys, and configs/exit-node.toml with them (its files moved into a scratch folder)"
+(umask 077 && $waygate genkey >"$work/connector.key" && $waygate genkey >"$work/alice.key")
+alice_pub=$($waygate pubkey <"$work/alice.key")
+sed -e "s|/etc/waygate/|$work/|g" -e "s|/var/lib/waygate|$work/state|g" \
+    -e "s|zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ=|$alice_pub|" \
+    -e 's|interface = "eth0"|interface = "wg-demo-e"|' configs/exit-node.toml >"$work/exit-node.toml"
+$waygate check -c "$work/exit-node.toml"
 
-echo "== ping from waygate-a to waygate-b, IPv4 and IPv6"
-ip netns exec waygate-a ping -c 3 -i 0.2 10.90.0.2
-sleep 1  # IPv6 duplicate address detection
-ip netns exec waygate-a ping -c 3 -i 0.2 fd90::2
+step "the connector: waygate run -c exit-node.toml (in $S)"
+ip netns exec $S "$waygate" run -c "$work/exit-node.toml" >"$work/connector.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q running "$work/connector.log" && break; sleep 0.1; done
+cat "$work/connector.log"
 
-echo "== an HTTP download through the wire"
-head -c 10M /dev/urandom >"$work/blob"
-(cd "$work" && exec ip netns exec waygate-b python3 -m http.server 8080 --bind 10.90.0.2 >/dev/null 2>&1) &
-web=$!
-for _ in $(seq 50); do ip netns exec waygate-b ss -Htln "sport = :8080" | grep -q . && break; sleep 0.1; done
-ip netns exec waygate-a curl -s --noproxy '*' -o "$work/got" -w 'downloaded %{size_download} bytes at %{speed_download} B/s\n' http://10.90.0.2:8080/blob
-cmp "$work/blob" "$work/got" && echo "identical at both ends"
-kill "$web"
+step "alice's WireGuard client (wireguard-go), at her overlay address 10.64.0.2"
+ip netns exec $C env WG_PROCESS_FOREGROUND=1 wireguard-go wg-alice >"$work/wireguard-go.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do ip -n $C link show wg-alice >/dev/null 2>&1 && break; sleep 0.1; done
+on $C wg set wg-alice private-key "$work/alice.key" \
+  peer "$($waygate pubkey <"$work/connector.key")" endpoint 192.0.2.1:51820 allowed-ips 0.0.0.0/0,::/0
+ip -n $C addr add 10.64.0.2/32 dev wg-alice
+ip -n $C link set wg-alice up mtu 1420
+ip -n $C route add 10.64.0.0/24 dev wg-alice   # the overlay: the connector's API
 
-echo "== metrics (curl http://127.0.0.1:9190/metrics)"
-curl -s --noproxy '*' http://127.0.0.1:9190/metrics | grep -E '^waygate_(tun_(rx|tx)_(packets|bytes)_total|drops_total)' | grep -v ' 0$'
+step "which exit nodes may alice use? (GET http://10.64.0.1/v1/routes, through the tunnel)"
+api() { on $C curl -sS --noproxy '*' -m 5 "$@"; }
+api http://10.64.0.1/v1/routes | python3 -m json.tool
+
+step "select corporate-exit and install the routes it hands out"
+answer=$(api -X PUT -d '{"name":"corporate-exit"}' http://10.64.0.1/v1/exit-node)
+# The bypass first: the connector itself stays on the original path, or the tunnel would loop.
+ip -n $C route add 192.0.2.1/32 dev wg-demo-c
+for prefix in $(python3 -c 'import json,sys; [print(r["prefix"]) for r in json.loads(sys.argv[1])["routes"]]' "$answer"); do
+  ip -n $C route add "$prefix" dev wg-alice
+  echo "route $prefix dev wg-alice"
+done
+on $C ip route get 198.51.100.80
+
+step "a page from the outside host, which says whose address it saw"
+cat >"$work/whoami.py" <<'PY'
+import http.server
+class Who(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = f"hello {self.client_address[0]}, this is the outside host\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("198.51.100.80", 8080), Who).serve_forever()
+PY
+ip netns exec $O python3 "$work/whoami.py" &
+pids+=($!)
+for _ in $(seq 50); do [[ -n $(on $O ss -Htln "sport = :8080") ]] && break; sleep 0.1; done
+on $C curl -sS --noproxy '*' -m 5 http://198.51.100.80:8080/
+echo "(198.51.100.1 is the connector's egress address: alice's own, 192.0.2.10, never left the tunnel)"
+
+step "who may use what (waygate access-graph), and the connector's counters"
+$waygate access-graph -c "$work/exit-node.toml"
+$waygate access-graph -c "$work/exit-node.toml" --identity bob --socket corporate-exit || true
+on $S curl -sS --noproxy '*' http://127.0.0.1:9190/metrics |
+  grep -E '^waygate_(wireguard_(rx|tx)_bytes_total|nat_translations_total|egress_(rx|tx)_packets_total|policy_decisions_total|drops_total)' |
+  grep -v ' 0$' || true
+echo "audit log:"
+cat "$work/state/audit.log"
 
 if [[ ${1:-} == --keep ]]; then
-  echo "== running; try: ip netns exec waygate-a ping 10.90.0.2 — Ctrl-C to stop"
-  wait "$pid"
+  step "running; try: ip netns exec $C curl 198.51.100.80:8080 — Ctrl-C to stop"
+  wait "${pids[0]}"
 fi

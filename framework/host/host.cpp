@@ -69,6 +69,8 @@ int run_host(const HostOptions& options) {
 
   CounterRegistry registry;
   PluginCatalog catalog(PluginCatalog::default_search_path());
+  // Recorded (and the state folder made, where stages may keep files too) before anything runs.
+  keep_assignments(config);
   Worker worker(config, catalog, registry, 0);
   try {
     worker.start();
@@ -77,7 +79,6 @@ int run_host(const HostOptions& options) {
     return 1;
   }
   spdlog::info("running {} with {} stage(s)", options.config, config.stages.size());
-  keep_assignments(config);
 
   ControlHooks hooks;
   hooks.metrics = [&] { return prometheus_text(registry); };

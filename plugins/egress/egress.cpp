@@ -48,7 +48,7 @@ class EgressEdge final : public Plugin {
         too_big_(ctx.drop_reason("too_big")) {}
 
   void configure(const Config& c) override {
-    Settings next = read_settings(c);
+    Settings next = read_settings(c, *ctx_.directory());
     if (shared_ || kernel_) {
       auto refuse = [&](std::string_view key, bool changed) {
         if (changed) c.fail(key, "changing it on a running egress edge " + std::string(kRestart));

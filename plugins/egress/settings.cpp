@@ -56,7 +56,7 @@ std::string to_string(const Address6& a) {
   return ::inet_ntop(AF_INET6, a.data(), text, sizeof text);
 }
 
-Settings read_settings(const Config& c) {
+Settings read_settings(const Config& c, const Directory& directory) {
   Settings s;
   const std::string mode = c.string("mode", "shared");
   if (mode == "shared") s.mode = Mode::shared;
@@ -72,8 +72,17 @@ Settings read_settings(const Config& c) {
     for (auto key : {"device", "mtu", "routes"}) only_in(c, key, "kernel");
     s.egress4 = addresses<4>(c, "egress4");
     s.egress6 = addresses<16>(c, "egress6");
+    if (!c.has("egress4") && !c.has("egress6")) {
+      for (const auto& socket : directory.sockets)
+        for (const auto& a : socket.egress) {
+          if (a.is_v4() && s.egress4.size() < kMaxAddresses)
+            s.egress4.push_back(std::to_array<std::uint8_t, 4>({a.raw()[0], a.raw()[1], a.raw()[2], a.raw()[3]}));
+          if (a.is_v6() && s.egress6.size() < kMaxAddresses) s.egress6.push_back(a.raw());
+        }
+    }
     if (s.egress4.empty() && s.egress6.empty())
-      c.fail("egress4", "shared mode needs the egress addresses: egress4, egress6 or both");
+      c.fail("egress4", "shared mode needs the egress addresses: egress4, egress6, or the directory "
+                        "sockets' egress");
     const std::string range = c.string("port_range", "20000-59999");
     if (!parse_range(range, s.ports))
       c.fail("port_range", "expected \"FIRST-LAST\" with 1 <= FIRST <= LAST <= 65535, got '" + range + "'");

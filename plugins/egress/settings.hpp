@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "waygate/config.hpp"
+#include "waygate/directory.hpp"
 
 namespace waygate::egress {
 
@@ -41,7 +42,8 @@ struct Settings {
 };
 
 // Reads and checks the stage's keys; throws ConfigError naming the key.
-Settings read_settings(const Config& c);
+// In shared mode without egress4/egress6, the egress addresses of the directory's sockets.
+Settings read_settings(const Config& c, const Directory& directory);
 
 // Parses "FIRST-LAST" (1 <= FIRST <= LAST <= 65535); false if it is not one.
 bool parse_range(const std::string& text, PortRange& out);

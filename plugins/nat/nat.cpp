@@ -44,7 +44,7 @@ std::optional<net::Address> address(const Config& c, std::string_view key, int f
   return net::Address::v6(std::span<const std::uint8_t, 16>(b));
 }
 
-Settings read_settings(const Config& c) {
+Settings read_settings(const Config& c, const Directory& directory) {
   Settings s;
   const std::string range = c.string("port_range", "20000-59999");
   {
@@ -98,7 +98,22 @@ Settings read_settings(const Config& c) {
     t.complete();
     s.sockets.push_back(std::move(so));
   }
-  if (s.sockets.empty()) c.fail("socket", "at least one [[stage.socket]] table (id, egress4, egress6) is required");
+  // Without tables of its own, the directory's sockets with an egress address: the socket's
+  // position is its id (what policy writes into meta.socket).
+  if (c.tables("socket").empty()) {
+    for (std::size_t i = 0; i < directory.sockets.size(); ++i) {
+      SocketSettings so;
+      so.id = static_cast<std::uint32_t>(i);
+      for (const auto& a : directory.sockets[i].egress) {
+        auto& slot = a.is_v4() ? so.egress4 : so.egress6;
+        if (!slot) slot = a;
+      }
+      if (so.egress4 || so.egress6) s.sockets.push_back(so);
+    }
+  }
+  if (s.sockets.empty())
+    c.fail("socket", "no socket to translate for: list [[stage.socket]] tables (id, egress4, egress6), "
+                     "or give the directory's [[socket]] an egress address");
   if (std::none_of(s.sockets.begin(), s.sockets.end(), [&](auto& so) { return so.id == s.default_socket; }))
     c.fail("default_socket", "no socket has id " + std::to_string(s.default_socket));
   return s;
@@ -130,7 +145,7 @@ class NatStage final : public Plugin {
   }
 
   void configure(const Config& c) override {
-    Settings next = read_settings(c);
+    Settings next = read_settings(c, *ctx_.directory());
     if (auto error = engine_.configure(std::move(next))) c.fail(error->key, error->message);
   }
 

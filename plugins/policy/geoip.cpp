@@ -12,15 +12,17 @@ namespace waygate::policy {
 
 struct GeoIp::Db {
   MMDB_s mmdb{};
-  ~Db() { MMDB_close(&mmdb); }
+  bool open = false;
+  ~Db() {
+    if (open) MMDB_close(&mmdb);
+  }
 };
 
 GeoIp::GeoIp(const std::string& path) : db_(std::make_unique<Db>()) {
   int rc = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db_->mmdb);
-  if (rc != MMDB_SUCCESS) {
-    db_.release();  // nothing was opened to close
+  if (rc != MMDB_SUCCESS)
     throw std::runtime_error("cannot read GeoIP database " + path + ": " + MMDB_strerror(rc));
-  }
+  db_->open = true;
 }
 
 GeoIp::~GeoIp() = default;

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include <boost/json.hpp>
+#include <boost/url/params_view.hpp>
 #include <date/date.h>
 #include <fmt/format.h>
 
@@ -94,9 +95,7 @@ class PolicyStage final : public Plugin {
     apply();
     ctx_.serve(Listener::tunnel, "/v1/routes", [this](const Request& r) { return answer_client(access_, r); });
     ctx_.serve(Listener::tunnel, "/v1/exit-node", [this](const Request& r) { return answer_client(access_, r); });
-    ctx_.serve(Listener::admin, "/v1/access-graph", [this](const Request&) {
-      return Response{200, "application/json", graph_json(access_.directory())};
-    });
+    ctx_.serve(Listener::admin, "/v1/access-graph", [this](const Request& r) { return graph(r); });
   }
 
   void stop() override {
@@ -145,6 +144,25 @@ class PolicyStage final : public Plugin {
 
  private:
   std::chrono::sys_seconds now() const { return std::chrono::floor<std::chrono::seconds>(ctx_.wall()); }
+
+  // The graph, or with ?identity=NAME&socket=NAME the verdict for that pair as things stand now
+  // (its current endpoint and country, this moment) and why.
+  Response graph(const Request& r) const {
+    std::string identity, socket;
+    for (auto param : boost::urls::params_view(r.query)) {
+      if (param.key == "identity") identity = param.value;
+      if (param.key == "socket") socket = param.value;
+    }
+    const Directory& d = access_.directory();
+    if (identity.empty() && socket.empty()) return {200, "application/json", graph_json(d)};
+    std::uint32_t i = d.identity_by_name(identity), s = d.socket_by_name(socket);
+    if (i == kNoId || s == kNoId)
+      return {404, "application/json", R"({"error":"no such identity or socket"})" "\n"};
+    Verdict v = evaluate(d, i, s, access_.situation(i, now()));
+    boost::json::object answer{{"identity", identity}, {"socket", socket}, {"granted", v.granted},
+                               {"reason", v.explain(d, s)}};
+    return {200, "application/json", boost::json::serialize(answer) + "\n"};
+  }
 
   void apply() {
     access_.reset(ctx_.directory(), now());

@@ -14,14 +14,15 @@ fi
 # Short: interface names have 15 characters at most.
 RUN_ID=$(printf '%04x%02x' $(($$ & 0xffff)) $((RANDOM & 0xff)))
 WORK=$(mktemp -d)
-NAMESPACES=()
 PIDS=()
 
 cleanup() {
   local rc=$?
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  # Every namespace carrying this run's id: new_ns runs in a command substitution, a subshell, so
+  # it cannot record what it made in a variable of ours.
+  for ns in $(ip netns list | awk -v id="$RUN_ID" '$1 ~ id "$" {print $1}'); do ip netns del "$ns" 2>/dev/null || true; done
   if [[ $rc -ne 0 && -d $WORK ]]; then
     for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 40 "$f"; }; done
   fi
@@ -35,7 +36,6 @@ trap 'exit 130' INT TERM
 new_ns() {
   local ns="wg$1$RUN_ID"
   ip netns add "$ns"
-  NAMESPACES+=("$ns")
   ip -n "$ns" link set lo up
   echo "$ns"
 }

@@ -77,23 +77,18 @@ name = "policy"
 plugin = "policy"
 audit_log = "$WORK/audit.log"
 
+# nat and egress take the egress addresses from the socket.
 [[stage]]
 name = "nat"
 plugin = "nat"
 port_range = "40000-40999"
 block_size = 64
 max_sessions = 10000
-[[stage.socket]]
-id = 0
-egress4 = "10.52.0.1"
-egress6 = "fd52::1"
 
 [[stage]]
 name = "egress"
 plugin = "egress"
 interface = "vt$RUN_ID"
-egress4 = "10.52.0.1"
-egress6 = "fd52::1"
 port_range = "40000-40999"
 TOML
 }

@@ -21,6 +21,7 @@
 
 using waygate::Direction;
 using waygate::testing::Rig;
+using waygate::testing::RigOptions;
 using namespace waygate::egress;
 using Bytes = std::vector<std::uint8_t>;
 
@@ -143,12 +144,23 @@ TEST(EgressConfig, ErrorsNameTheKey) {
   EXPECT_EQ(error_of("egress4 = '198.51.100.1'"), "<rig>:1:1: key 'interface': missing (a string is required)");
 }
 
+// Without egress4/egress6 of its own, shared mode shares the directory sockets' egress addresses.
+TEST(EgressConfig, SharedModeTakesTheSocketsEgressFromTheDirectory) {
+  RigOptions with_socket;
+  with_socket.directory =
+      "[[socket]]\nname = 'exit'\ntype = 'exit_node'\negress = ['198.51.100.1', '2001:db8::1']\n";
+  EXPECT_NO_THROW(Rig::load(WAYGATE_EGRESS_PLUGIN, "interface = 'eth0'", with_socket));
+  RigOptions without_egress;
+  without_egress.directory = "[[socket]]\nname = 'exit'\ntype = 'exit_node'\n";
+  EXPECT_THROW(Rig::load(WAYGATE_EGRESS_PLUGIN, "interface = 'eth0'", without_egress), waygate::ConfigError);
+}
+
 TEST(EgressConfig, SharedModeErrors) {
   auto has = [](const std::string& error, const std::string& part) {
     return error.find(part) != std::string::npos;
   };
   std::string e = error_of("interface = 'eth0'");
-  EXPECT_TRUE(has(e, "key 'egress4'") && has(e, "egress4, egress6 or both")) << e;
+  EXPECT_TRUE(has(e, "key 'egress4'") && has(e, "egress4, egress6, or the directory sockets' egress")) << e;
   e = error_of("interface = 'eth0'\negress4 = '198.51.100.300'");
   EXPECT_TRUE(has(e, "key 'egress4': '198.51.100.300' is not an IPv4 address")) << e;
   e = error_of("interface = 'eth0'\negress6 = '198.51.100.1'");

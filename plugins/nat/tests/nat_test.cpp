@@ -210,6 +210,35 @@ TEST(Nat, SourceIsTranslatedAndTheAnswerComesBack) {
   EXPECT_EQ(nat.sessions("udp"), 1);
 }
 
+// Without [[stage.socket]] tables the NAT translates for the directory's sockets: a socket's
+// position is its id, its first IPv4 and IPv6 egress addresses are its own.
+TEST(Nat, SocketsFromTheDirectory) {
+  waygate::testing::RigOptions o;
+  o.directory = R"(
+[[socket]]
+name = "lab"
+type = "subnet_router"
+routes = ["192.168.10.0/24"]
+[[socket]]
+name = "corporate-exit"
+type = "exit_node"
+egress = ["2001:db8::7", "198.51.100.7"]
+)";
+  auto rig = Rig::load(WAYGATE_NAT_PLUGIN, "port_range = \"20000-20999\"\nblock_size = 100\ndefault_socket = 1", o);
+  rig->start();
+  rig->push(Direction::outbound, udp("10.0.0.2", 20010, "203.0.113.5", 53), who(3, 9, 1));
+  auto got = rig->take(Direction::outbound);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(info(got[0].bytes).src, addr("198.51.100.7"));
+  rig->push(Direction::outbound, udp("10.0.0.2", 20010, "203.0.113.5", 53), who(3, 9, 0));
+  EXPECT_TRUE(rig->take(Direction::outbound).empty());  // the lab has no egress address
+  EXPECT_EQ(rig->drops("unknown_socket"), 1u);
+  // Nothing to translate for: an error naming both ways to fix it.
+  waygate::testing::RigOptions none;
+  none.directory = "[[socket]]\nname = 'lab'\ntype = 'subnet_router'\nroutes = ['192.168.10.0/24']\n";
+  EXPECT_THROW(Rig::load(WAYGATE_NAT_PLUGIN, "port_range = \"20000-20999\"", none), waygate::ConfigError);
+}
+
 TEST(Nat, MappingIsReusedAcrossDestinations) {
   Nat nat;
   auto a = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1)));

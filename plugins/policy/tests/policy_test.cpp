@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 
+#include "geoip.hpp"
 #include "waygate/testing/rig.hpp"
 
 namespace {
@@ -282,6 +283,11 @@ TEST(Policy, AccessGraphOnTheAdminApi) {
   ASSERT_EQ(g.at("edges").as_array().size(), 1u);
   EXPECT_EQ(g.at("edges").at(0).at("identity"), "alice");
   EXPECT_EQ(g.at("edges").at(0).at("socket"), "corporate-exit");
+  auto why = json::parse(
+      r->request(Listener::admin, "GET", "/v1/access-graph?identity=bob&socket=corporate-exit").body);
+  EXPECT_EQ(why.at("granted"), false);
+  EXPECT_EQ(why.at("reason"), "denied: staff-exit: who: 'bob' is not group staff");
+  EXPECT_EQ(r->request(Listener::admin, "GET", "/v1/access-graph?identity=zed&socket=lab").status, 404u);
   // Not on the tunnel listener.
   EXPECT_EQ(r->request(Listener::tunnel, "GET", "/v1/access-graph").status, 404u);
 }
@@ -314,6 +320,22 @@ TEST(Policy, AuditLogHasOneLinePerDecisionThatChanges) {
   EXPECT_EQ(lines[2].at("event"), "denied");
   EXPECT_EQ(lines[2].at("reason"), "denied: no policy is linked to socket 'corporate-exit'");
   EXPECT_EQ(r->counter("audit_lines_total"), 3);
+}
+
+TEST(Policy, CountryFromTheGeoIpDatabase) {
+  // The test database: 192.0.2.0/24 DE, 198.51.100.0/24 US, 2001:db8:1::/48 FR.
+  waygate::policy::GeoIp db(WAYGATE_TEST_MMDB);
+  EXPECT_EQ(db.country(*net::parse_address("192.0.2.200")), "DE");
+  EXPECT_EQ(db.country(*net::parse_address("198.51.100.1")), "US");
+  EXPECT_EQ(db.country(*net::parse_address("2001:db8:1::5")), "FR");
+  EXPECT_EQ(db.country(*net::parse_address("203.0.113.1")), "");
+
+  auto r = rig(kStaffExit + "countries = [\"DE\", \"FR\"]\n", "geoip = \"" WAYGATE_TEST_MMDB "\"");
+  r->start();
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.10", 0, udp_endpoint("192.0.2.7", 40000)));
+  EXPECT_FALSE(passes(*r, 0, "198.51.100.10", 0, udp_endpoint("198.51.100.9", 40000)));
+  EXPECT_FALSE(passes(*r, 0, "198.51.100.10", 0, udp_endpoint("203.0.113.9", 40000)));  // unknown
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.10", 0, udp_endpoint("192.0.2.8", 40000)));
 }
 
 TEST(Policy, CountryConditionNeedsAGeoIpDatabase) {

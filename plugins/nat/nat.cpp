@@ -12,6 +12,8 @@
 #include <random>
 
 #include "engine.hpp"
+#include "nat_log.hpp"
+#include "waygate/journal.hpp"
 #include "waygate/plugin.hpp"
 
 namespace waygate::nat {
@@ -140,16 +142,24 @@ std::uint64_t random_seed() {
 
 class NatStage final : public Plugin {
  public:
-  explicit NatStage(Context& ctx) : ctx_(ctx), engine_(bind(ctx), random_seed()) {
+  explicit NatStage(Context& ctx) : ctx_(ctx), engine_(bind(ctx), random_seed()), log_(ctx, "log") {
     for (std::size_t r = 1; r < drops_.size(); ++r) drops_[r] = ctx.drop_reason(reason_name(static_cast<Reason>(r)));
   }
 
   void configure(const Config& c) override {
     Settings next = read_settings(c, *ctx_.directory());
+    LogSettings log{c.string("log", ""),
+                    static_cast<std::uint64_t>(c.integer("log_max_size", 100 << 20, 4096, std::int64_t{1} << 40)),
+                    static_cast<unsigned>(c.integer("log_keep", 5, 1, 20))};
+    if (running_ && log.path != log_settings_.path) c.fail("log", "changing the NAT log needs a restart");
     if (auto error = engine_.configure(std::move(next))) c.fail(error->key, error->message);
+    log_settings_ = log;
+    directory_ = ctx_.directory();
   }
 
   void start() override {
+    log_.open(log_settings_.path, log_settings_.max_size, log_settings_.keep);
+    running_ = true;
     if (!timer_armed_) {
       timer_ = ctx_.timer([this] { tick(); });
       timer_armed_ = true;
@@ -157,7 +167,17 @@ class NatStage final : public Plugin {
     timer_.arm_in(kTick);
   }
 
-  void stop() override { timer_.cancel(); }
+  void stop() override {
+    timer_.cancel();
+    drain_log();
+    log_.close();
+    running_ = false;
+  }
+
+  void on_io(const Completion& c, Output&) override {
+    if (log_.owns(c)) log_.done(c);
+    else ctx_.pool().free(c.packet);
+  }
 
   void process(Burst& burst, Output& out) override {
     engine_.set_clock(ctx_.now(), ctx_.wall());
@@ -175,13 +195,24 @@ class NatStage final : public Plugin {
           break;
       }
     }
+    drain_log();
   }
 
  private:
   void tick() {
     engine_.set_clock(ctx_.now(), ctx_.wall());
     engine_.sweep();
+    drain_log();
     timer_.arm_in(kTick);
+  }
+
+  // Session starts and ends since the last burst or tick, to the log (or nowhere without one).
+  void drain_log() {
+    engine_.drain_events([this](const SessionEvent& e) {
+      if (!log_.is_open()) return;
+      format_session(line_, e, *directory_);
+      log_.write(line_);
+    });
   }
 
   // Rewrites the refused packet, in its own buffer, into the ICMP error that answers it.
@@ -206,6 +237,16 @@ class NatStage final : public Plugin {
   std::array<Drop, static_cast<std::size_t>(Reason::count)> drops_{};
   Timer timer_;
   bool timer_armed_ = false;
+  struct LogSettings {
+    std::string path;
+    std::uint64_t max_size = 0;
+    unsigned keep = 5;
+  };
+  LogSettings log_settings_;
+  Journal log_;
+  std::string line_;  // reused: formatting a session allocates nothing once it has grown
+  std::shared_ptr<const Directory> directory_;
+  bool running_ = false;
 };
 
 }  // namespace
@@ -213,3 +254,5 @@ class NatStage final : public Plugin {
 }  // namespace waygate::nat
 
 WAYGATE_PLUGIN(waygate::nat::NatStage, "nat", "0.1.0")
+WAYGATE_COMMANDS({"nat-lookup", "Who had this public address and port at that time? (from the NAT log)",
+                  &waygate::nat::nat_lookup_command})

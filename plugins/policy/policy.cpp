@@ -14,10 +14,10 @@
 #include <fmt/format.h>
 
 #include "access.hpp"
-#include "audit.hpp"
 #include "client_api.hpp"
 #include "geoip.hpp"
 #include "graph.hpp"
+#include "waygate/journal.hpp"
 #include "waygate/net/headers.hpp"
 #include "waygate/plugin.hpp"
 
@@ -54,7 +54,7 @@ class PolicyStage final : public Plugin {
  public:
   explicit PolicyStage(Context& ctx)
       : ctx_(ctx),
-        audit_(ctx),
+        audit_(ctx, "audit"),
         malformed_(ctx.drop_reason("malformed")),
         no_identity_(ctx.drop_reason("no_identity")),
         no_exit_node_(ctx.drop_reason("no_exit_node")),
@@ -138,7 +138,7 @@ class PolicyStage final : public Plugin {
   }
 
   void on_io(const Completion& c, Output&) override {
-    if (c.tag == AuditLog::kTag) audit_.done(c);
+    if (audit_.owns(c)) audit_.done(c);
     else ctx_.pool().free(c.packet);
   }
 
@@ -205,7 +205,7 @@ class PolicyStage final : public Plugin {
 
   Context& ctx_;
   Access access_;
-  AuditLog audit_;
+  Journal audit_;
   std::optional<GeoIp> geoip_;
   std::string audit_log_;
   bool running_ = false;

@@ -84,6 +84,7 @@ plugin = "nat"
 port_range = "40000-40999"
 block_size = 64
 max_sessions = 10000
+log = "$WORK/nat.log"
 
 [[stage]]
 name = "egress"
@@ -149,6 +150,33 @@ ip netns exec "$C" curl -sS --noproxy '*' -m 5 -f -o /dev/null http://10.52.0.2:
 seen=$(awk '/ - - / {print $1}' "$WORK/http.log" | sort -u)
 [[ $seen == 10.52.0.1 ]] || fail "the outside host saw '$seen'"
 pass "alice reaches the outside host, which sees only the egress address"
+
+# The NAT log answers "who had this public address and port at that time?": the outside host
+# records the address and port a datagram came from, nat-lookup names alice.
+ip netns exec "$O" timeout 5 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.52.0.2", 9053))
+data, peer = s.recvfrom(100)
+open(sys.argv[1], "w").write("%s:%d" % peer)
+s.sendto(b"ok", peer)
+' "$WORK/seen-from" &
+PIDS+=($!)
+sleep 0.3
+ip netns exec "$C" timeout 3 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(b"hello", ("10.52.0.2", 9053))
+s.recvfrom(100)
+' || fail "UDP through the exit"
+seen=$(cat "$WORK/seen-from")
+wait_for 5 grep -q "\"outside\":\"$seen\"" "$WORK/nat.log" || fail "no NAT log line for $seen: $(cat "$WORK/nat.log")"
+lookup=$("$WAYGATE" nat-lookup "$seen" --protocol udp --at "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" -c "$WORK/connector.toml") ||
+  fail "nat-lookup $seen: $lookup"
+[[ $lookup == *'udp "10.50.0.2:'*'-> "10.52.0.2:9053" as '"$seen"': identity "alice", socket "corporate-exit"'* ]] ||
+  fail "nat-lookup $seen: $lookup"
+pass "nat-lookup $seen: $lookup"
 
 metric() {  # the drops of the policy stage under REASON
   ip netns exec "$S" curl -sS -m 5 http://127.0.0.1:9190/metrics |

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cstring>
+#include <fstream>
+#include <unistd.h>
 #include <set>
 #include <string>
 #include <vector>
@@ -237,6 +239,51 @@ egress = ["2001:db8::7", "198.51.100.7"]
   waygate::testing::RigOptions none;
   none.directory = "[[socket]]\nname = 'lab'\ntype = 'subnet_router'\nroutes = ['192.168.10.0/24']\n";
   EXPECT_THROW(Rig::load(WAYGATE_NAT_PLUGIN, "port_range = \"20000-20999\"", none), waygate::ConfigError);
+}
+
+// The NAT log: a line per session start and end, with the directory's names, the inside, remote
+// and outside ends; rotated by size.
+TEST(Nat, LogHasALinePerSessionStartAndEnd) {
+  char dir[] = "/tmp/waygate-natlog-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string log = std::string(dir) + "/nat.log";
+  waygate::testing::RigOptions o;
+  o.directory = R"(
+[[identity]]
+name = "alice"
+public_key = "zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ="
+[[socket]]
+name = "corporate-exit"
+type = "exit_node"
+egress = ["198.51.100.1"]
+)";
+  auto rig = Rig::load(WAYGATE_NAT_PLUGIN,
+                       "port_range = \"20000-20999\"\nlog_max_size = 4096\nlog_keep = 2\nlog = \"" + log + "\"", o);
+  rig->start();
+  rig->push(Direction::outbound, udp("10.64.0.2", 20010, "203.0.113.5", 53), who(0, 1, 0));
+  rig->advance(3min);  // past the UDP timeout and a sweep: the session ends
+  rig->poll();
+  std::ifstream in(log);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0],
+            R"({"time":"2026-01-01T00:00:00.000Z","event":"start","identity":"alice","socket":"corporate-exit",)"
+            R"("protocol":"udp","inside":"10.64.0.2:20010","remote":"203.0.113.5:53","outside":"198.51.100.1:20010"})");
+  EXPECT_NE(lines[1].find(R"("event":"end","identity":"alice")"), std::string::npos) << lines[1];
+  EXPECT_EQ(rig->counter("log_lines_total"), 2);
+  // 4096 bytes hold about 20 lines: 60 more sessions rotate the file twice, keeping two old ones.
+  for (std::uint16_t i = 0; i < 30; ++i) rig->push(Direction::outbound, udp("10.64.0.2", 20100 + i, "203.0.113.5", 53), who(0, 1, 0));
+  rig->advance(3min);
+  rig->poll();
+  EXPECT_TRUE(std::ifstream(log + ".1").good());
+  EXPECT_TRUE(std::ifstream(log + ".2").good());
+  EXPECT_FALSE(std::ifstream(log + ".3").good());
+  EXPECT_EQ(rig->counter("log_lines_total"), 62);
+  EXPECT_EQ(rig->counter("log_lines_lost_total"), 0);
+  rig->stop();
+  for (const char* suffix : {"", ".1", ".2"}) ::unlink((log + suffix).c_str());
+  ::rmdir(dir);
 }
 
 TEST(Nat, MappingIsReusedAcrossDestinations) {

@@ -1,0 +1,161 @@
+#include "nat_log.hpp"
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "waygate/config.hpp"
+
+namespace waygate::nat {
+
+namespace {
+
+const char* protocol_name(std::uint8_t p) {
+  switch (p) {
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 1:
+    case 58: return "icmp";
+    default: return "other";
+  }
+}
+
+void endpoint(std::string& out, const net::Address& a, std::uint16_t port) {
+  if (a.is_v6()) fmt::format_to(std::back_inserter(out), "\"[{}]:{}\"", a.to_string(), port);
+  else fmt::format_to(std::back_inserter(out), "\"{}:{}\"", a.to_string(), port);
+}
+
+std::string utc_ms(std::int64_t ns) {
+  std::time_t seconds = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  return fmt::format("{:%FT%T}.{:03}Z", tm, (ns / 1'000'000) % 1000);
+}
+
+// "2026-11-25T10:44:55Z" or with milliseconds: nanoseconds since the epoch.
+std::optional<std::int64_t> parse_utc(const std::string& text) {
+  std::tm tm{};
+  int ms = 0;
+  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end == nullptr) return std::nullopt;
+  if (*end == '.') {
+    char* digits_end = nullptr;
+    double fraction = std::strtod(end, &digits_end);
+    ms = static_cast<int>(fraction * 1000);
+    end = digits_end;
+  }
+  if (std::string_view(end) != "Z") return std::nullopt;
+  return (static_cast<std::int64_t>(::timegm(&tm)) * 1000 + ms) * 1'000'000;
+}
+
+// The `log` key of the first nat stage of a connector's config.
+std::string log_of(const std::string& config) {
+  Config root = Config::parse_file(config);
+  for (const Config& stage : root.tables("stage"))
+    if (stage.string("plugin", "") == "nat" && stage.has("log")) return stage.string("log");
+  throw std::runtime_error(config + ": no nat stage with a 'log' key");
+}
+
+}  // namespace
+
+void format_session(std::string& out, const SessionEvent& e, const Directory& d) {
+  out.clear();
+  auto it = std::back_inserter(out);
+  fmt::format_to(it, R"({{"time":"{}","event":"{}","identity":)", utc_ms(e.wall_ns), e.start ? "start" : "end");
+  if (e.identity < d.identities.size()) fmt::format_to(it, "\"{}\"", d.identities[e.identity].name);
+  else if (e.identity == kNoId) out += "null";
+  else fmt::format_to(it, "{}", e.identity);
+  out += R"(,"socket":)";
+  if (e.socket < d.sockets.size()) fmt::format_to(it, "\"{}\"", d.sockets[e.socket].name);
+  else fmt::format_to(it, "{}", e.socket);
+  fmt::format_to(it, R"(,"protocol":"{}","inside":)", protocol_name(e.protocol));
+  endpoint(out, e.inside, e.inside_port);
+  out += R"(,"remote":)";
+  endpoint(out, e.remote, e.remote_port);
+  out += R"(,"outside":)";
+  endpoint(out, e.outside, e.outside_port);
+  out += "}";
+}
+
+int nat_lookup_command(int argc, char** argv) {
+  CLI::App app{"Who had this public address and port at that time? (from the NAT log)", "nat-lookup"};
+  std::string outside, at, log, config, protocol;
+  app.add_option("outside", outside, "The public address and port: 198.51.100.1:40001 or [2001:db8::1]:40001")->required();
+  app.add_option("--at", at, "The moment: 2026-11-25T10:44:55Z (UTC)")->required();
+  app.add_option("--log", log, "The NAT log file (rotated files FILE.1, FILE.2, ... are read too)");
+  app.add_option("-c,--config", config, "Or the connector's config, whose nat stage names the log");
+  app.add_option("--protocol", protocol, "Only sessions of this protocol")->check(CLI::IsMember({"tcp", "udp", "icmp"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (log.empty() && config.empty()) throw std::runtime_error("name the log with --log FILE or -c CONFIG");
+    if (log.empty()) log = log_of(config);
+    auto when = parse_utc(at);
+    if (!when) throw std::runtime_error("--at '" + at + "': expected a UTC time such as 2026-11-25T10:44:55Z");
+    // Sessions by their inside and outside ends, protocol and remote: start time and end time.
+    struct Seen {
+      boost::json::object line;
+      std::int64_t start = 0, end = -1;
+    };
+    std::vector<Seen> sessions;
+    std::vector<std::string> files;
+    for (int i = 20; i >= 1; --i)  // oldest first
+      if (std::filesystem::exists(log + "." + std::to_string(i))) files.push_back(log + "." + std::to_string(i));
+    files.push_back(log);
+    const std::string quoted = "\"" + outside + "\"";
+    for (auto& file : files) {
+      std::ifstream in(file);
+      if (!in) throw std::runtime_error("cannot read " + file);
+      for (std::string text; std::getline(in, text);) {
+        if (text.find(quoted) == std::string::npos) continue;  // cheap filter before parsing
+        std::error_code ec;
+        auto v = boost::json::parse(text, ec);
+        if (ec || !v.is_object()) continue;
+        auto& o = v.as_object();
+        if (!o.contains("outside") || o.at("outside") != outside.c_str()) continue;
+        if (!protocol.empty() && o.at("protocol") != protocol.c_str()) continue;
+        auto t = parse_utc(std::string(o.at("time").as_string()));
+        if (!t) continue;
+        if (o.at("event") == "start") {
+          sessions.push_back({o, *t, -1});
+          continue;
+        }
+        for (auto s = sessions.rbegin(); s != sessions.rend(); ++s)
+          if (s->end < 0 && s->line.at("inside") == o.at("inside") && s->line.at("remote") == o.at("remote") &&
+              s->line.at("protocol") == o.at("protocol")) {
+            s->end = *t;
+            break;
+          }
+      }
+    }
+    int found = 0;
+    for (auto& s : sessions) {
+      if (s.start > *when || (s.end >= 0 && s.end < *when)) continue;
+      ++found;
+      auto& l = s.line;
+      auto str = [&](const char* k) { return boost::json::serialize(l.at(k)); };
+      fmt::print("{} {} -> {} as {}: identity {}, socket {}, from {} until {}\n", std::string(l.at("protocol").as_string()),
+                 str("inside"), str("remote"), outside, str("identity"), str("socket"),
+                 std::string(l.at("time").as_string()), s.end >= 0 ? utc_ms(s.end) : "(still open when the log ends)");
+    }
+    if (found == 0) {
+      fmt::print("no session used {} at {}\n", outside, at);
+      return 3;
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "nat-lookup: {}\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace waygate::nat

@@ -122,8 +122,10 @@ std::string why(const Directory& d, std::uint32_t identity, std::uint32_t socket
 }
 
 // date::parse: see the same pragma in the SDK's directory.cpp.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 int access_graph_command(int argc, char** argv) {
   CLI::App app{"Who reaches which socket through which policy", "access-graph"};
   std::string file, identity, socket, from, at;
@@ -184,6 +186,8 @@ int access_graph_command(int argc, char** argv) {
   }
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 }  // namespace waygate::policy

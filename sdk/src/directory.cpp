@@ -86,8 +86,10 @@ std::uint64_t pool_size(const net::Prefix& p) {
 
 // date::parse leaves a local uninitialised on paths GCC 12 cannot rule out (it checks the stream
 // state before use); the warning is about the library's template, not this code.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 std::optional<std::chrono::sys_seconds> time_of(const Config& t, std::string_view key) {
   if (!t.has(key)) return std::nullopt;
   std::string text = t.string(key);
@@ -100,7 +102,9 @@ std::optional<std::chrono::sys_seconds> time_of(const Config& t, std::string_vie
   t.fail(key, fmt::format("'{}' is not a date (2026-01-31) or a UTC time (2026-01-31T08:00:00Z)",
                           text));
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 std::optional<std::chrono::minutes> minute_of_day(std::string_view hhmm) {
   if (hhmm.size() != 5 || hhmm[2] != ':') return std::nullopt;

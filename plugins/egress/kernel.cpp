@@ -19,9 +19,8 @@ KernelSystem::KernelSystem(const Settings& s, std::string table, Logger& log)
     : netns_(s.netns), table_(std::move(table)), log_(log) {
   device_.emplace(device_settings(s));
   try {
-    NetnsGuard in_namespace(s.netns);
-    run_nft(kernel_script(table_, s, device_->name()));
-    table_installed_ = true;
+    NetnsGuard in_namespace(s.netns);  // the table, and the forwarding sysctls below
+    nft_table_.emplace(s.netns, table_, kernel_script(table_, s, device_->name()), log_);
     for (auto [which, name] : {std::pair{&forward4_, "net/ipv4/ip_forward"},
                                std::pair{&forward6_, "net/ipv6/conf/all/forwarding"}}) {
       which->emplace(name);
@@ -38,15 +37,7 @@ KernelSystem::~KernelSystem() { release(); }
 void KernelSystem::release() {
   forward6_.reset();
   forward4_.reset();
-  if (table_installed_) {
-    table_installed_ = false;
-    try {
-      NetnsGuard in_namespace(netns_);
-      run_nft(delete_script(table_));
-    } catch (const std::exception& e) {
-      log_.error("removing nftables table {}: {}", table_, e.what());
-    }
-  }
+  nft_table_.reset();
   device_.reset();
 }
 

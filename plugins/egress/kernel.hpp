@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "nft.hpp"
 #include "settings.hpp"
 #include "sysctl.hpp"
 #include "tun_device.hpp"
@@ -36,7 +37,7 @@ class KernelSystem {
   std::string table_;
   Logger& log_;
   std::optional<tun::Device> device_;
-  bool table_installed_ = false;
+  std::optional<NftTable> nft_table_;
   std::optional<SysctlOverride> forward4_, forward6_;
 };
 

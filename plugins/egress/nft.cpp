@@ -1,5 +1,7 @@
 #include "nft.hpp"
 
+#include "waygate/netns.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -148,6 +150,25 @@ void run_nft(const std::string& script) {
     while (!output.empty() && output.back() == '\n') output.pop_back();
     throw std::runtime_error("nft failed: " + (output.empty() ? "exit status " + std::to_string(status) : output));
   }
+}
+
+NftTable::NftTable(std::string netns, std::string name, const std::string& script, Logger& log)
+    : netns_(std::move(netns)), name_(std::move(name)), log_(log) {
+  replace(script);
+}
+
+NftTable::~NftTable() {
+  try {
+    NetnsGuard in_namespace(netns_);
+    run_nft(delete_script(name_));
+  } catch (const std::exception& e) {
+    log_.error("removing nftables table {}: {}", name_, e.what());
+  }
+}
+
+void NftTable::replace(const std::string& script) {
+  NetnsGuard in_namespace(netns_);
+  run_nft(script);
 }
 
 }  // namespace waygate::egress

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "settings.hpp"
+#include "waygate/log.hpp"
 
 namespace waygate::egress {
 
@@ -33,5 +34,21 @@ std::string delete_script(std::string_view table);
 // Runs `nft -f -` on the script in the calling thread's network namespace; throws
 // std::runtime_error with nft's own message on failure. For start, stop and reload only.
 void run_nft(const std::string& script);
+
+// A table the edge installed in a namespace, deleted from there when this goes away (a failure
+// to delete is logged: stopping goes on).
+class NftTable {
+ public:
+  // Installs `script` (which creates the table `name`) in `netns`; throws as run_nft does.
+  NftTable(std::string netns, std::string name, const std::string& script, Logger& log);
+  ~NftTable();
+  NftTable(const NftTable&) = delete;
+  NftTable& operator=(const NftTable&) = delete;
+  void replace(const std::string& script);  // a reload; throws, changing nothing, if nft refuses
+
+ private:
+  std::string netns_, name_;
+  Logger& log_;
+};
 
 }  // namespace waygate::egress

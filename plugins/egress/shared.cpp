@@ -94,8 +94,7 @@ SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
     if (!s.egress6.empty()) raw6_ = raw_socket(AF_INET6);
     if (!s.egress4.empty()) open_packet(packet4_, AF_INET, s);
     if (!s.egress6.empty()) open_packet(packet6_, AF_INET6, s);
-    run_nft(shared_script(table_, s));
-    table_installed_ = true;
+    nft_table_.emplace(s.netns, table_, shared_script(table_, s), log_);
 
     port_range_.emplace("net/ipv4/ip_local_port_range");
     PortRange kernel;
@@ -127,15 +126,7 @@ SharedSystem::~SharedSystem() { release(); }
 
 void SharedSystem::release() {
   port_range_.reset();
-  if (table_installed_) {
-    table_installed_ = false;
-    try {
-      NetnsGuard in_namespace(netns_);
-      run_nft(delete_script(table_));
-    } catch (const std::exception& e) {
-      log_.error("removing nftables table {}: {}", table_, e.what());
-    }
-  }
+  nft_table_.reset();
   if (gro_was_on_) {
     gro_was_on_ = false;
     if (!gro(packet4_ >= 0 ? packet4_ : packet6_, interface_, true))
@@ -175,10 +166,7 @@ void SharedSystem::open_packet(int& fd, int family, const Settings& s) {
 }
 
 void SharedSystem::update(const Settings& to) {
-  {
-    NetnsGuard in_namespace(netns_);
-    run_nft(shared_script(table_, to));
-  }
+  nft_table_->replace(shared_script(table_, to));
   auto attach = [&](int fd, std::vector<sock_filter> program) {
     if (fd < 0) return;
     sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};

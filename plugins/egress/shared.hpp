@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "nft.hpp"
 #include "settings.hpp"
 #include "sysctl.hpp"
 #include "waygate/log.hpp"
@@ -44,7 +45,7 @@ class SharedSystem {
   int raw4_ = -1, raw6_ = -1, packet4_ = -1, packet6_ = -1;
   int index_ = 0;
   std::size_t link_len_ = 0;
-  bool table_installed_ = false;
+  std::optional<NftTable> nft_table_;
   std::optional<SysctlOverride> port_range_;
   std::string interface_;
   bool gro_was_on_ = false;  // turned off at start: turned back on at stop

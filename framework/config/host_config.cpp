@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "assignments.hpp"
 
 namespace waygate {
 

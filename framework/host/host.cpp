@@ -4,7 +4,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "assignments.hpp"
 #include "control_plane.hpp"
 #include "host_config.hpp"
 #include "host_logger.hpp"

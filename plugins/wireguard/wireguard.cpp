@@ -8,6 +8,7 @@
 
 #include "edge/device.hpp"
 #include "keys.hpp"
+#include "peer_config.hpp"
 #include "waygate/plugin.hpp"
 
 namespace waygate::wg {
@@ -58,4 +59,6 @@ WAYGATE_PLUGIN(waygate::wg::WireGuardEdge, "wireguard", "0.1.0")
 WAYGATE_COMMANDS({"genkey", "Print a new private key (as wg genkey)", &waygate::wg::genkey_command},
                  {"pubkey", "Read a private key on stdin, print its public key (as wg pubkey)",
                   &waygate::wg::pubkey_command},
-                 {"genpsk", "Print a new preshared key (as wg genpsk)", &waygate::wg::genpsk_command})
+                 {"genpsk", "Print a new preshared key (as wg genpsk)", &waygate::wg::genpsk_command},
+                 {"peer", "peer config NAME --exit-node SOCKET -c FILE: a wg-quick configuration (and QR code)",
+                  &waygate::wg::peer_command})

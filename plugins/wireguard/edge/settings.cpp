@@ -77,6 +77,15 @@ Settings Settings::read(const Config& c, const Directory& directory) {
   }
   s.listen_port = static_cast<int>(c.integer("listen_port", 0, 0, 65535));
   s.netns = c.string("netns", "");
+  // Only `waygate peer config` reads it (the host:port stock clients dial); checked here so a
+  // typo is found by `waygate check`, not by a user.
+  const std::string public_endpoint = c.string("public_endpoint", "");
+  auto colon = public_endpoint.rfind(':');
+  if (!public_endpoint.empty() &&
+      (colon == std::string::npos || colon == 0 || colon + 1 == public_endpoint.size() ||
+       public_endpoint.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+       std::stoul(public_endpoint.substr(colon + 1, 6)) > 65535))
+    c.fail("public_endpoint", "expected host:port, such as \"vpn.example.com:51820\" or \"[2001:db8::1]:51820\"");
   s.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535 - 80));
   s.handshake_load = static_cast<unsigned>(c.integer("handshake_load", 128, 1, 1 << 20));
   s.timing = Timing::divided_by(static_cast<unsigned>(c.integer("timer_divisor", 1, 1, 1000)));

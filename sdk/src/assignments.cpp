@@ -1,4 +1,5 @@
-#include "assignments.hpp"
+// The state folder's record of pool addresses (see waygate/directory.hpp).
+#include "waygate/directory.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -110,6 +110,9 @@ for _ in $(seq 50); do [[ -n $(on $O ss -Htln "sport = :8080") ]] && break; slee
 on $C curl -sS --noproxy '*' -m 5 http://198.51.100.80:8080/
 echo "(198.51.100.1 is the connector's egress address: alice's own, 192.0.2.10, never left the tunnel)"
 
+step "traffic per exit node and per client (waygate stats, from the connector's admin API)"
+on $S "$waygate" stats
+
 step "who may use what (waygate access-graph), and the connector's counters"
 $waygate access-graph -c "$work/exit-node.toml"
 $waygate access-graph -c "$work/exit-node.toml" --identity bob --socket corporate-exit || true

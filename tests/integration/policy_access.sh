@@ -77,6 +77,11 @@ name = "policy"
 plugin = "policy"
 audit_log = "$WORK/audit.log"
 
+[[stage]]
+name = "stats"
+plugin = "stats"
+history = "$WORK/state/stats.json"
+
 # nat and egress take the egress addresses from the socket.
 [[stage]]
 name = "nat"
@@ -151,6 +156,24 @@ seen=$(awk '/ - - / {print $1}' "$WORK/http.log" | sort -u)
 [[ $seen == 10.52.0.1 ]] || fail "the outside host saw '$seen'"
 pass "alice reaches the outside host, which sees only the egress address"
 
+# Stats move by exactly the traffic sent: three pings of 128-byte IP packets each way.
+alice_bytes() {
+  ip netns exec "$S" curl -sS -m 5 http://127.0.0.1:9190/v1/stats | python3 -c '
+import json, sys
+for i in json.load(sys.stdin)["identities"]:
+    if i["name"] == "alice":
+        print(i["bytes"]["outbound"], i["bytes"]["inbound"], i["packets"]["outbound"], i["socket"])'
+}
+read -r out0 in0 pkts0 _ <<<"$(alice_bytes)"
+ip netns exec "$C" ping -c 3 -i 0.2 -s 100 -W 3 10.52.0.2 >/dev/null || fail "ping for the stats"
+read -r out1 in1 pkts1 socket <<<"$(alice_bytes)"
+((out1 - out0 == 384 && in1 - in0 == 384 && pkts1 - pkts0 == 3)) ||
+  fail "alice's stats moved by $((out1 - out0)) bytes out, $((in1 - in0)) in, $((pkts1 - pkts0)) packets (expected 384, 384, 3)"
+[[ $socket == corporate-exit ]] || fail "alice's socket in the stats: $socket"
+table=$(ip netns exec "$S" "$WAYGATE" stats -a 127.0.0.1:9190) || fail "waygate stats: $table"
+[[ $table == *"corporate-exit"*"alice"*"corporate-exit"* ]] || fail "waygate stats: $table"
+pass "stats moved by exactly 384 bytes each way; waygate stats shows alice on corporate-exit"
+
 # The NAT log answers "who had this public address and port at that time?": the outside host
 # records the address and port a datagram came from, nat-lookup names alice.
 ip netns exec "$O" timeout 5 python3 -c '
@@ -217,3 +240,8 @@ ip netns exec "$C" ping -c 3 -i 0.2 -W 1 10.52.0.2 >/dev/null && fail "alice sti
 ip netns exec "$D" ping -c 2 -i 0.2 -W 3 10.52.0.2 >/dev/null || fail "bob cannot use the exit node once granted"
 grep -q '"event":"denied","identity":"alice"' "$WORK/audit.log" || fail "alice's revocation is not audited"
 pass "SIGHUP revokes alice at once and grants bob"
+
+stop_waygate
+[[ -s $WORK/state/stats.json && $(cat "$WORK/state/stats.json") == *'"corporate-exit":['* ]] ||
+  fail "no traffic history saved on stop"
+pass "a clean stop saves the traffic history"

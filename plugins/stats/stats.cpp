@@ -1,0 +1,236 @@
+// The stats stage: per socket (exit node) and per identity, bytes and packets each way, the
+// clients active on each socket, and a time series per socket at 10-second resolution for 24
+// hours, kept across restarts in `history`. It sits after policy, which writes Meta::socket and
+// Meta::identity; the packet path adds to per-worker counters and touches nothing shared. What it
+// knows is on the admin API (/v1/stats, /v1/stats/series) for `waygate stats` and the portal, and
+// in /metrics.
+#include <chrono>
+#include <map>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <boost/url/params_view.hpp>
+
+#include "history.hpp"
+#include "stats_command.hpp"
+#include "waygate/plugin.hpp"
+
+namespace waygate::stats {
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+constexpr int kInterval = 10;  // seconds per sample
+
+struct Flow {  // [0] outbound (from clients), [1] inbound (to clients)
+  Counter bytes[2], packets[2];
+};
+
+Flow flow(Context& ctx, std::string_view prefix, const Labels& who) {
+  Flow f;
+  for (int d = 0; d < 2; ++d) {
+    Labels l = who;
+    l.emplace_back("direction", d == 0 ? "outbound" : "inbound");
+    f.bytes[d] = ctx.counter(std::string(prefix) + "_bytes_total", "Bytes through the stage", l);
+    f.packets[d] = ctx.counter(std::string(prefix) + "_packets_total", "Packets through the stage", l);
+  }
+  return f;
+}
+
+json::object moved(const Flow& f) {
+  return json::object{{"bytes", json::object{{"outbound", f.bytes[0].value()}, {"inbound", f.bytes[1].value()}}},
+                      {"packets", json::object{{"outbound", f.packets[0].value()}, {"inbound", f.packets[1].value()}}}};
+}
+
+class StatsStage final : public Plugin {
+ public:
+  explicit StatsStage(Context& ctx) : ctx_(ctx), tick_(ctx.timer([this] { sample(); })) {}
+
+  void configure(const Config& c) override {
+    std::string history = c.string("history", "");
+    Duration active = c.duration("active", 3min);
+    if (running_ && history != history_path_) c.fail("history", "changing the history file needs a restart");
+    // Everything by the new directory's positions; series and last-seen times follow names.
+    auto d = ctx_.directory();
+    std::vector<Socket> sockets;
+    History series;
+    for (auto& s : d->sockets) {
+      auto it = series_.find(s.name);
+      series.emplace(s.name, it != series_.end() ? std::move(it->second) : Series{});
+      sockets.push_back({flow(ctx_, "socket", {{"socket", s.name}}),
+                         ctx_.gauge("socket_clients", "Identities that sent through the socket lately", {{"socket", s.name}}),
+                         {}});
+    }
+    std::vector<Identity> identities;
+    for (auto& id : d->identities) {
+      Identity next{flow(ctx_, "identity", {{"identity", id.name}}), Time::min(), kNoId};
+      for (std::size_t old = 0; old < directory_->identities.size(); ++old)
+        if (directory_->identities[old].name == id.name && old < identities_.size()) {
+          next.last_seen = identities_[old].last_seen;
+          next.socket = identities_[old].socket == kNoId ? kNoId
+                                                         : d->socket_by_name(directory_->sockets[identities_[old].socket].name);
+        }
+      identities.push_back(next);
+    }
+    if (!running_ && !history.empty()) {
+      try {
+        load_history(history, series);
+      } catch (const std::exception& e) {
+        c.fail("history", "cannot read " + history + ": " + e.what());
+      }
+    }
+    history_path_ = history;
+    active_ = active;
+    directory_ = std::move(d);
+    sockets_ = std::move(sockets);
+    identities_ = std::move(identities);
+    series_ = std::move(series);
+    for (auto& s : sockets_)
+      for (int d2 = 0; d2 < 2; ++d2) s.last_bytes[d2] = s.flow.bytes[d2].value(), s.last_packets[d2] = s.flow.packets[d2].value();
+  }
+
+  void start() override {
+    running_ = true;
+    tick_.arm_in(std::chrono::seconds(kInterval));
+    ctx_.serve(Listener::admin, "/v1/stats", [this](const Request&) { return totals(); });
+    ctx_.serve(Listener::admin, "/v1/stats/series", [this](const Request& r) { return series(r); });
+  }
+
+  void stop() override {
+    running_ = false;
+    tick_.cancel();
+    if (history_path_.empty()) return;
+    try {
+      save_history(history_path_, series_, kInterval);
+    } catch (const std::exception& e) {
+      ctx_.log().error("saving the traffic history: {}", e.what());
+    }
+  }
+
+  void process(Burst& burst, Output& out) override {
+    const int d = burst.direction() == Direction::outbound ? 0 : 1;
+    const Time now = ctx_.now();
+    for (Packet* p : burst) {
+      const std::uint32_t s = p->meta.socket, i = p->meta.identity;
+      if (s < sockets_.size()) {
+        sockets_[s].flow.bytes[d].add(p->size());
+        sockets_[s].flow.packets[d].add();
+      }
+      if (i < identities_.size()) {
+        Identity& id = identities_[i];
+        id.flow.bytes[d].add(p->size());
+        id.flow.packets[d].add();
+        if (d == 0) {
+          id.last_seen = now;
+          id.socket = s;
+        }
+      }
+      out.pass(p);
+    }
+  }
+
+ private:
+  struct Socket {
+    Flow flow;
+    Gauge clients;
+    std::uint64_t last_bytes[2] = {0, 0}, last_packets[2] = {0, 0};  // at the last sample
+  };
+  struct Identity {
+    Flow flow;
+    Time last_seen;
+    std::uint32_t socket;  // the one its last outbound packet went to
+  };
+
+  bool active(const Identity& id) const { return id.last_seen != Time::min() && ctx_.now() - id.last_seen <= active_; }
+
+  // Per socket, the identities that sent through it within `active`.
+  std::vector<std::uint32_t> clients() const {
+    std::vector<std::uint32_t> n(sockets_.size(), 0);
+    for (auto& id : identities_)
+      if (active(id) && id.socket < n.size()) ++n[id.socket];
+    return n;
+  }
+
+  void sample() {
+    const auto time = std::chrono::duration_cast<std::chrono::seconds>(ctx_.wall().time_since_epoch()).count();
+    const std::vector<std::uint32_t> clients = this->clients();
+    for (std::size_t s = 0; s < sockets_.size(); ++s) {
+      Socket& sock = sockets_[s];
+      Sample x;
+      x.time = time;
+      for (int d = 0; d < 2; ++d) {
+        x.bytes[d] = sock.flow.bytes[d].value() - sock.last_bytes[d];
+        x.packets[d] = sock.flow.packets[d].value() - sock.last_packets[d];
+        sock.last_bytes[d] = sock.flow.bytes[d].value();
+        sock.last_packets[d] = sock.flow.packets[d].value();
+      }
+      x.clients = clients[s];
+      sock.clients.set(clients[s]);
+      series_[directory_->sockets[s].name].push(x);
+    }
+    tick_.arm_in(std::chrono::seconds(kInterval));
+  }
+
+  Response totals() const {
+    json::array sockets, identities;
+    const std::vector<std::uint32_t> active_now = clients();
+    for (std::size_t s = 0; s < sockets_.size(); ++s) {
+      const ::waygate::Socket& sock = directory_->sockets[s];
+      json::object o = moved(sockets_[s].flow);
+      o["name"] = sock.name;
+      o["type"] = to_string(sock.type);
+      o["description"] = sock.description;
+      o["connector"] = sock.connector;
+      o["clients"] = active_now[s];
+      sockets.push_back(std::move(o));
+    }
+    for (std::size_t i = 0; i < identities_.size(); ++i) {
+      const Identity& id = identities_[i];
+      json::object o = moved(id.flow);
+      o["name"] = directory_->identities[i].name;
+      o["socket"] = id.socket < directory_->sockets.size() ? json::value(directory_->sockets[id.socket].name) : nullptr;
+      o["active"] = active(id);
+      o["idle_seconds"] = id.last_seen == Time::min()
+                              ? json::value(nullptr)
+                              : json::value(std::chrono::duration_cast<std::chrono::seconds>(ctx_.now() - id.last_seen).count());
+      identities.push_back(std::move(o));
+    }
+    json::object body{{"interval", kInterval}, {"sockets", sockets}, {"identities", identities}};
+    return {200, "application/json", json::serialize(body) + "\n"};
+  }
+
+  Response series(const Request& r) const {
+    std::string socket;
+    std::int64_t since = 0;
+    for (auto param : boost::urls::params_view(r.query)) {
+      if (param.key == "socket") socket = param.value;
+      if (param.key == "since") since = std::atoll(std::string(param.value).c_str());
+    }
+    auto it = series_.find(socket);
+    if (it == series_.end()) return {404, "application/json", R"({"error":"no such socket"})" "\n"};
+    return {200, "application/json",
+            R"({"socket":")" + socket + R"(","interval":)" + std::to_string(kInterval) +
+                R"(,"columns":["time","bytes_out","bytes_in","packets_out","packets_in","clients"],"samples":)" +
+                series_json(it->second, since) + "}\n"};
+  }
+
+  Context& ctx_;
+  Timer tick_;
+  std::shared_ptr<const Directory> directory_ = std::make_shared<const Directory>();
+  std::vector<Socket> sockets_;
+  std::vector<Identity> identities_;
+  History series_;
+  std::string history_path_;
+  Duration active_ = 3min;
+  bool running_ = false;
+};
+
+}  // namespace
+
+}  // namespace waygate::stats
+
+WAYGATE_PLUGIN(waygate::stats::StatsStage, "stats", "0.1.0")
+WAYGATE_COMMANDS({"stats", "Traffic per exit node and per client, from a running connector (--watch to follow)",
+                  &waygate::stats::stats_command})

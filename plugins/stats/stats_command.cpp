@@ -1,0 +1,103 @@
+#include "stats_command.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace waygate::stats {
+
+namespace {
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+std::string human(std::uint64_t bytes) {
+  static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::uint64_t at(const json::value& v, const char* what, const char* direction) {
+  return v.at(what).at(direction).to_number<std::uint64_t>();
+}
+
+std::string get(const std::string& address, const std::string& target) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("admin address '" + address + "' has no port");
+  std::string host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  boost::asio::io_context io;
+  tcp::socket socket(io);
+  boost::asio::connect(socket, tcp::resolver(io).resolve(host, address.substr(colon + 1)));
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, host);
+  http::write(socket, req);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(socket, buffer, res);
+  if (res.result() != http::status::ok)
+    throw std::runtime_error(fmt::format("{} answered {} {}", address, res.result_int(), res.body()));
+  return res.body();
+}
+
+}  // namespace
+
+std::string stats_table(const std::string& body) {
+  json::value v = json::parse(body);
+  std::string out = fmt::format("{:<24} {:>7} {:>12} {:>12} {:>10} {:>10}\n", "EXIT NODE / SOCKET", "CLIENTS",
+                                "UPLOAD", "DOWNLOAD", "PKTS UP", "PKTS DOWN");
+  for (auto& s : v.at("sockets").as_array())
+    out += fmt::format("{:<24} {:>7} {:>12} {:>12} {:>10} {:>10}\n", std::string(s.at("name").as_string()),
+                       s.at("clients").to_number<std::int64_t>(), human(at(s, "bytes", "outbound")),
+                       human(at(s, "bytes", "inbound")), at(s, "packets", "outbound"), at(s, "packets", "inbound"));
+  out += fmt::format("\n{:<24} {:<20} {:>12} {:>12} {:>10}\n", "CLIENT", "EXIT NODE / SOCKET", "UPLOAD", "DOWNLOAD", "IDLE");
+  for (auto& id : v.at("identities").as_array()) {
+    const json::value& idle = id.at("idle_seconds");
+    const json::value& socket = id.at("socket");
+    out += fmt::format("{:<24} {:<20} {:>12} {:>12} {:>10}\n", std::string(id.at("name").as_string()),
+                       socket.is_string() ? std::string(socket.as_string()) : "-", human(at(id, "bytes", "outbound")),
+                       human(at(id, "bytes", "inbound")),
+                       idle.is_null() ? "never" : fmt::format("{} s", idle.to_number<std::int64_t>()));
+  }
+  return out;
+}
+
+int stats_command(int argc, char** argv) {
+  CLI::App app{"Traffic per exit node and per client, from a running connector", "stats"};
+  std::string admin = "127.0.0.1:9190";
+  double watch = 0;
+  app.add_option("-a,--admin", admin, "The connector's admin API ([host] admin)");
+  app.add_option("--watch", watch, "Print again every SECONDS until interrupted")->expected(0, 1)->default_str("2");
+  try {
+    app.parse(argc, argv);
+    if (app.count("--watch") > 0 && watch <= 0) watch = 2;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (;;) {
+      std::string table = stats_table(get(admin, "/v1/stats"));
+      if (watch > 0) fmt::print("\x1b[H\x1b[2J");  // a fresh screen each time, as watch(1) does
+      fmt::print("{}", table);
+      if (watch <= 0) return 0;
+      std::fflush(stdout);
+      std::this_thread::sleep_for(std::chrono::duration<double>(watch));
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "stats: {} ({})\n", e.what(), admin);
+    return 1;
+  }
+}
+
+}  // namespace waygate::stats

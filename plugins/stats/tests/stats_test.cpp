@@ -1,0 +1,139 @@
+// The stats stage in the rig: counters move by exactly the traffic pushed, per socket and per
+// identity and each way; active clients; a sample every 10 s on the fake clock; the series
+// survives a restart through the history file; the admin API and the `waygate stats` table.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include "stats_command.hpp"
+#include "waygate/testing/rig.hpp"
+
+namespace {
+
+using waygate::Direction;
+using waygate::Listener;
+using waygate::Meta;
+using waygate::testing::Rig;
+using waygate::testing::RigOptions;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+const char* kDirectory = R"(
+[[identity]]
+name = "alice"
+public_key = "zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ="
+[[identity]]
+name = "bob"
+public_key = "nPOeBeVKE6GYPA78yStsYfNHVu6wTIGbmekpIQzfl3w="
+[[socket]]
+name = "corporate-exit"
+type = "exit_node"
+description = "Exit node for all corporate traffic"
+[[socket]]
+name = "lab"
+type = "subnet_router"
+routes = ["192.168.10.0/24"]
+)";
+
+std::unique_ptr<Rig> stats(const std::string& keys = "") {
+  RigOptions o;
+  o.directory = kDirectory;
+  auto r = Rig::load(WAYGATE_STATS_PLUGIN, keys, o);
+  r->start();
+  return r;
+}
+
+Meta on(std::uint32_t identity, std::uint32_t socket) {
+  Meta m;
+  m.identity = identity;
+  m.socket = socket;
+  return m;
+}
+
+void send(Rig& r, Direction d, std::size_t bytes, std::size_t count, Meta m) {
+  std::vector<std::vector<std::uint8_t>> burst(count, std::vector<std::uint8_t>(bytes, 0x45));
+  r.push(d, burst, m);
+  EXPECT_EQ(r.take(d).size(), count);  // everything passes
+}
+
+TEST(Stats, CountersMoveByExactlyTheTraffic) {
+  auto r = stats();
+  send(*r, Direction::outbound, 100, 3, on(0, 0));
+  send(*r, Direction::inbound, 1000, 2, on(0, 0));
+  send(*r, Direction::outbound, 60, 1, on(1, 1));
+  EXPECT_EQ(r->counter("socket_bytes_total", {{"socket", "corporate-exit"}, {"direction", "outbound"}}), 300);
+  EXPECT_EQ(r->counter("socket_bytes_total", {{"socket", "corporate-exit"}, {"direction", "inbound"}}), 2000);
+  EXPECT_EQ(r->counter("socket_packets_total", {{"socket", "corporate-exit"}, {"direction", "inbound"}}), 2);
+  EXPECT_EQ(r->counter("socket_bytes_total", {{"socket", "lab"}, {"direction", "outbound"}}), 60);
+  EXPECT_EQ(r->counter("identity_bytes_total", {{"identity", "alice"}, {"direction", "inbound"}}), 2000);
+  EXPECT_EQ(r->counter("identity_packets_total", {{"identity", "bob"}, {"direction", "outbound"}}), 1);
+  // Packets of no socket or identity pass, counted nowhere.
+  send(*r, Direction::outbound, 10, 1, Meta{});
+  EXPECT_EQ(r->counter("socket_packets_total", {{"socket", "corporate-exit"}, {"direction", "outbound"}}), 3);
+}
+
+TEST(Stats, SamplesEveryTenSecondsWithActiveClients) {
+  auto r = stats("active = \"1m\"");
+  send(*r, Direction::outbound, 100, 3, on(0, 0));
+  send(*r, Direction::outbound, 100, 1, on(1, 0));
+  r->advance(10s);
+  send(*r, Direction::inbound, 500, 1, on(0, 0));
+  r->advance(10s);
+  EXPECT_EQ(r->counter("socket_clients", {{"socket", "corporate-exit"}}), 2);
+  r->advance(60s);  // nobody sent for a minute: not active any more
+  EXPECT_EQ(r->counter("socket_clients", {{"socket", "corporate-exit"}}), 0);
+  auto body = json::parse(r->request(Listener::admin, "GET", "/v1/stats/series?socket=corporate-exit").body);
+  auto& samples = body.at("samples").as_array();
+  ASSERT_EQ(samples.size(), 8u);
+  // 2026-01-01T00:00:10Z: 400 bytes and 4 packets out, 2 clients.
+  EXPECT_EQ(samples[0], json::parse("[1767225610, 400, 0, 4, 0, 2]"));
+  EXPECT_EQ(samples[1], json::parse("[1767225620, 0, 500, 0, 1, 2]"));
+  EXPECT_EQ(samples[7].at(5), 0);
+  EXPECT_EQ(r->request(Listener::admin, "GET", "/v1/stats/series?socket=nowhere").status, 404u);
+}
+
+TEST(Stats, HistorySurvivesARestart) {
+  char dir[] = "/tmp/waygate-stats-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string file = std::string(dir) + "/history.json";
+  {
+    auto r = stats("history = \"" + file + "\"");
+    send(*r, Direction::outbound, 100, 3, on(0, 0));
+    r->advance(30s);
+    r->stop();  // a clean stop saves
+  }
+  auto r = stats("history = \"" + file + "\"");
+  auto samples = json::parse(r->request(Listener::admin, "GET", "/v1/stats/series?socket=corporate-exit").body).at("samples");
+  ASSERT_EQ(samples.as_array().size(), 3u);
+  EXPECT_EQ(samples.at(0).at(1), 300);
+  r->advance(10s);
+  samples = json::parse(r->request(Listener::admin, "GET", "/v1/stats/series?socket=corporate-exit").body).at("samples");
+  EXPECT_EQ(samples.as_array().size(), 4u);  // and it goes on
+  r->stop();
+  ::unlink(file.c_str());
+  ::rmdir(dir);
+}
+
+TEST(Stats, ApiAndTable) {
+  auto r = stats();
+  send(*r, Direction::outbound, 1024, 2, on(0, 0));
+  send(*r, Direction::inbound, 1500, 1000, on(0, 0));
+  auto res = r->request(Listener::admin, "GET", "/v1/stats");
+  ASSERT_EQ(res.status, 200u);
+  auto body = json::parse(res.body);
+  EXPECT_EQ(body.at("sockets").at(0).at("name"), "corporate-exit");
+  EXPECT_EQ(body.at("sockets").at(0).at("bytes").at("inbound"), 1500000);
+  EXPECT_EQ(body.at("identities").at(0).at("socket"), "corporate-exit");
+  EXPECT_EQ(body.at("identities").at(1).at("idle_seconds"), nullptr);
+  EXPECT_EQ(waygate::stats::stats_table(res.body),
+            "EXIT NODE / SOCKET       CLIENTS       UPLOAD     DOWNLOAD    PKTS UP  PKTS DOWN\n"
+            "corporate-exit                 1      2.0 KiB      1.4 MiB          2       1000\n"
+            "lab                            0          0 B          0 B          0          0\n"
+            "\n"
+            "CLIENT                   EXIT NODE / SOCKET         UPLOAD     DOWNLOAD       IDLE\n"
+            "alice                    corporate-exit            2.0 KiB      1.4 MiB        0 s\n"
+            "bob                      -                             0 B          0 B      never\n");
+}
+
+}  // namespace

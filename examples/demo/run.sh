@@ -113,6 +113,11 @@ echo "(198.51.100.1 is the connector's egress address: alice's own, 192.0.2.10, 
 step "traffic per exit node and per client (waygate stats, from the connector's admin API)"
 on $S "$waygate" stats
 
+step "the troubleshooting list, checked (waygate doctor, on the connector, while alice pings)"
+on $C ping -c 10 -i 0.2 198.51.100.80 >/dev/null 2>&1 &
+on $S "$waygate" doctor -c "$work/exit-node.toml" --wait 1 || true
+wait $! 2>/dev/null || true
+
 step "who may use what (waygate access-graph), and the connector's counters"
 $waygate access-graph -c "$work/exit-node.toml"
 $waygate access-graph -c "$work/exit-node.toml" --identity bob --socket corporate-exit || true

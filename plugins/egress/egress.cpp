@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "frame.hpp"
+#include "doctor.hpp"
 #include "kernel.hpp"
 #include "nft.hpp"
 #include "shared.hpp"
@@ -207,3 +208,5 @@ class EgressEdge final : public Plugin {
 }  // namespace waygate::egress
 
 WAYGATE_PLUGIN(waygate::egress::EgressEdge, "egress", "0.1.0")
+WAYGATE_COMMANDS({"doctor", "Check an exit node: config, policies, NAT and nftables, egress address, firewall, packets",
+                  &waygate::egress::doctor_command})

@@ -96,7 +96,7 @@ std::string delete_script(std::string_view table) {
   return "table inet " + t + "\ndelete table inet " + t + "\n";
 }
 
-void run_nft(const std::string& script) {
+std::string run_nft(const std::string& script) {
   const std::string nft = nft_path();
   int in[2], err[2];
   if (::pipe2(in, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category(), "pipe");
@@ -150,6 +150,7 @@ void run_nft(const std::string& script) {
     while (!output.empty() && output.back() == '\n') output.pop_back();
     throw std::runtime_error("nft failed: " + (output.empty() ? "exit status " + std::to_string(status) : output));
   }
+  return output;
 }
 
 NftTable::NftTable(std::string netns, std::string name, const std::string& script, Logger& log)

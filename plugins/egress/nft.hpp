@@ -31,9 +31,10 @@ std::string kernel_script(std::string_view table, const Settings& s, std::string
 
 std::string delete_script(std::string_view table);
 
-// Runs `nft -f -` on the script in the calling thread's network namespace; throws
-// std::runtime_error with nft's own message on failure. For start, stop and reload only.
-void run_nft(const std::string& script);
+// Runs `nft -f -` on the script in the calling thread's network namespace and returns what it
+// printed (a `list` script's listing); throws std::runtime_error with nft's own message on
+// failure. For start, stop, reload and the doctor only.
+std::string run_nft(const std::string& script);
 
 // A table the edge installed in a namespace, deleted from there when this goes away (a failure
 // to delete is logged: stopping goes on).

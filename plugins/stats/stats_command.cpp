@@ -4,21 +4,16 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
+
+#include "admin_client.hpp"
 
 namespace waygate::stats {
 
 namespace {
 
 namespace json = boost::json;
-namespace http = boost::beast::http;
-using tcp = boost::asio::ip::tcp;
 
 std::string human(std::uint64_t bytes) {
   static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -30,25 +25,6 @@ std::string human(std::uint64_t bytes) {
 
 std::uint64_t at(const json::value& v, const char* what, const char* direction) {
   return v.at(what).at(direction).to_number<std::uint64_t>();
-}
-
-std::string get(const std::string& address, const std::string& target) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("admin address '" + address + "' has no port");
-  std::string host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  boost::asio::io_context io;
-  tcp::socket socket(io);
-  boost::asio::connect(socket, tcp::resolver(io).resolve(host, address.substr(colon + 1)));
-  http::request<http::empty_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, host);
-  http::write(socket, req);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(socket, buffer, res);
-  if (res.result() != http::status::ok)
-    throw std::runtime_error(fmt::format("{} answered {} {}", address, res.result_int(), res.body()));
-  return res.body();
 }
 
 }  // namespace
@@ -87,7 +63,7 @@ int stats_command(int argc, char** argv) {
   }
   try {
     for (;;) {
-      std::string table = stats_table(get(admin, "/v1/stats"));
+      std::string table = stats_table(admin_get(admin, "/v1/stats"));
       if (watch > 0) fmt::print("\x1b[H\x1b[2J");  // a fresh screen each time, as watch(1) does
       fmt::print("{}", table);
       if (watch <= 0) return 0;

@@ -241,6 +241,20 @@ ip netns exec "$D" ping -c 2 -i 0.2 -W 3 10.52.0.2 >/dev/null || fail "bob canno
 grep -q '"event":"denied","identity":"alice"' "$WORK/audit.log" || fail "alice's revocation is not audited"
 pass "SIGHUP revokes alice at once and grants bob"
 
+# The doctor, on the connector, while bob's traffic flows (granted by now): every check passes; with the egress
+# table flushed away (as a firewall manager might), it says so and what to do.
+ip netns exec "$D" ping -c 15 -i 0.2 -W 1 10.52.0.2 >/dev/null 2>&1 &
+PIDS+=($!)
+doctor=$(ip netns exec "$S" "$WAYGATE" doctor -c "$WORK/connector.toml" --wait 1) || fail "doctor: $doctor"
+[[ $doctor == *"pass packets arriving"* && $doctor == *"all checks pass"* ]] || fail "doctor: $doctor"
+ip netns exec "$S" nft delete table inet waygate_egress
+set +e
+doctor=$(ip netns exec "$S" "$WAYGATE" doctor -c "$WORK/connector.toml" --wait 0.2)
+status=$?
+set -e
+[[ $status == 1 && $doctor == *"FAIL nftables table waygate_egress"*"-> the egress stage installs it at start"* ]] ||
+  fail "doctor with the table gone (status $status): $doctor"
+pass "doctor: all checks pass, and a missing nftables table fails with what to do"
 stop_waygate
 [[ -s $WORK/state/stats.json && $(cat "$WORK/state/stats.json") == *'"corporate-exit":['* ]] ||
   fail "no traffic history saved on stop"

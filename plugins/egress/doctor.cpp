@@ -1,0 +1,225 @@
+#include "doctor.hpp"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "admin_client.hpp"
+#include "nft.hpp"
+#include "settings.hpp"
+#include "waygate/config.hpp"
+#include "waygate/directory.hpp"
+#include "waygate/netns.hpp"
+
+namespace waygate::egress {
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string text = s.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// The addresses on an interface, in the calling thread's namespace.
+std::vector<net::Address> addresses_on(const std::string& interface) {
+  std::vector<net::Address> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || interface != i->ifa_name) continue;
+    if (i->ifa_addr->sa_family == AF_INET)
+      out.push_back(net::Address::v4(std::span<const std::uint8_t, 4>(
+          reinterpret_cast<const std::uint8_t*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr), 4)));
+    if (i->ifa_addr->sa_family == AF_INET6)
+      out.push_back(net::Address::v6(std::span<const std::uint8_t, 16>(
+          reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr.s6_addr, 16)));
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+// The sum of a metric's samples in Prometheus text, whatever their labels.
+double metric_sum(const std::string& text, const std::string& name) {
+  double sum = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name, 0) != 0 || (line.size() > name.size() && line[name.size()] != '{' && line[name.size()] != ' '))
+      continue;
+    sum += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
+  }
+  return sum;
+}
+
+}  // namespace
+
+std::vector<Check> connector_checks(const std::string& file, double wait) {
+  std::vector<Check> checks;
+  auto add = [&](std::string name, bool ok, std::string detail, std::string hint = "") {
+    checks.push_back({std::move(name), ok, std::move(detail), std::move(hint)});
+    return ok;
+  };
+
+  std::optional<Config> root;
+  std::shared_ptr<const Directory> d;
+  std::string admin = "127.0.0.1:9190", state_dir;
+  try {
+    root = Config::parse_file(file);
+    if (root->has("host")) {
+      admin = root->table("host").string("admin", admin);
+      state_dir = root->table("host").string("state_dir", "");
+    }
+    if (!state_dir.empty() && std::filesystem::path(state_dir).is_relative())
+      state_dir = (std::filesystem::path(file).parent_path() / state_dir).string();
+    d = Directory::load(*root, read_assignments(state_dir));
+  } catch (const std::exception& e) {
+    add("config", false, e.what(), "fix the file; `waygate check -c " + file + "` checks every stage too");
+    return checks;
+  }
+  add("config", true, file + " reads, with its identities, sockets and policies");
+
+  bool running = false;
+  try {
+    admin_get(admin, "/healthz");
+    running = add("connector running", true, "the admin API answers on " + admin);
+  } catch (const std::exception& e) {
+    add("connector running", false, e.what(),
+        "start it: `waygate run -c " + file + "` (in the namespace it runs in), or fix [host] admin");
+  }
+
+  for (std::size_t s = 0; s < d->sockets.size(); ++s) {
+    const Socket& sock = d->sockets[s];
+    std::vector<std::string> names;
+    for (auto& p : d->policies)
+      if (p.applies_to(static_cast<std::uint32_t>(s)) && p.grants("network")) names.push_back(p.name);
+    add(fmt::format("policy linked to {}", sock.name), !names.empty(),
+        names.empty() ? "no policy with the network permission applies to it: nobody may use it"
+                      : fmt::format("network permission from {}", fmt::join(names, ", ")),
+        "link a policy with permissions = [\"network\"] to it (sockets = [\"" + sock.name +
+            "\"] or organization_wide = true); `waygate access-graph -c " + file + "` shows who reaches what");
+  }
+
+  int wireguard_port = 0;
+  for (const Config& stage : root->tables("stage")) {
+    std::string plugin = stage.string("plugin", ""), name = stage.string("name", "");
+    if (plugin == "wireguard") wireguard_port = static_cast<int>(stage.integer("listen_port", 0, 0, 65535));
+    if (plugin != "egress") continue;
+    Settings s;
+    try {
+      s = read_settings(stage, *d);
+    } catch (const std::exception& e) {
+      add("egress stage " + name, false, e.what(), "fix the stage");
+      continue;
+    }
+    NetnsGuard in_namespace(s.netns);
+    const std::string table = table_name(name);
+    try {
+      run_nft("list table inet " + table + "\n");
+      add("nftables table " + table, true,
+          s.mode == Mode::shared ? "the NAT's ports are kept from the kernel" : "masquerade in place");
+    } catch (const std::exception& e) {
+      add("nftables table " + table, false, e.what(),
+          running ? "the egress stage installs it at start: a firewall manager may have flushed the ruleset; "
+                    "restart waygate, and keep the table `inet " + table + "` out of the firewall manager's hands"
+                  : "it is installed when the connector starts");
+    }
+    if (s.mode == Mode::kernel) {
+      std::string v4 = read_file("/proc/sys/net/ipv4/ip_forward"), v6 = read_file("/proc/sys/net/ipv6/conf/all/forwarding");
+      add("forwarding", v4 == "1" && v6 == "1", fmt::format("IPv4 {}, IPv6 {}", v4, v6),
+          "the egress stage enables it at start; something turned it off (sysctl net.ipv4.ip_forward=1)");
+      continue;
+    }
+    auto present = addresses_on(s.interface);
+    std::vector<std::string> missing, found;
+    for (auto& a : s.egress4) {
+      auto address = net::Address::v4(std::span<const std::uint8_t, 4>(a));
+      (std::find(present.begin(), present.end(), address) != present.end() ? found : missing).push_back(address.to_string());
+    }
+    for (auto& a : s.egress6) {
+      auto address = net::Address::v6(std::span<const std::uint8_t, 16>(a));
+      (std::find(present.begin(), present.end(), address) != present.end() ? found : missing).push_back(address.to_string());
+    }
+    add("egress address on " + s.interface, missing.empty(),
+        missing.empty() ? fmt::format("{} present", fmt::join(found, ", ")) : fmt::format("{} missing", fmt::join(missing, ", ")),
+        fmt::format("the socket's egress address must be on {}: `ip addr add {} dev {}`, or fix [[socket]] egress",
+                    s.interface, missing.empty() ? "" : missing.front(), s.interface));
+    std::string range = read_file("/proc/sys/net/ipv4/ip_local_port_range");
+    unsigned low = 0, high = 0;
+    std::sscanf(range.c_str(), "%u %u", &low, &high);
+    bool clear = high < s.ports.first || low > s.ports.last;
+    add("kernel's ephemeral ports", clear,
+        fmt::format("{}-{}, the NAT's {}-{}", low, high, s.ports.first, s.ports.last),
+        "the kernel would reuse the NAT's ports: the egress stage moves the range at start; restart waygate");
+  }
+
+  if (wireguard_port > 0) {
+    try {
+      std::string rules = run_nft("list ruleset\n");
+      bool drops_input = rules.find("hook input") != std::string::npos && rules.find("policy drop") != std::string::npos;
+      bool admits = rules.find(fmt::format("udp dport {} accept", wireguard_port)) != std::string::npos;
+      add("firewall", !drops_input || admits,
+          drops_input ? (admits ? fmt::format("an input policy drops, but UDP {} is accepted", wireguard_port)
+                                : fmt::format("an input chain drops by default and no rule accepts UDP {}", wireguard_port))
+                      : "no input chain drops by default",
+          fmt::format("let the clients' WireGuard packets in: nft add rule inet filter input udp dport {} accept",
+                      wireguard_port));
+    } catch (const std::exception& e) {
+      add("firewall", false, e.what(), "is nft installed?");
+    }
+  }
+
+  if (running) {
+    try {
+      std::string before = admin_get(admin, "/metrics");
+      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+      std::string after = admin_get(admin, "/metrics");
+      double packets = metric_sum(after, "waygate_wireguard_rx_packets_total") -
+                       metric_sum(before, "waygate_wireguard_rx_packets_total");
+      double handshakes = metric_sum(after, "waygate_wireguard_handshakes_total");
+      add("packets arriving", packets > 0,
+          fmt::format("{} WireGuard packets in {} s; {} handshakes since start", packets, wait, handshakes),
+          fmt::format("no client sent anything: are clients connected and selecting the exit node? Is UDP {} "
+                      "reachable from them (`tcpdump -ni any udp port {}` here)?",
+                      wireguard_port, wireguard_port));
+    } catch (const std::exception& e) {
+      add("packets arriving", false, e.what(), "the admin API stopped answering");
+    }
+  }
+  return checks;
+}
+
+int doctor_command(int argc, char** argv) {
+  CLI::App app{"Check an exit node the way its troubleshooting list says", "doctor"};
+  std::string file;
+  double wait = 2;
+  app.add_option("-c,--config", file, "The connector's config file")->required();
+  app.add_option("--wait", wait, "Seconds to watch the counters move")->check(CLI::Range(0.1, 60.0));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  int failed = 0;
+  for (const Check& c : connector_checks(file, wait)) {
+    fmt::print("{} {}: {}\n", c.ok ? "pass" : "FAIL", c.name, c.detail);
+    if (!c.ok) {
+      ++failed;
+      fmt::print("     -> {}\n", c.hint);
+    }
+  }
+  fmt::print("{}\n", failed == 0 ? "all checks pass" : fmt::format("{} check(s) failed", failed));
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace waygate::egress

@@ -4,7 +4,6 @@
 #include <net/if.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -73,16 +72,11 @@ std::vector<Check> connector_checks(const std::string& file, double wait) {
 
   std::optional<Config> root;
   std::shared_ptr<const Directory> d;
-  std::string admin = "127.0.0.1:9190", state_dir;
+  std::string admin = "127.0.0.1:9190";
   try {
     root = Config::parse_file(file);
-    if (root->has("host")) {
-      admin = root->table("host").string("admin", admin);
-      state_dir = root->table("host").string("state_dir", "");
-    }
-    if (!state_dir.empty() && std::filesystem::path(state_dir).is_relative())
-      state_dir = (std::filesystem::path(file).parent_path() / state_dir).string();
-    d = Directory::load(*root, read_assignments(state_dir));
+    if (root->has("host")) admin = root->table("host").string("admin", admin);
+    d = Directory::from_file(file);
   } catch (const std::exception& e) {
     add("config", false, e.what(), "fix the file; `waygate check -c " + file + "` checks every stage too");
     return checks;

@@ -143,8 +143,7 @@ int access_graph_command(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    Config root = Config::parse_file(file);
-    auto d = Directory::load(root);
+    auto d = Directory::from_file(file);
     if (identity.empty() != socket.empty()) {
       fmt::print(stderr, "--identity and --socket go together\n");
       return 2;

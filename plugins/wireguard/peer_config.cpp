@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <filesystem>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -94,11 +93,7 @@ int peer_command(int argc, char** argv) {
   }
   try {
     Config root = Config::parse_file(file);
-    std::string state_dir;
-    if (root.has("host")) state_dir = root.table("host").string("state_dir", "");
-    if (!state_dir.empty() && std::filesystem::path(state_dir).is_relative())
-      state_dir = (std::filesystem::path(file).parent_path() / state_dir).string();
-    auto d = Directory::load(root, read_assignments(state_dir));
+    auto d = Directory::from_file(file);
     std::uint32_t i = d->identity_by_name(name), s = d->socket_by_name(socket);
     if (i == kNoId) throw std::runtime_error("no identity is named '" + name + "'");
     if (s == kNoId || d->sockets[s].type != SocketType::exit_node)

@@ -3,6 +3,7 @@
 #include "waygate/directory.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -389,6 +390,15 @@ std::uint32_t Directory::socket_by_name(std::string_view name) const {
 
 std::shared_ptr<const Directory> Directory::load(const Config& root, const Assignments& previous) {
   return Loader(root, previous).run();
+}
+
+std::shared_ptr<const Directory> Directory::from_file(const std::string& path) {
+  Config root = Config::parse_file(path);
+  std::string state_dir;
+  if (root.has("host")) state_dir = root.table("host").string("state_dir", "");
+  if (!state_dir.empty() && std::filesystem::path(state_dir).is_relative())
+    state_dir = (std::filesystem::path(path).parent_path() / state_dir).string();
+  return load(root, read_assignments(state_dir));
 }
 
 }  // namespace waygate

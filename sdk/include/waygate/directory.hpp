@@ -117,6 +117,9 @@ struct Directory {
   // keeps earlier pool assignments where they still fit; new identities get the lowest free
   // addresses. Throws ConfigError naming the file, line and key.
   static std::shared_ptr<const Directory> load(const Config& root, const Assignments& previous = {});
+  // The directory of a connector's config file as its host sees it: with the pool addresses
+  // recorded in its [host] state_dir. For commands that read a connector's file.
+  static std::shared_ptr<const Directory> from_file(const std::string& path);
 };
 
 }  // namespace waygate

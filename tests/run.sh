@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test, from a fresh machine: installs what is missing, builds, and runs
 #   1. the unit, rig and namespace tests (ctest, warnings as errors);
-#   2. the unit and rig tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   2. the unit and rig tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and the
+#      host's tests (worker, loop, pipeline; the worker driven from other threads) under
+#      ThreadSanitizer;
 #   3. the out-of-tree example plugin, built against the installed SDK, with its own tests;
 #   4. each fuzz target for a bounded time.
 # Namespace tests need root; without it they are skipped, not failed.
@@ -24,6 +26,12 @@ run_ctest --test-dir build --output-on-failure -j"$(nproc)"
 echo "== unit and rig tests under ASan+UBSan"
 bash .ci/build.sh build-asan -DWAYGATE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1 run_ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -LE integration
+
+echo "== host tests under TSan"
+[[ -f build-tsan/build.ninja ]] ||
+  cmake -S . -B build-tsan -G Ninja -DWAYGATE_WERROR=ON -DWAYGATE_TSAN=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+ninja -C build-tsan host_test
+TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/host_test --gtest_brief=1
 
 echo "== example plugin against the installed SDK"
 rm -rf build/sdk-install build/example

@@ -1,16 +1,15 @@
 #include "nat_log.hpp"
 
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "waygate/config.hpp"
+#include "waygate/utc.hpp"
 
 namespace waygate::nat {
 
@@ -32,26 +31,14 @@ void endpoint(std::string& out, const net::Address& a, std::uint16_t port) {
 }
 
 std::string utc_ms(std::int64_t ns) {
-  std::time_t seconds = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
-  return fmt::format("{:%FT%T}.{:03}Z", tm, (ns / 1'000'000) % 1000);
+  return format_utc(UtcTime{std::chrono::milliseconds(ns / 1'000'000)}, true);
 }
 
-// "2026-11-25T10:44:55Z" or with milliseconds: nanoseconds since the epoch.
-std::optional<std::int64_t> parse_utc(const std::string& text) {
-  std::tm tm{};
-  int ms = 0;
-  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (end == nullptr) return std::nullopt;
-  if (*end == '.') {
-    char* digits_end = nullptr;
-    double fraction = std::strtod(end, &digits_end);
-    ms = static_cast<int>(fraction * 1000);
-    end = digits_end;
-  }
-  if (std::string_view(end) != "Z") return std::nullopt;
-  return (static_cast<std::int64_t>(::timegm(&tm)) * 1000 + ms) * 1'000'000;
+// Nanoseconds since the epoch, as the engine's events count.
+std::optional<std::int64_t> parse_ns(const std::string& text) {
+  auto t = parse_utc(text);
+  if (!t) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t->time_since_epoch()).count();
 }
 
 // The `log` key of the first nat stage of a connector's config.
@@ -99,7 +86,7 @@ int nat_lookup_command(int argc, char** argv) {
   try {
     if (log.empty() && config.empty()) throw std::runtime_error("name the log with --log FILE or -c CONFIG");
     if (log.empty()) log = log_of(config);
-    auto when = parse_utc(at);
+    auto when = parse_ns(at);
     if (!when) throw std::runtime_error("--at '" + at + "': expected a UTC time such as 2026-11-25T10:44:55Z");
     // Sessions by their inside and outside ends, protocol and remote: start time and end time.
     struct Seen {
@@ -123,7 +110,7 @@ int nat_lookup_command(int argc, char** argv) {
         auto& o = v.as_object();
         if (!o.contains("outside") || o.at("outside") != outside.c_str()) continue;
         if (!protocol.empty() && o.at("protocol") != protocol.c_str()) continue;
-        auto t = parse_utc(std::string(o.at("time").as_string()));
+        auto t = parse_ns(std::string(o.at("time").as_string()));
         if (!t) continue;
         if (o.at("event") == "start") {
           sessions.push_back({o, *t, -1});

@@ -6,6 +6,8 @@
 #include <date/tz.h>
 #include <fmt/format.h>
 
+#include "waygate/utc.hpp"
+
 namespace waygate::policy {
 
 namespace {
@@ -21,7 +23,7 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-std::string utc(std::chrono::sys_seconds t) { return date::format("%FT%TZ", t); }
+std::string utc(std::chrono::sys_seconds t) { return format_utc(t); }
 
 std::string hhmm(std::chrono::minutes m) {
   return fmt::format("{:02}:{:02}", m.count() / 60, m.count() % 60);

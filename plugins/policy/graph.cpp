@@ -1,14 +1,13 @@
 #include "graph.hpp"
 
 #include <chrono>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
-#include <date/date.h>
 #include <fmt/format.h>
 
 #include "waygate/config.hpp"
+#include "waygate/utc.hpp"
 
 namespace waygate::policy {
 
@@ -121,11 +120,6 @@ std::string why(const Directory& d, std::uint32_t identity, std::uint32_t socket
                      evaluate(d, identity, socket, s).explain(d, socket));
 }
 
-// date::parse: see the same pragma in the SDK's directory.cpp.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 int access_graph_command(int argc, char** argv) {
   CLI::App app{"Who reaches which socket through which policy", "access-graph"};
   std::string file, identity, socket, from, at;
@@ -161,9 +155,9 @@ int access_graph_command(int argc, char** argv) {
     Situation here;
     here.at = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     if (!at.empty()) {
-      std::istringstream in(at);
-      in >> date::parse("%FT%TZ", here.at);
-      if (in.fail()) {
+      auto when = parse_utc(at);
+      if (when) here.at = std::chrono::floor<std::chrono::seconds>(*when);
+      if (!when) {
         fmt::print(stderr, "--at '{}': expected a UTC time such as 2026-01-31T08:00:00Z\n", at);
         return 2;
       }
@@ -185,8 +179,5 @@ int access_graph_command(int argc, char** argv) {
   }
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 }  // namespace waygate::policy

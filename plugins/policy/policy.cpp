@@ -10,7 +10,6 @@
 
 #include <boost/json.hpp>
 #include <boost/url/params_view.hpp>
-#include <date/date.h>
 #include <fmt/format.h>
 
 #include "access.hpp"
@@ -20,6 +19,7 @@
 #include "waygate/journal.hpp"
 #include "waygate/net/headers.hpp"
 #include "waygate/plugin.hpp"
+#include "waygate/utc.hpp"
 
 namespace waygate::policy {
 
@@ -192,7 +192,7 @@ class PolicyStage final : public Plugin {
     bool granted = c.verdict->granted;
     (granted ? decisions_granted_ : decisions_denied_).add();
     boost::json::object line{
-        {"time", date::format("%FT%TZ", now())},
+        {"time", format_utc(now())},
         {"event", granted ? "granted" : "denied"},
         {"identity", d.identities[c.identity].name},
         {"endpoint", endpoint_text(*c.endpoint)},

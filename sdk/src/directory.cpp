@@ -5,13 +5,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
-#include <sstream>
 
-#include <date/date.h>
 #include <date/tz.h>
 #include <fmt/format.h>
 
 #include "waygate/config.hpp"
+#include "waygate/utc.hpp"
 
 namespace waygate {
 
@@ -85,27 +84,13 @@ std::uint64_t pool_size(const net::Prefix& p) {
   return p.address.is_v4() && host_bits < 20 ? (size >= 2 ? size - 1 : 0) : size;
 }
 
-// date::parse leaves a local uninitialised on paths GCC 12 cannot rule out (it checks the stream
-// state before use); the warning is about the library's template, not this code.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 std::optional<std::chrono::sys_seconds> time_of(const Config& t, std::string_view key) {
   if (!t.has(key)) return std::nullopt;
   std::string text = t.string(key);
-  for (const char* format : {"%FT%TZ", "%FT%T%Ez", "%F"}) {
-    std::istringstream in(text);
-    date::sys_seconds at;
-    in >> date::parse(format, at);
-    if (!in.fail() && in.peek() == EOF) return at;
-  }
-  t.fail(key, fmt::format("'{}' is not a date (2026-01-31) or a UTC time (2026-01-31T08:00:00Z)",
-                          text));
+  auto at = parse_utc(text);
+  if (!at) t.fail(key, fmt::format("'{}' is not a date (2026-01-31) or a UTC time (2026-01-31T08:00:00Z)", text));
+  return std::chrono::floor<std::chrono::seconds>(*at);
 }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 std::optional<std::chrono::minutes> minute_of_day(std::string_view hhmm) {
   if (hhmm.size() != 5 || hhmm[2] != ':') return std::nullopt;

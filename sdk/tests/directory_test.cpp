@@ -4,6 +4,7 @@
 
 #include "waygate/config.hpp"
 #include "waygate/directory.hpp"
+#include "waygate/utc.hpp"
 
 using waygate::Config;
 using waygate::ConfigError;
@@ -183,6 +184,27 @@ TEST(Prefix, ParsesMasksAndContains) {
   EXPECT_TRUE(net::Prefix::parse("10.0.0.0/8")->covers(*net::Prefix::parse("10.1.0.0/16")));
   for (const char* bad : {"10.0.0.0/", "10.0.0.0/x", "::/129", "host/8", ""})
     EXPECT_FALSE(net::Prefix::parse(bad)) << bad;
+}
+
+}  // namespace
+
+namespace {
+
+// Strict, digit by digit: fuzz_directory once drove a general date parser into undefined
+// behaviour with "2026-12-31T18:00:" (corpus: regression-truncated-time.toml).
+TEST(Utc, ParsesStrictlyAndFormatsBack) {
+  using namespace std::chrono;
+  EXPECT_EQ(waygate::parse_utc("2026-01-31"), waygate::UtcTime{sys_days{year{2026} / 1 / 31}});
+  auto t = waygate::parse_utc("2026-01-31T08:09:10.123Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(waygate::format_utc(*t, true), "2026-01-31T08:09:10.123Z");
+  EXPECT_EQ(waygate::format_utc(*t), "2026-01-31T08:09:10Z");
+  for (const char* bad : {"2026-12-31T18:00:", "2026-02-30", "2026-01-31T24:00:00Z", "2026-1-31", "2026-01-31T08:00:00",
+                          "2026-01-31T08:00:00.1Z", "nan", "", "2026-01-31T08:00:0xZ"})
+    EXPECT_FALSE(waygate::parse_utc(bad)) << bad;
+  EXPECT_NE(error_of("[[socket]]\nname = 's'\ntype = 'exit_node'\n[[policy]]\nname = 'p'\nsockets = ['s']\n"
+                     "not_after = '2026-12-31T18:00:'\n").find("is not a date"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -23,8 +23,9 @@ for src in "$here"/fuzz_*.cpp; do
   rm -rf "$out/corpus_$name"
   mkdir -p "$out/corpus_$name"
   cp -r "$here/corpus/$name/." "$out/corpus_$name/" 2>/dev/null || true
-  (cd "$out" && ./"fuzz_$name" -max_total_time="$seconds" -print_final_stats=1 "corpus_$name" 2>&1 |
-    grep -E "stat::number_of_executed_units|ERROR|SUMMARY" || true)
+  # Undefined behaviour stops the run as a crash does (and leaves its input).
+  (cd "$out" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./"fuzz_$name" -max_total_time="$seconds" -print_final_stats=1 "corpus_$name" 2>&1 |
+    grep -E "stat::number_of_executed_units|ERROR|SUMMARY|runtime error" || true)
   (cd "$out" && ! ls crash-* leak-* timeout-* >/dev/null 2>&1) || { echo "fuzz_$name found a crash in $out"; exit 1; }
   echo "fuzz_$name: clean after ${seconds}s"
 done

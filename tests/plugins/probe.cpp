@@ -1,5 +1,6 @@
 // A test stage: does one configured thing to every packet (pass, reply or drop) and counts what
 // it saw in each direction. Lets the executor be tested with real edges and no special hooks.
+// Serves /v1/probe/<stage> on the admin listener (its action and what it saw), for the worker's requests.
 #include "waygate/plugin.hpp"
 
 namespace {
@@ -7,7 +8,8 @@ namespace {
 class Probe final : public waygate::Plugin {
  public:
   explicit Probe(waygate::Context& c)
-      : seen_out_(c.counter("seen_total", "", {{"direction", "outbound"}})),
+      : ctx_(c),
+        seen_out_(c.counter("seen_total", "", {{"direction", "outbound"}})),
         seen_in_(c.counter("seen_total", "", {{"direction", "inbound"}})),
         dropped_(c.drop_reason("probe_drop")) {}
   void configure(const waygate::Config& c) override {
@@ -15,6 +17,12 @@ class Probe final : public waygate::Plugin {
     if (action != "pass" && action != "reply" && action != "drop")
       c.fail("action", "expected pass, reply or drop");
     action_ = action;
+  }
+  void start() override {
+    ctx_.serve(waygate::Listener::admin, "/v1/probe/" + std::string(ctx_.name()), [this](const waygate::Request&) {
+      return waygate::Response{200, "text/plain",
+                               action_ + " " + std::to_string(seen_out_.value() + seen_in_.value())};
+    });
   }
   void process(waygate::Burst& b, waygate::Output& out) override {
     (b.direction() == waygate::Direction::outbound ? seen_out_ : seen_in_).add(b.size());
@@ -26,6 +34,7 @@ class Probe final : public waygate::Plugin {
   }
 
  private:
+  waygate::Context& ctx_;
   waygate::Counter seen_out_, seen_in_;
   waygate::Drop dropped_;
   std::string action_ = "pass";

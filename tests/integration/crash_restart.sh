@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# kill -9 of the connector, then a restart: the client recovers by itself (its next handshake),
+# the restarted connector replaces the nftables table the dead one left (one table, not two), and
+# the NAT log is intact up to its last line: every line whole JSON, none lost before the kill.
+source "$(dirname "$0")/lib.sh"
+command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
+
+three_hosts 3
+wg_key server
+wg_key client
+cat >"$WORK/connector.toml" <<TOML
+[host]
+admin = ""
+state_dir = "state"
+[overlay]
+pool4 = "10.30.0.0/24"
+pool6 = "fd30::/64"
+[[identity]]
+name = "laptop"
+public_key = "$(cat "$WORK/client.pub")"
+[[socket]]
+name = "exit"
+type = "exit_node"
+egress = ["10.32.0.1", "fd32::1"]
+[[policy]]
+name = "all"
+organization_wide = true
+permissions = ["network"]
+[[stage]]
+name = "tunnel"
+plugin = "wireguard"
+listen_port = 51820
+private_key_file = "$WORK/server.key"
+identities = true
+[[stage]]
+name = "policy"
+plugin = "policy"
+[[stage]]
+name = "nat"
+plugin = "nat"
+port_range = "40000-40999"
+block_size = 64
+log = "$WORK/nat.log"
+[[stage]]
+name = "egress"
+plugin = "egress"
+interface = "vt$RUN_ID"
+port_range = "40000-40999"
+TOML
+start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
+
+gc="gk$RUN_ID"
+wireguard_go "$C" "$gc"
+ip netns exec "$C" wg set "$gc" private-key "$WORK/client.key" \
+  peer "$(cat "$WORK/server.pub")" endpoint 10.31.0.1:51820 allowed-ips 0.0.0.0/0,::/0
+ip -n "$C" addr add 10.30.0.2/32 dev "$gc"
+ip -n "$C" link set "$gc" up mtu 1420
+for prefix in 0.0.0.0/1 128.0.0.0/1; do ip -n "$C" route add "$prefix" dev "$gc"; done
+for port in 5001 5002 5003; do  # three UDP sessions: three start lines in the NAT log
+  ip netns exec "$C" python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("10.32.0.2", int(sys.argv[1])))' "$port"
+done
+ip netns exec "$C" ping -c 2 -i 0.2 -W 3 10.32.0.2 >/dev/null || fail "no traffic before the crash"
+wait_for 5 test "$(grep -c '"event":"start"' "$WORK/nat.log")" -ge 4 || fail "NAT log before the crash: $(cat "$WORK/nat.log")"
+before=$(wc -l <"$WORK/nat.log")
+
+kill -9 "$WAYGATE_PID"
+wait "$WAYGATE_PID" 2>/dev/null || true
+tables=$(ip netns exec "$S" nft list tables)
+[[ $tables == *"table inet waygate_egress"* ]] || fail "expected the dead connector's table to be left: $tables"
+python3 - "$WORK/nat.log" <<'PY' || fail "the NAT log is not whole after kill -9: $(tail -c 300 "$WORK/nat.log")"
+import json, sys
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[-1] == "", "the last line is cut"
+for line in lines[:-1]:
+    json.loads(line)
+PY
+pass "after kill -9: the table is left behind (named for Waygate), and all $before NAT log lines are whole"
+
+start_waygate "$WORK/connector.toml" "$WORK/connector2.log" "$S"
+[[ $(ip netns exec "$S" nft list tables | grep -c waygate) == 1 ]] || fail "tables after the restart: $(ip netns exec "$S" nft list tables)"
+# The client still holds the old session; after its keepalive and rekey timeouts (~15 s) it
+# handshakes again, and traffic flows.
+wait_for 40 ip netns exec "$C" ping -c 1 -W 1 10.32.0.2 || fail "the client did not recover after the restart"
+(($(wc -l <"$WORK/nat.log") > before)) || fail "the restarted connector does not append to the NAT log"
+pass "restarted: one table (the old one replaced), the client recovered by itself, the NAT log goes on"
+
+stop_waygate
+[[ $(ip netns exec "$S" nft list tables) != *waygate* ]] || fail "a table is left after a clean stop"
+pass "a clean stop leaves no table"

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "waygate/secret.hpp"
+
 
 namespace waygate {
 
@@ -29,6 +31,22 @@ HostConfig build(Config root, const std::string& origin) {
       out.plugin_path.push_back(p.is_absolute() ? dir : (base / p).lexically_normal().string());
     }
     out.admin = host.string("admin", out.admin);
+    if (host.has("admin_token_file")) {
+      std::filesystem::path file(host.string("admin_token_file"));
+      if (file.is_relative()) file = base / file;
+      try {
+        out.admin_token = read_secret_file(file.string(), "token file", 1024);
+      } catch (const std::exception& e) {
+        host.fail("admin_token_file", e.what());
+      }
+    }
+    // Anyone who reaches the admin API reads every counter and identity: beyond loopback, only
+    // with the token.
+    const bool loopback = out.admin.empty() || out.admin.rfind("127.", 0) == 0 || out.admin.rfind("[::1]:", 0) == 0 ||
+                          out.admin.rfind("localhost:", 0) == 0;
+    if (!loopback && out.admin_token.empty())
+      host.fail("admin", "'" + out.admin + "' is not a loopback address: name an admin_token_file, whose token "
+                         "requests must carry as 'Authorization: Bearer <token>'");
     out.api = host.strings("api");
     out.state_dir = host.string("state_dir", "");
     if (!out.state_dir.empty() && !std::filesystem::path(out.state_dir).is_absolute())

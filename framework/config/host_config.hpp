@@ -24,6 +24,7 @@ struct HostConfig {
   std::string path;
   std::vector<std::string> plugin_path;  // relative entries are resolved against the file's folder
   std::string admin = "127.0.0.1:9190";  // "" turns the admin listener off
+  std::string admin_token;                // from admin_token_file; required beyond loopback
   std::vector<std::string> api;           // tunnel listeners ("10.64.0.1:80"): clients' API
   std::string state_dir;                  // what outlives the process; "" keeps nothing
   std::string log_level = "info";

@@ -73,13 +73,27 @@ void from_stage(Listener listener, const http::request<http::string_body>& req, 
   res.body() = std::move(answer->body);
 }
 
+// Compared in constant time: how much of a guess matched must not show in the answer's timing.
+bool authorized(const http::request<http::string_body>& req, const std::string& token) {
+  if (token.empty()) return true;
+  const std::string expected = "Bearer " + token;
+  std::string_view given = req[http::field::authorization];
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  return diff == 0;
+}
+
 http::response<http::string_body> answer(Listener listener, const http::request<http::string_body>& req,
                                          const tcp::endpoint& peer, const ControlHooks& hooks) {
   http::response<http::string_body> res;
   res.version(req.version());
   res.keep_alive(req.keep_alive());
   auto target = req.target();
-  if (listener == Listener::tunnel || (target != "/healthz" && target != "/metrics")) {
+  if (listener == Listener::admin && !authorized(req, hooks.admin_token)) {
+    plain(res, http::status::unauthorized, "an admin token is required: Authorization: Bearer <token>\n");
+    res.set(http::field::www_authenticate, "Bearer");
+  } else if (listener == Listener::tunnel || (target != "/healthz" && target != "/metrics")) {
     from_stage(listener, req, peer, hooks, res);
   } else if (req.method() != http::verb::get) {
     res.result(http::status::method_not_allowed);

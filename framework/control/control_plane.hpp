@@ -18,6 +18,8 @@ struct ControlHooks {
   std::function<std::string()> metrics;  // the body of /metrics
   // A request for a stage's endpoint; nullopt if no stage serves its path.
   std::function<std::optional<Response>(Listener, Request)> request;
+  // When not empty, every admin request must carry "Authorization: Bearer <token>" (else 401).
+  std::string admin_token;
 };
 
 // Runs on the calling thread until SIGINT or SIGTERM. `admin` is "host:port" ("[v6]:port" for

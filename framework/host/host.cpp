@@ -81,6 +81,7 @@ int run_host(const HostOptions& options) {
 
   ControlHooks hooks;
   hooks.metrics = [&] { return prometheus_text(registry); };
+  hooks.admin_token = config.admin_token;
   hooks.reload = [&] {
     spdlog::info("SIGHUP: reloading {}", options.config);
     try {

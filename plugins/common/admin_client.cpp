@@ -14,7 +14,7 @@ namespace waygate {
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
-std::string admin_get(const std::string& address, const std::string& target) {
+std::string admin_get(const std::string& address, const std::string& target, const std::string& token) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) throw std::runtime_error("admin address '" + address + "' has no port");
   std::string host = address.substr(0, colon);
@@ -24,6 +24,7 @@ std::string admin_get(const std::string& address, const std::string& target) {
   boost::asio::connect(socket, tcp::resolver(io).resolve(host, address.substr(colon + 1)));
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, host);
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
   http::write(socket, req);
   boost::beast::flat_buffer buffer;
   http::response<http::string_body> res;

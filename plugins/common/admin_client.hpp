@@ -8,6 +8,7 @@ namespace waygate {
 
 // The body of a 200 answer; throws std::runtime_error naming the address for anything else
 // (nothing listening, another status).
-std::string admin_get(const std::string& address, const std::string& target);
+// `token`: the admin token, when the connector requires one.
+std::string admin_get(const std::string& address, const std::string& target, const std::string& token = "");
 
 }  // namespace waygate

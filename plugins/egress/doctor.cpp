@@ -4,6 +4,7 @@
 #include <net/if.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "waygate/config.hpp"
 #include "waygate/directory.hpp"
 #include "waygate/netns.hpp"
+#include "waygate/secret.hpp"
 
 namespace waygate::egress {
 
@@ -72,10 +74,18 @@ std::vector<Check> connector_checks(const std::string& file, double wait) {
 
   std::optional<Config> root;
   std::shared_ptr<const Directory> d;
-  std::string admin = "127.0.0.1:9190";
+  std::string admin = "127.0.0.1:9190", token;
   try {
     root = Config::parse_file(file);
-    if (root->has("host")) admin = root->table("host").string("admin", admin);
+    if (root->has("host")) {
+      Config host = root->table("host");
+      admin = host.string("admin", admin);
+      if (host.has("admin_token_file")) {
+        std::filesystem::path f(host.string("admin_token_file"));
+        if (f.is_relative()) f = std::filesystem::path(file).parent_path() / f;
+        token = read_secret_file(f.string(), "token file", 1024);
+      }
+    }
     d = Directory::from_file(file);
   } catch (const std::exception& e) {
     add("config", false, e.what(), "fix the file; `waygate check -c " + file + "` checks every stage too");
@@ -85,7 +95,7 @@ std::vector<Check> connector_checks(const std::string& file, double wait) {
 
   bool running = false;
   try {
-    admin_get(admin, "/healthz");
+    admin_get(admin, "/healthz", token);
     running = add("connector running", true, "the admin API answers on " + admin);
   } catch (const std::exception& e) {
     add("connector running", false, e.what(),
@@ -175,9 +185,9 @@ std::vector<Check> connector_checks(const std::string& file, double wait) {
 
   if (running) {
     try {
-      std::string before = admin_get(admin, "/metrics");
+      std::string before = admin_get(admin, "/metrics", token);
       std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-      std::string after = admin_get(admin, "/metrics");
+      std::string after = admin_get(admin, "/metrics", token);
       double packets = metric_sum(after, "waygate_wireguard_rx_packets_total") -
                        metric_sum(before, "waygate_wireguard_rx_packets_total");
       double handshakes = metric_sum(after, "waygate_wireguard_handshakes_total");

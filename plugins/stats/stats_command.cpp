@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "admin_client.hpp"
+#include "waygate/secret.hpp"
 
 namespace waygate::stats {
 
@@ -51,9 +52,10 @@ std::string stats_table(const std::string& body) {
 
 int stats_command(int argc, char** argv) {
   CLI::App app{"Traffic per exit node and per client, from a running connector", "stats"};
-  std::string admin = "127.0.0.1:9190";
+  std::string admin = "127.0.0.1:9190", token_file;
   double watch = 0;
   app.add_option("-a,--admin", admin, "The connector's admin API ([host] admin)");
+  app.add_option("--token-file", token_file, "The admin token ([host] admin_token_file), when it needs one");
   app.add_option("--watch", watch, "Print again every SECONDS until interrupted")->expected(0, 1)->default_str("2");
   try {
     app.parse(argc, argv);
@@ -62,8 +64,9 @@ int stats_command(int argc, char** argv) {
     return app.exit(e);
   }
   try {
+    const std::string token = token_file.empty() ? "" : read_secret_file(token_file, "token file", 1024);
     for (;;) {
-      std::string table = stats_table(admin_get(admin, "/v1/stats"));
+      std::string table = stats_table(admin_get(admin, "/v1/stats", token));
       if (watch > 0) fmt::print("\x1b[H\x1b[2J");  // a fresh screen each time, as watch(1) does
       fmt::print("{}", table);
       if (watch <= 0) return 0;

@@ -1,5 +1,7 @@
 #include "keys.hpp"
 
+#include "waygate/secret.hpp"
+
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -28,12 +30,6 @@ std::string_view trim(std::string_view text) {
 // called any number of times, from any thread.
 void init_sodium() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
-}
-
-std::string octal_mode(mode_t mode) {
-  char text[16];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
 }
 
 // Up to `limit` bytes of fd; more than that (a key is 44 characters) counts as garbage, so a
@@ -130,33 +126,9 @@ std::optional<Key> from_base64(std::string_view text) {
 }
 
 Key read_key_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) throw std::runtime_error("cannot open key file " + path + ": " + std::strerror(errno));
-  // The mode of the file actually opened (fstat), not of whatever the path names a moment later.
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int error = errno;
-    ::close(fd);
-    throw std::runtime_error("cannot stat key file " + path + ": " + std::strerror(error));
-  }
-  if ((st.st_mode & 077) != 0) {
-    ::close(fd);
-    throw std::runtime_error("key file " + path + " has mode " + octal_mode(st.st_mode) +
-                             ": a private key must not be accessible to group or others; run `chmod 600 " +
-                             path + "`");
-  }
-  std::string content;
-  const bool ok = read_some(fd, content, 4096);
-  const int error = errno;
-  ::close(fd);
-  if (!ok) {
-    wipe_string(content);
-    throw std::runtime_error("cannot read key file " + path + ": " + std::strerror(error));
-  }
-  const bool empty = trim(content).empty();
+  std::string content = read_secret_file(path, "key file", 4096);
   const std::optional<Key> key = from_base64(content);
-  wipe_string(content);
-  if (empty) throw std::runtime_error("key file " + path + " is empty");
+  wipe(content);
   if (!key)
     throw std::runtime_error("key file " + path +
                              " does not hold a key: expected 44 characters of base64, as `wg genkey` prints");

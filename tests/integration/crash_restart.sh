@@ -49,13 +49,7 @@ port_range = "40000-40999"
 TOML
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 
-gc="gk$RUN_ID"
-wireguard_go "$C" "$gc"
-ip netns exec "$C" wg set "$gc" private-key "$WORK/client.key" \
-  peer "$(cat "$WORK/server.pub")" endpoint 10.31.0.1:51820 allowed-ips 0.0.0.0/0,::/0
-ip -n "$C" addr add 10.30.0.2/32 dev "$gc"
-ip -n "$C" link set "$gc" up mtu 1420
-for prefix in 0.0.0.0/1 128.0.0.0/1; do ip -n "$C" route add "$prefix" dev "$gc"; done
+exit_client 3  # laptop's pool addresses are 10.30.0.2 and fd30::2, as exit_client sets them
 for port in 5001 5002 5003; do  # three UDP sessions: three start lines in the NAT log
   ip netns exec "$C" python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("10.32.0.2", int(sys.argv[1])))' "$port"
 done

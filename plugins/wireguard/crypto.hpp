@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <span>
+#include <type_traits>
 
 namespace waygate::wg {
 
@@ -21,7 +22,10 @@ using Bytes = std::span<const std::uint8_t>;
 
 // Overwrites secrets so they do not outlive their use (sodium_memzero).
 void wipe(void* p, std::size_t n);
+// Only for objects that are their bytes (keys, arrays): a std::string's bytes are elsewhere
+// (waygate::wipe(std::string&) from waygate/secret.hpp clears those).
 template <class T>
+  requires std::is_trivially_copyable_v<T>
 void wipe(T& object) { wipe(&object, sizeof object); }
 
 // DH-Generate: a random, clamped Curve25519 private key.

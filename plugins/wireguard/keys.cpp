@@ -128,7 +128,7 @@ std::optional<Key> from_base64(std::string_view text) {
 Key read_key_file(const std::string& path) {
   std::string content = read_secret_file(path, "key file", 4096);
   const std::optional<Key> key = from_base64(content);
-  wipe(content);
+  waygate::wipe(content);
   if (!key)
     throw std::runtime_error("key file " + path +
                              " does not hold a key: expected 44 characters of base64, as `wg genkey` prints");

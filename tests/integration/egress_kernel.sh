@@ -18,16 +18,7 @@ wg_key client
 cat >"$WORK/connector.toml" <<TOML
 [host]
 admin = ""
-[[stage]]
-name = "tunnel"
-plugin = "wireguard"
-netns = "$S"
-listen_port = 51820
-private_key_file = "$WORK/server.key"
-[[stage.peer]]
-name = "laptop"
-public_key = "$(cat "$WORK/client.pub")"
-allowed_ips = ["10.80.0.2/32", "fd80::2/128"]
+$(tunnel_stage 8)
 [[stage]]
 name = "egress"
 plugin = "egress"

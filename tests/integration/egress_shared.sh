@@ -26,16 +26,7 @@ wg_key client
 cat >"$WORK/connector.toml" <<TOML
 [host]
 admin = "$ADMIN"
-[[stage]]
-name = "tunnel"
-plugin = "wireguard"
-netns = "$S"
-listen_port = 51820
-private_key_file = "$WORK/server.key"
-[[stage.peer]]
-name = "laptop"
-public_key = "$(cat "$WORK/client.pub")"
-allowed_ips = ["10.70.0.2/32", "fd70::2/128"]
+$(tunnel_stage 7)
 [[stage]]
 name = "nat"
 plugin = "nat"

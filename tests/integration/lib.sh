@@ -141,6 +141,23 @@ wireguard_go() {
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
 
+# tunnel_stage N: prints the connector's [[stage]] "tunnel": wireguard in $S on port 51820 with
+# key $WORK/server.key, and exit_client N's laptop as its one peer.
+tunnel_stage() {
+  cat <<TOML
+[[stage]]
+name = "tunnel"
+plugin = "wireguard"
+netns = "$S"
+listen_port = 51820
+private_key_file = "$WORK/server.key"
+[[stage.peer]]
+name = "laptop"
+public_key = "$(cat "$WORK/client.pub")"
+allowed_ips = ["10.${1}0.0.2/32", "fd${1}0::2/128"]
+TOML
+}
+
 # exit_client N: the client namespace $C as an exit node's client: wireguard-go (interface
 # gc<id>) with key $WORK/client.key, peer $WORK/server.pub at 10.N1.0.1:51820, addresses 10.N0.0.2
 # and fdN0::2, and the exit-node routes as a client installs them (never clashing with its own

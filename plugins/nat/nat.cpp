@@ -14,6 +14,7 @@
 #include "engine.hpp"
 #include "nat_log.hpp"
 #include "waygate/journal.hpp"
+#include "waygate/net/prefix.hpp"
 #include "waygate/plugin.hpp"
 
 namespace waygate::nat {
@@ -36,14 +37,10 @@ std::optional<net::Address> address(const Config& c, std::string_view key, int f
     return std::nullopt;
   }
   const std::string text = c.string(key);
-  if (family == 4) {
-    std::array<std::uint8_t, 4> b{};
-    if (::inet_pton(AF_INET, text.c_str(), b.data()) != 1) c.fail(key, "'" + text + "' is not an IPv4 address");
-    return net::Address::v4(std::span<const std::uint8_t, 4>(b));
-  }
-  std::array<std::uint8_t, 16> b{};
-  if (::inet_pton(AF_INET6, text.c_str(), b.data()) != 1) c.fail(key, "'" + text + "' is not an IPv6 address");
-  return net::Address::v6(std::span<const std::uint8_t, 16>(b));
+  auto a = net::parse_address(text);
+  if (!a || (family == 4) != a->is_v4())
+    c.fail(key, "'" + text + "' is not an IPv" + std::to_string(family) + " address");
+  return a;
 }
 
 Settings read_settings(const Config& c, const Directory& directory) {

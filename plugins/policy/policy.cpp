@@ -27,17 +27,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string endpoint_text(const Endpoint& e) {
-  if (e.empty()) return "";
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (e.addr.sa.sa_family == AF_INET) {
-    ::inet_ntop(AF_INET, &e.addr.v4.sin_addr, buf, sizeof buf);
-    return fmt::format("{}:{}", buf, ntohs(e.addr.v4.sin_port));
-  }
-  ::inet_ntop(AF_INET6, &e.addr.v6.sin6_addr, buf, sizeof buf);
-  return fmt::format("[{}]:{}", buf, ntohs(e.addr.v6.sin6_port));
-}
-
 // The destination (outbound) or source (inbound) of an IP packet; none if it is not one.
 net::Address far_end(const Packet& p, Direction d) {
   auto b = p.bytes();
@@ -195,7 +184,7 @@ class PolicyStage final : public Plugin {
         {"time", format_utc(now())},
         {"event", granted ? "granted" : "denied"},
         {"identity", d.identities[c.identity].name},
-        {"endpoint", endpoint_text(*c.endpoint)},
+        {"endpoint", to_string(*c.endpoint)},
         {"socket", d.sockets[c.socket].name},
         {"reason", c.verdict->explain(d, c.socket)}};
     std::string text = boost::json::serialize(line);

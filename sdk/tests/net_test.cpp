@@ -12,6 +12,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "waygate/packet.hpp"
+
 #include "waygate/net/checksum.hpp"
 #include "waygate/net/headers.hpp"
 
@@ -1190,4 +1192,20 @@ TEST(Incremental, IcmpEchoIdRewrite) {
         Bytes seg(pkt.begin() + 20, pkt.end());
         EXPECT_EQ(ref_checksum(seg), 0) << iter;
     }
+}
+
+TEST(EndpointText, BothFamiliesAndNone) {
+  waygate::Endpoint e;
+  EXPECT_EQ(waygate::to_string(e), "");
+  e.addr.v4.sin_family = AF_INET;
+  e.addr.v4.sin_port = htons(51820);
+  ::inet_pton(AF_INET, "192.0.2.1", &e.addr.v4.sin_addr);
+  e.len = sizeof e.addr.v4;
+  EXPECT_EQ(waygate::to_string(e), "192.0.2.1:51820");
+  waygate::Endpoint v6;
+  v6.addr.v6.sin6_family = AF_INET6;
+  v6.addr.v6.sin6_port = htons(443);
+  ::inet_pton(AF_INET6, "2001:db8::1", &v6.addr.v6.sin6_addr);
+  v6.len = sizeof v6.addr.v6;
+  EXPECT_EQ(waygate::to_string(v6), "[2001:db8::1]:443");
 }

@@ -44,19 +44,6 @@ bool parse_endpoint(const std::string& text, Endpoint& out) {
   return true;
 }
 
-std::string to_string(const Endpoint& e) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (e.addr.sa.sa_family == AF_INET) {
-    ::inet_ntop(AF_INET, &e.addr.v4.sin_addr, buf, sizeof buf);
-    return fmt::format("{}:{}", buf, ntohs(e.addr.v4.sin_port));
-  }
-  if (e.addr.sa.sa_family == AF_INET6) {
-    ::inet_ntop(AF_INET6, &e.addr.v6.sin6_addr, buf, sizeof buf);
-    return fmt::format("[{}]:{}", buf, ntohs(e.addr.v6.sin6_port));
-  }
-  return "(none)";
-}
-
 namespace {
 
 Key read_key(const Config& c, std::string_view key) {

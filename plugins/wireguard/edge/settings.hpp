@@ -54,6 +54,5 @@ struct Settings {
 
 // "192.0.2.1:51820" or "[2001:db8::1]:51820"; false if the text is not an IP literal and port.
 bool parse_endpoint(const std::string& text, Endpoint& out);
-std::string to_string(const Endpoint& endpoint);
 
 }  // namespace waygate::wg

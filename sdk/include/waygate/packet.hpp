@@ -4,6 +4,7 @@
 // the Pool owns them all.
 #pragma once
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -12,6 +13,7 @@
 #include <iterator>
 #include <cstdint>
 #include <span>
+#include <string>
 
 namespace waygate {
 
@@ -108,6 +110,20 @@ class Packet {
   std::uint32_t len_ = 0;
   std::uint32_t index_ = 0;
 };
+
+// "192.0.2.1:51820" or "[2001:db8::1]:51820"; "" for no endpoint.
+inline std::string to_string(const Endpoint& e) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (e.addr.sa.sa_family == AF_INET) {
+    ::inet_ntop(AF_INET, &e.addr.v4.sin_addr, buf, sizeof buf);
+    return std::string(buf) + ":" + std::to_string(ntohs(e.addr.v4.sin_port));
+  }
+  if (e.addr.sa.sa_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &e.addr.v6.sin6_addr, buf, sizeof buf);
+    return "[" + std::string(buf) + "]:" + std::to_string(ntohs(e.addr.v6.sin6_port));
+  }
+  return "";
+}
 
 inline bool Endpoint::operator==(const Endpoint& o) const {
   if (len != o.len || addr.sa.sa_family != o.addr.sa.sa_family) return false;

@@ -189,6 +189,7 @@ void Device::open_sockets() {
 void Device::start() {
   open_sockets();
   running_ = true;
+  ctx_.serve(Listener::admin, "/v1/peers", [this](const Request&) { return peers_answer(); });
   for (int i = 0; i < 2; ++i)
     if (sockets_[i] >= 0) ctx_.io().receive_many(sockets_[i], static_cast<std::uint64_t>(i));
   ctx_.log().info("listening on UDP port {}, {} peer(s)", port_, by_key_.size());

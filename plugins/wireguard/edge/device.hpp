@@ -84,6 +84,8 @@ class Device {
   void complete(const Completion& c, Output& out);
 
   const Settings& settings() const { return settings_; }
+  // GET /v1/peers on the admin listener (peers.cpp).
+  waygate::Response peers_answer() const;
   std::uint16_t port() const { return port_; }
 
  private:

@@ -9,6 +9,7 @@
 
 #include <fstream>
 
+#include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "crypto.hpp"
@@ -121,6 +122,29 @@ TEST(WireGuardEdge, HandshakeThenTransportBothWays) {
   EXPECT_EQ(back[0].bytes, ipv4(2, 1, 9, 1000));
   EXPECT_EQ(back[0].meta.peer, 0u);  // tagged with the peer that sent it
   EXPECT_EQ(pair.a->counter("peer_rx_bytes_total", {{"peer", "b"}}), 1000);
+}
+
+TEST(WireGuardEdge, PeersAnswerTellsEndpointHandshakeAndBytes) {
+  Pair pair;
+  auto before = boost::json::parse(pair.a->request(waygate::Listener::admin, "GET", "/v1/peers").body);
+  const auto& quiet = before.at("peers").at(0).as_object();
+  EXPECT_EQ(quiet.at("name").as_string(), "b");
+  EXPECT_TRUE(quiet.at("last_handshake").is_null());
+  EXPECT_FALSE(quiet.at("session").as_bool());
+  EXPECT_EQ(quiet.at("endpoint").as_string(), fmt::format("127.0.0.1:{}", pair.b_port));
+
+  pair.a->push(Direction::outbound, ipv4(1, 2, 7, 100));
+  pair.exchange([&] { return !pair.b->take(Direction::inbound).empty(); });
+  auto after = boost::json::parse(pair.a->request(waygate::Listener::admin, "GET", "/v1/peers").body);
+  const auto& busy = after.at("peers").at(0).as_object();
+  EXPECT_TRUE(busy.at("session").as_bool());
+  EXPECT_EQ(busy.at("tx_bytes").to_number<std::uint64_t>(), 100u);
+  EXPECT_EQ(busy.at("handshakes").to_number<std::uint64_t>(), 1u);
+  EXPECT_EQ(busy.at("allowed_ips").at(0).as_string(), "10.0.0.2/32");
+  // b learnt a's endpoint from its handshake, and both clocks are the rigs' fake wall clocks.
+  auto theirs = boost::json::parse(pair.b->request(waygate::Listener::admin, "GET", "/v1/peers").body);
+  EXPECT_EQ(theirs.at("peers").at(0).at("endpoint").as_string(), fmt::format("127.0.0.1:{}", pair.a_port));
+  EXPECT_FALSE(theirs.at("peers").at(0).at("last_handshake").is_null());
 }
 
 TEST(WireGuardEdge, CryptokeyRoutingDrops) {

@@ -1,0 +1,36 @@
+// GET /v1/peers on the admin listener: each peer's endpoint, last handshake and bytes, for
+// operators (the portal, `waygate stats`) and for a client asking about its own tunnel. Read on the
+// worker between bursts, like everything the device does, so it needs no lock.
+#include <boost/json.hpp>
+
+#include "device.hpp"
+
+namespace waygate::wg {
+
+waygate::Response Device::peers_answer() const {
+  namespace json = boost::json;
+  json::array list;
+  for (const auto& p : peers_) {
+    if (!p) continue;
+    json::array allowed;
+    for (const auto& prefix : p->settings.allowed_ips) allowed.emplace_back(prefix.to_string());
+    json::value handshake = nullptr;
+    if (p->last_handshake != std::chrono::system_clock::time_point{})
+      handshake = std::chrono::duration_cast<std::chrono::seconds>(p->last_handshake.time_since_epoch()).count();
+    json::value identity = nullptr;
+    if (p->settings.identity != kNoId) identity = ctx_.directory()->identities[p->settings.identity].name;
+    list.push_back(json::object{{"stage", ctx_.name()},
+                                {"name", p->settings.name},
+                                {"identity", std::move(identity)},
+                                {"endpoint", p->endpoint.empty() ? json::value(nullptr) : json::value(to_string(p->endpoint))},
+                                {"last_handshake", std::move(handshake)},
+                                {"session", usable_for_send(p->current.get())},
+                                {"rx_bytes", p->rx_bytes.value()},
+                                {"tx_bytes", p->tx_bytes.value()},
+                                {"handshakes", p->handshakes.value()},
+                                {"allowed_ips", std::move(allowed)}});
+  }
+  return {200, "application/json", json::serialize(json::object{{"peers", std::move(list)}}) + "\n"};
+}
+
+}  // namespace waygate::wg

@@ -3,15 +3,13 @@
 // after the stage ("waygate_<stage>", family inet) and owned by it: every script first creates the
 // table if it is missing and deletes it, then creates it whole, in one transaction, so a start
 // replaces a table left by a crashed run and a failed script changes nothing.
-//
-// The nft command rather than libnftables: Debian ships the library's headers only in
-// libnftables-dev, one more build dependency for a few calls made at start and stop, while the
-// command is in the nftables package the exit node needs anyway; its error text is the same.
+// Scripts run through run_nft (plugins/common/nft.hpp).
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "nft_command.hpp"  // run_nft
 #include "settings.hpp"
 #include "waygate/log.hpp"
 
@@ -30,11 +28,6 @@ std::string shared_script(std::string_view table, const Settings& s);
 std::string kernel_script(std::string_view table, const Settings& s, std::string_view device);
 
 std::string delete_script(std::string_view table);
-
-// Runs `nft -f -` on the script in the calling thread's network namespace and returns what it
-// printed (a `list` script's listing); throws std::runtime_error with nft's own message on
-// failure. For start, stop, reload and the doctor only.
-std::string run_nft(const std::string& script);
 
 // A table the edge installed in a namespace, deleted from there when this goes away (a failure
 // to delete is logged: stopping goes on).

@@ -1,5 +1,6 @@
 #include "admin_client.hpp"
 
+#include <optional>
 #include <stdexcept>
 
 #include <boost/asio/connect.hpp>
@@ -14,24 +15,44 @@ namespace waygate {
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
-std::string admin_get(const std::string& address, const std::string& target, const std::string& token) {
+HttpAnswer http_request(const std::string& address, const std::string& method, const std::string& target,
+                        const std::string& body, const std::string& token, std::chrono::milliseconds deadline) {
   auto colon = address.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("admin address '" + address + "' has no port");
+  if (colon == std::string::npos) throw std::runtime_error("address '" + address + "' has no port");
   std::string host = address.substr(0, colon);
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
   boost::asio::io_context io;
   tcp::socket socket(io);
-  boost::asio::connect(socket, tcp::resolver(io).resolve(host, address.substr(colon + 1)));
-  http::request<http::empty_body> req{http::verb::get, target, 11};
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, host);
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-  http::write(socket, req);
+  if (!body.empty()) req.set(http::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
   boost::beast::flat_buffer buffer;
   http::response<http::string_body> res;
-  http::read(socket, buffer, res);
-  if (res.result() != http::status::ok)
-    throw std::runtime_error(fmt::format("{} answered {} {}", address, res.result_int(), res.body()));
-  return res.body();
+
+  // connect -> write -> read, each step started by the one before; the deadline covers them all.
+  std::optional<boost::system::error_code> outcome;
+  auto endpoints = tcp::resolver(io).resolve(host, address.substr(colon + 1));
+  boost::asio::async_connect(socket, endpoints, [&](boost::system::error_code ec, const tcp::endpoint&) {
+    if (ec) return outcome.emplace(ec), void();
+    http::async_write(socket, req, [&](boost::system::error_code wec, std::size_t) {
+      if (wec) return outcome.emplace(wec), void();
+      http::async_read(socket, buffer, res, [&](boost::system::error_code rec, std::size_t) { outcome.emplace(rec); });
+    });
+  });
+  io.run_for(deadline);
+  if (!outcome)
+    throw std::runtime_error(fmt::format("{} did not answer within {} ms", address, deadline.count()));
+  if (*outcome) throw std::runtime_error(fmt::format("{}: {}", address, outcome->message()));
+  return {res.result_int(), res.body()};
+}
+
+std::string admin_get(const std::string& address, const std::string& target, const std::string& token) {
+  HttpAnswer a = http_request(address, "GET", target, "", token);
+  if (a.status != 200) throw std::runtime_error(fmt::format("{} answered {} {}", address, a.status, a.body));
+  return a.body;
 }
 
 }  // namespace waygate

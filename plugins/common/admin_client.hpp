@@ -1,14 +1,27 @@
-// The commands' side of the admin API: one GET to a running connector ([host] admin), for
-// `waygate stats` and `waygate doctor`.
+// The commands' HTTP client: requests to a running host's admin API ([host] admin) for
+// `waygate stats` and the doctors, and to a connector's clients' API through the tunnel for
+// `waygate client`. One request per connection, with a deadline: a tunnel without a session
+// would otherwise hold a command for the kernel's two minutes of SYN retries.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 namespace waygate {
 
-// The body of a 200 answer; throws std::runtime_error naming the address for anything else
-// (nothing listening, another status).
-// `token`: the admin token, when the connector requires one.
+struct HttpAnswer {
+  unsigned status = 0;
+  std::string body;
+};
+
+// `address`: "127.0.0.1:9190" or "[::1]:9190". Throws std::runtime_error naming the address when
+// nothing answers in time. `token`: a bearer token, when the host requires one.
+HttpAnswer http_request(const std::string& address, const std::string& method, const std::string& target,
+                        const std::string& body = "", const std::string& token = "",
+                        std::chrono::milliseconds deadline = std::chrono::seconds(5));
+
+// The body of a 200 answer to a GET; throws std::runtime_error naming the address for anything
+// else (nothing listening, another status).
 std::string admin_get(const std::string& address, const std::string& target, const std::string& token = "");
 
 }  // namespace waygate

@@ -1,15 +1,13 @@
 #include "history.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
 
 #include <boost/json.hpp>
+
+#include "waygate/files.hpp"
 
 namespace waygate::stats {
 
@@ -63,14 +61,7 @@ void load_history(const std::string& path, History& into) {
 
 void save_history(const std::string& path, const History& h, int interval_seconds) {
   std::string text = history_json(h, interval_seconds);
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + tmp);
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok) throw std::system_error(err, std::generic_category(), "write " + tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw std::system_error(errno, std::generic_category(), "rename " + tmp);
+  write_file_atomically(path, text);
 }
 
 }  // namespace waygate::stats

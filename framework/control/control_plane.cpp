@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "portal_assets.hpp"
 #include "waygate/net/prefix.hpp"
 
 #include <netinet/in.h>
@@ -84,15 +85,41 @@ bool authorized(const http::request<http::string_body>& req, const std::string& 
   return diff == 0;
 }
 
+// The portal's files: the same for everyone and holding no data (that comes from the API, which
+// asks for the token), so they are served without one and the page can ask for it.
+const portal::Asset* portal_file(const http::request<http::string_body>& req) {
+  if (req.method() != http::verb::get) return nullptr;
+  std::string_view path = req.target();
+  path = path.substr(0, path.find('?'));
+  if (path == "/") path = "/assets/index.html";
+  if (!path.starts_with("/assets/")) return nullptr;
+  path.remove_prefix(8);
+  for (const auto& a : portal::assets())
+    if (a.name == path) return &a;
+  return nullptr;
+}
+
 http::response<http::string_body> answer(Listener listener, const http::request<http::string_body>& req,
                                          const tcp::endpoint& peer, const ControlHooks& hooks) {
   http::response<http::string_body> res;
   res.version(req.version());
   res.keep_alive(req.keep_alive());
   auto target = req.target();
-  if (listener == Listener::admin && !authorized(req, hooks.admin_token)) {
+  const portal::Asset* file = listener == Listener::admin ? portal_file(req) : nullptr;
+  if (file != nullptr) {
+    res.result(http::status::ok);
+    res.set(http::field::content_type, file->content_type);
+    res.set(http::field::cache_control, "no-cache");
+    res.body() = std::string(file->body);
+  } else if (listener == Listener::admin && !authorized(req, hooks.admin_token)) {
     plain(res, http::status::unauthorized, "an admin token is required: Authorization: Bearer <token>\n");
     res.set(http::field::www_authenticate, "Bearer");
+  } else if (listener == Listener::admin && req.method() == http::verb::post && target == "/v1/sockets" &&
+             hooks.create_socket) {
+    Response created = hooks.create_socket(req.body());
+    res.result(static_cast<http::status>(created.status));
+    res.set(http::field::content_type, created.content_type);
+    res.body() = std::move(created.body);
   } else if (listener == Listener::tunnel || (target != "/healthz" && target != "/metrics")) {
     from_stage(listener, req, peer, hooks, res);
   } else if (req.method() != http::verb::get) {

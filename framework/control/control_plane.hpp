@@ -1,5 +1,6 @@
 // The control thread: signals (SIGINT/SIGTERM stop, SIGHUP reload), the admin HTTP listener
-// (/healthz, /metrics, and what the stages serve there) and the tunnel listeners (what the stages
+// (/healthz, /metrics, the web portal at / and /assets/, POST /v1/sockets, and what the stages
+// serve there) and the tunnel listeners (what the stages
 // serve to clients), on one Boost.Asio io_context driven by io_uring. Asio and Beast stay
 // inside control_plane.cpp; nothing else pays for their headers.
 #pragma once
@@ -18,6 +19,8 @@ struct ControlHooks {
   std::function<std::string()> metrics;  // the body of /metrics
   // A request for a stage's endpoint; nullopt if no stage serves its path.
   std::function<std::optional<Response>(Listener, Request)> request;
+  // POST /v1/sockets on the admin listener: the request's body, the answer (see socket_file.hpp).
+  std::function<Response(const std::string& body)> create_socket;
   // When not empty, every admin request must carry "Authorization: Bearer <token>" (else 401).
   std::string admin_token;
 };

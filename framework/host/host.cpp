@@ -9,6 +9,7 @@
 #include "host_logger.hpp"
 #include "metrics_text.hpp"
 #include "pipeline.hpp"
+#include "socket_file.hpp"
 #include "plugin_catalog.hpp"
 #include "scratch.hpp"
 #include "worker.hpp"
@@ -82,27 +83,41 @@ int run_host(const HostOptions& options) {
   ControlHooks hooks;
   hooks.metrics = [&] { return prometheus_text(registry); };
   hooks.admin_token = config.admin_token;
+  // SIGHUP and the portal's new socket apply a validated file the same way; "" when applied, else
+  // why not.
+  auto apply = [&](const HostConfig& next) -> std::string {
+    try {
+      auto result = worker.reload(next);
+      if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+        return "the worker did not answer in time";
+      std::string why = result.get();
+      if (!why.empty()) return why;
+      set_log_level(next.log_level);
+      keep_assignments(next);
+      return "";
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+  };
   hooks.reload = [&] {
     spdlog::info("SIGHUP: reloading {}", options.config);
+    std::string why;
     try {
       HostConfig next = with_cli_path(load_host_config(options.config), options);
       validate(next, catalog);
-      auto result = worker.reload(next);
-      if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-        spdlog::error("reload: the worker did not answer in time");
-        return;
-      }
-      std::string why = result.get();
-      if (why.empty()) {
-        set_log_level(next.log_level);
-        keep_assignments(next);
-        spdlog::info("reload: applied");
-      } else {
-        spdlog::error("reload failed, still running the previous config: {}", why);
-      }
+      why = apply(next);
     } catch (const std::exception& e) {
-      spdlog::error("reload failed, still running the previous config: {}", e.what());
+      why = e.what();
     }
+    if (why.empty()) spdlog::info("reload: applied");
+    else spdlog::error("reload failed, still running the previous config: {}", why);
+  };
+  hooks.create_socket = [&](const std::string& body) {
+    return create_socket(options.config, body, [&](const std::string& text) -> std::function<std::string()> {
+      auto next = std::make_shared<HostConfig>(with_cli_path(parse_host_config(text, options.config), options));
+      validate(*next, catalog);  // throws: then nothing is written
+      return [&apply, next] { return apply(*next); };
+    });
   };
 
   hooks.request = [&](Listener listener, Request request) -> std::optional<Response> {

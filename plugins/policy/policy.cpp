@@ -4,7 +4,7 @@
 // directory changes, when an identity's endpoint changes and when a time window turns, so the
 // packet path evaluates no policy. A revoked identity loses its forwarding at once, both ways,
 // established flows included. It also serves the clients' API (client_api.hpp), the access graph
-// on the admin API, and writes the audit log.
+// and the directory (/v1/sockets, /v1/policies) on the admin API, and writes the audit log.
 #include <chrono>
 #include <optional>
 
@@ -15,6 +15,7 @@
 #include "access.hpp"
 #include "client_api.hpp"
 #include "geoip.hpp"
+#include "directory_json.hpp"
 #include "graph.hpp"
 #include "waygate/journal.hpp"
 #include "waygate/net/headers.hpp"
@@ -85,6 +86,10 @@ class PolicyStage final : public Plugin {
     ctx_.serve(Listener::tunnel, "/v1/routes", [this](const Request& r) { return answer_client(access_, r); });
     ctx_.serve(Listener::tunnel, "/v1/exit-node", [this](const Request& r) { return answer_client(access_, r); });
     ctx_.serve(Listener::admin, "/v1/access-graph", [this](const Request& r) { return graph(r); });
+    ctx_.serve(Listener::admin, "/v1/sockets",
+               [this](const Request&) { return Response{200, "application/json", sockets_json(access_.directory())}; });
+    ctx_.serve(Listener::admin, "/v1/policies",
+               [this](const Request&) { return Response{200, "application/json", policies_json(access_.directory())}; });
   }
 
   void stop() override {

@@ -1,6 +1,9 @@
 // The access graph and the "why not" answer, against golden text.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
+#include "directory_json.hpp"
 #include "graph.hpp"
 #include "waygate/config.hpp"
 
@@ -95,6 +98,37 @@ TEST(AccessGraph, WhyNotNamesTheFailedCondition) {
   EXPECT_EQ(why(*d, 0, 1, s), "alice -> lab: denied: partners: who: 'alice' is not email domain partner.org");
   s.at = std::chrono::sys_days{std::chrono::year{2026} / 7 / 1};
   EXPECT_EQ(why(*d, 1, 1, s), "bob -> lab: denied: partners: when: ended at 2026-06-30T00:00:00Z");
+}
+
+TEST(AdminJson, SocketsSayWhatEachIsAndWhichPoliciesApply) {
+  auto v = boost::json::parse(sockets_json(*directory()));
+  auto& sockets = v.at("sockets").as_array();
+  ASSERT_EQ(sockets.size(), 2u);
+  EXPECT_EQ(sockets[0].at("name"), "corporate-exit");
+  EXPECT_EQ(sockets[0].at("type"), "exit_node");
+  EXPECT_EQ(sockets[0].at("connector"), "edge-1");
+  EXPECT_EQ(sockets[0].at("description"), "Exit node for all corporate traffic");
+  EXPECT_EQ(boost::json::serialize(sockets[0].at("policies")), R"(["staff-exit","partners"])");
+  EXPECT_EQ(boost::json::serialize(sockets[1].at("routes")), R"(["192.168.10.0/24"])");
+  EXPECT_EQ(boost::json::serialize(sockets[1].at("policies")), R"(["partners"])");
+}
+
+TEST(AdminJson, PoliciesCarryTheirWhoWhereAndWhen) {
+  auto v = boost::json::parse(policies_json(*directory()));
+  auto& policies = v.at("policies").as_array();
+  ASSERT_EQ(policies.size(), 2u);
+  auto& staff = policies[0].as_object();
+  EXPECT_EQ(staff.at("name"), "staff-exit");
+  EXPECT_EQ(boost::json::serialize(staff.at("sockets")), R"(["corporate-exit"])");
+  EXPECT_EQ(boost::json::serialize(staff.at("who").at("groups")), R"(["staff"])");
+  EXPECT_EQ(boost::json::serialize(staff.at("where").at("sources")), R"(["192.0.2.0/24"])");
+  EXPECT_EQ(staff.at("when").at("hours"), "08:00-18:00");
+  EXPECT_EQ(staff.at("when").at("timezone"), "Europe/Berlin");
+  EXPECT_TRUE(staff.at("when").at("not_after").is_null());
+  auto& partners = policies[1].as_object();
+  EXPECT_EQ(partners.at("organization_wide"), true);
+  EXPECT_EQ(partners.at("when").at("not_after"), "2026-06-30T00:00:00Z");
+  EXPECT_EQ(boost::json::serialize(partners.at("who").at("email_domains")), R"(["partner.org"])");
 }
 
 }  // namespace

@@ -1,0 +1,98 @@
+#include "socket_file.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "waygate/files.hpp"
+
+namespace waygate {
+
+namespace {
+
+std::string field(const boost::json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return "";
+  if (!v->is_string()) throw std::invalid_argument("'" + std::string(key) + "' must be a string");
+  return std::string(v->as_string());
+}
+
+std::string toml_string(const std::string& s) {
+  std::ostringstream out;
+  out << toml::value<std::string>(s);
+  return out.str();
+}
+
+}  // namespace
+
+NewSocket parse_new_socket(std::string_view json) {
+  boost::system::error_code ec;
+  auto value = boost::json::parse(json, ec);
+  if (ec || !value.is_object()) throw std::invalid_argument("the body must be a JSON object");
+  const auto& o = value.as_object();
+  NewSocket s{field(o, "name"), field(o, "description"), field(o, "connector")};
+  if (s.name.empty() || s.name.size() > 64) throw std::invalid_argument("'name' must have 1 to 64 characters");
+  for (char c : s.name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+      throw std::invalid_argument("'name' may hold only a-z 0-9 - _ .");
+  if (s.description.size() > 512 || s.connector.size() > 64)
+    throw std::invalid_argument("'description' (512) or 'connector' (64) is too long");
+  return s;
+}
+
+std::string with_socket(std::string_view text, const NewSocket& s) {
+  std::string out(text);
+  if (!out.empty() && out.back() != '\n') out += '\n';
+  out += "\n[[socket]]\nname = " + toml_string(s.name) + "\ntype = \"exit_node\"\n";
+  if (!s.description.empty()) out += "description = " + toml_string(s.description) + "\n";
+  if (!s.connector.empty()) out += "connector = " + toml_string(s.connector) + "\n";
+  return out;
+}
+
+namespace {
+Response error(unsigned status, const std::string& why) {
+  return {status, "application/json", boost::json::serialize(boost::json::object{{"error", why}}) + "\n"};
+}
+}  // namespace
+
+Response create_socket(const std::string& path, std::string_view body,
+                       const std::function<std::function<std::string()>(const std::string& text)>& check) {
+  NewSocket socket;
+  try {
+    socket = parse_new_socket(body);
+  } catch (const std::exception& e) {
+    return error(400, e.what());
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return error(500, "cannot read " + path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string next = with_socket(text, socket);
+  std::function<std::string()> apply;
+  try {
+    apply = check(next);
+  } catch (const std::exception& e) {
+    return error(400, e.what());
+  }
+  try {
+    struct stat old{};
+    write_file_atomically(path, next, ::stat(path.c_str(), &old) == 0 ? (old.st_mode & 07777) : 0640);
+  } catch (const std::exception& e) {
+    return error(500, e.what());
+  }
+  if (std::string why = apply(); !why.empty()) {
+    spdlog::error("new socket '{}' written to {} but not applied: {}", socket.name, path, why);
+    return error(500, "written, but not applied: " + why);
+  }
+  spdlog::info("new socket '{}' written to {} and applied", socket.name, path);
+  boost::json::object created{{"name", socket.name}, {"type", "exit_node"}, {"description", socket.description},
+                              {"connector", socket.connector}};
+  return {201, "application/json", boost::json::serialize(created) + "\n"};
+}
+
+}  // namespace waygate

@@ -1,5 +1,6 @@
 #include "admin_client.hpp"
 
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 
@@ -9,6 +10,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+
+#include "waygate/config.hpp"
+#include "waygate/secret.hpp"
 
 namespace waygate {
 
@@ -47,6 +51,20 @@ HttpAnswer http_request(const std::string& address, const std::string& method, c
     throw std::runtime_error(fmt::format("{} did not answer within {} ms", address, deadline.count()));
   if (*outcome) throw std::runtime_error(fmt::format("{}: {}", address, outcome->message()));
   return {res.result_int(), res.body()};
+}
+
+AdminAccess admin_access(const std::string& config_file) {
+  AdminAccess a;
+  Config root = Config::parse_file(config_file);
+  if (!root.has("host")) return a;
+  Config host = root.table("host");
+  a.address = host.string("admin", a.address);
+  if (host.has("admin_token_file")) {
+    std::filesystem::path f(host.string("admin_token_file"));
+    if (f.is_relative()) f = std::filesystem::path(config_file).parent_path() / f;
+    a.token = read_secret_file(f.string(), "token file", 1024);
+  }
+  return a;
 }
 
 std::string admin_get(const std::string& address, const std::string& target, const std::string& token) {

@@ -20,6 +20,15 @@ HttpAnswer http_request(const std::string& address, const std::string& method, c
                         const std::string& body = "", const std::string& token = "",
                         std::chrono::milliseconds deadline = std::chrono::seconds(5));
 
+// Where a host's admin API listens and the token it wants, from the config file's [host] table
+// (admin, admin_token_file); the defaults when the file has none. Throws ConfigError as the host
+// would for a token file it refuses.
+struct AdminAccess {
+  std::string address = "127.0.0.1:9190";
+  std::string token;
+};
+AdminAccess admin_access(const std::string& config_file);
+
 // The body of a 200 answer to a GET; throws std::runtime_error naming the address for anything
 // else (nothing listening, another status).
 std::string admin_get(const std::string& address, const std::string& target, const std::string& token = "");

@@ -4,7 +4,6 @@
 #include <net/if.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -18,7 +17,6 @@
 #include "waygate/config.hpp"
 #include "waygate/directory.hpp"
 #include "waygate/netns.hpp"
-#include "waygate/secret.hpp"
 
 namespace waygate::egress {
 
@@ -74,18 +72,12 @@ std::vector<Check> connector_checks(const std::string& file, double wait) {
 
   std::optional<Config> root;
   std::shared_ptr<const Directory> d;
-  std::string admin = "127.0.0.1:9190", token;
+  std::string admin, token;
   try {
     root = Config::parse_file(file);
-    if (root->has("host")) {
-      Config host = root->table("host");
-      admin = host.string("admin", admin);
-      if (host.has("admin_token_file")) {
-        std::filesystem::path f(host.string("admin_token_file"));
-        if (f.is_relative()) f = std::filesystem::path(file).parent_path() / f;
-        token = read_secret_file(f.string(), "token file", 1024);
-      }
-    }
+    AdminAccess access = admin_access(file);
+    admin = access.address;
+    token = access.token;
     d = Directory::from_file(file);
   } catch (const std::exception& e) {
     add("config", false, e.what(), "fix the file; `waygate check -c " + file + "` checks every stage too");

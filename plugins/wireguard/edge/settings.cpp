@@ -20,30 +20,6 @@ Timing Timing::divided_by(unsigned d) {
   return t;
 }
 
-bool parse_endpoint(const std::string& text, Endpoint& out) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string host = text.substr(0, colon);
-  unsigned port = 0;
-  auto port_text = std::string_view(text).substr(colon + 1);
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 || port > 65535) return false;
-  out = Endpoint{};
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-    if (::inet_pton(AF_INET6, host.c_str(), &out.addr.v6.sin6_addr) != 1) return false;
-    out.addr.v6.sin6_family = AF_INET6;
-    out.addr.v6.sin6_port = htons(static_cast<std::uint16_t>(port));
-    out.len = sizeof(sockaddr_in6);
-    return true;
-  }
-  if (::inet_pton(AF_INET, host.c_str(), &out.addr.v4.sin_addr) != 1) return false;
-  out.addr.v4.sin_family = AF_INET;
-  out.addr.v4.sin_port = htons(static_cast<std::uint16_t>(port));
-  out.len = sizeof(sockaddr_in);
-  return true;
-}
-
 namespace {
 
 Key read_key(const Config& c, std::string_view key) {

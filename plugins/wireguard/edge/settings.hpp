@@ -52,7 +52,4 @@ struct Settings {
   ~Settings() { wipe(private_key); }
 };
 
-// "192.0.2.1:51820" or "[2001:db8::1]:51820"; false if the text is not an IP literal and port.
-bool parse_endpoint(const std::string& text, Endpoint& out);
-
 }  // namespace waygate::wg

@@ -9,11 +9,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstddef>
 #include <iterator>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace waygate {
 
@@ -123,6 +125,31 @@ inline std::string to_string(const Endpoint& e) {
     return "[" + std::string(buf) + "]:" + std::to_string(ntohs(e.addr.v6.sin6_port));
   }
   return "";
+}
+
+// The reverse: false if the text is not an IP literal and a port from 1 to 65535.
+inline bool parse_endpoint(std::string_view text, Endpoint& out) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host(text.substr(0, colon));
+  unsigned port = 0;
+  auto port_text = text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 || port > 65535) return false;
+  out = Endpoint{};
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    if (::inet_pton(AF_INET6, host.c_str(), &out.addr.v6.sin6_addr) != 1) return false;
+    out.addr.v6.sin6_family = AF_INET6;
+    out.addr.v6.sin6_port = htons(static_cast<std::uint16_t>(port));
+    out.len = sizeof(sockaddr_in6);
+    return true;
+  }
+  if (::inet_pton(AF_INET, host.c_str(), &out.addr.v4.sin_addr) != 1) return false;
+  out.addr.v4.sin_family = AF_INET;
+  out.addr.v4.sin_port = htons(static_cast<std::uint16_t>(port));
+  out.len = sizeof(sockaddr_in);
+  return true;
 }
 
 inline bool Endpoint::operator==(const Endpoint& o) const {

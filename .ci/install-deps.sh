@@ -11,7 +11,12 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libqrencode-dev libmaxminddb-dev prometheus-cpp-dev
   libnl-route-3-dev
   nftables ethtool iproute2 iputils-ping wireguard-go wireguard-tools iperf3 curl python3 bc
+  chromium  # the portal's browser test (driven by playwright-core from npm)
 )
+
+# The portal's web assets come from npm at build time (framework/control/portal/): node and npm,
+# Debian's when the machine has none of its own.
+command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -72,26 +72,38 @@ function ago(unixSeconds) {
 
 const cards = new Map();  // socket name -> { root, plot, series, live, last }
 
-function chartSize(box) { return { width: Math.max(280, box.clientWidth), height: 170 }; }
+function chartSize(box) { return { width: Math.max(280, box.clientWidth), height: 190 }; }
 
+// Upload above the axis, download mirrored below it: both stay visible when they are alike.
 function makePlot(box) {
+  const abs = (v) => (v === null ? "-" : rate(Math.abs(v)));
   const opts = {
     ...chartSize(box),
     cursor: { drag: { x: false, y: false } },
     legend: { live: false },
-    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1024, max * 1.15)] } },
+    scales: {
+      x: { time: true, range: (u, min, max) => xRange(min) },
+      y: { range: (u, min, max) => { const m = Math.max(1024, Math.abs(min), Math.abs(max)) * 1.15; return [-m, m]; } },
+    },
     axes: [
       { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#eef0f3" } },
-      { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#eef0f3" }, size: 76,
-        values: (u, splits) => splits.map(rate) },
+      { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#eef0f3" }, size: 80,
+        values: (u, splits) => splits.map((v) => rate(Math.abs(v))) },
     ],
     series: [
       {},
-      { label: "Upload", stroke: "#2563eb", fill: "rgba(37,99,235,0.10)", width: 2, value: (u, v) => v === null ? "-" : rate(v) },
-      { label: "Download", stroke: "#059669", fill: "rgba(5,150,105,0.10)", width: 2, value: (u, v) => v === null ? "-" : rate(v) },
+      { label: "Upload", stroke: "#2563eb", fill: "rgba(37,99,235,0.14)", width: 2, points: { show: false }, value: (u, v) => abs(v) },
+      { label: "Download", stroke: "#059669", fill: "rgba(5,150,105,0.14)", width: 2, points: { show: false }, value: (u, v) => abs(v) },
     ],
   };
   return new uPlot(opts, [[], [], []], box);
+}
+
+// The last two minutes at least, the last hour at most, always ending now.
+function xRange(first) {
+  const now = Date.now() / 1000;
+  const span = Math.min(3600, Math.max(120, now - (Number.isFinite(first) ? first : now)));
+  return [now - span, now];
 }
 
 function card(sock) {
@@ -104,6 +116,7 @@ function card(sock) {
       el("span", { class: `badge ${sock.type}`, textContent: sock.type === "exit_node" ? "exit node" : "subnet router" })),
     el("dl", { class: "facts" }),
     el("div", { class: "totals" }),
+    el("div", { class: "now" }),
     chart);
   $("#sockets").append(root);
   c = { root, chart, plot: makePlot(chart), series: [], live: [], last: null };
@@ -123,12 +136,13 @@ function renderSocket(sock, info) {
   fact(dl, "Connector", sock.connector);
   fact(dl, "Egress", info && info.egress ? info.egress.join(", ") : "");
   fact(dl, "Policies", info && info.policies ? info.policies.join(", ") : "");
-  const drops = sock.drops ? Object.values(sock.drops).reduce((a, b) => a + b, 0) : 0;
+  const reasons = Object.entries(sock.drops || {}).sort((a, b) => b[1] - a[1]);
+  const drops = reasons.reduce((a, [, n]) => a + n, 0);
   $(".totals", c.root).replaceChildren(
     total("Clients", String(sock.clients), "clients"),
     total("Upload", bytes(sock.bytes.outbound), "upload"),
     total("Download", bytes(sock.bytes.inbound), "download"),
-    total("Dropped", `${drops} pkts`, "drops"));
+    total("Dropped", `${drops} pkts`, "drops", reasons.map(([r, n]) => `${r}: ${n}`).join("\n") || "no drops"));
   // The live tail: the rate since the previous poll, until the series has a sample that covers it.
   const now = Date.now() / 1000;
   if (c.last) {
@@ -136,11 +150,15 @@ function renderSocket(sock, info) {
     if (dt > 0.5) c.live.push([now, (sock.bytes.outbound - c.last.out) / dt, (sock.bytes.inbound - c.last.in) / dt]);
   }
   c.last = { time: now, out: sock.bytes.outbound, in: sock.bytes.inbound };
+  const latest = c.live.length ? c.live[c.live.length - 1] : [0, 0, 0];
+  $(".now", c.root).replaceChildren(el("span", { class: "label", textContent: "Now" }),
+    el("span", { class: "up", textContent: `↑ ${rate(Math.round(latest[1]))}` }),
+    el("span", { class: "down", textContent: `↓ ${rate(Math.round(latest[2]))}` }));
   draw(c);
 }
 
-function total(label, value, key) {
-  return el("div", { class: `total ${key}` }, el("span", { class: "label", textContent: label }),
+function total(label, value, key, title = "") {
+  return el("div", { class: `total ${key}`, title }, el("span", { class: "label", textContent: label }),
     el("span", { class: "value", textContent: value }));
 }
 
@@ -148,7 +166,7 @@ function draw(c) {
   const newest = c.series.length ? c.series[c.series.length - 1][0] : 0;
   c.live = c.live.filter((p) => p[0] > newest).slice(-60);
   const points = [...c.series, ...c.live];
-  const data = [points.map((p) => p[0]), points.map((p) => p[1]), points.map((p) => p[2])];
+  const data = [points.map((p) => p[0]), points.map((p) => p[1]), points.map((p) => -p[2])];
   c.plot.setData(data);
   // What the chart shows, for a test (or a curious operator) to read off the page.
   const moved = points.reduce((a, p) => a + p[1] + p[2], 0);

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# The admin API and the web portal of a running exit node, with a real client sending traffic:
+#   alice (C) 10.91.0.2 --- connector (S) 10.92.0.1, fd92::1 --- outside host (O) 10.92.0.2
+# The JSON API and /metrics answer (strict Prometheus format, the token honoured); headless
+# Chromium opens the portal, signs in with the token, sees the exit node and its chart move while
+# alice's traffic flows, creates an exit node through the form (the file keeps its comments; a bad
+# one is refused and nothing is written), and saves a screenshot to artifacts/ beside the binary.
+# A restart keeps the traffic series.
+# ctest-timeout: 240
+source "$(dirname "$0")/lib.sh"
+command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
+[[ -x /usr/bin/chromium ]] || { echo "SKIP: Debian's chromium is not installed (.ci/install-deps.sh)"; exit 77; }
+BUILD=$(cd "$(dirname "$WAYGATE")" && pwd)
+MODULES=$BUILD/framework/portal/node_modules
+[[ -d $MODULES/playwright-core ]] || fail "no playwright-core in $MODULES (the build installs it)"
+TOOLS=$(cd "$(dirname "$0")/../tools" && pwd)
+
+three_hosts 9
+wg_key server
+wg_key alice
+PORT=9190
+(umask 077 && head -c 24 /dev/urandom | base64 >"$WORK/admin.token")
+TOKEN=$(cat "$WORK/admin.token")
+cat >"$WORK/connector.toml" <<TOML
+# The portal test's connector. This comment must survive a socket created from the portal.
+[host]
+admin = "127.0.0.1:$PORT"
+admin_token_file = "$WORK/admin.token"
+state_dir = "$WORK/state"
+
+[overlay]
+pool4 = "10.90.0.0/24"
+pool6 = "fd90::/64"
+
+[[identity]]
+name = "alice"
+public_key = "$(cat "$WORK/alice.pub")"
+groups = ["staff"]
+
+[[socket]]
+name = "corporate-exit"
+type = "exit_node"
+description = "Exit node for all corporate traffic"
+connector = "connector-1"
+egress = ["10.92.0.1", "fd92::1"]
+
+[[policy]]
+name = "staff-exit"
+sockets = ["corporate-exit"]
+permissions = ["network"]
+groups = ["staff"]
+
+[[stage]]
+name = "tunnel"
+plugin = "wireguard"
+listen_port = 51820
+private_key_file = "$WORK/server.key"
+identities = true
+
+[[stage]]
+name = "policy"
+plugin = "policy"
+
+[[stage]]
+name = "stats"
+plugin = "stats"
+history = "$WORK/state/stats.json"
+
+[[stage]]
+name = "nat"
+plugin = "nat"
+port_range = "40000-40999"
+block_size = 64
+max_sessions = 10000
+
+[[stage]]
+name = "egress"
+plugin = "egress"
+interface = "vt$RUN_ID"
+port_range = "40000-40999"
+TOML
+start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
+
+gc="ga$RUN_ID"
+wireguard_go "$C" "$gc"
+ip netns exec "$C" wg set "$gc" private-key "$WORK/alice.key" \
+  peer "$(cat "$WORK/server.pub")" endpoint "10.91.0.1:51820" allowed-ips 0.0.0.0/0,::/0
+ip -n "$C" addr add 10.90.0.2/32 dev "$gc"
+ip -n "$C" addr add fd90::2/128 dev "$gc" nodad
+ip -n "$C" link set "$gc" up mtu 1420
+for prefix in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do ip -n "$C" route add "$prefix" dev "$gc"; done
+ip netns exec "$C" ping -c 2 -i 0.2 -W 3 10.92.0.2 >/dev/null || fail "alice cannot reach the outside host"
+pass "alice reaches the outside host through the exit node"
+
+admin() {  # PATH [curl options]: the admin API with the token
+  local path=$1
+  shift
+  ip netns exec "$S" curl -sS -m 10 -H "Authorization: Bearer $TOKEN" "$@" "http://127.0.0.1:$PORT$path"
+}
+status_of() {  # PATH [curl options]: the HTTP status, without the token unless given
+  local path=$1
+  shift
+  ip netns exec "$S" curl -s -m 10 -o /dev/null -w '%{http_code}' "$@" "http://127.0.0.1:$PORT$path"
+}
+
+# The token: the API asks for it, the portal's files (which hold no data) do not.
+[[ $(status_of /v1/stats) == 401 && $(status_of /v1/sockets -X POST -d '{"name":"x"}') == 401 ]] ||
+  fail "the API answers without the token"
+[[ $(status_of /) == 200 && $(status_of /assets/portal.js) == 200 && $(status_of /assets/portal.css) == 200 ]] ||
+  fail "the portal's files are not served"
+[[ $(status_of /assets/nothing.js -H "Authorization: Bearer $TOKEN") == 404 ]] || fail "a missing asset is not a 404"
+pass "the API needs the token; the portal's page and bundle are served without it"
+
+python3 - "$(admin /v1/sockets)" "$(admin /v1/policies)" <<'PY' || fail "/v1/sockets or /v1/policies: $(admin /v1/sockets) $(admin /v1/policies)"
+import json, sys
+sockets, policies = json.loads(sys.argv[1])["sockets"], json.loads(sys.argv[2])["policies"]
+s = sockets[0]
+assert [x["name"] for x in sockets] == ["corporate-exit"], sockets
+assert (s["type"], s["description"], s["connector"]) == ("exit_node", "Exit node for all corporate traffic", "connector-1"), s
+assert s["egress"] == ["10.92.0.1", "fd92::1"] and s["policies"] == ["staff-exit"], s
+p = policies[0]
+assert p["name"] == "staff-exit" and p["sockets"] == ["corporate-exit"] and p["who"]["groups"] == ["staff"], p
+PY
+pass "/v1/sockets and /v1/policies describe the exit node and its policy"
+
+admin /metrics >"$WORK/metrics.txt" || fail "no /metrics"
+python3 "$TOOLS/check_prometheus.py" waygate_drops_total waygate_stats_socket_bytes_total \
+  waygate_stats_identity_bytes_total waygate_stats_socket_clients <"$WORK/metrics.txt" >"$WORK/check.txt" ||
+  fail "/metrics is not strict Prometheus text: $(cat "$WORK/check.txt")"
+pass "/metrics passes the strict format check: $(cat "$WORK/check.txt")"
+
+# Traffic while the browser looks: 1000-byte pings, 20 a second, each way.
+ip netns exec "$C" ping -q -i 0.05 -s 972 -w 120 10.92.0.2 >/dev/null 2>&1 &
+PIDS+=($!)
+ARTIFACTS=$BUILD/artifacts
+mkdir -p "$ARTIFACTS" "$WORK/home"
+cp "$WORK/connector.toml" "$WORK/before.toml"
+ip netns exec "$S" env HOME="$WORK/home" NODE_PATH="$MODULES" node "$(dirname "$0")/portal_browser.cjs" \
+  "http://127.0.0.1:$PORT/" "$TOKEN" corporate-exit "$ARTIFACTS/portal.png" "$WORK/profile" >"$WORK/browser.log" 2>&1 ||
+  fail "the portal in Chromium: $(cat "$WORK/browser.log")"
+sed 's/^/  /' "$WORK/browser.log"
+pass "the portal in headless Chromium: exit node, moving chart, clients, graph, a new exit node; $ARTIFACTS/portal.png"
+
+# The file: the old text whole (comments included), the new table appended, and it loads.
+head -c "$(stat -c %s "$WORK/before.toml")" "$WORK/connector.toml" | cmp -s - "$WORK/before.toml" ||
+  fail "the config file's old text changed"
+grep -q '^# The portal test.s connector. This comment must survive' "$WORK/connector.toml" || fail "the comment is gone"
+tail -n +"$(($(wc -l <"$WORK/before.toml") + 1))" "$WORK/connector.toml" >"$WORK/added.toml"
+grep -q "^name = 'home-exit'$" "$WORK/added.toml" && grep -q "^description = 'Created from the portal'$" "$WORK/added.toml" ||
+  fail "the appended table: $(cat "$WORK/added.toml")"
+[[ $(stat -c %a "$WORK/connector.toml") == "$(stat -c %a "$WORK/before.toml")" ]] || fail "the file's mode changed"
+"$WAYGATE" check -c "$WORK/connector.toml" >/dev/null || fail "the written file does not check"
+grep -q "new socket 'home-exit' written to .* and applied" "$WORK/connector.log" || fail "not applied"
+[[ $(admin /v1/sockets) == *'"name":"home-exit","type":"exit_node","description":"Created from the portal","connector":"connector-1"'* ]] ||
+  fail "home-exit is not served: $(admin /v1/sockets)"
+pass "the file keeps its text and comments, gains the new [[socket]] table, and is applied without a restart"
+
+# A socket the file cannot take is refused with the loader's error, and nothing is written.
+cp "$WORK/connector.toml" "$WORK/before.toml"
+answer=$(admin /v1/sockets -X POST -d '{"name":"home-exit","description":"again"}' -w ' %{http_code}')
+[[ $answer == *"socket 'home-exit' is defined twice"*" 400" ]] || fail "a duplicate socket: $answer"
+answer=$(admin /v1/sockets -X POST -d '{"name":"Not A Name"}' -w ' %{http_code}')
+[[ $answer == *"'name' may hold only"*" 400" ]] || fail "a bad name: $answer"
+answer=$(admin /v1/sockets -X POST -d 'not json' -w ' %{http_code}')
+[[ $answer == *"JSON object"*" 400" ]] || fail "a body that is not JSON: $answer"
+cmp -s "$WORK/connector.toml" "$WORK/before.toml" || fail "a refused socket changed the file"
+[[ -z $(find "$WORK" -maxdepth 1 -name '.connector.toml.*') ]] || fail "a temporary file was left behind"
+pass "refused sockets answer 400 with the reason and leave the file as it was"
+
+# A restart keeps the series: the samples before the stop are there after the start.
+samples() {
+  admin "/v1/stats/series?socket=corporate-exit" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["samples"]
+print(len(s), s[0][0] if s else 0, sum(x[1] + x[2] for x in s))'
+}
+has_samples() { (($(samples | cut -d' ' -f1) >= 1)); }
+wait_for 15 has_samples || fail "no sample in the series"
+read -r count0 first0 moved0 <<<"$(samples)"
+((moved0 > 0)) || fail "the series recorded no traffic"
+stop_waygate
+start_waygate "$WORK/connector.toml" "$WORK/connector2.log" "$S"
+wait_for 10 listening "$S" "$PORT"
+read -r count1 first1 moved1 <<<"$(samples)"
+((count1 >= count0 && first1 == first0 && moved1 >= moved0)) ||
+  fail "after a restart the series has $count1 samples from $first1 ($moved1 bytes); before: $count0 from $first0 ($moved0)"
+pass "a restart keeps the series: $count0 sample(s) from $first0, $moved0 bytes"
+stop_waygate

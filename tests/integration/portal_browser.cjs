@@ -1,0 +1,79 @@
+// The portal in headless Chromium (Debian's, driven by playwright-core), against a running
+// connector whose client is sending traffic: signs in with the admin token, sees the exit node,
+// waits for its chart to move, creates an exit node through the form and sees it appear, and saves
+// a screenshot. Run by portal.sh: node portal_browser.cjs URL TOKEN SOCKET SCREENSHOT PROFILE_DIR
+const { chromium } = require("playwright-core");
+
+const [url, token, socket, screenshot, profile] = process.argv.slice(2);
+
+function check(ok, what) {
+  if (!ok) throw new Error(what);
+  console.log(`ok: ${what}`);
+}
+
+(async () => {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1400, height: 1000 },
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const outside = [];
+  page.on("request", (r) => { if (!r.url().startsWith(url)) outside.push(r.url()); });
+  try {
+    await page.goto(url, { waitUntil: "load" });
+    // The connector asks for its token: the page asks the operator.
+    await page.waitForSelector("#token-dialog[open]", { timeout: 10000 });
+    await page.fill("#token-dialog input[name=token]", token);
+    await page.click("#token-dialog button");
+    const card = `article[data-socket="${socket}"]`;
+    await page.waitForSelector(card, { timeout: 10000 });
+    check(true, `the exit node ${socket} is shown`);
+    const text = await page.textContent(card);
+    check(text.includes("Exit node for all corporate traffic") && text.includes("connector-1"),
+      "its card shows the description and the connector");
+
+    // The chart moves while traffic flows: what it plots grows between two looks.
+    const plotted = () => page.$eval(`${card} .chart`, (c) => Number(c.getAttribute("data-rate-sum") || 0));
+    await page.waitForFunction((sel) => Number(document.querySelector(sel).getAttribute("data-rate-sum") || 0) > 0,
+      `${card} .chart`, { timeout: 20000 });
+    const first = await plotted();
+    await page.waitForFunction(([sel, before]) => Number(document.querySelector(sel).getAttribute("data-rate-sum")) > before,
+      [`${card} .chart`, first], { timeout: 20000 });
+    check(true, `the chart moves while traffic flows (${first} -> ${await plotted()})`);
+    check(await page.$(`${card} .uplot canvas`) !== null, "the chart is drawn by uPlot");
+
+    await page.waitForSelector('#clients tr[data-client="alice"]', { timeout: 15000 });
+    check(true, "alice is listed among the connected clients");
+    await page.waitForFunction(() => Number(document.querySelector("#graph").getAttribute("data-edges")) >= 1, null,
+      { timeout: 10000 });
+    check(await page.$("#graph canvas") !== null, "the access graph is drawn by Cytoscape.js");
+    check((await page.textContent("#policies")).includes("staff-exit"), "the policy staff-exit is listed");
+
+    // A new exit node from the form: written to the file and applied, so its card appears.
+    await page.click("#new-socket-open");
+    await page.fill("#new-socket input[name=name]", "home-exit");
+    await page.fill("#new-socket input[name=description]", "Created from the portal");
+    await page.fill("#new-socket input[name=connector]", "connector-1");
+    await page.click("#new-socket button[type=submit]");
+    await page.waitForSelector("#new-socket-message.ok", { timeout: 15000 });
+    await page.waitForSelector('article[data-socket="home-exit"]', { timeout: 15000 });
+    check((await page.textContent('article[data-socket="home-exit"]')).includes("Created from the portal"),
+      "an exit node created from the form appears with its description");
+    // Give the chart one more poll so the screenshot shows the newest point.
+    await page.waitForTimeout(2500);
+    await page.screenshot({ path: screenshot, fullPage: true });
+    check(true, `screenshot saved: ${screenshot}`);
+    check(errors.length === 0, `no script errors on the page${errors.length ? ": " + errors.join("; ") : ""}`);
+    check(outside.length === 0, `nothing fetched from anywhere but the connector${outside.length ? ": " + outside.join(", ") : ""}`);
+  } finally {
+    await context.close();
+  }
+})().catch((e) => {
+  console.error(`FAIL: ${e.message}`);
+  process.exit(1);
+});

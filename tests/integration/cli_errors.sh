@@ -50,7 +50,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 # Their key files and state live under /etc/waygate and /var/lib/waygate: checked here with those
 # folders moved into the run's own, with a key made for the occasion.
 mkdir -p "$WORK/etc"
-(umask 077 && "$WAYGATE" genkey >"$WORK/etc/connector.key")
+(umask 077 && "$WAYGATE" genkey >"$WORK/etc/connector.key" && "$WAYGATE" genkey >"$WORK/etc/client.key")
 for config in "$top"/configs/*.toml; do
   sed -e "s|/etc/waygate/|$WORK/etc/|g" -e "s|/var/lib/waygate|$WORK/state|g" "$config" >"$WORK/shipped.toml"
   out=$("$WAYGATE" check -c "$WORK/shipped.toml" 2>&1) || fail "shipped $config does not check: $out"

@@ -20,9 +20,13 @@ cleanup() {
   local rc=$?
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  # Every namespace carrying this run's id: new_ns runs in a command substitution, a subshell, so
-  # it cannot record what it made in a variable of ours.
-  for ns in $(ip netns list | awk -v id="$RUN_ID" '$1 ~ id "$" {print $1}'); do ip netns del "$ns" 2>/dev/null || true; done
+  # Every namespace carrying this run's id, and the files `ip netns exec` mounts into it
+  # (/etc/netns/NAME/resolv.conf): new_ns runs in a command substitution, a subshell, so it cannot
+  # record what it made in a variable of ours.
+  for ns in $(ip netns list | awk -v id="$RUN_ID" '$1 ~ id "$" {print $1}'); do
+    ip netns del "$ns" 2>/dev/null || true
+    rm -rf "/etc/netns/$ns"
+  done
   if [[ $rc -ne 0 && -d $WORK ]]; then
     for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 40 "$f"; }; done
   fi

@@ -1,7 +1,13 @@
 #include "host_config.hpp"
 
+#include <grp.h>
+#include <pwd.h>
+#include <sys/capability.h>
+
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -18,13 +24,66 @@ bool valid_name(std::string_view s) {
   });
 }
 
+// The port of a listener address ("10.64.0.1:80", "[fd64::1]:80"); 0 if it has none.
+unsigned port_of(const std::string& listener) {
+  auto colon = listener.rfind(':');
+  unsigned port = 0;
+  if (colon != std::string::npos) std::from_chars(listener.data() + colon + 1, listener.data() + listener.size(), port);
+  return port;
+}
+
+// What the host keeps after setup unless `capabilities` says otherwise: the network
+// administration stages do at run time (nftables at reload and stop, sysctls and offloads put
+// back, addresses changed on reload), raw and packet sockets a reload may open, binding a listener
+// below 1024 (listeners are bound once the pipeline runs), and entering another network
+// namespace (a stage with `netns` goes back there at reload and stop).
+std::vector<std::string> default_capabilities(const HostConfig& c, const std::vector<Config>& stages) {
+  std::vector<std::string> keep = {"cap_net_admin", "cap_net_raw"};
+  bool low_port = !c.admin.empty() && port_of(c.admin) < 1024;
+  for (const auto& at : c.api) low_port = low_port || port_of(at) < 1024;
+  if (low_port) keep.push_back("cap_net_bind_service");
+  if (std::any_of(stages.begin(), stages.end(), [](const Config& s) { return s.has("netns"); }))
+    keep.push_back("cap_sys_admin");
+  return keep;
+}
+
+void read_privileges(const Config& host, HostConfig& out) {
+  out.user = host.string("user", "");
+  out.group = host.string("group", "");
+  if (!out.group.empty() && out.user.empty()) host.fail("group", "a group needs a user");
+  if (!out.user.empty()) {
+    const passwd* pw = ::getpwnam(out.user.c_str());
+    if (pw == nullptr) host.fail("user", "no user '" + out.user + "' on this system");
+    out.uid = pw->pw_uid;
+    out.gid = pw->pw_gid;
+    if (out.uid == 0) host.fail("user", "'" + out.user + "' is root: name an unprivileged user");
+  }
+  if (!out.group.empty()) {
+    const group* gr = ::getgrnam(out.group.c_str());
+    if (gr == nullptr) host.fail("group", "no group '" + out.group + "' on this system");
+    out.gid = gr->gr_gid;
+  }
+  if (host.has("capabilities")) {
+    out.capabilities.clear();
+    for (auto name : host.strings("capabilities")) {
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      if (name.rfind("cap_", 0) != 0) name = "cap_" + name;
+      cap_value_t value;
+      if (cap_from_name(name.c_str(), &value) != 0)
+        host.fail("capabilities", "'" + name + "' is not a capability (see capabilities(7))");
+      out.capabilities.push_back(name);
+    }
+  }
+}
+
 HostConfig build(Config root, const std::string& origin) {
   HostConfig out;
   out.path = origin;
   std::filesystem::path base = std::filesystem::path(origin).parent_path();
 
+  std::optional<Config> host_table;
   if (root.has("host")) {
-    Config host = root.table("host");
+    Config& host = host_table.emplace(root.table("host"));
     host.set_context("[host]");
     for (auto& dir : host.strings("plugin_path")) {
       std::filesystem::path p(dir);
@@ -59,10 +118,14 @@ HostConfig build(Config root, const std::string& origin) {
     out.buffer_size = static_cast<std::size_t>(host.integer("buffer_size", 2048, 1024, 65536 + 512));
     out.headroom = static_cast<std::size_t>(host.integer("headroom", 128, 0, 512));
     out.ring_entries = static_cast<unsigned>(host.integer("ring_entries", 1024, 64, 32768));
-    host.complete();
   }
 
   std::vector<Config> stages = root.tables("stage");
+  out.capabilities = default_capabilities(out, stages);
+  if (host_table) {
+    read_privileges(*host_table, out);
+    host_table->complete();
+  }
   if (stages.empty()) root.fail("stage", "no [[stage]] table: a pipeline needs at least one stage");
   for (auto& table : stages) {
     std::string name = table.string("name");

@@ -4,6 +4,8 @@
 // column and key.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -32,6 +34,13 @@ struct HostConfig {
   std::size_t buffer_size = 2048;
   std::size_t headroom = 128;
   unsigned ring_entries = 1024;
+  // Least privilege, applied once the pipeline runs and read at start only: the user the host
+  // becomes ("" stays who started it), and the capabilities it keeps (libcap names such as
+  // "cap_net_admin"; every other one is dropped from every set, the bounding set included).
+  std::string user, group;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<std::string> capabilities;
   std::vector<StageSpec> stages;
   std::shared_ptr<const Directory> directory = std::make_shared<const Directory>();
 };

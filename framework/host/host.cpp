@@ -1,5 +1,7 @@
 #include "host.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -11,6 +13,7 @@
 #include "pipeline.hpp"
 #include "socket_file.hpp"
 #include "plugin_catalog.hpp"
+#include "privileges.hpp"
 #include "scratch.hpp"
 #include "worker.hpp"
 
@@ -73,12 +76,20 @@ int run_host(const HostOptions& options) {
   keep_assignments(config);
   Worker worker(config, catalog, registry, 0);
   try {
-    worker.start();
+    keep_capabilities_across_user_change(config);
+    // Set up as root; run as the configured user with only the capabilities the stages still
+    // need (on the worker thread, which sets up, and then here, where the listeners are bound).
+    worker.start([&] {
+      become_user(config);
+      restrict_thread(config);
+    });
+    restrict_thread(config);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  spdlog::info("running {} with {} stage(s)", options.config, config.stages.size());
+  spdlog::info("running {} with {} stage(s) as uid {} with capabilities {}", options.config, config.stages.size(),
+               ::getuid(), thread_capabilities());
 
   ControlHooks hooks;
   hooks.metrics = [&] { return prometheus_text(registry); };

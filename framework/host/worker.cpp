@@ -33,10 +33,10 @@ std::unique_ptr<Pipeline> Worker::build(const HostConfig& config) {
                      make_stage_logger});
 }
 
-void Worker::start() {
+void Worker::start(std::function<void()> after_setup) {
   std::promise<void> ready;
   auto started = ready.get_future();
-  thread_ = std::thread([this, &ready] { run(ready); });
+  thread_ = std::thread([this, &ready, &after_setup] { run(ready, after_setup); });
   try {
     started.get();
   } catch (...) {
@@ -133,11 +133,17 @@ void Worker::apply(HostConfig& next, std::promise<std::string>& done) {
   }
 }
 
-void Worker::run(std::promise<void>& ready) {
+void Worker::run(std::promise<void>& ready, const std::function<void()>& after_setup) {
   try {
     state_ = std::make_unique<State>(config_);
     state_->pipeline = build(config_);
     state_->pipeline->start();
+    try {
+      if (after_setup) after_setup();
+    } catch (...) {
+      state_->pipeline->stop();
+      throw;
+    }
   } catch (...) {
     state_.reset();
     ready.set_exception(std::current_exception());

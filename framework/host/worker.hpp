@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -30,7 +31,9 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   // Starts the thread and waits until its pipeline runs; rethrows what stopped it from starting.
-  void start();
+  // `after_setup` runs on the worker thread once the pipeline has started (dropping privileges);
+  // if it throws, the pipeline is stopped and start() rethrows.
+  void start(std::function<void()> after_setup = {});
   void stop();
   // Applies an already validated config between two bursts. The future holds "" on success, or
   // why the worker kept its running config.
@@ -39,7 +42,7 @@ class Worker {
   std::future<std::optional<Response>> request(Listener listener, Request request);
 
  private:
-  void run(std::promise<void>& ready);
+  void run(std::promise<void>& ready, const std::function<void()>& after_setup);
   void apply(HostConfig& next, std::promise<std::string>& done);
   void answer_requests();
   std::unique_ptr<Pipeline> build(const HostConfig& config);

@@ -71,3 +71,34 @@ TEST(HostConfig, SameShape) {
 }
 
 }  // namespace
+
+namespace {
+const char* kStage = "[[stage]]\nname = 'a'\nplugin = 'tun'\n";
+}
+
+TEST(HostConfig, KeepsNetworkCapabilitiesByDefault) {
+  auto c = parse_host_config(std::string("[host]\nadmin = ''\n") + kStage, "c.toml");
+  EXPECT_EQ(c.capabilities, (std::vector<std::string>{"cap_net_admin", "cap_net_raw"}));
+  EXPECT_EQ(c.user, "");
+  // A listener below 1024 is bound after the drop; a stage in another namespace goes back there.
+  auto d = parse_host_config(std::string("[host]\nadmin = ''\napi = ['10.64.0.1:80']\n") +
+                             "[[stage]]\nname = 'a'\nplugin = 'tun'\nnetns = 'x'\n", "c.toml");
+  EXPECT_EQ(d.capabilities,
+            (std::vector<std::string>{"cap_net_admin", "cap_net_raw", "cap_net_bind_service", "cap_sys_admin"}));
+}
+
+TEST(HostConfig, CapabilitiesAndUser) {
+  auto c = parse_host_config(std::string("[host]\nadmin = ''\nuser = 'nobody'\ncapabilities = ['NET_ADMIN']\n") + kStage,
+                             "c.toml");
+  EXPECT_EQ(c.capabilities, (std::vector<std::string>{"cap_net_admin"}));
+  EXPECT_EQ(c.user, "nobody");
+  EXPECT_NE(c.uid, 0u);
+  EXPECT_EQ(error_of(std::string("[host]\ncapabilities = ['net_fly']\n") + kStage),
+            "c.toml:2:1: [host]: key 'capabilities': 'cap_net_fly' is not a capability (see capabilities(7))");
+  EXPECT_EQ(error_of(std::string("[host]\nuser = 'no-such-user-here'\n") + kStage),
+            "c.toml:2:1: [host]: key 'user': no user 'no-such-user-here' on this system");
+  EXPECT_EQ(error_of(std::string("[host]\nuser = 'root'\n") + kStage),
+            "c.toml:2:1: [host]: key 'user': 'root' is root: name an unprivileged user");
+  EXPECT_EQ(error_of(std::string("[host]\ngroup = 'nogroup'\n") + kStage),
+            "c.toml:2:1: [host]: key 'group': a group needs a user");
+}

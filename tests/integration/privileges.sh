@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Least privilege: an exit node with [host] user = "nobody" sets up as root, then every thread of
+# it runs as nobody with CAP_NET_ADMIN and CAP_NET_RAW only — effective, permitted, ambient and
+# bounding sets — while a client's traffic still flows through the exit; a SIGHUP still reloads
+# (the key file is nobody's), and SIGTERM still cleans up: the nftables table deleted, the
+# kernel's ephemeral ports and the link's GRO put back (nft, the sysctl and the offload as nobody).
+source "$(dirname "$0")/lib.sh"
+command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
+command -v ethtool >/dev/null || { echo "SKIP: ethtool not installed"; exit 77; }
+getent passwd nobody >/dev/null || { echo "SKIP: no user nobody"; exit 77; }
+
+three_hosts 5
+ip netns exec "$S" ethtool -K "vt$RUN_ID" gro on >/dev/null
+gro() { ip netns exec "$S" ethtool -k "vt$RUN_ID" | awk '$1 == "generic-receive-offload:" {print $2}'; }
+range_before=$(ip netns exec "$S" cat /proc/sys/net/ipv4/ip_local_port_range)
+wg_key server
+wg_key client
+# nobody reads the config and the key again on reload, and writes the state folder.
+chmod 711 "$WORK"
+chown nobody "$WORK/server.key"
+uid=$(id -u nobody)
+gid=$(id -g nobody)
+cat >"$WORK/connector.toml" <<TOML
+[host]
+admin = ""
+state_dir = "state"
+user = "nobody"
+[overlay]
+pool4 = "10.50.0.0/24"
+pool6 = "fd50::/64"
+[[identity]]
+name = "laptop"
+public_key = "$(cat "$WORK/client.pub")"
+[[socket]]
+name = "exit"
+type = "exit_node"
+egress = ["10.52.0.1", "fd52::1"]
+[[policy]]
+name = "all"
+organization_wide = true
+permissions = ["network"]
+[[stage]]
+name = "tunnel"
+plugin = "wireguard"
+listen_port = 51820
+private_key_file = "$WORK/server.key"
+identities = true
+[[stage]]
+name = "policy"
+plugin = "policy"
+[[stage]]
+name = "nat"
+plugin = "nat"
+port_range = "40000-40999"
+block_size = 64
+[[stage]]
+name = "egress"
+plugin = "egress"
+interface = "vt$RUN_ID"
+port_range = "40000-40999"
+TOML
+start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
+
+# CAP_NET_ADMIN (12) and CAP_NET_RAW (13), and nothing else, in every set of every thread.
+want=$(printf '%016x' $(((1 << 12) | (1 << 13))))
+threads=0
+for status in /proc/"$WAYGATE_PID"/task/*/status; do
+  threads=$((threads + 1))
+  name=$(awk '$1 == "Name:" {print $2}' "$status")
+  read -r _ u1 u2 u3 u4 < <(grep '^Uid:' "$status")
+  read -r _ g1 g2 g3 g4 < <(grep '^Gid:' "$status")
+  [[ "$u1 $u2 $u3 $u4" == "$uid $uid $uid $uid" ]] || fail "thread $name: Uid $u1 $u2 $u3 $u4, not nobody's ($uid)"
+  [[ "$g1 $g2 $g3 $g4" == "$gid $gid $gid $gid" ]] || fail "thread $name: Gid $g1 $g2 $g3 $g4, not $gid"
+  [[ $(awk '$1 == "Groups:" {print $2 $3}' "$status") == "$gid" ]] || fail "thread $name: $(grep '^Groups:' "$status")"
+  for set in CapEff CapPrm CapBnd CapAmb; do
+    got=$(awk -v k="$set:" '$1 == k {print $2}' "$status")
+    [[ $got == "$want" ]] || fail "thread $name: $set is $got, expected $want (net_admin, net_raw)"
+  done
+done
+((threads >= 2)) || fail "expected the control and the worker thread, saw $threads"
+grep -q "as uid $uid with capabilities cap_net_admin,cap_net_raw" "$WORK/connector.log" || fail "log: $(grep running "$WORK/connector.log")"
+[[ $(stat -c %u "$WORK/state") == "$uid" ]] || fail "the state folder is not nobody's"
+pass "all $threads threads run as nobody ($uid:$gid) with CapEff=CapPrm=CapBnd=CapAmb=$want (net_admin, net_raw)"
+
+exit_client 5
+exit_traffic 5 4 10.52.0.1
+exit_traffic 5 6 fd52::1
+pass "traffic flows through the exit with the privileges dropped"
+
+sed -i 's/^state_dir = "state"/state_dir = "state"\nlog_level = "debug"/' "$WORK/connector.toml"
+kill -HUP "$WAYGATE_PID"
+wait_for 10 grep -q "reload: applied" "$WORK/connector.log" || fail "reload as nobody: $(grep -i reload "$WORK/connector.log")"
+ip netns exec "$C" ping -c 2 -i 0.2 -W 3 10.52.0.2 >/dev/null || fail "no traffic after the reload"
+pass "SIGHUP as nobody: the config and key read again, applied, traffic goes on"
+
+[[ $(gro) == off ]] || fail "GRO on while running"
+stop_waygate
+tables=$(ip netns exec "$S" nft list tables)
+[[ $tables != *waygate* ]] || fail "a table is left after SIGTERM as nobody: $tables"
+range=$(ip netns exec "$S" cat /proc/sys/net/ipv4/ip_local_port_range)
+[[ $range == "$range_before" ]] || fail "ephemeral range after stop is '$range', was '$range_before'"
+[[ $(gro) == on ]] || fail "GRO not turned back on at stop"
+grep -qiE "error|critical" "$WORK/connector.log" && fail "errors on the way: $(grep -iE 'error|critical' "$WORK/connector.log")"
+pass "SIGTERM as nobody: the table deleted, the ephemeral range ($range) and GRO put back"

@@ -4,10 +4,10 @@
 #
 #   waygate-client 192.0.2.10 --- 192.0.2.1 waygate-connector 198.51.100.1 --- 198.51.100.80 waygate-outside
 #
-# alice's WireGuard client (wireguard-go: any stock client works) connects, asks the connector's
-# API which exit nodes she may use, selects corporate-exit and installs its routes (0.0.0.0/1,
-# 128.0.0.0/1, ::/1, 8000::/1, plus a bypass route to the connector); then a page from the outside
-# host tells which address it saw: the connector's. Everything it creates is removed on exit,
+# alice's client (configs/client.toml: waygate's own; any stock WireGuard client works too) connects,
+# lists the exit nodes she may use, selects corporate-exit, which installs its routes (0.0.0.0/1,
+# 128.0.0.0/1, ::/1, 8000::/1, plus a bypass route to the connector) and its DNS server; then a
+# page from the outside host tells which address it saw: the connector's. Everything it creates is removed on exit,
 # Ctrl-C included. `--keep` leaves it running until Ctrl-C so you can poke at it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,6 +26,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   for ns in $C $S $O; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf /etc/netns/$C
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,7 +58,7 @@ step "keys, and configs/exit-node.toml with them (its files moved into a scratch
 alice_pub=$($waygate pubkey <"$work/alice.key")
 sed -e "s|/etc/waygate/|$work/|g" -e "s|/var/lib/waygate|$work/state|g" \
     -e "s|zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ=|$alice_pub|" \
-    -e 's|interface = "eth0"|interface = "wg-demo-e"|' configs/exit-node.toml >"$work/exit-node.toml"
+    -e 's|interface = "eth0"|interface = "wg-demo-e"|' -e 's|"9.9.9.9"|"198.51.100.80"|' configs/exit-node.toml >"$work/exit-node.toml"
 $waygate check -c "$work/exit-node.toml"
 
 step "the connector: waygate run -c exit-node.toml (in $S)"
@@ -66,29 +67,26 @@ pids+=($!)
 for _ in $(seq 50); do grep -q running "$work/connector.log" && break; sleep 0.1; done
 cat "$work/connector.log"
 
-step "alice's WireGuard client (wireguard-go), at her overlay address 10.64.0.2"
-ip netns exec $C env WG_PROCESS_FOREGROUND=1 wireguard-go wg-alice >"$work/wireguard-go.log" 2>&1 &
+step "alice's client: waygate run -c client.toml (in $C), at her overlay address 10.64.0.2"
+sed -e "s|/etc/waygate/|$work/|g" -e "s|/var/lib/waygate|$work/state|g" \
+    -e "s|5lhC8LXGaHlN0ZUo8Vk6OpCn/Ri8KTG4OxF4nHEBvUw=|$($waygate pubkey <"$work/connector.key")|" \
+    -e "s|198.51.100.1:51820|192.0.2.1:51820|" -e "s|client.key|alice.key|" configs/client.toml >"$work/client.toml"
+mkdir -p /etc/netns/$C   # her own resolver file, which ip netns exec mounts over /etc/resolv.conf
+printf 'nameserver 192.0.2.53\n' >/etc/netns/$C/resolv.conf
+ip netns exec $C "$waygate" run -c "$work/client.toml" >"$work/client.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do ip -n $C link show wg-alice >/dev/null 2>&1 && break; sleep 0.1; done
-on $C wg set wg-alice private-key "$work/alice.key" \
-  peer "$($waygate pubkey <"$work/connector.key")" endpoint 192.0.2.1:51820 allowed-ips 0.0.0.0/0,::/0
-ip -n $C addr add 10.64.0.2/32 dev wg-alice
-ip -n $C link set wg-alice up mtu 1420
-ip -n $C route add 10.64.0.0/24 dev wg-alice   # the overlay: the connector's API
+for _ in $(seq 50); do grep -q running "$work/client.log" && break; sleep 0.1; done
+cat "$work/client.log"
+client() { on $C "$waygate" client "$@" -c "$work/client.toml"; }
+on $C ip route >"$work/routes.before"
 
-step "which exit nodes may alice use? (GET http://10.64.0.1/v1/routes, through the tunnel)"
-api() { on $C curl -sS --noproxy '*' -m 5 "$@"; }
-api http://10.64.0.1/v1/routes | python3 -m json.tool
+step "which exit nodes may alice use? (waygate client exit-nodes: the connector's API, through the tunnel)"
+client exit-nodes
 
-step "select corporate-exit and install the routes it hands out"
-answer=$(api -X PUT -d '{"name":"corporate-exit"}' http://10.64.0.1/v1/exit-node)
-# The bypass first: the connector itself stays on the original path, or the tunnel would loop.
-ip -n $C route add 192.0.2.1/32 dev wg-demo-c
-for prefix in $(python3 -c 'import json,sys; [print(r["prefix"]) for r in json.loads(sys.argv[1])["routes"]]' "$answer"); do
-  ip -n $C route add "$prefix" dev wg-alice
-  echo "route $prefix dev wg-alice"
-done
+step "use corporate-exit: the routes it hands out, the bypass to the connector, its DNS"
+client use corporate-exit
 on $C ip route get 198.51.100.80
+echo "resolver: $(grep nameserver /etc/netns/$C/resolv.conf)"
 
 step "a page from the outside host, which says whose address it saw"
 cat >"$work/whoami.py" <<'PY'
@@ -110,6 +108,21 @@ for _ in $(seq 50); do [[ -n $(on $O ss -Htln "sport = :8080") ]] && break; slee
 on $C curl -sS --noproxy '*' -m 5 http://198.51.100.80:8080/
 echo "(198.51.100.1 is the connector's egress address: alice's own, 192.0.2.10, never left the tunnel)"
 
+step "alice's side: waygate client status, and waygate client doctor (the troubleshooting list)"
+# The socket's DNS server, on the outside host: it answers every query with an empty answer.
+ip netns exec $O python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.51.100.80", 53))
+while True:
+    q, peer = s.recvfrom(512)
+    s.sendto(q[:2] + bytes([q[2] | 0x80, 0x80]) + q[4:], peer)
+' &
+pids+=($!)
+for _ in $(seq 50); do [[ -n $(on $O ss -Hlun "sport = :53") ]] && break; sleep 0.1; done
+client status
+client doctor || true
+
 step "traffic per exit node and per client (waygate stats, from the connector's admin API)"
 on $S "$waygate" stats
 
@@ -126,6 +139,10 @@ on $S curl -sS --noproxy '*' http://127.0.0.1:9190/metrics |
   grep -v ' 0$' || true
 echo "audit log:"
 cat "$work/state/audit.log"
+
+step "waygate client off: alice's routing table exactly as it was before"
+client off
+on $C ip route | diff "$work/routes.before" - && echo "routes: as before"
 
 if [[ ${1:-} == --keep ]]; then
   step "running; try: ip netns exec $C curl 198.51.100.80:8080 — Ctrl-C to stop"

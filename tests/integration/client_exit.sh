@@ -193,8 +193,8 @@ on "$C" ping -c 1 -W 2 10.61.0.1 >/dev/null || fail "the connector does not answ
 out=$(client "$C" alice use corporate-exit --lockdown) || fail "use --lockdown: $out"
 ! on "$C" ping -c 1 -W 1 10.61.0.1 >/dev/null 2>&1 || fail "a ping around the tunnel left alice under lockdown"
 on "$C" ping -c 2 -i 0.2 -W 2 10.62.0.2 >/dev/null || fail "the tunnel carries nothing under lockdown"
-out=$(client "$C" alice doctor) || fail "doctor under lockdown: $out"
-[[ $out == *"pass lockdown"* ]] || fail "doctor under lockdown: $out"
+out=$(on "$C" "$WAYGATE" doctor -c "$WORK/alice.toml") || fail "waygate doctor under lockdown: $out"
+[[ $out == *"pass lockdown"* ]] || fail "waygate doctor (the same checks on a client's file) under lockdown: $out"
 pass "lockdown: nothing leaves around the tunnel, the tunnel still carries"
 
 out=$(client "$C" alice off) || fail "off: $out"

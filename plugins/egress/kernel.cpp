@@ -1,6 +1,9 @@
 #include "kernel.hpp"
 
+#include <tuple>
+
 #include "nft.hpp"
+#include "originals.hpp"
 #include "waygate/netns.hpp"
 
 namespace waygate::egress {
@@ -20,12 +23,19 @@ KernelSystem::KernelSystem(const Settings& s, std::string table, Logger& log)
   device_.emplace(device_settings(s));
   try {
     NetnsGuard in_namespace(s.netns);  // the table, and the forwarding sysctls below
-    nft_table_.emplace(s.netns, table_, kernel_script(table_, s, device_->name()), log_);
-    for (auto [which, name] : {std::pair{&forward4_, "net/ipv4/ip_forward"},
-                               std::pair{&forward6_, "net/ipv6/conf/all/forwarding"}}) {
+    // The originals, recorded in the table before anything changes (originals.hpp).
+    const Originals left = left_behind(table_);
+    Originals record;
+    for (auto [which, name, key] : {std::tuple{&forward4_, "net/ipv4/ip_forward", "ip_forward"},
+                                    std::tuple{&forward6_, "net/ipv6/conf/all/forwarding", "forwarding6"}}) {
       which->emplace(name);
-      if ((*which)->old() != "1") (*which)->set("1");
+      if (auto it = left.find(key); it != left.end()) (*which)->restore_to(it->second);
+      record[key] = (*which)->old();
     }
+    comment_ = originals_comment(record);
+    nft_table_.emplace(s.netns, table_, kernel_script(table_, s, device_->name(), comment_), log_);
+    for (auto* which : {&forward4_, &forward6_})
+      if ((*which)->old() != "1") (*which)->set("1");
   } catch (...) {
     release();
     throw;

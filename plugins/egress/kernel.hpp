@@ -35,6 +35,7 @@ class KernelSystem {
 
   std::string netns_;
   std::string table_;
+  std::string comment_;  // the table's record of the originals (originals.hpp)
   Logger& log_;
   std::optional<tun::Device> device_;
   std::optional<NftTable> nft_table_;

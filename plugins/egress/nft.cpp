@@ -10,9 +10,11 @@ namespace waygate::egress {
 
 namespace {
 
-std::string replace_header(std::string_view table) {
+std::string replace_header(std::string_view table, std::string_view comment) {
   std::string t(table);
-  return "table inet " + t + "\ndelete table inet " + t + "\ntable inet " + t + " {\n";
+  std::string out = "table inet " + t + "\ndelete table inet " + t + "\ntable inet " + t + " {\n";
+  if (!comment.empty()) out += "\tcomment \"" + std::string(comment) + "\"\n";
+  return out;
 }
 
 template <typename A>
@@ -50,16 +52,17 @@ std::string table_name(std::string_view stage) {
   return name;
 }
 
-std::string shared_script(std::string_view table, const Settings& s) {
-  return replace_header(table) +
+std::string shared_script(std::string_view table, const Settings& s, std::string_view comment) {
+  return replace_header(table, comment) +
          chain("prerouting", "type filter hook prerouting priority raw", rules(s, "daddr", "notrack")) +
          chain("input", "type filter hook input priority filter - 10", rules(s, "daddr", "drop")) +
          chain("output", "type filter hook output priority raw", rules(s, "saddr", "notrack")) + "}\n";
 }
 
-std::string kernel_script(std::string_view table, const Settings& s, std::string_view device) {
+std::string kernel_script(std::string_view table, const Settings& s, std::string_view device,
+                          std::string_view comment) {
   const std::string rule = "\t\tiifname \"" + std::string(device) + "\" oifname \"" + s.interface + "\" masquerade\n";
-  return replace_header(table) + chain("postrouting", "type nat hook postrouting priority srcnat", rule) + "}\n";
+  return replace_header(table, comment) + chain("postrouting", "type nat hook postrouting priority srcnat", rule) + "}\n";
 }
 
 std::string delete_script(std::string_view table) {

@@ -22,10 +22,12 @@ std::string table_name(std::string_view stage);
 // (the packet socket has its copy already: packet taps run before netfilter); conntrack skips
 // them both ways (notrack at the raw priority), so translated flows neither fill the kernel's
 // connection table nor meet its NAT.
-std::string shared_script(std::string_view table, const Settings& s);
+// `comment` (originals_comment(), originals.hpp) is the table's comment, "" for none.
+std::string shared_script(std::string_view table, const Settings& s, std::string_view comment = {});
 
 // Kernel mode: the kernel's NAT masquerades what the edge's device forwards out of `interface`.
-std::string kernel_script(std::string_view table, const Settings& s, std::string_view device);
+std::string kernel_script(std::string_view table, const Settings& s, std::string_view device,
+                          std::string_view comment = {});
 
 std::string delete_script(std::string_view table);
 

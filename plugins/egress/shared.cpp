@@ -19,6 +19,7 @@
 #include "filter.hpp"
 #include "frame.hpp"
 #include "nft.hpp"
+#include "originals.hpp"
 #include "waygate/netns.hpp"
 
 #ifndef IPV6_HDRINCL
@@ -94,12 +95,29 @@ SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
     if (!s.egress6.empty()) raw6_ = raw_socket(AF_INET6);
     if (!s.egress4.empty()) open_packet(packet4_, AF_INET, s);
     if (!s.egress6.empty()) open_packet(packet6_, AF_INET6, s);
-    nft_table_.emplace(s.netns, table_, shared_script(table_, s), log_);
-
+    // Originals first, then the table that records them, then the changes: a run killed at any
+    // point leaves either nothing changed or a record of what to put back.
+    const Originals left = left_behind(table_);
     port_range_.emplace("net/ipv4/ip_local_port_range");
+    if (auto it = left.find("ports"); it != left.end()) {
+      log_.info("a run that did not stop left the kernel's ephemeral ports at {}; they were {}", port_range_->old(),
+                it->second);
+      port_range_->restore_to(range_sysctl(it->second));
+    }
     PortRange kernel;
     if (!parse_kernel_range(port_range_->old(), kernel))
       fail(EINVAL, "ip_local_port_range reads '" + port_range_->old() + "'");
+    interface_ = s.interface;
+    const int any = packet4_ >= 0 ? packet4_ : packet6_;
+    const std::string gro_key = "gro:" + interface_;
+    bool gro_on = gro(any, interface_);
+    if (auto it = left.find(gro_key); it != left.end() && it->second == "on" && !gro_on) {
+      log_.info("a run that did not stop left receive offload (GRO) off on {}; it was on", interface_);
+      gro_on = true;
+    }
+    comment_ = originals_comment({{"ports", range_record(port_range_->old())}, {gro_key, gro_on ? "on" : "off"}});
+    nft_table_.emplace(s.netns, table_, shared_script(table_, s, comment_), log_);
+
     if (auto clear = clear_of(kernel, s.ports)) {
       port_range_->set(std::to_string(clear->first) + " " + std::to_string(clear->last));
       log_.info("kernel ephemeral ports {}-{} moved to {}-{}, clear of {}-{}", kernel.first, kernel.last,
@@ -108,9 +126,7 @@ SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
       fail(ERANGE, "no ephemeral ports are left to the kernel outside " + std::to_string(s.ports.first) + "-" +
                        std::to_string(s.ports.last));
     }
-    interface_ = s.interface;
-    const int any = packet4_ >= 0 ? packet4_ : packet6_;
-    if (gro(any, interface_)) {
+    if (gro_on) {
       if (!gro(any, interface_, false))
         log_.warn("cannot turn receive offload (GRO) off on {}: merged packets will be dropped as too_big",
                   interface_);
@@ -166,7 +182,7 @@ void SharedSystem::open_packet(int& fd, int family, const Settings& s) {
 }
 
 void SharedSystem::update(const Settings& to) {
-  nft_table_->replace(shared_script(table_, to));
+  nft_table_->replace(shared_script(table_, to, comment_));
   auto attach = [&](int fd, std::vector<sock_filter> program) {
     if (fd < 0) return;
     sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};

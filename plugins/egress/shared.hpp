@@ -41,6 +41,7 @@ class SharedSystem {
 
   std::string netns_;
   std::string table_;
+  std::string comment_;  // the table's record of the originals (originals.hpp)
   Logger& log_;
   int raw4_ = -1, raw6_ = -1, packet4_ = -1, packet6_ = -1;
   int index_ = 0;

@@ -38,6 +38,12 @@ void SysctlOverride::set(const std::string& value) {
   changed_ = true;
 }
 
+void SysctlOverride::restore_to(const std::string& original) {
+  if (original == old_) return;
+  old_ = original;
+  changed_ = true;
+}
+
 void SysctlOverride::write(const std::string& value) {
   const std::string line = value + "\n";
   if (::pwrite(fd_, line.data(), line.size(), 0) != static_cast<ssize_t>(line.size()))

@@ -22,6 +22,9 @@ class SysctlOverride {
 
   const std::string& old() const { return old_; }  // as read, trailing newline removed
   void set(const std::string& value);                // throws std::system_error
+  // A crashed run changed it and recorded the original (originals.hpp): old() is `original` from
+  // now on, written back when destroyed whatever set() does meanwhile.
+  void restore_to(const std::string& original);
 
  private:
   void write(const std::string& value);

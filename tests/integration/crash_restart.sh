@@ -2,10 +2,18 @@
 # kill -9 of the connector, then a restart: the client recovers by itself (its next handshake),
 # the restarted connector replaces the nftables table the dead one left (one table, not two), and
 # the NAT log is intact up to its last line: every line whole JSON, none lost before the kill.
+# What the dead run changed on the system (the kernel's ephemeral ports, GRO on the egress link)
+# is put back by the restarted one's clean stop to what it was before the first start, not to
+# what the dead run left.
 source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
+command -v ethtool >/dev/null || { echo "SKIP: ethtool not installed"; exit 77; }
 
 three_hosts 3
+ip netns exec "$S" ethtool -K "vt$RUN_ID" gro on >/dev/null
+gro() { ip netns exec "$S" ethtool -k "vt$RUN_ID" | awk '$1 == "generic-receive-offload:" {print $2}'; }
+ports() { ip netns exec "$S" cat /proc/sys/net/ipv4/ip_local_port_range; }
+range_before=$(ports)
 wg_key server
 wg_key client
 cat >"$WORK/connector.toml" <<TOML
@@ -69,6 +77,8 @@ for line in lines[:-1]:
     json.loads(line)
 PY
 pass "after kill -9: the table is left behind (named for Waygate), and all $before NAT log lines are whole"
+range_left=$(ports)
+[[ $range_left != "$range_before" && $(gro) == off ]] || fail "expected the dead run's changes to stay: ports $range_left, GRO $(gro)"
 
 start_waygate "$WORK/connector.toml" "$WORK/connector2.log" "$S"
 [[ $(ip netns exec "$S" nft list tables | grep -c waygate) == 1 ]] || fail "tables after the restart: $(ip netns exec "$S" nft list tables)"
@@ -77,7 +87,10 @@ start_waygate "$WORK/connector.toml" "$WORK/connector2.log" "$S"
 wait_for 40 ip netns exec "$C" ping -c 1 -W 1 10.32.0.2 || fail "the client did not recover after the restart"
 (($(wc -l <"$WORK/nat.log") > before)) || fail "the restarted connector does not append to the NAT log"
 pass "restarted: one table (the old one replaced), the client recovered by itself, the NAT log goes on"
+grep -q "left the kernel's ephemeral ports at" "$WORK/connector2.log" || fail "the restart did not find the recorded originals"
 
 stop_waygate
 [[ $(ip netns exec "$S" nft list tables) != *waygate* ]] || fail "a table is left after a clean stop"
-pass "a clean stop leaves no table"
+[[ $(ports) == "$range_before" ]] || fail "ephemeral ports after the clean stop: '$(ports)', before the first start: '$range_before'"
+[[ $(gro) == on ]] || fail "GRO is $(gro) after the clean stop; it was on before the first start"
+pass "a clean stop leaves no table, and puts back the ephemeral ports ($range_before, not the dead run's $range_left) and GRO"

@@ -14,6 +14,7 @@
 #include "filter.hpp"
 #include "frame.hpp"
 #include "nft.hpp"
+#include "originals.hpp"
 #include "sysctl.hpp"
 #include "waygate/net/checksum.hpp"
 #include "waygate/pool.hpp"
@@ -322,6 +323,38 @@ TEST(EgressNft, KernelScriptIsGolden) {
             "\t}\n"
             "}\n");
   EXPECT_EQ(delete_script("waygate_egress"), "table inet waygate_egress\ndelete table inet waygate_egress\n");
+}
+
+// --- originals recorded in the table, for a start after a crash -------------------------------
+
+TEST(EgressOriginals, RecordedInTheTableCommentAndReadBackFromItsListing) {
+  Originals o{{"ports", range_record("32768\t60999")}, {"gro:eth0", "on"}};
+  const std::string comment = originals_comment(o);
+  EXPECT_EQ(comment, "waygate originals: gro:eth0=on ports=32768-60999");
+  const std::string script = shared_script("waygate_egress", shared_settings(), comment);
+  EXPECT_EQ(script.substr(0, script.find("\tchain")),
+            "table inet waygate_egress\ndelete table inet waygate_egress\ntable inet waygate_egress {\n"
+            "\tcomment \"waygate originals: gro:eth0=on ports=32768-60999\"\n");
+  // As `nft list table` prints it back.
+  const std::string listing = "table inet waygate_egress {\n\tcomment \"" + comment + "\"\n\tchain input {\n";
+  EXPECT_EQ(parse_originals(listing), o);
+  EXPECT_EQ(range_sysctl(parse_originals(listing).at("ports")), "32768 60999");
+  PortRange r;
+  EXPECT_TRUE(parse_kernel_range(range_sysctl("32768-60999"), r));
+  EXPECT_EQ(r.first, 32768);
+  EXPECT_EQ(r.last, 60999);
+}
+
+TEST(EgressOriginals, WhatCannotBeRecordedIsLeftOut) {
+  EXPECT_EQ(originals_comment({}), "");
+  EXPECT_EQ(originals_comment({{"gro:a\"b", "on"}, {"x", "a b"}, {"y", ""}}), "");
+  Originals many;
+  for (int i = 0; i < 20; ++i) many["ip_forward_" + std::to_string(i)] = "1";
+  EXPECT_LE(originals_comment(many).size(), 127u);
+  EXPECT_TRUE(parse_originals("table inet t {\n\tchain c {\n").empty());
+  EXPECT_TRUE(parse_originals("\tcomment \"someone else's\"\n").empty());
+  EXPECT_TRUE(parse_originals("\tcomment \"waygate originals: broken").empty());
+  EXPECT_EQ(parse_originals("\tcomment \"waygate originals: a=1 =2 b= c=3\""), (Originals{{"a", "1"}, {"c", "3"}}));
 }
 
 // --- the kernel's ephemeral range ----------------------------------------------------------------

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "drop_ledger.hpp"
+
 namespace waygate {
 
 namespace {
@@ -26,6 +28,7 @@ struct Pipeline::Sink final : BurstSink {
     pipeline.run(index, burst);
     burst.clear();
   }
+  void dropped(const Packet& p, Drop why) override { pipeline.ledger_.count(p, why); }
   Pipeline& pipeline;
   std::size_t index;
 };
@@ -43,7 +46,7 @@ struct Pipeline::Stage {
 };
 
 Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResources res)
-    : pool_(res.pool) {
+    : pool_(res.pool), ledger_(res.registry.drop_ledger(res.worker)) {
   const std::size_t n = config.stages.size();
   for (std::size_t i = 0; i < n; ++i) {
     const StageSpec& spec = config.stages[i];
@@ -125,6 +128,7 @@ void Pipeline::reconfigure(const HostConfig& config) {
 void Pipeline::drop_all(Burst& burst, Drop why) {
   for (Packet* p : burst) {
     why.add();
+    ledger_.count(*p, why);
     pool_.free(p);
   }
   burst.clear();

@@ -59,6 +59,7 @@ class Pipeline {
   void drop_all(Burst& burst, Drop why);
 
   Pool& pool_;
+  DropLedger& ledger_;  // the worker's: drops by socket and identity
   Endpoints endpoints_;
   std::vector<std::unique_ptr<Stage>> stages_;
   std::vector<std::uint32_t> pending_io_;  // stages whose io output holds packets

@@ -183,6 +183,7 @@ struct Engine::Socket {
   };
   SocketSettings cfg;
   bool dead = false;  // removed by a reload; its index stays taken
+  std::uint32_t sessions = 0;
   std::vector<Block> blocks;
   std::array<PodArray<std::uint32_t>, 6> ports;  // per family/protocol: mapping index + 1, 0 free
 
@@ -373,6 +374,11 @@ void Engine::set_clock(Time now, std::chrono::system_clock::time_point wall) {
 }
 
 // ----- lookups -----
+
+std::size_t Engine::socket_sessions(std::uint32_t id) const {
+  const std::uint32_t si = find_socket(id);
+  return si == kNone ? 0 : sockets_[si].sessions;
+}
 
 std::uint32_t Engine::find_socket(std::uint32_t id) const {
   for (std::uint32_t i = 0; i < sockets_.size(); ++i)
@@ -571,6 +577,7 @@ std::uint32_t Engine::attach(std::uint32_t mi, const Address& rem, std::uint16_t
   by_inside_.insert(inside_hash(m.socket, m.fp, in, m.inside_port, rem, rport), s);
   by_outside_.insert(outside_hash(m.socket, m.fp, m.outside_port, rem, rport), s);
   ++session_count_;
+  ++sockets_[m.socket].sessions;
   metrics_.sessions[m.fp % 3].add(1);
   metrics_.created.add();
   event(true, ss);
@@ -587,6 +594,7 @@ void Engine::remove(std::uint32_t s) {
   by_inside_.erase(inside_hash(m.socket, m.fp, in, m.inside_port, rem, ss.remote_port), s);
   by_outside_.erase(outside_hash(m.socket, m.fp, m.outside_port, rem, ss.remote_port), s);
   metrics_.sessions[m.fp % 3].add(-1);
+  --sockets_[m.socket].sessions;
   if (--m.refs == 0) {
     mapping_index_.erase(mapping_hash(m.socket, m.fp, in, m.inside_port), mi);
     release_port(m.socket, m.fp, m.outside_port);

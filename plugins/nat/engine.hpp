@@ -233,6 +233,8 @@ class Engine {
   std::uint64_t events_lost() const { return events_lost_; }
 
   std::size_t session_count() const { return session_count_; }
+  // Live sessions of the socket with this id (0 for none).
+  std::size_t socket_sessions(std::uint32_t id) const;
   std::size_t mapping_count() const { return mapping_count_; }
   // Bytes of table memory per session slot at full load (records + indexes + mappings).
   std::size_t bytes_per_session() const;

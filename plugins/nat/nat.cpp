@@ -149,9 +149,18 @@ class NatStage final : public Plugin {
                     static_cast<std::uint64_t>(c.integer("log_max_size", 100 << 20, 4096, std::int64_t{1} << 40)),
                     static_cast<unsigned>(c.integer("log_keep", 5, 1, 20))};
     if (running_ && log.path != log_settings_.path) c.fail("log", "changing the NAT log needs a restart");
+    std::vector<std::pair<std::uint32_t, Gauge>> per_socket;
+    for (auto& so : next.sockets) {
+      const auto& d = *ctx_.directory();
+      std::string name = so.id < d.sockets.size() ? d.sockets[so.id].name : std::to_string(so.id);
+      per_socket.emplace_back(so.id, ctx_.gauge("socket_sessions", "Live NAT sessions of a socket", {{"socket", name}}));
+    }
     if (auto error = engine_.configure(std::move(next))) c.fail(error->key, error->message);
     log_settings_ = log;
     directory_ = ctx_.directory();
+    for (auto& [id, gauge] : socket_sessions_) gauge.set(0);  // a socket gone has none
+    socket_sessions_ = std::move(per_socket);
+    count_sockets();
   }
 
   void start() override {
@@ -200,7 +209,13 @@ class NatStage final : public Plugin {
     engine_.set_clock(ctx_.now(), ctx_.wall());
     engine_.sweep();
     drain_log();
+    count_sockets();
     timer_.arm_in(kTick);
+  }
+
+  // The sessions per socket, as of this tick: a level the stats stage and /metrics read.
+  void count_sockets() {
+    for (auto& [id, gauge] : socket_sessions_) gauge.set(static_cast<std::int64_t>(engine_.socket_sessions(id)));
   }
 
   // Session starts and ends since the last burst or tick, to the log (or nowhere without one).
@@ -243,6 +258,7 @@ class NatStage final : public Plugin {
   Journal log_;
   std::string line_;  // reused: formatting a session allocates nothing once it has grown
   std::shared_ptr<const Directory> directory_;
+  std::vector<std::pair<std::uint32_t, Gauge>> socket_sessions_;  // by socket id
   bool running_ = false;
 };
 

@@ -1,9 +1,10 @@
 // The stats stage: per socket (exit node) and per identity, bytes and packets each way, the
 // clients active on each socket, and a time series per socket at 10-second resolution for 24
 // hours, kept across restarts in `history`. It sits after policy, which writes Meta::socket and
-// Meta::identity; the packet path adds to per-worker counters and touches nothing shared. What it
-// knows is on the admin API (/v1/stats, /v1/stats/series) for `waygate stats` and the portal, and
-// in /metrics.
+// Meta::identity; the packet path adds to per-worker counters and touches nothing shared. What
+// other stages count about the same sockets and identities it reads from the process's metrics
+// (attributed.hpp): drops by reason, NAT sessions, WireGuard handshakes. What it knows is on the
+// admin API (/v1/stats, /v1/stats/series) for `waygate stats` and the portal, and in /metrics.
 #include <chrono>
 #include <map>
 #include <vector>
@@ -11,6 +12,7 @@
 #include <boost/json.hpp>
 #include <boost/url/params_view.hpp>
 
+#include "attributed.hpp"
 #include "history.hpp"
 #include "stats_command.hpp"
 #include "waygate/plugin.hpp"
@@ -44,6 +46,12 @@ json::object moved(const Flow& f) {
                       {"packets", json::object{{"outbound", f.packets[0].value()}, {"inbound", f.packets[1].value()}}}};
 }
 
+json::object reasons(const std::map<std::string, std::uint64_t>& by_reason) {
+  json::object o;
+  for (auto& [reason, n] : by_reason) o[reason] = n;
+  return o;
+}
+
 class StatsStage final : public Plugin {
  public:
   explicit StatsStage(Context& ctx) : ctx_(ctx), tick_(ctx.timer([this] { sample(); })) {}
@@ -61,6 +69,8 @@ class StatsStage final : public Plugin {
       series.emplace(s.name, it != series_.end() ? std::move(it->second) : Series{});
       sockets.push_back({flow(ctx_, "socket", {{"socket", s.name}}),
                          ctx_.gauge("socket_clients", "Identities that sent through the socket lately", {{"socket", s.name}}),
+                         ctx_.gauge("socket_handshakes", "WireGuard handshakes of the identities now on the socket",
+                                    {{"socket", s.name}}),
                          {}});
     }
     std::vector<Identity> identities;
@@ -135,6 +145,7 @@ class StatsStage final : public Plugin {
   struct Socket {
     Flow flow;
     Gauge clients;
+    Gauge handshakes;
     std::uint64_t last_bytes[2] = {0, 0}, last_packets[2] = {0, 0};  // at the last sample
   };
   struct Identity {
@@ -170,12 +181,24 @@ class StatsStage final : public Plugin {
       sock.clients.set(clients[s]);
       series_[directory_->sockets[s].name].push(x);
     }
+    const Attributed others = attributed();
+    for (std::size_t s = 0; s < sockets_.size(); ++s)
+      sockets_[s].handshakes.set(static_cast<std::int64_t>(others.socket_handshakes[s]));
     tick_.arm_in(std::chrono::seconds(kInterval));
+  }
+
+  // What other stages counted, attributed to the sockets and identities of this directory; an
+  // identity's handshakes count for the socket it last sent to.
+  Attributed attributed() const {
+    std::vector<std::uint32_t> socket_of;
+    for (auto& id : identities_) socket_of.push_back(id.socket);
+    return attribute(ctx_.metrics(), *directory_, socket_of);
   }
 
   Response totals() const {
     json::array sockets, identities;
     const std::vector<std::uint32_t> active_now = clients();
+    const Attributed others = attributed();
     for (std::size_t s = 0; s < sockets_.size(); ++s) {
       const ::waygate::Socket& sock = directory_->sockets[s];
       json::object o = moved(sockets_[s].flow);
@@ -184,6 +207,9 @@ class StatsStage final : public Plugin {
       o["description"] = sock.description;
       o["connector"] = sock.connector;
       o["clients"] = active_now[s];
+      o["drops"] = reasons(others.socket_drops[s]);
+      o["nat_sessions"] = others.socket_sessions[s];
+      o["handshakes"] = others.socket_handshakes[s];
       sockets.push_back(std::move(o));
     }
     for (std::size_t i = 0; i < identities_.size(); ++i) {
@@ -192,6 +218,8 @@ class StatsStage final : public Plugin {
       o["name"] = directory_->identities[i].name;
       o["socket"] = id.socket < directory_->sockets.size() ? json::value(directory_->sockets[id.socket].name) : nullptr;
       o["active"] = active(id);
+      o["drops"] = reasons(others.identity_drops[i]);
+      o["handshakes"] = others.identity_handshakes[i];
       o["idle_seconds"] = id.last_seen == Time::min()
                               ? json::value(nullptr)
                               : json::value(std::chrono::duration_cast<std::chrono::seconds>(ctx_.now() - id.last_seen).count());

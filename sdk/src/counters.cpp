@@ -1,7 +1,10 @@
 #include "waygate/counters.hpp"
 
 #include <array>
+#include <map>
 #include <stdexcept>
+
+#include "drop_ledger.hpp"
 
 namespace waygate {
 
@@ -21,7 +24,14 @@ struct CounterRegistry::Entry {
 };
 
 CounterRegistry::CounterRegistry(unsigned workers)
-    : workers_(workers == 0 ? 1 : workers), chunks_(workers_), used_(workers_, Chunk::kSlots) {}
+    : workers_(workers == 0 ? 1 : workers), chunks_(workers_), used_(workers_, Chunk::kSlots) {
+  for (unsigned w = 0; w < workers_; ++w) ledgers_.push_back(std::make_unique<DropLedger>());
+}
+
+DropLedger& CounterRegistry::drop_ledger(unsigned worker) {
+  if (worker >= workers_) throw std::out_of_range("counter registry: no such worker");
+  return *ledgers_[worker];
+}
 
 CounterRegistry::~CounterRegistry() = default;
 
@@ -67,17 +77,32 @@ std::int64_t sum(const std::vector<std::atomic<std::uint64_t>*>& slots) {
 }  // namespace
 
 std::int64_t CounterRegistry::value(std::string_view name, const Labels& labels) const {
-  std::lock_guard lock(mutex_);
-  for (auto& e : entries_)
-    if (e->name == name && e->labels == labels) return sum(e->slots);
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& e : entries_)
+      if (e->name == name && e->labels == labels) return sum(e->slots);
+  }
+  for (auto& s : snapshot())
+    if (s.name == name && s.labels == labels) return s.value;
   return 0;
 }
 
 std::vector<CounterRegistry::Sample> CounterRegistry::snapshot() const {
-  std::lock_guard lock(mutex_);
   std::vector<Sample> out;
-  out.reserve(entries_.size());
-  for (auto& e : entries_) out.push_back({e->name, e->help, e->kind, e->labels, sum(e->slots)});
+  {
+    std::lock_guard lock(mutex_);
+    out.reserve(entries_.size());
+    for (auto& e : entries_) out.push_back({e->name, e->help, e->kind, e->labels, sum(e->slots)});
+  }
+  // Each worker's ledger reports its own cells; the same series from two workers is one sum.
+  std::vector<Sample> cells;
+  for (auto& l : ledgers_) l->collect(cells);
+  std::map<std::pair<std::string, Labels>, std::size_t> at;
+  for (auto& c : cells) {
+    auto [it, fresh] = at.try_emplace({c.name, c.labels}, out.size());
+    if (fresh) out.push_back(std::move(c));
+    else out[it->second].value += c.value;
+  }
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "stage_context.hpp"
 
+#include "drop_ledger.hpp"
+
 namespace waygate {
 
 StageContext::StageContext(std::string name, MetricNaming naming, CounterRegistry& registry,
@@ -39,8 +41,17 @@ Drop StageContext::drop_reason(std::string_view reason) {
   Labels labels;
   if (naming_.stage_label) labels.emplace_back("stage", name_);
   labels.emplace_back("reason", std::string(reason));
-  return Drop(registry_.slot(naming_.drops, "Packets dropped, by stage and reason",
-                             MetricKind::counter, labels, worker_));
+  Drop drop(registry_.slot(naming_.drops, "Packets dropped, by stage and reason", MetricKind::counter,
+                           labels, worker_));
+  // The ledger's metrics take the same prefix: "waygate_drops_total" -> "waygate_".
+  std::string prefix = naming_.drops.substr(0, naming_.drops.rfind("drops_total"));
+  registry_.drop_ledger(worker_).add_reason(drop, prefix, labels);
+  return drop;
+}
+
+void StageContext::set_directory(std::shared_ptr<const Directory> d) {
+  registry_.drop_ledger(worker_).set_directory(d);
+  directory_ = std::move(d);
 }
 
 }  // namespace waygate

@@ -34,8 +34,10 @@ class StageContext final : public Context {
   Logger& log() override { return logger_; }
   Pool& pool() override { return pool_; }
   Io& io() override { return io_; }
+  std::vector<CounterRegistry::Sample> metrics() const override { return registry_.snapshot(); }
   std::shared_ptr<const Directory> directory() const override { return directory_; }
-  void set_directory(std::shared_ptr<const Directory> d) { directory_ = std::move(d); }
+  // Also sizes the worker's drop ledger for the directory's sockets and identities.
+  void set_directory(std::shared_ptr<const Directory> d);
   void serve(Listener listener, std::string_view path, Handler handler) override {
     if (endpoints_ != nullptr) endpoints_->add(listener, std::string(path), name_, std::move(handler));
   }

@@ -11,6 +11,7 @@
 
 #include "loader.hpp"
 #include "scratch.hpp"
+#include "drop_ledger.hpp"
 #include "stage_context.hpp"
 
 namespace waygate::testing {
@@ -148,6 +149,7 @@ struct Rig::Impl final : BurstSink {
     }
     burst.clear();
   }
+  void dropped(const Packet& p, Drop why) override { registry.drop_ledger(0).count(p, why); }
   void collect(Output& out) {
     flush(out.passed());
     flush(out.replies());

@@ -98,4 +98,52 @@ TEST(Rig, FailedReconfigureKeepsTheOldConfig) {
   EXPECT_EQ(rig.counter("ticks_total"), 2);  // the 10 s timer armed before the reload fires at 20 s
 }
 
+// Drops are counted by whose packets they were: the socket and identity in their metadata.
+constexpr const char* kWho = R"(
+[[identity]]
+name = "alice"
+public_key = "zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ="
+[[identity]]
+name = "bob"
+public_key = "nPOeBeVKE6GYPA78yStsYfNHVu6wTIGbmekpIQzfl3w="
+[[socket]]
+name = "corporate-exit"
+type = "exit_node"
+)";
+
+TEST(Rig, DropsAreCountedBySocketAndIdentity) {
+  Rig rig(sorter, "", {.directory = kWho});
+  waygate::Meta bob;
+  bob.identity = 1;
+  bob.socket = 0;
+  waygate::Meta nobody;
+  rig.push(Direction::outbound, std::vector<std::vector<std::uint8_t>>{{3}, {5}}, bob);
+  rig.push(Direction::outbound, std::vector<std::uint8_t>{7}, nobody);
+  rig.push(Direction::outbound, std::vector<std::uint8_t>{2}, bob);  // passes: not a drop
+  EXPECT_EQ(rig.drops("odd"), 3u);
+  EXPECT_EQ(rig.counter("socket_drops_total", {{"socket", "corporate-exit"}, {"reason", "odd"}}), 2);
+  EXPECT_EQ(rig.counter("identity_drops_total", {{"identity", "bob"}, {"reason", "odd"}}), 2);
+  // Only cells that counted something are reported: alice has none.
+  for (auto& s : rig.counters().snapshot())
+    for (auto& [k, v] : s.labels) EXPECT_FALSE(k == "identity" && v == "alice") << s.name;
+  EXPECT_EQ(rig.pool().available(), rig.pool().capacity());
+
+  // A reload that moves bob first keeps his counts under his name; a position beyond the
+  // directory (a packet from before a reload) is not attributed.
+  const std::string carol_first = std::string(R"(
+[[identity]]
+name = "carol"
+public_key = "Wa2s8kq538O5x16x5n22CLq04AIHmxD2Hl2ILnY/jAs="
+)") + kWho;
+  rig.reconfigure("", carol_first);
+  bob.identity = 2;
+  rig.push(Direction::outbound, std::vector<std::uint8_t>{9}, bob);
+  EXPECT_EQ(rig.counter("identity_drops_total", {{"identity", "bob"}, {"reason", "odd"}}), 3);
+  EXPECT_EQ(rig.counter("socket_drops_total", {{"socket", "corporate-exit"}, {"reason", "odd"}}), 3);
+  bob.identity = 7;
+  rig.push(Direction::outbound, std::vector<std::uint8_t>{11}, bob);
+  EXPECT_EQ(rig.counter("socket_drops_total", {{"socket", "corporate-exit"}, {"reason", "odd"}}), 4);
+  EXPECT_EQ(rig.drops("odd"), 5u);
+}
+
 }  // namespace

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The admin API and the web portal of a running exit node, with a real client sending traffic:
 #   alice (C) 10.91.0.2 --- connector (S) 10.92.0.1, fd92::1 --- outside host (O) 10.92.0.2
-# The JSON API and /metrics answer (strict Prometheus format, the token honoured); headless
+# The JSON API and /metrics answer (strict Prometheus format, the token honoured, drops counted
+# for the socket and identity by exactly what was sent); headless
 # Chromium opens the portal, signs in with the token, sees the exit node and its chart move while
 # alice's traffic flows, creates an exit node through the form (the file keeps its comments; a bad
 # one is refused and nothing is written), and saves a screenshot to artifacts/ beside the binary.
@@ -123,9 +124,44 @@ assert p["name"] == "staff-exit" and p["sockets"] == ["corporate-exit"] and p["w
 PY
 pass "/v1/sockets and /v1/policies describe the exit node and its policy"
 
+# Drops count for the socket and identity whose packets they were, by exactly what was sent:
+# five datagrams of a protocol the NAT does not translate (20 + 100 bytes each) pass policy and
+# stats and are dropped by nat.
+stats_of() {  # the exit node's upload bytes, unsupported_protocol drops, NAT sessions, handshakes
+  admin /v1/stats | python3 -c '
+import json, sys
+b = json.load(sys.stdin)
+s = [x for x in b["sockets"] if x["name"] == "corporate-exit"][0]
+a = [x for x in b["identities"] if x["name"] == "alice"][0]
+print(s["bytes"]["outbound"], s["drops"].get("unsupported_protocol", 0), a["drops"].get("unsupported_protocol", 0),
+      s["nat_sessions"], s["handshakes"])'
+}
+metric() {  # NAME LABEL: the value of the series of NAME whose labels contain LABEL
+  admin /metrics | awk -v n="$1" -v l="$2" 'index($0, n "{") == 1 && index($0, l) {print $2}'
+}
+read -r up0 drops0 alice0 _ _ <<<"$(stats_of)"
+prom0=$(metric waygate_socket_drops_total 'socket="corporate-exit",stage="nat",reason="unsupported_protocol"')
+ip netns exec "$C" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 253)
+for _ in range(5):
+    s.sendto(b"x" * 100, ("10.92.0.2", 0))
+'
+sleep 0.5
+read -r up1 drops1 alice1 sessions handshakes <<<"$(stats_of)"
+prom1=$(metric waygate_socket_drops_total 'socket="corporate-exit",stage="nat",reason="unsupported_protocol"')
+((up1 - up0 == 600 && drops1 - drops0 == 5 && alice1 - alice0 == 5 && ${prom1:-0} - ${prom0:-0} == 5)) ||
+  fail "after 5 datagrams of 120 bytes: upload +$((up1 - up0)), socket drops +$((drops1 - drops0)), alice's +$((alice1 - alice0)), /metrics +$((${prom1:-0} - ${prom0:-0}))"
+[[ $(metric waygate_identity_drops_total 'identity="alice",stage="nat",reason="unsupported_protocol"') == "$alice1" ]] ||
+  fail "alice's drops in /metrics"
+((sessions >= 1 && handshakes >= 1)) || fail "the exit node shows $sessions NAT sessions, $handshakes handshakes"
+pass "5 refused datagrams: upload +600 bytes, 5 drops for corporate-exit and alice (/v1/stats and /metrics); $sessions NAT session(s), $handshakes handshake(s)"
+
 admin /metrics >"$WORK/metrics.txt" || fail "no /metrics"
 python3 "$TOOLS/check_prometheus.py" waygate_drops_total waygate_stats_socket_bytes_total \
-  waygate_stats_identity_bytes_total waygate_stats_socket_clients <"$WORK/metrics.txt" >"$WORK/check.txt" ||
+  waygate_stats_identity_bytes_total waygate_stats_socket_clients waygate_socket_drops_total \
+  waygate_identity_drops_total waygate_nat_socket_sessions waygate_stats_socket_handshakes \
+  <"$WORK/metrics.txt" >"$WORK/check.txt" ||
   fail "/metrics is not strict Prometheus text: $(cat "$WORK/check.txt")"
 pass "/metrics passes the strict format check: $(cat "$WORK/check.txt")"
 

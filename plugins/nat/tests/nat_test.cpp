@@ -241,6 +241,45 @@ egress = ["2001:db8::7", "198.51.100.7"]
   EXPECT_THROW(Rig::load(WAYGATE_NAT_PLUGIN, "port_range = \"20000-20999\"", none), waygate::ConfigError);
 }
 
+// Live sessions per socket, named from the directory, for the stats stage and /metrics; drops of
+// a socket's packets count for it (and its identity) too.
+TEST(Nat, SessionsAndDropsPerSocket) {
+  waygate::testing::RigOptions o;
+  o.directory = R"(
+[[identity]]
+name = "alice"
+public_key = "zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ="
+[[socket]]
+name = "corporate-exit"
+type = "exit_node"
+egress = ["198.51.100.7"]
+[[socket]]
+name = "home-exit"
+type = "exit_node"
+egress = ["198.51.100.8"]
+)";
+  auto rig = Rig::load(WAYGATE_NAT_PLUGIN, "port_range = \"20000-20999\"\nblock_size = 100\nudp = \"10s\"", o);
+  rig->start();
+  auto sessions = [&](const char* socket) { return rig->counter("socket_sessions", {{"socket", socket}}); };
+  rig->push(Direction::outbound, udp("10.0.0.2", 20010, "203.0.113.5", 53), who(0, 1, 1));
+  rig->push(Direction::outbound, udp("10.0.0.2", 20011, "203.0.113.5", 53), who(0, 1, 1));
+  rig->push(Direction::outbound, udp("10.0.0.2", 20012, "203.0.113.5", 53), who(0, 1, 0));
+  ASSERT_EQ(rig->take(Direction::outbound).size(), 3u);
+  rig->advance(1s);  // the per-socket levels are taken each tick
+  EXPECT_EQ(sessions("corporate-exit"), 1);
+  EXPECT_EQ(sessions("home-exit"), 2);
+  rig->advance(40s);  // expired
+  EXPECT_EQ(sessions("home-exit"), 0);
+  Bytes bad = udp("10.0.0.2", 20010, "203.0.113.5", 53);
+  bad[9] = 253;  // a protocol the NAT does not translate
+  net::ipv4_set_header_checksum(bad);
+  for (int i = 0; i < 3; ++i) rig->push(Direction::outbound, bad, who(0, 1, 1));
+  EXPECT_EQ(rig->drops("unsupported_protocol"), 3u);
+  EXPECT_EQ(rig->counter("socket_drops_total", {{"socket", "home-exit"}, {"reason", "unsupported_protocol"}}), 3);
+  EXPECT_EQ(rig->counter("identity_drops_total", {{"identity", "alice"}, {"reason", "unsupported_protocol"}}), 3);
+  EXPECT_EQ(rig->counter("socket_drops_total", {{"socket", "corporate-exit"}, {"reason", "unsupported_protocol"}}), 0);
+}
+
 // The NAT log: a line per session start and end, with the directory's names, the inside, remote
 // and outside ends; rotated by size.
 TEST(Nat, LogHasALinePerSessionStartAndEnd) {

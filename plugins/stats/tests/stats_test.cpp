@@ -136,4 +136,36 @@ TEST(Stats, ApiAndTable) {
             "bob                      -                             0 B          0 B      never\n");
 }
 
+// What other stages count about the same sockets and identities, read from the metrics: drops by
+// reason (summed over stages), NAT sessions, handshakes (an identity's count for its socket).
+TEST(Stats, ShowsDropsSessionsAndHandshakesOtherStagesCount) {
+  auto r = stats();
+  auto set = [&](const char* name, waygate::MetricKind kind, const waygate::Labels& labels, std::uint64_t v) {
+    r->counters().slot(name, "", kind, labels, 0)->store(v);
+  };
+  using waygate::MetricKind;
+  set("waygate_socket_drops_total", MetricKind::counter, {{"socket", "corporate-exit"}, {"stage", "nat"}, {"reason", "no_session"}}, 4);
+  set("waygate_socket_drops_total", MetricKind::counter, {{"socket", "corporate-exit"}, {"stage", "egress"}, {"reason", "no_session"}}, 1);
+  set("waygate_socket_drops_total", MetricKind::counter, {{"socket", "lab"}, {"stage", "policy"}, {"reason", "denied"}}, 2);
+  set("waygate_identity_drops_total", MetricKind::counter, {{"identity", "bob"}, {"stage", "policy"}, {"reason", "denied"}}, 2);
+  set("waygate_socket_drops_total", MetricKind::counter, {{"socket", "gone"}, {"stage", "nat"}, {"reason", "x"}}, 9);
+  set("waygate_nat_socket_sessions", MetricKind::gauge, {{"stage", "nat"}, {"socket", "corporate-exit"}}, 3);
+  set("waygate_wireguard_peer_handshakes_total", MetricKind::counter, {{"stage", "tunnel"}, {"peer", "alice"}}, 2);
+  set("waygate_wireguard_peer_handshakes_total", MetricKind::counter, {{"stage", "tunnel"}, {"peer", "laptop"}}, 7);
+  r->push(Direction::outbound, std::vector<std::uint8_t>(100, 0x45), on(0, 0));  // alice is on corporate-exit
+
+  auto body = json::parse(r->request(Listener::admin, "GET", "/v1/stats").body);
+  auto& exit = body.at("sockets").at(0);
+  EXPECT_EQ(json::serialize(exit.at("drops")), R"({"no_session":5})");
+  EXPECT_EQ(exit.at("nat_sessions"), 3);
+  EXPECT_EQ(exit.at("handshakes"), 2);
+  auto& lab = body.at("sockets").at(1);
+  EXPECT_EQ(json::serialize(lab.at("drops")), R"({"denied":2})");
+  EXPECT_EQ(lab.at("handshakes"), 0);
+  EXPECT_EQ(body.at("identities").at(0).at("handshakes"), 2);
+  EXPECT_EQ(json::serialize(body.at("identities").at(1).at("drops")), R"({"denied":2})");
+  r->advance(10s);  // the per-socket handshakes as a gauge, each sample
+  EXPECT_EQ(r->counter("socket_handshakes", {{"socket", "corporate-exit"}}), 2);
+}
+
 }  // namespace

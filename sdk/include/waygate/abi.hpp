@@ -7,6 +7,8 @@
 
 namespace waygate {
 
-inline constexpr std::uint32_t kAbiVersion = 2;  // 2: Context::directory() and Context::serve()
+// 2: Context::directory() and Context::serve(); 3: BurstSink::dropped() (drops by socket and
+// identity) and Context::metrics().
+inline constexpr std::uint32_t kAbiVersion = 3;
 
 }  // namespace waygate

@@ -48,11 +48,13 @@ class Burst {
   std::array<Packet*, kBurstMax> packets_;
 };
 
-// Where an Output sends a burst that filled up before the stage finished.
+// Where an Output sends a burst that filled up before the stage finished, and hears of drops
+// whose metadata names a socket or an identity (to count them by whose packets they were).
 class BurstSink {
  public:
   virtual ~BurstSink() = default;
   virtual void flush(Burst& burst) = 0;  // must leave it empty
+  virtual void dropped(const Packet& p, Drop why) = 0;  // before the packet goes back to the pool
 };
 
 class Output {
@@ -64,9 +66,11 @@ class Output {
   void pass(Packet* p) { put(pass_, p); }
   // Back towards where the burst came from, starting at the previous stage.
   void reply(Packet* p) { put(reply_, p); }
-  // Counted under the reason and returned to the pool.
+  // Counted under the reason (and, with a socket or identity in its metadata, as theirs too) and
+  // returned to the pool.
   void drop(Packet* p, Drop why) {
     why.add();
+    if (p->meta.socket != kNoId || p->meta.identity != kNoId) sink_->dropped(*p, why);
     pool_->free(p);
   }
 

@@ -27,8 +27,14 @@ class Context {
   // Metrics are exported as waygate_<plugin>_<name>{stage="<stage>",<labels>}.
   virtual Counter counter(std::string_view name, std::string_view help, const Labels& labels = {}) = 0;
   virtual Gauge gauge(std::string_view name, std::string_view help, const Labels& labels = {}) = 0;
-  // A reason for dropping packets: counted as drops_total{reason="<reason>"}.
+  // A reason for dropping packets: counted as drops_total{reason="<reason>"}, and drops of packets
+  // whose metadata names a socket or an identity as socket_drops_total{socket,reason} and
+  // identity_drops_total{identity,reason} too.
   virtual Drop drop_reason(std::string_view reason) = 0;
+  // Every metric of the process as /metrics shows it (full names, summed over workers): for a
+  // stage that reports what others count (stats). It allocates and takes locks: call it from a
+  // timer or a request, never per packet.
+  virtual std::vector<CounterRegistry::Sample> metrics() const = 0;
 
   virtual Timer timer(std::function<void()> fire) = 0;
   virtual Time now() const = 0;  // monotonic: for durations and timers

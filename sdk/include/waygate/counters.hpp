@@ -28,6 +28,8 @@ class Counter {
   }
   std::uint64_t value() const { return slot_->load(std::memory_order_relaxed); }
   explicit operator bool() const { return slot_ != nullptr; }
+  // Which counter this is: the same for every handle to it.
+  const void* id() const { return slot_; }
 
  private:
   std::atomic<std::uint64_t>* slot_ = nullptr;
@@ -58,6 +60,8 @@ class Gauge {
 
 enum class MetricKind : std::uint8_t { counter, gauge };
 
+class DropLedger;  // drops by socket and identity (the SDK's src/drop_ledger.hpp)
+
 // Every counter of one process. Registration takes a lock (configure time only); the slots it
 // hands out never move, so the hot path holds plain pointers.
 class CounterRegistry {
@@ -82,8 +86,10 @@ class CounterRegistry {
 
   // Sum over workers of one metric (0 if unknown).
   std::int64_t value(std::string_view name, const Labels& labels = {}) const;
-  // Every metric, summed over workers, in registration order.
+  // Every metric, summed over workers, in registration order; then the drop ledgers' cells.
   std::vector<Sample> snapshot() const;
+  // The ledger of `worker`'s drops by socket and identity, kept as long as the registry.
+  DropLedger& drop_ledger(unsigned worker);
 
  private:
   struct Entry;
@@ -95,6 +101,7 @@ class CounterRegistry {
   std::vector<std::unique_ptr<Entry>> entries_;
   std::vector<std::vector<std::unique_ptr<Chunk>>> chunks_;  // per worker
   std::vector<std::size_t> used_;                            // slots used in each worker's last chunk
+  std::vector<std::unique_ptr<DropLedger>> ledgers_;          // per worker
 };
 
 }  // namespace waygate

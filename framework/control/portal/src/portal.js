@@ -86,7 +86,8 @@ function makePlot(box) {
       y: { range: (u, min, max) => { const m = Math.max(1024, Math.abs(min), Math.abs(max)) * 1.15; return [-m, m]; } },
     },
     axes: [
-      { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#eef0f3" } },
+      { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#eef0f3" },
+        values: (u, splits) => splits.map((t) => clock(t, u.scales.x.max - u.scales.x.min < 600)) },
       { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#eef0f3" }, size: 80,
         values: (u, splits) => splits.map((v) => rate(Math.abs(v))) },
     ],
@@ -97,6 +98,12 @@ function makePlot(box) {
     ],
   };
   return new uPlot(opts, [[], [], []], box);
+}
+
+function clock(t, seconds) {
+  const d = new Date(t * 1000);
+  const two = (n) => String(n).padStart(2, "0");
+  return `${two(d.getHours())}:${two(d.getMinutes())}${seconds ? ":" + two(d.getSeconds()) : ""}`;
 }
 
 // The last two minutes at least, the last hour at most, always ending now.
@@ -136,13 +143,15 @@ function renderSocket(sock, info) {
   fact(dl, "Connector", sock.connector);
   fact(dl, "Egress", info && info.egress ? info.egress.join(", ") : "");
   fact(dl, "Policies", info && info.policies ? info.policies.join(", ") : "");
+  fact(dl, "Sessions", `${sock.nat_sessions ?? 0} NAT · ${sock.handshakes ?? 0} handshake(s)`);
   const reasons = Object.entries(sock.drops || {}).sort((a, b) => b[1] - a[1]);
   const drops = reasons.reduce((a, [, n]) => a + n, 0);
   $(".totals", c.root).replaceChildren(
     total("Clients", String(sock.clients), "clients"),
     total("Upload", bytes(sock.bytes.outbound), "upload"),
     total("Download", bytes(sock.bytes.inbound), "download"),
-    total("Dropped", `${drops} pkts`, "drops", reasons.map(([r, n]) => `${r}: ${n}`).join("\n") || "no drops"));
+    total("Dropped", `${drops} pkts`, drops ? "drops" : "drops none", reasons.map(([r, n]) => `${r}: ${n}`).join("\n") || "no drops",
+      reasons.length ? reasons[0][0].replaceAll("_", " ") : ""));
   // The live tail: the rate since the previous poll, until the series has a sample that covers it.
   const now = Date.now() / 1000;
   if (c.last) {
@@ -157,9 +166,9 @@ function renderSocket(sock, info) {
   draw(c);
 }
 
-function total(label, value, key, title = "") {
+function total(label, value, key, title = "", note = "") {
   return el("div", { class: `total ${key}`, title }, el("span", { class: "label", textContent: label }),
-    el("span", { class: "value", textContent: value }));
+    el("span", { class: "value", textContent: value }), note ? el("span", { class: "note", textContent: note }) : null);
 }
 
 function draw(c) {
@@ -240,11 +249,14 @@ function renderGraph(graph) {
       elements.push({ data: { id, source: from, target: to, label: cond } });
     }
   }
+  const rows = Math.max(graph.identities.length, graph.policies.length, graph.sockets.length, 1);
+  $("#graph").style.height = `${Math.min(640, Math.max(180, rows * 70 + 60))}px`;
   if (cy) cy.destroy();
   cy = cytoscape({
     container: $("#graph"),
     elements,
-    layout: { name: "preset", fit: true, padding: 36 },
+    layout: { name: "preset", fit: true, padding: 30 },
+    maxZoom: 1.3,
     userZoomingEnabled: false,
     boxSelectionEnabled: false,
     autoungrabify: true,

@@ -62,7 +62,8 @@ for port in 5001 5002 5003; do  # three UDP sessions: three start lines in the N
   ip netns exec "$C" python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("10.32.0.2", int(sys.argv[1])))' "$port"
 done
 ip netns exec "$C" ping -c 2 -i 0.2 -W 3 10.32.0.2 >/dev/null || fail "no traffic before the crash"
-wait_for 5 test "$(grep -c '"event":"start"' "$WORK/nat.log")" -ge 4 || fail "NAT log before the crash: $(cat "$WORK/nat.log")"
+four_starts() { (($(grep -c '"event":"start"' "$WORK/nat.log") >= 4)); }
+wait_for 5 four_starts || fail "NAT log before the crash: $(cat "$WORK/nat.log")"
 before=$(wc -l <"$WORK/nat.log")
 
 kill -9 "$WAYGATE_PID"
@@ -85,7 +86,9 @@ start_waygate "$WORK/connector.toml" "$WORK/connector2.log" "$S"
 # The client still holds the old session; after its keepalive and rekey timeouts (~15 s) it
 # handshakes again, and traffic flows.
 wait_for 40 ip netns exec "$C" ping -c 1 -W 1 10.32.0.2 || fail "the client did not recover after the restart"
-(($(wc -l <"$WORK/nat.log") > before)) || fail "the restarted connector does not append to the NAT log"
+# Its lines are written through the loop, a moment after the packet that made them.
+appended() { (($(wc -l <"$WORK/nat.log") > before)); }
+wait_for 5 appended || fail "the restarted connector does not append to the NAT log"
 pass "restarted: one table (the old one replaced), the client recovered by itself, the NAT log goes on"
 grep -q "left the kernel's ephemeral ports at" "$WORK/connector2.log" || fail "the restart did not find the recorded originals"
 

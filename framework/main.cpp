@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   add_common(run);
   auto* check = app.add_subcommand("check", "Validate a config file and the plugins it names");
   add_common(check);
+  check->add_flag("--keys", options.keys,
+                  "Print every key the host and its plugins read: section, table, key, type, default");
   auto* version = app.add_subcommand("version", "Print the version and the plugin ABI version");
 
   CLI11_PARSE(app, argc, argv);

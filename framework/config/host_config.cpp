@@ -146,8 +146,10 @@ HostConfig build(Config root, const std::string& origin) {
 
 }  // namespace
 
-HostConfig load_host_config(const std::string& path) {
-  return build(Config::parse_file(path), path);
+HostConfig load_host_config(const std::string& path, bool record_keys) {
+  Config root = Config::parse_file(path);
+  if (record_keys) root.record_keys();
+  return build(std::move(root), path);
 }
 
 HostConfig parse_host_config(std::string_view toml, const std::string& origin) {

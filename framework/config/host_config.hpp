@@ -47,7 +47,8 @@ struct HostConfig {
 
 // Reads and checks the host's part of the file and the directory (keeping the overlay addresses
 // recorded in state_dir); stage tables are checked by their plugins.
-HostConfig load_host_config(const std::string& path);
+// `record_keys`: remember every key asked of the document (Config::asked), for `check --keys`.
+HostConfig load_host_config(const std::string& path, bool record_keys = false);
 HostConfig parse_host_config(std::string_view toml, const std::string& origin);
 
 // The host-level shape of a pipeline: the same stages with the same plugins in the same order.

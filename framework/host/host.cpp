@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -45,13 +46,32 @@ HostConfig with_cli_path(HostConfig config, const HostOptions& options) {
   return config;
 }
 
+// One line per key read, tab-separated: where it is documented ("plugin NAME" for a stage's
+// tables, else its table: "host", "stage", "socket", ...), its table, the key, its type and default.
+// Each once, though every identity's table (say) is read.
+void print_keys(const HostConfig& config) {
+  if (config.stages.empty()) return;
+  std::set<std::string> printed;
+  for (const KeyUse& k : config.stages.front().table.asked()) {
+    std::string section = k.table.empty() ? "top" : k.table.substr(0, k.table.find('.'));
+    for (const StageSpec& s : config.stages)
+      if (k.context == "stage '" + s.name + "'") section = "plugin " + s.plugin;
+    std::string line = fmt::format("{}\t{}\t{}\t{}\t{}\n", section, k.table, k.key, k.type, k.fallback);
+    if (printed.insert(line).second) fmt::print("{}", line);
+  }
+}
+
 }  // namespace
 
 int check_config(const HostOptions& options) {
   try {
-    HostConfig config = with_cli_path(load_host_config(options.config), options);
+    HostConfig config = with_cli_path(load_host_config(options.config, options.keys), options);
     PluginCatalog catalog(PluginCatalog::default_search_path());
     validate(config, catalog);
+    if (options.keys) {
+      print_keys(config);
+      return 0;
+    }
     fmt::print("{}: ok, {} stage(s)\n", options.config, config.stages.size());
     return 0;
   } catch (const std::exception& e) {

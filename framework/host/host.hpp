@@ -10,6 +10,7 @@ namespace waygate {
 struct HostOptions {
   std::string config;
   std::vector<std::string> plugin_path;  // searched before the config's own plugin_path
+  bool keys = false;  // check: print every key the host and the plugins read (the schema)
 };
 
 // Runs until SIGINT/SIGTERM. Returns the process exit code; errors are logged, never thrown.

@@ -13,7 +13,23 @@ namespace waygate {
 struct Config::State {
   toml::table root;
   std::string origin;
+  bool record = false;
+  std::vector<KeyUse> asked;
 };
+
+namespace {
+
+// "2m", "10s", "250ms": a default as an operator would write it.
+std::string duration_text(Duration d) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  if (ms == 0) return "0s";
+  if (ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
+  if (ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
+  if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
+  return fmt::format("{}ms", ms);
+}
+
+}  // namespace
 
 namespace {
 
@@ -38,10 +54,11 @@ const char* type_name(const toml::node& n) {
 
 }  // namespace
 
-Config::Config(std::shared_ptr<State> state, const void* table, std::string context)
+Config::Config(std::shared_ptr<State> state, const void* table, std::string context, std::string path)
     : state_(std::move(state)),
       table_(table),
       context_(std::move(context)),
+      path_(std::move(path)),
       used_(std::make_shared<std::vector<std::string>>()) {}
 
 Config::Config(const Config&) = default;
@@ -59,7 +76,7 @@ Config Config::parse(std::string_view text, std::string origin) {
     throw ConfigError(fmt::format("{}: {}", position(state->origin, e.source()), e.description()));
   }
   const void* root = &state->root;
-  return Config(std::move(state), root, {});
+  return Config(std::move(state), root, {}, {});
 }
 
 Config Config::parse_file(const std::string& path) {
@@ -72,6 +89,16 @@ Config Config::parse_file(const std::string& path) {
 
 const std::string& Config::origin() const { return state_->origin; }
 void Config::set_context(std::string context) { context_ = std::move(context); }
+
+void Config::record_keys() { state_->record = true; }
+std::vector<KeyUse> Config::asked() const { return state_->asked; }
+
+void Config::note(std::string_view key, std::string_view type, std::string fallback) const {
+  if (!state_->record) return;
+  for (auto& k : state_->asked)
+    if (k.key == key && k.table == path_ && k.context == context_) return;
+  state_->asked.push_back({context_, path_, std::string(key), std::string(type), std::move(fallback)});
+}
 
 const void* Config::node(std::string_view key) const {
   accept(key);
@@ -109,6 +136,7 @@ void Config::complete() const {
 }
 
 std::string Config::string(std::string_view key) const {
+  note(key, "string", "required");
   auto* n = static_cast<const toml::node*>(node(key));
   if (n == nullptr) fail(key, "missing (a string is required)");
   if (!n->is_string()) fail(key, fmt::format("expected a string, got {}", type_name(*n)));
@@ -116,6 +144,7 @@ std::string Config::string(std::string_view key) const {
 }
 
 std::string Config::string(std::string_view key, std::string_view fallback) const {
+  note(key, "string", fmt::format("\"{}\"", fallback));
   if (!has(key)) {
     accept(key);
     return std::string(fallback);
@@ -124,6 +153,7 @@ std::string Config::string(std::string_view key, std::string_view fallback) cons
 }
 
 std::int64_t Config::integer(std::string_view key, std::int64_t min, std::int64_t max) const {
+  note(key, fmt::format("integer {}..{}", min, max), "required");
   auto* n = static_cast<const toml::node*>(node(key));
   if (n == nullptr) fail(key, "missing (an integer is required)");
   if (!n->is_integer()) fail(key, fmt::format("expected an integer, got {}", type_name(*n)));
@@ -134,6 +164,7 @@ std::int64_t Config::integer(std::string_view key, std::int64_t min, std::int64_
 
 std::int64_t Config::integer(std::string_view key, std::int64_t fallback, std::int64_t min,
                              std::int64_t max) const {
+  note(key, fmt::format("integer {}..{}", min, max), std::to_string(fallback));
   if (!has(key)) {
     accept(key);
     return fallback;
@@ -142,6 +173,7 @@ std::int64_t Config::integer(std::string_view key, std::int64_t fallback, std::i
 }
 
 bool Config::boolean(std::string_view key, bool fallback) const {
+  note(key, "boolean", fallback ? "true" : "false");
   auto* n = static_cast<const toml::node*>(node(key));
   if (n == nullptr) return fallback;
   if (!n->is_boolean()) fail(key, fmt::format("expected a boolean, got {}", type_name(*n)));
@@ -149,6 +181,7 @@ bool Config::boolean(std::string_view key, bool fallback) const {
 }
 
 std::vector<std::string> Config::strings(std::string_view key) const {
+  note(key, "array of strings", "[]");
   auto* n = static_cast<const toml::node*>(node(key));
   std::vector<std::string> out;
   if (n == nullptr) return out;
@@ -162,6 +195,7 @@ std::vector<std::string> Config::strings(std::string_view key) const {
 }
 
 std::vector<std::int64_t> Config::integers(std::string_view key, std::int64_t min, std::int64_t max) const {
+  note(key, fmt::format("array of integers {}..{}", min, max), "[]");
   auto* n = static_cast<const toml::node*>(node(key));
   std::vector<std::int64_t> out;
   if (n == nullptr) return out;
@@ -176,6 +210,7 @@ std::vector<std::int64_t> Config::integers(std::string_view key, std::int64_t mi
 }
 
 Duration Config::duration(std::string_view key, Duration fallback) const {
+  note(key, "duration", duration_text(fallback));
   auto* n = static_cast<const toml::node*>(node(key));
   if (n == nullptr) return fallback;
   if (n->is_integer()) {
@@ -214,18 +249,21 @@ Duration Config::duration(std::string_view key, Duration fallback) const {
 }
 
 Config Config::table(std::string_view key) const {
+  note(key, "table", "required");
   auto* n = static_cast<const toml::node*>(node(key));
   if (n == nullptr) fail(key, "missing (a table is required)");
   if (!n->is_table()) fail(key, fmt::format("expected a table, got {}", type_name(*n)));
-  return Config(state_, n->as_table(), context_);
+  return Config(state_, n->as_table(), context_, path_.empty() ? std::string(key) : path_ + "." + std::string(key));
 }
 
 std::vector<Config> Config::tables(std::string_view key) const {
+  note(key, "array of tables", "[]");
   auto* n = static_cast<const toml::node*>(node(key));
   std::vector<Config> out;
   if (n == nullptr) return out;
   if (!n->is_array_of_tables()) fail(key, fmt::format("expected an array of tables ([[{}]]), got {}", key, type_name(*n)));
-  for (auto&& e : *n->as_array()) out.push_back(Config(state_, e.as_table(), context_));
+  const std::string path = path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  for (auto&& e : *n->as_array()) out.push_back(Config(state_, e.as_table(), context_, path));
   return out;
 }
 

@@ -55,4 +55,33 @@ for config in "$top"/configs/*.toml; do
   sed -e "s|/etc/waygate/|$WORK/etc/|g" -e "s|/var/lib/waygate|$WORK/state|g" "$config" >"$WORK/shipped.toml"
   out=$("$WAYGATE" check -c "$WORK/shipped.toml" 2>&1) || fail "shipped $config does not check: $out"
   pass "shipped $(basename "$config"): $out"
+  # Every key the host and the plugins read of it is in the reference: the code's own schema
+  # (check --keys) keeps configs/README.md from drifting.
+  "$WAYGATE" check --keys -c "$WORK/shipped.toml" >"$WORK/keys.tsv" || fail "check --keys on $config"
+  missing=$(python3 - "$WORK/keys.tsv" "$top/configs/README.md" <<'PY'
+import re, sys
+readme = open(sys.argv[2]).read()
+sections = {}
+for part in re.split(r"^## ", readme, flags=re.M)[1:]:
+    title, _, body = part.partition("\n")
+    sections[title] = body
+def section_for(s):
+    if s.startswith("plugin "):
+        return next((t for t in sections if t.startswith("Plugin `%s`" % s[7:])), None)
+    if s == "host": return "`[host]`"
+    if s == "stage": return "`[[stage]]`"
+    if s in ("overlay", "identity", "socket", "policy"):
+        return next((t for t in sections if t.startswith("The directory")), None)
+    return None
+for line in open(sys.argv[1]):
+    s, table, key, _type, _default = line.rstrip("\n").split("\t")
+    if s == "top": continue
+    title = section_for(s)
+    body = sections.get(title, "")
+    if "`%s`" % key not in body and "`[[%s.%s]]`" % (table, key) not in body:
+        print("%s: key %s (table %s)" % (s, key, table))
+PY
+)
+  [[ -z $missing ]] || fail "configs/README.md does not describe what $(basename "$config") has the code read: $missing"
+  pass "every key read of $(basename "$config") ($(wc -l <"$WORK/keys.tsv")) is in configs/README.md"
 done

@@ -8,7 +8,8 @@
 namespace waygate {
 
 // 2: Context::directory() and Context::serve(); 3: BurstSink::dropped() (drops by socket and
-// identity) and Context::metrics().
+// identity), Context::metrics(),
+// and Config's table path with record_keys()/asked() (the schema `waygate check --keys` prints).
 inline constexpr std::uint32_t kAbiVersion = 3;
 
 }  // namespace waygate

@@ -22,6 +22,16 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A key some code asked a Config for: the schema as the code has it, for the reference docs and
+// the test that keeps them in step (`waygate check --keys`).
+struct KeyUse {
+  std::string context;   // "stage 'tunnel'", "policy 'staff'", or "" at the top
+  std::string table;     // the key's table in the document: "host", "stage", "stage.peer"
+  std::string key;
+  std::string type;      // "string", "integer 576..65535", "boolean", "duration", ...
+  std::string fallback;  // the default, as text; "required" when there is none
+};
+
 class Config {
  public:
   // Parses TOML text; `origin` names it in errors (a file path, or "<rig>").
@@ -63,15 +73,21 @@ class Config {
   const std::string& origin() const;
   // Prefix for every error message, e.g. "stage 'inside'".
   void set_context(std::string context);
+  // From now on, remember every key asked of any table of this document (off by default: only
+  // `waygate check --keys` wants it), and what was asked so far, in the order first asked.
+  void record_keys();
+  std::vector<KeyUse> asked() const;
 
  private:
   struct State;
-  Config(std::shared_ptr<State> state, const void* table, std::string context);
+  Config(std::shared_ptr<State> state, const void* table, std::string context, std::string path);
   const void* node(std::string_view key) const;
+  void note(std::string_view key, std::string_view type, std::string fallback) const;
 
   std::shared_ptr<State> state_;  // keeps the parsed document alive
   const void* table_ = nullptr;   // a toml::table inside it
   std::string context_;
+  std::string path_;  // this table's place in the document: "stage", "stage.peer"
   std::shared_ptr<std::vector<std::string>> used_;
 };
 

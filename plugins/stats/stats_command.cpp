@@ -28,24 +28,38 @@ std::uint64_t at(const json::value& v, const char* what, const char* direction) 
   return v.at(what).at(direction).to_number<std::uint64_t>();
 }
 
+// Drops summed over their reasons; 0 from a connector that does not report them.
+std::uint64_t dropped(const json::value& v) {
+  std::uint64_t n = 0;
+  if (auto* d = v.as_object().if_contains("drops"))
+    for (auto& [reason, count] : d->as_object()) n += count.to_number<std::uint64_t>();
+  return n;
+}
+std::uint64_t number(const json::value& v, const char* key) {
+  auto* x = v.as_object().if_contains(key);
+  return x == nullptr ? 0 : x->to_number<std::uint64_t>();
+}
+
 }  // namespace
 
 std::string stats_table(const std::string& body) {
   json::value v = json::parse(body);
-  std::string out = fmt::format("{:<24} {:>7} {:>12} {:>12} {:>10} {:>10}\n", "EXIT NODE / SOCKET", "CLIENTS",
-                                "UPLOAD", "DOWNLOAD", "PKTS UP", "PKTS DOWN");
+  std::string out = fmt::format("{:<24} {:>7} {:>12} {:>12} {:>10} {:>10} {:>8} {:>8}\n", "EXIT NODE / SOCKET",
+                                "CLIENTS", "UPLOAD", "DOWNLOAD", "PKTS UP", "PKTS DOWN", "DROPPED", "SESSIONS");
   for (auto& s : v.at("sockets").as_array())
-    out += fmt::format("{:<24} {:>7} {:>12} {:>12} {:>10} {:>10}\n", std::string(s.at("name").as_string()),
+    out += fmt::format("{:<24} {:>7} {:>12} {:>12} {:>10} {:>10} {:>8} {:>8}\n", std::string(s.at("name").as_string()),
                        s.at("clients").to_number<std::int64_t>(), human(at(s, "bytes", "outbound")),
-                       human(at(s, "bytes", "inbound")), at(s, "packets", "outbound"), at(s, "packets", "inbound"));
-  out += fmt::format("\n{:<24} {:<20} {:>12} {:>12} {:>10}\n", "CLIENT", "EXIT NODE / SOCKET", "UPLOAD", "DOWNLOAD", "IDLE");
+                       human(at(s, "bytes", "inbound")), at(s, "packets", "outbound"), at(s, "packets", "inbound"),
+                       dropped(s), number(s, "nat_sessions"));
+  out += fmt::format("\n{:<24} {:<20} {:>12} {:>12} {:>10} {:>8}\n", "CLIENT", "EXIT NODE / SOCKET", "UPLOAD",
+                     "DOWNLOAD", "IDLE", "DROPPED");
   for (auto& id : v.at("identities").as_array()) {
     const json::value& idle = id.at("idle_seconds");
     const json::value& socket = id.at("socket");
-    out += fmt::format("{:<24} {:<20} {:>12} {:>12} {:>10}\n", std::string(id.at("name").as_string()),
+    out += fmt::format("{:<24} {:<20} {:>12} {:>12} {:>10} {:>8}\n", std::string(id.at("name").as_string()),
                        socket.is_string() ? std::string(socket.as_string()) : "-", human(at(id, "bytes", "outbound")),
                        human(at(id, "bytes", "inbound")),
-                       idle.is_null() ? "never" : fmt::format("{} s", idle.to_number<std::int64_t>()));
+                       idle.is_null() ? "never" : fmt::format("{} s", idle.to_number<std::int64_t>()), dropped(id));
   }
   return out;
 }

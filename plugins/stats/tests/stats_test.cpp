@@ -127,13 +127,13 @@ TEST(Stats, ApiAndTable) {
   EXPECT_EQ(body.at("identities").at(0).at("socket"), "corporate-exit");
   EXPECT_EQ(body.at("identities").at(1).at("idle_seconds"), nullptr);
   EXPECT_EQ(waygate::stats::stats_table(res.body),
-            "EXIT NODE / SOCKET       CLIENTS       UPLOAD     DOWNLOAD    PKTS UP  PKTS DOWN\n"
-            "corporate-exit                 1      2.0 KiB      1.4 MiB          2       1000\n"
-            "lab                            0          0 B          0 B          0          0\n"
+            "EXIT NODE / SOCKET       CLIENTS       UPLOAD     DOWNLOAD    PKTS UP  PKTS DOWN  DROPPED SESSIONS\n"
+            "corporate-exit                 1      2.0 KiB      1.4 MiB          2       1000        0        0\n"
+            "lab                            0          0 B          0 B          0          0        0        0\n"
             "\n"
-            "CLIENT                   EXIT NODE / SOCKET         UPLOAD     DOWNLOAD       IDLE\n"
-            "alice                    corporate-exit            2.0 KiB      1.4 MiB        0 s\n"
-            "bob                      -                             0 B          0 B      never\n");
+            "CLIENT                   EXIT NODE / SOCKET         UPLOAD     DOWNLOAD       IDLE  DROPPED\n"
+            "alice                    corporate-exit            2.0 KiB      1.4 MiB        0 s        0\n"
+            "bob                      -                             0 B          0 B      never        0\n");
 }
 
 // What other stages count about the same sockets and identities, read from the metrics: drops by
@@ -164,6 +164,9 @@ TEST(Stats, ShowsDropsSessionsAndHandshakesOtherStagesCount) {
   EXPECT_EQ(lab.at("handshakes"), 0);
   EXPECT_EQ(body.at("identities").at(0).at("handshakes"), 2);
   EXPECT_EQ(json::serialize(body.at("identities").at(1).at("drops")), R"({"denied":2})");
+  const std::string table = waygate::stats::stats_table(r->request(Listener::admin, "GET", "/v1/stats").body);
+  EXPECT_NE(table.find("          1          0        5        3\n"), std::string::npos) << table;  // dropped, sessions
+  EXPECT_NE(table.find("never        2\n"), std::string::npos) << table;  // bob's drops
   r->advance(10s);  // the per-socket handshakes as a gauge, each sample
   EXPECT_EQ(r->counter("socket_handshakes", {{"socket", "corporate-exit"}}), 2);
 }

@@ -23,9 +23,11 @@ std::string field(const boost::json::object& o, std::string_view key) {
   return std::string(v->as_string());
 }
 
+// A basic string, every quote and control character escaped: toml++'s default formatting may
+// choose a multi-line literal string, which a text holding three single quotes ends early.
 std::string toml_string(const std::string& s) {
   std::ostringstream out;
-  out << toml::value<std::string>(s);
+  out << toml::toml_formatter{toml::value<std::string>(s), toml::format_flags::allow_unicode_strings};
   return out.str();
 }
 

@@ -182,7 +182,7 @@ head -c "$(stat -c %s "$WORK/before.toml")" "$WORK/connector.toml" | cmp -s - "$
   fail "the config file's old text changed"
 grep -q '^# The portal test.s connector. This comment must survive' "$WORK/connector.toml" || fail "the comment is gone"
 tail -n +"$(($(wc -l <"$WORK/before.toml") + 1))" "$WORK/connector.toml" >"$WORK/added.toml"
-grep -q "^name = 'home-exit'$" "$WORK/added.toml" && grep -q "^description = 'Created from the portal'$" "$WORK/added.toml" ||
+grep -qx 'name = "home-exit"' "$WORK/added.toml" && grep -qx 'description = "Created from the portal"' "$WORK/added.toml" ||
   fail "the appended table: $(cat "$WORK/added.toml")"
 [[ $(stat -c %a "$WORK/connector.toml") == "$(stat -c %a "$WORK/before.toml")" ]] || fail "the file's mode changed"
 "$WAYGATE" check -c "$WORK/connector.toml" >/dev/null || fail "the written file does not check"

@@ -16,6 +16,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <csignal>
 #include <list>
 #include <stdexcept>
@@ -85,6 +86,33 @@ bool authorized(const http::request<http::string_body>& req, const std::string& 
   return diff == 0;
 }
 
+// What a browser could be made to send against the operator's will. Without a token, only
+// requests addressed to an IP address or localhost are answered: a page whose name an attacker
+// re-points at 127.0.0.1 (DNS rebinding) would otherwise read and change the connector as if it
+// were the portal. And a request that changes something must be JSON from the portal's own origin:
+// another site's form can post text, not JSON, without the browser asking first.
+std::optional<std::pair<http::status, std::string>> refused_for_browsers(const http::request<http::string_body>& req,
+                                                                         const std::string& token) {
+  const std::string_view host = req[http::field::host];
+  if (token.empty()) {
+    std::string name(host);
+    if (name.starts_with('[')) name = name.substr(1, name.find(']') - 1);
+    else if (std::count(name.begin(), name.end(), ':') == 1) name = name.substr(0, name.find(':'));
+    boost::system::error_code ec;
+    asio::ip::make_address(name, ec);
+    if (ec && name != "localhost")
+      return std::pair{http::status::forbidden,
+                       "without an admin token, only requests to an IP address or localhost are answered\n"};
+  }
+  if (req.method() == http::verb::get || req.method() == http::verb::head) return std::nullopt;
+  const std::string_view origin = req[http::field::origin];
+  if (!origin.empty() && origin != "http://" + std::string(host))
+    return std::pair{http::status::forbidden, "a change must come from the portal's own origin\n"};
+  if (!std::string_view(req[http::field::content_type]).starts_with("application/json"))
+    return std::pair{http::status::unsupported_media_type, "a change is sent as application/json\n"};
+  return std::nullopt;
+}
+
 // The portal's files: the same for everyone and holding no data (that comes from the API, which
 // asks for the token), so they are served without one and the page can ask for it.
 const portal::Asset* portal_file(const http::request<http::string_body>& req) {
@@ -106,7 +134,10 @@ http::response<http::string_body> answer(Listener listener, const http::request<
   res.keep_alive(req.keep_alive());
   auto target = req.target();
   const portal::Asset* file = listener == Listener::admin ? portal_file(req) : nullptr;
-  if (file != nullptr) {
+  auto refused = listener == Listener::admin ? refused_for_browsers(req, hooks.admin_token) : std::nullopt;
+  if (refused) {
+    plain(res, refused->first, refused->second);
+  } else if (file != nullptr) {
     res.result(http::status::ok);
     res.set(http::field::content_type, file->content_type);
     res.set(http::field::cache_control, "no-cache");

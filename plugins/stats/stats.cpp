@@ -72,6 +72,13 @@ class StatsStage final : public Plugin {
                          ctx_.gauge("socket_handshakes", "WireGuard handshakes of the identities now on the socket",
                                     {{"socket", s.name}}),
                          {}});
+      // The next sample counts from the last one: what moved before a reload is not lost. A socket
+      // new to this instance counts from now.
+      Socket& next = sockets.back();
+      for (int k = 0; k < 2; ++k) next.last_bytes[k] = next.flow.bytes[k].value(), next.last_packets[k] = next.flow.packets[k].value();
+      for (std::size_t old = 0; old < directory_->sockets.size() && old < sockets_.size(); ++old)
+        if (directory_->sockets[old].name == s.name)
+          for (int k = 0; k < 2; ++k) next.last_bytes[k] = sockets_[old].last_bytes[k], next.last_packets[k] = sockets_[old].last_packets[k];
     }
     std::vector<Identity> identities;
     for (auto& id : d->identities) {
@@ -97,8 +104,6 @@ class StatsStage final : public Plugin {
     sockets_ = std::move(sockets);
     identities_ = std::move(identities);
     series_ = std::move(series);
-    for (auto& s : sockets_)
-      for (int d2 = 0; d2 < 2; ++d2) s.last_bytes[d2] = s.flow.bytes[d2].value(), s.last_packets[d2] = s.flow.packets[d2].value();
   }
 
   void start() override {

@@ -105,7 +105,7 @@ status_of() {  # PATH [curl options]: the HTTP status, without the token unless 
 }
 
 # The token: the API asks for it, the portal's files (which hold no data) do not.
-[[ $(status_of /v1/stats) == 401 && $(status_of /v1/sockets -X POST -d '{"name":"x"}') == 401 ]] ||
+[[ $(status_of /v1/stats) == 401 && $(status_of /v1/sockets -X POST -H 'Content-Type: application/json' -d '{"name":"x"}') == 401 ]] ||
   fail "the API answers without the token"
 [[ $(status_of /) == 200 && $(status_of /assets/portal.js) == 200 && $(status_of /assets/portal.css) == 200 ]] ||
   fail "the portal's files are not served"
@@ -193,15 +193,21 @@ pass "the file keeps its text and comments, gains the new [[socket]] table, and 
 
 # A socket the file cannot take is refused with the loader's error, and nothing is written.
 cp "$WORK/connector.toml" "$WORK/before.toml"
-answer=$(admin /v1/sockets -X POST -d '{"name":"home-exit","description":"again"}' -w ' %{http_code}')
+post() { admin /v1/sockets -X POST -H 'Content-Type: application/json' -w ' %{http_code}' "$@"; }
+answer=$(post -d '{"name":"home-exit","description":"again"}')
 [[ $answer == *"socket 'home-exit' is defined twice"*" 400" ]] || fail "a duplicate socket: $answer"
-answer=$(admin /v1/sockets -X POST -d '{"name":"Not A Name"}' -w ' %{http_code}')
+answer=$(post -d '{"name":"Not A Name"}')
 [[ $answer == *"'name' may hold only"*" 400" ]] || fail "a bad name: $answer"
-answer=$(admin /v1/sockets -X POST -d 'not json' -w ' %{http_code}')
+answer=$(post -d 'not json')
 [[ $answer == *"JSON object"*" 400" ]] || fail "a body that is not JSON: $answer"
+# What another site could make a browser send: a form's text, or JSON from elsewhere.
+answer=$(admin /v1/sockets -X POST -H 'Content-Type: text/plain' -d '{"name":"csrf"}' -w ' %{http_code}')
+[[ $answer == *" 415" ]] || fail "a change sent as text/plain: $answer"
+answer=$(post -H 'Origin: http://evil.example' -d '{"name":"csrf"}')
+[[ $answer == *" 403" ]] || fail "a change from another origin: $answer"
 cmp -s "$WORK/connector.toml" "$WORK/before.toml" || fail "a refused socket changed the file"
 [[ -z $(find "$WORK" -maxdepth 1 -name '.connector.toml.*') ]] || fail "a temporary file was left behind"
-pass "refused sockets answer 400 with the reason and leave the file as it was"
+pass "refused sockets answer 400 with the reason (415 or 403 when not the portal's JSON) and leave the file as it was"
 
 # A restart keeps the series: the samples before the stop are there after the start.
 samples() {
@@ -221,4 +227,15 @@ read -r count1 first1 moved1 <<<"$(samples)"
 ((count1 >= count0 && first1 == first0 && moved1 >= moved0)) ||
   fail "after a restart the series has $count1 samples from $first1 ($moved1 bytes); before: $count0 from $first0 ($moved0)"
 pass "a restart keeps the series: $count0 sample(s) from $first0, $moved0 bytes"
+stop_waygate
+
+# Without a token, only requests to an IP address or localhost are answered: a name an attacker
+# points at 127.0.0.1 (DNS rebinding) gets nothing.
+grep -v '^admin_token_file' "$WORK/connector.toml" >"$WORK/open.toml"
+start_waygate "$WORK/open.toml" "$WORK/connector3.log" "$S"
+wait_for 10 listening "$S" "$PORT"
+[[ $(status_of /v1/stats) == 200 && $(status_of /v1/stats -H "Host: localhost:$PORT") == 200 &&
+   $(status_of /v1/stats -H "Host: evil.example:$PORT") == 403 && $(status_of / -H "Host: evil.example") == 403 ]] ||
+  fail "the Host header is not checked without a token"
+pass "without a token, requests to a host name (DNS rebinding) are refused"
 stop_waygate

@@ -93,6 +93,23 @@ TEST(Stats, SamplesEveryTenSecondsWithActiveClients) {
   EXPECT_EQ(r->request(Listener::admin, "GET", "/v1/stats/series?socket=nowhere").status, 404u);
 }
 
+// A reload between two samples (a socket added, as the portal does) loses nothing of what moved.
+TEST(Stats, AReloadBetweenSamplesKeepsWhatMoved) {
+  auto r = stats();
+  send(*r, Direction::outbound, 100, 3, on(0, 0));
+  r->reconfigure("", std::string(kDirectory) + "[[socket]]\nname = \"home-exit\"\ntype = \"exit_node\"\n");
+  send(*r, Direction::outbound, 100, 1, on(0, 0));
+  send(*r, Direction::outbound, 50, 1, on(0, 2));
+  r->advance(10s);
+  auto samples = [&](const char* socket) {
+    return json::parse(r->request(Listener::admin, "GET", std::string("/v1/stats/series?socket=") + socket).body)
+        .at("samples").as_array();
+  };
+  ASSERT_EQ(samples("corporate-exit").size(), 1u);
+  EXPECT_EQ(samples("corporate-exit")[0].at(1), 400);
+  EXPECT_EQ(samples("home-exit")[0].at(1), 50);
+}
+
 TEST(Stats, HistorySurvivesARestart) {
   char dir[] = "/tmp/waygate-stats-XXXXXX";
   ASSERT_NE(::mkdtemp(dir), nullptr);

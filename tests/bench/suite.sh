@@ -1,0 +1,398 @@
+#!/usr/bin/env bash
+# The exit node's benchmark suite: one run, every row measured in it, on the three-namespace
+# topology (client C -- connector S -- outside host O), the connector forwarding to the outside.
+#   bash tests/bench/suite.sh build/waygate [SECONDS] [OUT_DIR]
+# Rows: the plain routed path (no tunnel: the ceiling); Waygate client -> Waygate connector and
+# wireguard-go -> Waygate connector (configs/exit-node.toml's pipeline: WireGuard, policy, stats,
+# NAT, egress); and the peers a user would pick instead, each on both ends with the kernel's
+# masquerade on the connector: wireguard-go, OpenVPN 2.6 (userspace, TLS mode, AES-256-GCM) and
+# Nebula 1.6. For each: TCP upload and download with 1 and 4 streams (iperf3), the connector's
+# CPU seconds per GB moved, UDP packets per second at 64-byte payloads, and ping latency (median
+# and p99) added over the plain path. Then: handshakes per second a connector core completes, the
+# memory of 10,000 peers (Waygate and wireguard-go), of a million NAT sessions, and the AEAD's
+# raw speed, the floor of the connector's CPU per GB.
+# Writes OUT_DIR/results.json, results.md and throughput.svg (gnuplot); with WAYGATE_BENCH_README=1
+# it also puts results.md into README.md's performance section. It asserts nothing.
+source "$(dirname "$0")/../integration/lib.sh"
+SECS=${2:-8}
+OUT=$(mkdir -p "${3:-$(dirname "$WAYGATE")/bench}" && cd "${3:-$(dirname "$WAYGATE")/bench}" && pwd)
+BENCH=$(dirname "$WAYGATE")/tests
+top=$(cd "$(dirname "$0")/../.." && pwd)
+for tool in iperf3 wireguard-go openvpn nebula nebula-cert gnuplot openssl; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install iperf3 wireguard-go openvpn nebula gnuplot-nox openssl"; exit 1; }
+done
+
+three_hosts 8
+out=10.82.0.2
+# The outside link behaves as a wire does (no oversized TCP segments handed across a veth).
+ip netns exec "$O" ethtool -K "vo$RUN_ID" tso off gso off >/dev/null 2>&1 || true
+ip netns exec "$O" iperf3 -s -B "$out" -p 5201 >/dev/null 2>&1 &
+PIDS+=($!)
+wait_for 5 listening "$O" 5201
+ROWS="$WORK/rows.jsonl"
+: >"$ROWS"
+ticks=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# iperf LABEL... -> "bytes bits_per_second" of what the receiver got.
+iperf() {
+  ip netns exec "$C" iperf3 -c "$out" -p 5201 -t "$SECS" -J "$@" >"$WORK/iperf.json" 2>&1 || { echo "0 0"; return; }
+  python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["end"]
+s = e.get("sum_received") or e["sum"]
+print(s["bytes"], s["bits_per_second"])' "$WORK/iperf.json"
+}
+
+# measure LABEL CONNECTOR_PID (or -): every figure of a row, appended to $ROWS as one JSON line.
+measure() {
+  local label=$1 pid=$2 name flags before after bytes bps rtts pps
+  wait_for 15 ip netns exec "$C" ping -c 1 -W 1 "$out" || { echo "$label: no path to the outside host"; return; }
+  local json="{\"label\": \"$label\""
+  for name in up1 down1 up4 down4; do
+    case $name in up1) flags=() ;; down1) flags=(-R) ;; up4) flags=(-P 4) ;; down4) flags=(-P 4 -R) ;; esac
+    before=$([[ $pid == - ]] && echo 0 || cpu "$pid")
+    read -r bytes bps < <(iperf "${flags[@]}")
+    after=$([[ $pid == - ]] && echo 0 || cpu "$pid")
+    json+=", \"${name}_gbps\": $(python3 -c "print(round($bps / 1e9, 3))")"
+    [[ $pid == - || $bytes == 0 ]] || json+=", \"${name}_cpu_s_per_gb\": $(python3 -c "print(round(($after - $before) / $ticks / ($bytes / 1e9), 2))")"
+  done
+  ip netns exec "$C" iperf3 -c "$out" -p 5201 -t "$SECS" -u -l 64 -b 0 -J >"$WORK/udp.json" 2>&1 || true
+  pps=$(python3 -c '
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))["end"]["sum"]
+    print(round((s["packets"] - s["lost_packets"]) / s["seconds"]))
+except Exception:
+    print(0)' "$WORK/udp.json")
+  rtts=$(ip netns exec "$C" ping -c 200 -i 0.005 -q -W 1 "$out" >/dev/null 2>&1
+    ip netns exec "$C" ping -c 200 -i 0.005 -W 1 "$out" | python3 -c '
+import re, statistics, sys
+t = sorted(float(m.group(1)) for m in re.finditer(r"time=([0-9.]+)", sys.stdin.read()))
+print(round(statistics.median(t) * 1000), round(t[int(len(t) * 0.99) - 1] * 1000)) if t else print(0, 0)')
+  read -r median p99 <<<"$rtts"
+  json+=", \"udp64_pps\": $pps, \"ping_median_us\": $median, \"ping_p99_us\": $p99}"
+  echo "$json" >>"$ROWS"
+  echo "$json"
+}
+
+masquerade() {  # on|off: the kernel's NAT on the connector, for the rows that rely on it
+  if [[ $1 == on ]]; then
+    ip netns exec "$S" nft -f - <<NFT
+table ip bench_$RUN_ID {
+  chain post { type nat hook postrouting priority srcnat; oifname "vt$RUN_ID" masquerade; }
+}
+NFT
+  else
+    ip netns exec "$S" nft delete table ip "bench_$RUN_ID" 2>/dev/null || true
+  fi
+}
+stop_pids() {  # everything started since the outside host's iperf3 server
+  for pid in "${PIDS[@]:1}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  PIDS=("${PIDS[0]}")
+}
+
+wg_key server
+wg_key client
+
+echo "== plain routed path"
+masquerade on
+ip -n "$C" route add 10.82.0.0/24 via 10.81.0.1
+measure "plain routed path (no tunnel)" -
+ip -n "$C" route del 10.82.0.0/24 via 10.81.0.1
+masquerade off
+
+echo "== Waygate connector (configs/exit-node.toml's pipeline)"
+cat >"$WORK/connector.toml" <<TOML
+[host]
+admin = "127.0.0.1:9190"
+api = ["10.80.0.1:80"]
+state_dir = "$WORK/state"
+[overlay]
+pool4 = "10.80.0.0/24"
+pool6 = "fd80::/64"
+[[identity]]
+name = "alice"
+public_key = "$(cat "$WORK/client.pub")"
+groups = ["staff"]
+[[socket]]
+name = "corporate-exit"
+type = "exit_node"
+egress = ["10.82.0.1"]
+[[policy]]
+name = "staff-exit"
+sockets = ["corporate-exit"]
+permissions = ["network"]
+groups = ["staff"]
+[[stage]]
+name = "tunnel"
+plugin = "wireguard"
+listen_port = 51820
+private_key_file = "$WORK/server.key"
+identities = true
+[[stage]]
+name = "api"
+plugin = "tun"
+device = "wa$RUN_ID"
+address = ["10.80.0.1/24"]
+take = ["10.80.0.1/32"]
+[[stage]]
+name = "policy"
+plugin = "policy"
+[[stage]]
+name = "stats"
+plugin = "stats"
+[[stage]]
+name = "nat"
+plugin = "nat"
+port_range = "40000-49999"
+[[stage]]
+name = "egress"
+plugin = "egress"
+interface = "vt$RUN_ID"
+port_range = "40000-49999"
+TOML
+cat >"$WORK/client.toml" <<TOML
+[host]
+admin = "127.0.0.1:9191"
+[[stage]]
+name = "device"
+plugin = "tun"
+device = "wc$RUN_ID"
+address = ["10.80.0.2/24"]
+[[stage]]
+name = "exit"
+plugin = "client"
+device = "wc$RUN_ID"
+state = "$WORK/selection.json"
+dns = false
+[[stage.connector]]
+name = "connector-1"
+api = "10.80.0.1"
+[[stage]]
+name = "tunnel"
+plugin = "wireguard"
+private_key_file = "$WORK/client.key"
+[[stage.peer]]
+name = "connector-1"
+public_key = "$(cat "$WORK/server.pub")"
+endpoint = "10.81.0.1:51820"
+allowed_ips = ["0.0.0.0/0", "::/0"]
+TOML
+start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
+CONNECTOR=$WAYGATE_PID
+start_waygate "$WORK/client.toml" "$WORK/client.log" "$C"
+ip netns exec "$C" "$WAYGATE" client use corporate-exit -c "$WORK/client.toml" >/dev/null
+measure "Waygate -> Waygate" "$CONNECTOR"
+# A clean stop removes the client's routes; the connector keeps alice on corporate-exit for the
+# stock client that takes her place (`off` would have told it she uses none).
+kill "$WAYGATE_PID"; wait "$WAYGATE_PID" 2>/dev/null || true
+
+wireguard_go "$C" "gc$RUN_ID"
+ip netns exec "$C" wg set "gc$RUN_ID" private-key "$WORK/client.key" \
+  peer "$(cat "$WORK/server.pub")" endpoint 10.81.0.1:51820 allowed-ips 0.0.0.0/0
+ip -n "$C" addr add 10.80.0.2/32 dev "gc$RUN_ID"
+ip -n "$C" link set "gc$RUN_ID" up mtu 1420
+ip -n "$C" route add 0.0.0.0/1 dev "gc$RUN_ID"
+ip -n "$C" route add 128.0.0.0/1 dev "gc$RUN_ID"
+measure "wireguard-go -> Waygate" "$CONNECTOR"
+stop_pids
+
+echo "== wireguard-go on both ends, kernel masquerade"
+masquerade on
+wireguard_go "$S" "gs$RUN_ID"
+ip netns exec "$S" wg set "gs$RUN_ID" private-key "$WORK/server.key" listen-port 51820 \
+  peer "$(cat "$WORK/client.pub")" allowed-ips 10.80.0.2/32
+ip -n "$S" addr add 10.80.0.1/24 dev "gs$RUN_ID"
+ip -n "$S" link set "gs$RUN_ID" up mtu 1420
+GO_SERVER=$GO_PID
+wireguard_go "$C" "gc$RUN_ID"
+ip netns exec "$C" wg set "gc$RUN_ID" private-key "$WORK/client.key" \
+  peer "$(cat "$WORK/server.pub")" endpoint 10.81.0.1:51820 allowed-ips 0.0.0.0/0
+ip -n "$C" addr add 10.80.0.2/24 dev "gc$RUN_ID"
+ip -n "$C" link set "gc$RUN_ID" up mtu 1420
+ip -n "$C" route add 10.82.0.0/24 dev "gc$RUN_ID"
+measure "wireguard-go -> wireguard-go" "$GO_SERVER"
+stop_pids
+
+echo "== OpenVPN 2.6 on both ends (userspace, TLS, AES-256-GCM), kernel masquerade"
+(
+  cd "$WORK"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=bench-ca \
+    -keyout ca.key -out ca.crt 2>/dev/null
+  for who in server client; do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$who" -keyout "ov-$who.key" \
+      -out "$who.csr" 2>/dev/null
+    printf 'extendedKeyUsage=%s\n' "$([[ $who == server ]] && echo serverAuth || echo clientAuth)" >"$who.ext"
+    openssl x509 -req -in "$who.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile "$who.ext" \
+      -out "ov-$who.crt" 2>/dev/null
+  done
+)
+ovpn() {  # NS WHO EXTRA...: openvpn in the foreground; its pid in OV_PID
+  local ns=$1 who=$2
+  shift 2
+  ip netns exec "$ns" openvpn --dev "o$who$RUN_ID" --dev-type tun --proto udp --disable-dco \
+    --ca "$WORK/ca.crt" --cert "$WORK/ov-$who.crt" --key "$WORK/ov-$who.key" --dh none \
+    --data-ciphers AES-256-GCM --cipher AES-256-GCM --verb 1 "$@" >"$WORK/openvpn-$who.log" 2>&1 &
+  OV_PID=$!
+  PIDS+=("$OV_PID")
+}
+masquerade on
+ovpn "$S" server --tls-server --local 10.81.0.1 --port 1194 --ifconfig 10.90.0.1 10.90.0.2
+OV_SERVER=$OV_PID
+ovpn "$C" client --tls-client --remote 10.81.0.1 1194 --ifconfig 10.90.0.2 10.90.0.1 --route-noexec
+wait_for 20 ip netns exec "$C" ping -c 1 -W 1 10.90.0.1 || echo "OpenVPN: no tunnel ($(tail -3 "$WORK/openvpn-client.log"))"
+ip -n "$C" route add 10.82.0.0/24 via 10.90.0.1 dev "oclient$RUN_ID" 2>/dev/null || ip -n "$C" route add 10.82.0.0/24 dev "oclient$RUN_ID"
+measure "OpenVPN 2.6 -> OpenVPN 2.6" "$OV_SERVER"
+stop_pids
+
+echo "== Nebula 1.6 on both ends, kernel masquerade"
+(
+  cd "$WORK"
+  nebula-cert ca -name bench -out-crt nb-ca.crt -out-key nb-ca.key >/dev/null
+  nebula-cert sign -ca-crt nb-ca.crt -ca-key nb-ca.key -name connector -ip 10.91.0.1/24 -subnets 10.82.0.0/24 \
+    -out-crt nb-s.crt -out-key nb-s.key >/dev/null
+  nebula-cert sign -ca-crt nb-ca.crt -ca-key nb-ca.key -name client -ip 10.91.0.2/24 -out-crt nb-c.crt -out-key nb-c.key >/dev/null
+)
+nebula_config() {  # WHO DEVICE EXTRA_YAML
+  cat <<YAML
+pki: {ca: $WORK/nb-ca.crt, cert: $WORK/nb-$1.crt, key: $WORK/nb-$1.key}
+firewall:
+  outbound: [{port: any, proto: any, host: any}]
+  inbound: [{port: any, proto: any, host: any}]
+logging: {level: warning}
+$3
+YAML
+}
+nebula_config s "" "static_host_map: {}
+lighthouse: {am_lighthouse: true}
+listen: {host: 10.81.0.1, port: 4242}
+tun: {dev: nbs$RUN_ID}" >"$WORK/nebula-s.yml"
+nebula_config c "" "static_host_map: {'10.91.0.1': ['10.81.0.1:4242']}
+lighthouse: {am_lighthouse: false, hosts: ['10.91.0.1']}
+listen: {host: 0.0.0.0, port: 0}
+tun:
+  dev: nbc$RUN_ID
+  unsafe_routes: [{route: 10.82.0.0/24, via: 10.91.0.1}]" >"$WORK/nebula-c.yml"
+masquerade on
+ip netns exec "$S" nebula -config "$WORK/nebula-s.yml" >"$WORK/nebula-s.log" 2>&1 &
+NB_SERVER=$!
+PIDS+=("$NB_SERVER")
+ip netns exec "$C" nebula -config "$WORK/nebula-c.yml" >"$WORK/nebula-c.log" 2>&1 &
+PIDS+=($!)
+measure "Nebula 1.6 -> Nebula 1.6" "$NB_SERVER"
+stop_pids
+masquerade off
+
+echo "== memory of 10,000 peers"
+python3 - "$WORK" <<'PY'
+import base64, os, sys
+work = sys.argv[1]
+keys = [base64.b64encode(os.urandom(32)).decode() for _ in range(10000)]
+with open(f"{work}/peers.toml", "w") as f:
+    f.write('[host]\nadmin = ""\n[overlay]\npool4 = "10.100.0.0/16"\npool6 = "fd99::/64"\n')
+    for i, k in enumerate(keys):
+        f.write(f'[[identity]]\nname = "p{i}"\npublic_key = "{k}"\n')
+    f.write(f'[[stage]]\nname = "tunnel"\nplugin = "wireguard"\nlisten_port = 51821\nprivate_key_file = "{work}/server.key"\nidentities = true\n'
+            f'[[stage]]\nname = "host"\nplugin = "tun"\ndevice = "wp"\naddress = ["10.100.0.1/16"]\n')
+with open(f"{work}/peers.wg", "w") as f:
+    f.write(f"[Interface]\nPrivateKey = {open(work + '/server.key').read().strip()}\nListenPort = 51822\n")
+    for i, k in enumerate(keys):
+        f.write(f"[Peer]\nPublicKey = {k}\nAllowedIPs = 10.100.{i // 250}.{i % 250 + 2}/32\n")
+PY
+sed -i "s|device = \"wp\"|device = \"wp$RUN_ID\"|" "$WORK/peers.toml"
+rss() { awk '/VmRSS/ {print $2 * 1024}' "/proc/$1/status"; }
+ip netns exec "$S" "$WAYGATE" run -c "$WORK/peers.toml" >"$WORK/peers.log" 2>&1 &
+WAYGATE_PID=$!
+PIDS+=("$WAYGATE_PID")
+started=$SECONDS
+wait_for 120 grep -q "running" "$WORK/peers.log"
+peers_start_s=$((SECONDS - started))
+sleep 1
+waygate_rss=$(rss "$WAYGATE_PID")
+stop_pids
+wireguard_go "$S" "gp$RUN_ID"
+ip netns exec "$S" wg setconf "gp$RUN_ID" "$WORK/peers.wg"
+sleep 1
+go_rss=$(rss "$GO_PID")
+stop_pids
+
+echo "== micro-benchmarks: handshakes, NAT sessions, AEAD"
+"$BENCH/handshake_bench" --benchmark_format=json >"$WORK/handshake.json" 2>/dev/null
+"$BENCH/nat_bench" --benchmark_filter='BM_EstablishedLookups/1024' --benchmark_format=json >"$WORK/nat.json" 2>/dev/null
+"$BENCH/aead_bench" --benchmark_filter='(OpenSsl|Sodium)(Seal|Open)/1420' --benchmark_format=json >"$WORK/aead.json" 2>/dev/null
+
+python3 - "$WORK" "$OUT" "$waygate_rss" "$go_rss" "$SECS" "$peers_start_s" <<'PY'
+import json, sys, time
+work, out, waygate_rss, go_rss, secs = sys.argv[1], sys.argv[2], int(sys.argv[3] or 0), int(sys.argv[4] or 0), sys.argv[5]
+peers_start_s = int(sys.argv[6] or 0)
+rows = [json.loads(l) for l in open(f"{work}/rows.jsonl")]
+bench = lambda f: json.load(open(f"{work}/{f}.json"))["benchmarks"]
+hs = bench("handshake")[0]["handshakes_per_s"]
+nat = bench("nat")[0]
+aead = {b["name"]: b["bytes_per_second"] for b in bench("aead")}
+aead_gbs = aead.get("OpenSslOpen/1420", 0) / 1e9
+extra = {
+    "handshakes_per_s_per_core": round(hs),
+    "memory_10k_peers_bytes": {"waygate": waygate_rss, "wireguard-go": go_rss},
+    "waygate_start_10k_peers_s": peers_start_s,
+    "nat_rss_bytes_per_session": round(nat["rss_bytes_per_session"], 1),
+    "nat_sessions": int(nat["sessions"]),
+    "aead_gb_per_s_1420": {k: round(v / 1e9, 2) for k, v in aead.items()},
+    "aead_cpu_s_per_gb": round(1 / aead_gbs, 2) if aead_gbs else None,
+}
+result = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "seconds_per_run": int(secs), "rows": rows, "extra": extra}
+json.dump(result, open(f"{out}/results.json", "w"), indent=2)
+
+plain = next((r for r in rows if r["label"].startswith("plain")), None)
+g = lambda r, k: r.get(k, None)
+fmt = lambda v, d=2: "—" if v is None else f"{v:.{d}f}" if isinstance(v, float) else f"{v:,}"
+lines = ["| client -> connector | 1 stream up / down Gb/s | 4 streams up / down Gb/s | connector CPU-s/GB up / down (1 stream) | UDP 64 B pps | ping median / p99 added (µs) |",
+         "|---|---|---|---|---|---|"]
+for r in rows:
+    added = "—" if r is plain or plain is None else f"{r['ping_median_us'] - plain['ping_median_us']} / {r['ping_p99_us'] - plain['ping_p99_us']}"
+    if r is plain:
+        added = f"({r['ping_median_us']} / {r['ping_p99_us']} itself)"
+    lines.append(f"| {r['label']} | {fmt(g(r,'up1_gbps'))} / {fmt(g(r,'down1_gbps'))} | {fmt(g(r,'up4_gbps'))} / {fmt(g(r,'down4_gbps'))} | "
+                 f"{fmt(g(r,'up1_cpu_s_per_gb'),1)} / {fmt(g(r,'down1_cpu_s_per_gb'),1)} | {fmt(r['udp64_pps'])} | {added} |")
+mib = lambda b: f"{b / 2**20:.0f} MiB"
+lines += ["",
+          f"- Handshakes a connector core completes: {extra['handshakes_per_s_per_core']:,} per second (responder's whole share, `handshake_bench`).",
+          f"- Memory of 10,000 peers: Waygate {mib(waygate_rss)}, wireguard-go {mib(go_rss)} (resident, the whole process); Waygate starts with them in {peers_start_s} s.",
+          f"- A million NAT sessions: {extra['nat_rss_bytes_per_session']} bytes of resident memory each ({nat['sessions']:,.0f} sessions, `nat_bench`).",
+          f"- ChaCha20-Poly1305 at 1420 B: " + ", ".join(f"{k} {v} GB/s" for k, v in extra["aead_gb_per_s_1420"].items()) +
+          (f"; opening 1 GB costs {extra['aead_cpu_s_per_gb']} CPU-s, the floor of a connector's CPU per GB." if extra["aead_cpu_s_per_gb"] else ""),
+          f"- Each iperf3 run {secs} s; client, connector, outside host and the load generators share the machine's cores."]
+open(f"{out}/results.md", "w").write("\n".join(lines) + "\n")
+with open(f"{work}/plot.dat", "w") as f:
+    for r in rows:
+        f.write('"%s" %s %s %s %s\n' % (r["label"].replace(" -> ", "\\n"), r.get("up1_gbps", 0), r.get("down1_gbps", 0), r.get("up4_gbps", 0), r.get("down4_gbps", 0)))
+PY
+gnuplot <<GP
+set terminal svg size 960,480 font "sans,11"
+set output "$OUT/throughput.svg"
+set title "TCP through the exit node (iperf3, ${SECS} s per bar)"
+set ylabel "Gb/s"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set key top right
+set yrange [0:*]
+set xtics font ",9"
+plot "$WORK/plot.dat" using 2:xtic(1) title "1 stream up", "" using 3 title "1 stream down", \
+     "" using 4 title "4 streams up", "" using 5 title "4 streams down"
+GP
+cat "$OUT/results.md"
+echo "written: $OUT/results.json, results.md, throughput.svg"
+if [[ ${WAYGATE_BENCH_README:-} == 1 ]]; then
+  python3 - "$top/README.md" "$OUT/results.md" <<'PY'
+import re, sys
+readme, table = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+if begin in readme:
+    readme = re.sub(re.escape(begin) + ".*?" + re.escape(end), begin + "\n" + table + end, readme, flags=re.S)
+    open(sys.argv[1], "w").write(readme)
+    print("README.md's performance section updated")
+PY
+fi

@@ -64,8 +64,9 @@ function check(ok, what) {
     await page.waitForSelector('article[data-socket="home-exit"]', { timeout: 15000 });
     check((await page.textContent('article[data-socket="home-exit"]')).includes("Created from the portal"),
       "an exit node created from the form appears with its description");
-    // Give the chart one more poll so the screenshot shows the newest point.
-    await page.waitForTimeout(2500);
+    // Some history on the chart for the screenshot: a sample of the series and a live tail.
+    await page.waitForFunction((sel) => Number(document.querySelector(sel).getAttribute("data-points")) >= 8,
+      `${card} .chart`, { timeout: 30000 });
     await page.screenshot({ path: screenshot, fullPage: true });
     check(true, `screenshot saved: ${screenshot}`);
     check(errors.length === 0, `no script errors on the page${errors.length ? ": " + errors.join("; ") : ""}`);

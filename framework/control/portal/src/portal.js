@@ -86,7 +86,7 @@ function makePlot(box) {
       y: { range: (u, min, max) => { const m = Math.max(1024, Math.abs(min), Math.abs(max)) * 1.15; return [-m, m]; } },
     },
     axes: [
-      { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#eef0f3" },
+      { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#eef0f3" }, space: 90,
         values: (u, splits) => splits.map((t) => clock(t, u.scales.x.max - u.scales.x.min < 600)) },
       { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#eef0f3" }, size: 80,
         values: (u, splits) => splits.map((v) => rate(Math.abs(v))) },
@@ -343,14 +343,20 @@ async function tick(everything = false) {
       const [sockets, policies, graph] = await Promise.all([api("/v1/sockets"), api("/v1/policies"), api("/v1/access-graph")]);
       if (sockets.status === 200) directory = new Map(sockets.body.sockets.map((s) => [s.name, s]));
       if (policies.status === 200) renderPolicies(policies.body.policies);
+      else $("#policies").replaceChildren(el("p", { class: "empty", textContent: "No policy stage in this pipeline." }));
       if (graph.status === 200) renderGraph(graph.body);
     }
-    const stats = await api("/v1/stats");
-    if (stats.status !== 200) throw new Error(`/v1/stats: HTTP ${stats.status}`);
+    let stats = await api("/v1/stats");
+    const counted = stats.status === 200;
+    // Without a stats stage the exit nodes are still shown, from the directory, with no traffic.
+    if (stats.status === 404) {
+      const zero = { outbound: 0, inbound: 0 };
+      stats = { body: { identities: [], sockets: [...directory.values()].map((s) => ({ ...s, bytes: zero, packets: zero, clients: 0 })) } };
+    } else if (!counted) throw new Error(`/v1/stats: HTTP ${stats.status}`);
     const names = new Set(stats.body.sockets.map((s) => s.name));
     for (const [name, c] of cards) if (!names.has(name)) { c.plot.destroy(); c.root.remove(); cards.delete(name); }
     for (const s of stats.body.sockets) renderSocket(s, directory.get(s.name));
-    if (slow) await Promise.all(stats.body.sockets.map((s) => loadSeries(s.name)));
+    if (slow && counted) await Promise.all(stats.body.sockets.map((s) => loadSeries(s.name)));
     if (slow) {
       const peers = await api("/v1/peers");  // the wireguard stage's, where it serves them
       lastPeers = peers.status === 200 ? peers.body : null;
@@ -358,7 +364,7 @@ async function tick(everything = false) {
     renderClients(stats.body, lastPeers ? lastPeers.peers : null);
     const clients = stats.body.sockets.reduce((a, s) => a + s.clients, 0);
     $("#summary").textContent = `${stats.body.sockets.length} socket(s) · ${clients} active client(s)`;
-    status(true, `live · ${new Date().toLocaleTimeString()}`);
+    status(true, `${counted ? "live" : "no stats stage"} · ${new Date().toLocaleTimeString()}`);
   } catch (e) {
     if (e instanceof Unauthorized) { status(false, "admin token needed"); askToken(); return; }
     status(false, String(e.message || e));

@@ -1,5 +1,5 @@
-// A test stage: does one configured thing to every packet (pass, reply or drop) and counts what
-// it saw in each direction. Lets the executor be tested with real edges and no special hooks.
+// A test stage: does one configured thing to every packet (pass, reply or drop), optionally
+// writing a socket into its metadata, and counts what it saw in each direction. Lets the executor be tested with real edges and no special hooks.
 // Serves /v1/probe/<stage> on the admin listener (its action and what it saw), for the worker's requests.
 #include "waygate/plugin.hpp"
 
@@ -16,7 +16,9 @@ class Probe final : public waygate::Plugin {
     std::string action = c.string("action", "pass");
     if (action != "pass" && action != "reply" && action != "drop")
       c.fail("action", "expected pass, reply or drop");
+    const auto socket = c.integer("socket", -1, -1, 1000);  // writes meta.socket when given
     action_ = action;
+    socket_ = socket;
   }
   void start() override {
     ctx_.serve(waygate::Listener::admin, "/v1/probe/" + std::string(ctx_.name()), [this](const waygate::Request&) {
@@ -27,6 +29,7 @@ class Probe final : public waygate::Plugin {
   void process(waygate::Burst& b, waygate::Output& out) override {
     (b.direction() == waygate::Direction::outbound ? seen_out_ : seen_in_).add(b.size());
     for (auto* p : b) {
+      if (socket_ >= 0) p->meta.socket = static_cast<std::uint32_t>(socket_);
       if (action_ == "pass") out.pass(p);
       else if (action_ == "reply") out.reply(p);
       else out.drop(p, dropped_);
@@ -38,6 +41,7 @@ class Probe final : public waygate::Plugin {
   waygate::Counter seen_out_, seen_in_;
   waygate::Drop dropped_;
   std::string action_ = "pass";
+  std::int64_t socket_ = -1;
 };
 
 }  // namespace

@@ -61,6 +61,7 @@ class Harness {
   std::int64_t metric(std::string_view name, waygate::Labels labels) {
     return registry_.value(name, labels);
   }
+  std::vector<waygate::CounterRegistry::Sample> snapshot() const { return registry_.snapshot(); }
 
   Wire left_, right_;
 
@@ -112,6 +113,32 @@ TEST(Pipeline, WhatNobodyConsumesIsDroppedAtTheEnd) {
   h.send(h.left_, packet(4));
   h.receive(h.left_);
   EXPECT_EQ(h.metric("waygate_drops_total", {{"stage", "a"}, {"reason", "end_of_pipeline"}}), 1);
+}
+
+// A dropped packet whose metadata names a socket counts for that socket too, the executor's own
+// drops included; one without counts only by reason.
+TEST(Pipeline, DropsCountForTheSocketInTheirMetadata) {
+  const std::string exit = "[[socket]]\nname = 'corporate-exit'\ntype = 'exit_node'\n";
+  {
+    Harness h(exit + "[[stage]]\nname = 'a'\nplugin = 'probe'\nsocket = 0\n"
+                     "[[stage]]\nname = 'b'\nplugin = 'probe'\naction = 'drop'\n");
+    for (std::uint8_t i = 0; i < 3; ++i) h.send(h.left_, packet(i));
+    EXPECT_TRUE(h.receive(h.right_).empty());
+    EXPECT_EQ(h.metric("waygate_socket_drops_total", {{"socket", "corporate-exit"}, {"stage", "b"}, {"reason", "probe_drop"}}), 3);
+  }
+  {
+    Harness h(exit + "[[stage]]\nname = 'a'\nplugin = 'probe'\nsocket = 0\n", /*right_edge=*/false);
+    h.send(h.left_, packet(4));
+    h.receive(h.left_);
+    EXPECT_EQ(h.metric("waygate_socket_drops_total", {{"socket", "corporate-exit"}, {"stage", "a"}, {"reason", "end_of_pipeline"}}), 1);
+  }
+  {
+    Harness h(exit + "[[stage]]\nname = 'b'\nplugin = 'probe'\naction = 'drop'\n");
+    h.send(h.left_, packet(5));
+    h.receive(h.right_);
+    EXPECT_EQ(h.metric("waygate_drops_total", {{"stage", "b"}, {"reason", "probe_drop"}}), 1);
+    for (auto& sample : h.snapshot()) EXPECT_NE(sample.name, "waygate_socket_drops_total");
+  }
 }
 
 TEST(Pipeline, UnknownPluginNamesTheStageAndLine) {

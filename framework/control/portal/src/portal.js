@@ -142,6 +142,7 @@ function renderSocket(sock, info) {
   dl.replaceChildren();
   fact(dl, "Connector", sock.connector);
   fact(dl, "Egress", info && info.egress ? info.egress.join(", ") : "");
+  if (sock.type === "subnet_router") fact(dl, "Routes", info && info.routes ? info.routes.join(", ") : "");
   fact(dl, "Policies", info && info.policies ? info.policies.join(", ") : "");
   fact(dl, "Sessions", `${sock.nat_sessions ?? 0} NAT · ${sock.handshakes ?? 0} handshake(s)`);
   const reasons = Object.entries(sock.drops || {}).sort((a, b) => b[1] - a[1]);
@@ -216,6 +217,8 @@ function renderClients(stats, peers) {
       el("td", { textContent: peer ? ago(peer.last_handshake) : "—" }),
       el("td", { class: "num", textContent: bytes(up) }),
       el("td", { class: "num", textContent: bytes(down) }),
+      el("td", { class: "num", textContent: id && id.drops ? String(Object.values(id.drops).reduce((a, b) => a + b, 0)) : "0",
+        title: id && id.drops ? Object.entries(id.drops).map(([r, n]) => `${r}: ${n}`).join("\n") : "" }),
       el("td", {}, el("span", { class: `pill ${active ? "on" : "off"}`, textContent: active ? "active" : "idle" }))));
   }
   $("#clients-empty").hidden = rows.length > 0;

@@ -18,9 +18,15 @@ void wipe(std::string& secret) {
 }
 
 std::string read_secret_file(const std::string& path, std::string_view what, std::size_t limit) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // Non-blocking: a FIFO (or a device) named as a secret would otherwise hold the open, or the
+  // read, and with it the start or the reload, for as long as nobody writes to it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) throw std::runtime_error(fmt::format("cannot open {} {}: {}", what, path, std::strerror(errno)));
   struct stat st {};
+  if (::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw std::runtime_error(fmt::format("{} {} is not a regular file", what, path));
+  }
   if (::fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
     const int error = errno;
     ::close(fd);

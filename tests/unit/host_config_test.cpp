@@ -1,5 +1,9 @@
 // The host's part of a config file: every error names file, line, column and key.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "host_config.hpp"
 
@@ -101,4 +105,18 @@ TEST(HostConfig, CapabilitiesAndUser) {
             "c.toml:2:1: [host]: key 'user': 'root' is root: name an unprivileged user");
   EXPECT_EQ(error_of(std::string("[host]\ngroup = 'nogroup'\n") + kStage),
             "c.toml:2:1: [host]: key 'group': a group needs a user");
+}
+
+// A FIFO named as the admin token (mode 600, so the mode check passes) used to hold the start, and
+// a reload's control thread, in open() until someone wrote to it; SIGTERM could not stop it.
+TEST(HostConfig, SecretFilesMustBeRegularFiles) {
+  char dir[] = "/tmp/host-config-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string fifo = std::string(dir) + "/token";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string error =
+      error_of(std::string("[host]\nadmin_token_file = '") + fifo + "'\n[[stage]]\nname = 'a'\nplugin = 'tun'\n");
+  ::unlink(fifo.c_str());
+  ::rmdir(dir);
+  EXPECT_EQ(error, "c.toml:2:1: [host]: key 'admin_token_file': token file " + fifo + " is not a regular file");
 }

@@ -1,7 +1,8 @@
 // Secrets — private keys, tokens — live in files only their owner may access. read_secret_file
 // reads one whole (up to `limit` bytes), trimmed of surrounding white space, and refuses with an
 // error naming the file one that group or others may access (checked on the descriptor opened,
-// not on the path), one it cannot read, an empty one and an overlong one. wipe() clears a copy.
+// not on the path), one that is not a regular file (a FIFO would block), one it cannot read, an
+// empty one and an overlong one. wipe() clears a copy.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Waygate needs to build, test and run, from Debian bookworm's packages. Idempotent:
-# when everything is present it only checks. Run as root (or it uses sudo).
+# when everything is present it only checks. Run as root (or it uses sudo). With --bench, also the
+# peers tests/bench/suite.sh measures Waygate against, and gnuplot for its plot.
 set -euo pipefail
 
 PACKAGES=(
@@ -17,6 +18,7 @@ PACKAGES=(
 # The portal's web assets come from npm at build time (framework/control/portal/): node and npm,
 # Debian's when the machine has none of its own.
 command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+[[ ${1:-} == --bench ]] && PACKAGES+=(openvpn nebula gnuplot-nox openssl linux-perf)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -18,9 +18,7 @@ SECS=${2:-8}
 OUT=$(mkdir -p "${3:-$(dirname "$WAYGATE")/bench}" && cd "${3:-$(dirname "$WAYGATE")/bench}" && pwd)
 BENCH=$(dirname "$WAYGATE")/tests
 top=$(cd "$(dirname "$0")/../.." && pwd)
-for tool in iperf3 wireguard-go openvpn nebula nebula-cert gnuplot openssl; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install iperf3 wireguard-go openvpn nebula gnuplot-nox openssl"; exit 1; }
-done
+bash "$top/.ci/install-deps.sh" --bench
 
 three_hosts 8
 out=10.82.0.2

@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
@@ -169,29 +170,46 @@ http::response<http::string_body> answer(Listener listener, const http::request<
   return res;
 }
 
-asio::awaitable<void> serve(Listener listener, tcp::socket socket, const ControlHooks& hooks) {
+// A connection must bring each request whole, and take each answer, within this; a listener holds
+// at most so many connections and closes the ones beyond at once. So neither idle nor slow
+// clients can hold the control thread's descriptors.
+constexpr auto kIdle = std::chrono::seconds(30);
+constexpr std::size_t kMaxConnections = 256;
+
+asio::awaitable<void> serve(Listener listener, tcp::socket socket, const ControlHooks& hooks,
+                            std::size_t& connections) {
+  struct Counted {
+    std::size_t& n;
+    ~Counted() { --n; }
+  } counted{connections};
   boost::beast::flat_buffer buffer;
+  boost::beast::tcp_stream stream(std::move(socket));
   try {
-    const tcp::endpoint peer = socket.remote_endpoint();
+    const tcp::endpoint peer = stream.socket().remote_endpoint();
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(64 * 1024);
-      co_await http::async_read(socket, buffer, parser, asio::use_awaitable);
+      stream.expires_after(kIdle);
+      co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
       auto res = answer(listener, parser.get(), peer, hooks);
-      co_await http::async_write(socket, res, asio::use_awaitable);
+      stream.expires_after(kIdle);
+      co_await http::async_write(stream, res, asio::use_awaitable);
       if (!res.keep_alive()) break;
     }
   } catch (const std::exception&) {
-    // A client that went away or sent garbage: nothing to keep.
+    // A client that went away, sent garbage or took too long: nothing to keep.
   }
   boost::system::error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
-asio::awaitable<void> listen(Listener listener, tcp::acceptor& acceptor, const ControlHooks& hooks) {
+asio::awaitable<void> listen(Listener listener, tcp::acceptor& acceptor, const ControlHooks& hooks,
+                             std::size_t& connections) {
   for (;;) {
     tcp::socket socket = co_await acceptor.async_accept(asio::use_awaitable);
-    asio::co_spawn(acceptor.get_executor(), serve(listener, std::move(socket), hooks), asio::detached);
+    if (connections >= kMaxConnections) continue;  // closed as it goes out of scope
+    ++connections;
+    asio::co_spawn(acceptor.get_executor(), serve(listener, std::move(socket), hooks, connections), asio::detached);
   }
 }
 
@@ -212,6 +230,9 @@ void open(tcp::acceptor& acceptor, const tcp::endpoint& at, bool freebind) {
 
 void run_control_plane(const std::string& admin, const std::vector<std::string>& tunnel,
                        const ControlHooks& hooks) {
+  // Open connections per listener: declared before the io_context, so they outlive every
+  // coroutine it destroys.
+  std::list<std::size_t> connections;
   asio::io_context io(1);
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -236,12 +257,12 @@ void run_control_plane(const std::string& admin, const std::vector<std::string>&
   if (!admin.empty()) {
     open(acceptors.emplace_back(io), parse_endpoint(admin), false);
     spdlog::info("admin API on http://{}", admin);
-    asio::co_spawn(io, listen(Listener::admin, acceptors.back(), hooks), asio::detached);
+    asio::co_spawn(io, listen(Listener::admin, acceptors.back(), hooks, connections.emplace_back(0)), asio::detached);
   }
   for (auto& at : tunnel) {
     open(acceptors.emplace_back(io), parse_endpoint(at), true);
     spdlog::info("tunnel API on http://{}", at);
-    asio::co_spawn(io, listen(Listener::tunnel, acceptors.back(), hooks), asio::detached);
+    asio::co_spawn(io, listen(Listener::tunnel, acceptors.back(), hooks, connections.emplace_back(0)), asio::detached);
   }
   io.run();
 }

@@ -93,6 +93,18 @@ for prefix in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do ip -n "$C" route add "$pre
 ip netns exec "$C" ping -c 2 -i 0.2 -W 3 10.92.0.2 >/dev/null || fail "alice cannot reach the outside host"
 pass "alice reaches the outside host through the exit node"
 
+# A connection that sends nothing is closed by the connector after its idle limit (30 s), checked
+# at the end: the test takes longer than that.
+ip netns exec "$S" python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(90)
+start = time.time()
+s.recv(1)
+print(round(time.time() - start))
+' "$PORT" >"$WORK/idle.txt" 2>&1 &
+PIDS+=($!)
+
 admin() {  # PATH [curl options]: the admin API with the token
   local path=$1
   shift
@@ -208,6 +220,34 @@ answer=$(post -H 'Origin: http://evil.example' -d '{"name":"csrf"}')
 cmp -s "$WORK/connector.toml" "$WORK/before.toml" || fail "a refused socket changed the file"
 [[ -z $(find "$WORK" -maxdepth 1 -name '.connector.toml.*') ]] || fail "a temporary file was left behind"
 pass "refused sockets answer 400 with the reason (415 or 403 when not the portal's JSON) and leave the file as it was"
+
+# A listener holds at most 256 connections: the ones beyond are closed at once, and it answers
+# again once they are gone.
+wait_for 45 test -s "$WORK/idle.txt" || fail "an idle connection was never closed"
+idle=$(cat "$WORK/idle.txt")
+((idle >= 25 && idle <= 45)) || fail "an idle connection was closed after $idle s (expected about 30)"
+ip netns exec "$S" python3 -c '
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(300)]
+time.sleep(1)
+closed = 0
+for c in held:
+    c.settimeout(0.05)
+    try:
+        closed += c.recv(1) == b""
+    except socket.timeout:
+        pass
+print(closed)
+time.sleep(float(sys.argv[2]))
+' "$PORT" 3 >"$WORK/bound.txt" &
+bound_pid=$!
+sleep 1.5
+[[ $(status_of /healthz) == 000 ]] || fail "a 257th connection was answered"
+wait "$bound_pid"
+[[ $(cat "$WORK/bound.txt") == 44 ]] || fail "of 300 connections, $(cat "$WORK/bound.txt") were closed (expected 44)"
+[[ $(status_of /healthz -H "Authorization: Bearer $TOKEN") == 200 ]] || fail "the listener does not answer once the connections are gone"
+pass "idle connections close after ${idle} s; of 300 at once, the 44 beyond 256 are closed and the listener answers again after"
 
 # A restart keeps the series: the samples before the stop are there after the start.
 samples() {

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <csignal>
 #include <list>
+#include <set>
 #include <stdexcept>
 
 namespace waygate {
@@ -176,14 +177,26 @@ http::response<http::string_body> answer(Listener listener, const http::request<
 constexpr auto kIdle = std::chrono::seconds(30);
 constexpr std::size_t kMaxConnections = 256;
 
+// A listener's open connections, so a stop can close them: every operation then ends on this
+// thread before the io_context goes, instead of being destroyed with it.
+struct Connections {
+  std::size_t count = 0;
+  std::set<boost::beast::tcp_stream*> open;
+};
+
 asio::awaitable<void> serve(Listener listener, tcp::socket socket, const ControlHooks& hooks,
-                            std::size_t& connections) {
-  struct Counted {
-    std::size_t& n;
-    ~Counted() { --n; }
-  } counted{connections};
+                            Connections& connections) {
   boost::beast::flat_buffer buffer;
   boost::beast::tcp_stream stream(std::move(socket));
+  struct Registered {
+    Connections& c;
+    boost::beast::tcp_stream* s;
+    ~Registered() {
+      c.open.erase(s);
+      --c.count;
+    }
+  } registered{connections, &stream};
+  connections.open.insert(&stream);
   try {
     const tcp::endpoint peer = stream.socket().remote_endpoint();
     for (;;) {
@@ -197,19 +210,23 @@ asio::awaitable<void> serve(Listener listener, tcp::socket socket, const Control
       if (!res.keep_alive()) break;
     }
   } catch (const std::exception&) {
-    // A client that went away, sent garbage or took too long: nothing to keep.
+    // A client that went away, sent garbage or took too long, or the stop: nothing to keep.
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
 asio::awaitable<void> listen(Listener listener, tcp::acceptor& acceptor, const ControlHooks& hooks,
-                             std::size_t& connections) {
-  for (;;) {
-    tcp::socket socket = co_await acceptor.async_accept(asio::use_awaitable);
-    if (connections >= kMaxConnections) continue;  // closed as it goes out of scope
-    ++connections;
-    asio::co_spawn(acceptor.get_executor(), serve(listener, std::move(socket), hooks, connections), asio::detached);
+                             Connections& connections) {
+  try {
+    for (;;) {
+      tcp::socket socket = co_await acceptor.async_accept(asio::use_awaitable);
+      if (connections.count >= kMaxConnections) continue;  // closed as it goes out of scope
+      ++connections.count;
+      asio::co_spawn(acceptor.get_executor(), serve(listener, std::move(socket), hooks, connections), asio::detached);
+    }
+  } catch (const std::exception&) {
+    // The acceptor was closed: the stop.
   }
 }
 
@@ -230,10 +247,10 @@ void open(tcp::acceptor& acceptor, const tcp::endpoint& at, bool freebind) {
 
 void run_control_plane(const std::string& admin, const std::vector<std::string>& tunnel,
                        const ControlHooks& hooks) {
-  // Open connections per listener: declared before the io_context, so they outlive every
-  // coroutine it destroys.
-  std::list<std::size_t> connections;
+  // Declared before the io_context, so they outlive every coroutine it runs.
+  std::list<Connections> connections;
   asio::io_context io(1);
+  std::list<tcp::acceptor> acceptors;
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signo) {
@@ -244,7 +261,11 @@ void run_control_plane(const std::string& admin, const std::vector<std::string>&
           return;
         }
         spdlog::info("signal {}: stopping", signo);
-        io.stop();
+        // Everything pending ends with an error now, its coroutine returns, and run() with them.
+        boost::system::error_code ignored;
+        for (auto& a : acceptors) a.close(ignored);
+        for (auto& c : connections)
+          for (auto* s : c.open) s->socket().close(ignored);
       };
   signals.async_wait(on_signal);
   // main() blocked these in every thread; now that they are handled, this thread takes them.
@@ -253,16 +274,15 @@ void run_control_plane(const std::string& admin, const std::vector<std::string>&
   for (int signo : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&handled, signo);
   pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
 
-  std::list<tcp::acceptor> acceptors;
   if (!admin.empty()) {
     open(acceptors.emplace_back(io), parse_endpoint(admin), false);
     spdlog::info("admin API on http://{}", admin);
-    asio::co_spawn(io, listen(Listener::admin, acceptors.back(), hooks, connections.emplace_back(0)), asio::detached);
+    asio::co_spawn(io, listen(Listener::admin, acceptors.back(), hooks, connections.emplace_back()), asio::detached);
   }
   for (auto& at : tunnel) {
     open(acceptors.emplace_back(io), parse_endpoint(at), true);
     spdlog::info("tunnel API on http://{}", at);
-    asio::co_spawn(io, listen(Listener::tunnel, acceptors.back(), hooks, connections.emplace_back(0)), asio::detached);
+    asio::co_spawn(io, listen(Listener::tunnel, acceptors.back(), hooks, connections.emplace_back()), asio::detached);
   }
   io.run();
 }

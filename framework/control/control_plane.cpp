@@ -143,6 +143,14 @@ http::response<http::string_body> answer(Listener listener, const http::request<
     res.result(http::status::ok);
     res.set(http::field::content_type, file->content_type);
     res.set(http::field::cache_control, "no-cache");
+    // Its own files only, and never inside another site's frame: a page that framed the portal
+    // could make the operator click "Create" (clickjacking).
+    res.set("Content-Security-Policy",
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    res.set("X-Frame-Options", "DENY");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
     res.body() = std::string(file->body);
   } else if (listener == Listener::admin && !authorized(req, hooks.admin_token)) {
     plain(res, http::status::unauthorized, "an admin token is required: Authorization: Bearer <token>\n");

@@ -122,6 +122,9 @@ status_of() {  # PATH [curl options]: the HTTP status, without the token unless 
 [[ $(status_of /) == 200 && $(status_of /assets/portal.js) == 200 && $(status_of /assets/portal.css) == 200 ]] ||
   fail "the portal's files are not served"
 [[ $(status_of /assets/nothing.js -H "Authorization: Bearer $TOKEN") == 404 ]] || fail "a missing asset is not a 404"
+headers=$(ip netns exec "$S" curl -sS -m 10 -o /dev/null -D - "http://127.0.0.1:$PORT/")
+[[ $headers == *"Content-Security-Policy: default-src 'self';"*"frame-ancestors 'none'"* && $headers == *"X-Frame-Options: DENY"* ]] ||
+  fail "the page may be framed or load from elsewhere: $headers"
 pass "the API needs the token; the portal's page and bundle are served without it"
 
 python3 - "$(admin /v1/sockets)" "$(admin /v1/policies)" <<'PY' || fail "/v1/sockets or /v1/policies: $(admin /v1/sockets) $(admin /v1/policies)"

@@ -22,6 +22,9 @@ function check(ok, what) {
   const page = context.pages()[0] || (await context.newPage());
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  // A request the connector refuses (401 before the token) is expected; anything else the
+  // console reports as an error (a script or style the page's policy blocked) is not.
+  page.on("console", (m) => { if (m.type() === "error" && !m.text().includes("401")) errors.push(m.text()); });
   const outside = [];
   page.on("request", (r) => { if (!r.url().startsWith(url)) outside.push(r.url()); });
   try {

@@ -6,7 +6,6 @@
 #   2. the outside host vanishes (its addresses gone, nobody answers ARP) and comes back: the
 #      connector keeps running and phone's traffic resumes by itself, old flows and new;
 #   3. the egress link goes down and comes back up: traffic over IPv4 and IPv6 resumes by itself.
-# ctest-timeout: 150
 source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
 command -v iperf3 >/dev/null || { echo "SKIP: iperf3 not installed"; exit 77; }

@@ -7,7 +7,6 @@
 #      iperf3 throughput it had unflooded a moment before (both measured here, in this run), and
 #      a fresh handshake of its own still completes during the flood (by the cookie it is sent);
 #   2. garbage datagrams: every one a counted drop, and the client's traffic goes on through it.
-# ctest-timeout: 180
 source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
 command -v iperf3 >/dev/null || { echo "SKIP: iperf3 not installed"; exit 77; }

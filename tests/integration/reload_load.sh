@@ -5,7 +5,6 @@
 # of the upload moves data, the broken file is refused and the rest applied, and the counters stay
 # consistent: they never go back, and the egress edge counted at least the bytes the outside host
 # received.
-# ctest-timeout: 120
 source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
 command -v iperf3 >/dev/null || { echo "SKIP: iperf3 not installed"; exit 77; }

@@ -2,8 +2,9 @@
 # Least privilege: an exit node with [host] user = "nobody" sets up as root, then every thread of
 # it runs as nobody with CAP_NET_ADMIN and CAP_NET_RAW only — effective, permitted, ambient and
 # bounding sets — while a client's traffic still flows through the exit; a SIGHUP still reloads
-# (the key file is nobody's), and SIGTERM still cleans up: the nftables table deleted, the
-# kernel's ephemeral ports and the link's GRO put back (nft, the sysctl and the offload as nobody).
+# (the key file is nobody's), one of another shape sets up a whole new pipeline with what is
+# left, and SIGTERM still cleans up: the nftables table deleted, the kernel's ephemeral ports and
+# the link's GRO put back (nft, the sysctl and the offload as nobody).
 source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
 command -v ethtool >/dev/null || { echo "SKIP: ethtool not installed"; exit 77; }
@@ -92,6 +93,23 @@ kill -HUP "$WAYGATE_PID"
 wait_for 10 grep -q "reload: applied" "$WORK/connector.log" || fail "reload as nobody: $(grep -i reload "$WORK/connector.log")"
 ip netns exec "$C" ping -c 2 -i 0.2 -W 3 10.52.0.2 >/dev/null || fail "no traffic after the reload"
 pass "SIGHUP as nobody: the config and key read again, applied, traffic goes on"
+
+# A file of another shape (a stage more): the whole pipeline is replaced, its edges set up again
+# as nobody — the device, sockets, nftables table, sysctls and offload of a fresh start.
+python3 - "$WORK/connector.toml" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+open(sys.argv[1], "w").write(text.replace('[[stage]]\nname = "nat"', '[[stage]]\nname = "stats"\nplugin = "stats"\n[[stage]]\nname = "nat"'))
+PY
+grep -q 'name = "stats"' "$WORK/connector.toml" || fail "the test did not add the stage"
+kill -HUP "$WAYGATE_PID"
+two_applied() { (($(grep -c "reload: applied" "$WORK/connector.log") >= 2)); }
+wait_for 10 two_applied ||
+  fail "a new pipeline as nobody: $(grep -iE 'reload|error' "$WORK/connector.log" | tail -3)"
+# The new tunnel stage holds no session: the client's next handshake (~15 s on) makes one.
+wait_for 40 ip netns exec "$C" ping -c 1 -W 1 10.52.0.2 || fail "no traffic through the new pipeline"
+exit_traffic 5 4 10.52.0.1
+pass "a reload of another shape as nobody: the new pipeline set up with the dropped privileges, traffic flows"
 
 [[ $(gro) == off ]] || fail "GRO on while running"
 stop_waygate

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -93,6 +94,8 @@ int run_host(const HostOptions& options) {
   CounterRegistry registry;
   PluginCatalog catalog(PluginCatalog::default_search_path());
   // Recorded (and the state folder made, where stages may keep files too) before anything runs.
+  // A state folder this start makes is handed to [host] user; one that was there stays as it is.
+  const bool made_state_dir = !config.state_dir.empty() && !std::filesystem::exists(config.state_dir);
   keep_assignments(config);
   Worker worker(config, catalog, registry, 0);
   try {
@@ -100,10 +103,13 @@ int run_host(const HostOptions& options) {
     // Set up as root; run as the configured user with only the capabilities the stages still
     // need (on the worker thread, which sets up, and then here, where the listeners are bound).
     worker.start([&] {
-      become_user(config);
+      become_user(config, made_state_dir);
       restrict_thread(config);
     });
     restrict_thread(config);
+    if (!config.user.empty() && !config.state_dir.empty() && ::access(config.state_dir.c_str(), W_OK) != 0)
+      spdlog::warn("the state folder {} is not writable by user {}: what is recorded there after a reload will fail",
+                   config.state_dir, config.user);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -46,11 +46,11 @@ void keep_capabilities_across_user_change(const HostConfig& config) {
   if (::prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) != 0) fail("keep capabilities across the change of user");
 }
 
-void become_user(const HostConfig& config) {
+void become_user(const HostConfig& config, bool own_state_dir) {
   if (config.user.empty()) return;
-  // The state folder was made by root; files there are replaced (written beside, renamed) by
+  // The state folder was just made by root; files there are replaced (written beside, renamed) by
   // whoever runs now.
-  if (!config.state_dir.empty() && ::chown(config.state_dir.c_str(), config.uid, config.gid) != 0)
+  if (own_state_dir && !config.state_dir.empty() && ::chown(config.state_dir.c_str(), config.uid, config.gid) != 0)
     fail("make the state folder " + config.state_dir + " the user's");
   if (::setgroups(1, &config.gid) != 0) fail("set the groups of user " + config.user);
   if (::setresgid(config.gid, config.gid, config.gid) != 0) fail("become group " + std::to_string(config.gid));

@@ -21,8 +21,10 @@ namespace waygate {
 // capabilities survive the change of user.
 void keep_capabilities_across_user_change(const HostConfig& config);
 // Switches every thread to config.user and config.gid (supplementary groups: that one only), and
-// makes the state folder theirs. Throws std::system_error. No-op without a user.
-void become_user(const HostConfig& config);
+// makes the state folder theirs if this start created it (never a folder that was there: a
+// mistaken state_dir must not hand a system folder away). Throws std::system_error. No-op
+// without a user.
+void become_user(const HostConfig& config, bool own_state_dir);
 // The calling thread keeps config.capabilities (those it has) and nothing else. Throws
 // std::system_error.
 void restrict_thread(const HostConfig& config);

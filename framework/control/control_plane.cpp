@@ -1,11 +1,13 @@
 #include "control_plane.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -224,17 +226,23 @@ asio::awaitable<void> serve(Listener listener, tcp::socket socket, const Control
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
+// Accepts until the stop closes the acceptor. An accept that fails otherwise (the process out of
+// descriptors, a connection reset before it was taken) is tried again a moment later: the
+// listener never ends on its own.
 asio::awaitable<void> listen(Listener listener, tcp::acceptor& acceptor, const ControlHooks& hooks,
                              Connections& connections) {
-  try {
-    for (;;) {
-      tcp::socket socket = co_await acceptor.async_accept(asio::use_awaitable);
-      if (connections.count >= kMaxConnections) continue;  // closed as it goes out of scope
-      ++connections.count;
-      asio::co_spawn(acceptor.get_executor(), serve(listener, std::move(socket), hooks, connections), asio::detached);
+  asio::steady_timer pause(acceptor.get_executor());
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (!acceptor.is_open()) co_return;
+    if (ec) {
+      pause.expires_after(std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
     }
-  } catch (const std::exception&) {
-    // The acceptor was closed: the stop.
+    if (connections.count >= kMaxConnections) continue;  // closed as it goes out of scope
+    ++connections.count;
+    asio::co_spawn(acceptor.get_executor(), serve(listener, std::move(socket), hooks, connections), asio::detached);
   }
 }
 

@@ -282,3 +282,26 @@ wait_for 10 listening "$S" "$PORT"
   fail "the Host header is not checked without a token"
 pass "without a token, requests to a host name (DNS rebinding) are refused"
 stop_waygate
+
+# Out of descriptors, a listener stops taking connections only while it is: a small host allowed
+# 48 descriptors, 80 connections at once, and once they are gone it answers again.
+SMALL=$(free_port)
+printf '[host]\nadmin = "127.0.0.1:%s"\n[[stage]]\nname = "stats"\nplugin = "stats"\n' "$SMALL" >"$WORK/small.toml"
+(ulimit -n 48 && exec "$WAYGATE" run -c "$WORK/small.toml") >"$WORK/small.log" 2>&1 &
+small_pid=$!
+PIDS+=("$small_pid")
+wait_for 10 grep -q "admin API" "$WORK/small.log"
+python3 -c '
+import socket, sys, time
+held = []
+for _ in range(80):
+    try:
+        held.append(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1))
+    except OSError:
+        pass
+time.sleep(1)
+' "$SMALL"
+[[ $(curl -s -m 5 "http://127.0.0.1:$SMALL/healthz") == ok ]] || fail "after running out of descriptors the listener answers nobody"
+kill -TERM "$small_pid"
+wait "$small_pid" || fail "the small host exited with $? on SIGTERM"
+pass "a listener out of descriptors takes connections again once they are free"

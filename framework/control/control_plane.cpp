@@ -300,6 +300,7 @@ void run_control_plane(const std::string& admin, const std::vector<std::string>&
     spdlog::info("tunnel API on http://{}", at);
     asio::co_spawn(io, listen(Listener::tunnel, acceptors.back(), hooks, connections.emplace_back()), asio::detached);
   }
+  if (hooks.ready) hooks.ready();
   io.run();
 }
 

@@ -23,6 +23,11 @@ struct ControlHooks {
   std::function<Response(const std::string& body)> create_socket;
   // When not empty, every admin request must carry "Authorization: Bearer <token>" (else 401).
   std::string admin_token;
+  // Called once the io_context and its listeners exist, before anything is served: where the host
+  // gives up its privileges. Its ring was made with CAP_IPC_LOCK still held, so the kernel does
+  // not charge its pinned pages to the user's RLIMIT_MEMLOCK, which all of root's processes share
+  // (parallel hosts ran out of it and failed with ENOMEM).
+  std::function<void()> ready;
 };
 
 // Runs on the calling thread until SIGINT or SIGTERM. `admin` is "host:port" ("[v6]:port" for

@@ -101,12 +101,12 @@ int run_host(const HostOptions& options) {
   try {
     keep_capabilities_across_user_change(config);
     // Set up as root; run as the configured user with only the capabilities the stages still
-    // need (on the worker thread, which sets up, and then here, where the listeners are bound).
+    // need (on the worker thread, which sets up, and then on this one once the control plane's
+    // ring and listeners exist: hooks.ready below).
     worker.start([&] {
       become_user(config, made_state_dir);
       restrict_thread(config);
     });
-    restrict_thread(config);
     if (!config.user.empty() && !config.state_dir.empty() && ::access(config.state_dir.c_str(), W_OK) != 0)
       spdlog::warn("the state folder {} is not writable by user {}: what is recorded there after a reload will fail",
                    config.state_dir, config.user);
@@ -114,8 +114,6 @@ int run_host(const HostOptions& options) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  spdlog::info("running {} with {} stage(s) as uid {} with capabilities {}", options.config, config.stages.size(),
-               ::getuid(), thread_capabilities());
 
   ControlHooks hooks;
   hooks.metrics = [&] { return prometheus_text(registry); };
@@ -162,6 +160,12 @@ int run_host(const HostOptions& options) {
     if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
       return Response{503, "text/plain", "the worker did not answer in time\n"};
     return answer.get();
+  };
+
+  hooks.ready = [&] {
+    restrict_thread(config);
+    spdlog::info("running {} with {} stage(s) as uid {} with capabilities {}", options.config, config.stages.size(),
+                 ::getuid(), thread_capabilities());
   };
 
   int code = 0;

@@ -5,6 +5,7 @@
 // other stages count about the same sockets and identities it reads from the process's metrics
 // (attributed.hpp): drops by reason, NAT sessions, WireGuard handshakes. What it knows is on the
 // admin API (/v1/stats, /v1/stats/series) for `waygate stats` and the portal, and in /metrics.
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <vector>
@@ -239,7 +240,12 @@ class StatsStage final : public Plugin {
     std::int64_t since = 0;
     for (auto param : boost::urls::params_view(r.query)) {
       if (param.key == "socket") socket = param.value;
-      if (param.key == "since") since = std::atoll(std::string(param.value).c_str());
+      if (param.key == "since") {
+        const std::string v = param.value;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), since);
+        if (ec != std::errc{} || end != v.data() + v.size())
+          return {400, "application/json", R"({"error":"since: expected unix seconds"})" "\n"};
+      }
     }
     auto it = series_.find(socket);
     if (it == series_.end()) return {404, "application/json", R"({"error":"no such socket"})" "\n"};

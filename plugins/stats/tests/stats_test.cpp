@@ -91,6 +91,12 @@ TEST(Stats, SamplesEveryTenSecondsWithActiveClients) {
   EXPECT_EQ(samples[1], json::parse("[1767225620, 0, 500, 0, 1, 2]"));
   EXPECT_EQ(samples[7].at(5), 0);
   EXPECT_EQ(r->request(Listener::admin, "GET", "/v1/stats/series?socket=nowhere").status, 404u);
+  // since: the samples after it; anything but unix seconds is refused (it once went to atoll).
+  auto later = json::parse(r->request(Listener::admin, "GET", "/v1/stats/series?socket=corporate-exit&since=1767225611").body);
+  EXPECT_EQ(later.at("samples").as_array().size(), 7u);
+  for (const char* bad : {"abc", "99999999999999999999", "10s", ""})
+    EXPECT_EQ(r->request(Listener::admin, "GET", std::string("/v1/stats/series?socket=corporate-exit&since=") + bad).status, 400u)
+        << bad;
 }
 
 // A reload between two samples (a socket added, as the portal does) loses nothing of what moved.

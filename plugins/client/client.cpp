@@ -29,13 +29,7 @@ class ClientStage final : public Plugin {
 
   void start() override {
     running_ = true;
-    std::optional<Selection> s;
-    try {
-      s = load_selection(settings_.state);
-    } catch (const std::exception& e) {
-      ctx_.log().error("{}", e.what());
-      return;
-    }
+    std::optional<Selection> s = load();
     if (!s) return;
     for (auto& problem : uninstall(*s)) ctx_.log().warn("left by the last run: {}", problem);
     try {
@@ -49,12 +43,7 @@ class ClientStage final : public Plugin {
 
   void stop() override {
     running_ = false;
-    std::optional<Selection> s;
-    try {
-      s = load_selection(settings_.state);
-    } catch (const std::exception& e) {
-      ctx_.log().error("{}", e.what());
-    }
+    std::optional<Selection> s = load();
     if (!s || !s->installed) return;
     for (auto& problem : uninstall(*s)) ctx_.log().warn("removing exit node {}: {}", s->exit_node, problem);
     save(*s);  // the selection itself stays: the next start puts it back
@@ -63,6 +52,16 @@ class ClientStage final : public Plugin {
   void process(Burst& burst, Output& out) override { out.passed() = burst; }
 
  private:
+  // nullopt when there is none, or (said in the log) when the file does not read.
+  std::optional<Selection> load() {
+    try {
+      return load_selection(settings_.state);
+    } catch (const std::exception& e) {
+      ctx_.log().error("{}", e.what());
+      return std::nullopt;
+    }
+  }
+
   void save(const Selection& s) {
     try {
       save_selection(settings_.state, s);

@@ -12,12 +12,15 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "segments.hpp"
+
 namespace waygate {
 
 namespace {
 constexpr std::uint64_t kWakeData = ~std::uint64_t{0};
 constexpr std::uint64_t kCancelData = ~std::uint64_t{0} - 1;
 constexpr std::uint16_t kBufferGroup = 0;
+constexpr std::uint16_t kLargeGroup = 1;
 // IORING_OP_READ_MULTISHOT (Linux 6.7) follows IORING_OP_SENDMSG_ZC, the newest opcode Debian's
 // liburing 2.3 names; probed at start, never used where the kernel lacks it.
 constexpr std::uint8_t kOpReadMultishot = IORING_OP_SENDMSG_ZC + 1;
@@ -32,6 +35,10 @@ class UringLoop::StageIo final : public Io {
   void send(int fd, Packet* p, std::uint64_t tag) override { loop_.queue(owner_, fd, p, tag, Kind::send); }
   void read_many(int fd, std::uint64_t tag) override { loop_.stream(owner_, fd, tag, false); }
   void receive_many(int fd, std::uint64_t tag) override { loop_.stream(owner_, fd, tag, true); }
+  void send_segments(int fd, std::span<Packet* const> packets, std::uint64_t tag) override {
+    loop_.send_segments(owner_, fd, packets, tag);
+  }
+  void receive_segments(int fd, std::uint64_t tag) override { loop_.receive_segments(owner_, fd, tag); }
   void cancel(int fd) override { loop_.cancel(fd); }
 
  private:
@@ -39,7 +46,8 @@ class UringLoop::StageIo final : public Io {
   std::uint32_t owner_;
 };
 
-UringLoop::UringLoop(Pool& pool, unsigned entries, unsigned max_ops, bool multishot) : pool_(pool), ops_(max_ops) {
+UringLoop::UringLoop(Pool& pool, unsigned entries, unsigned max_ops, bool multishot)
+    : pool_(pool), ops_(max_ops), trains_(kTrains) {
   io_uring_params params{};
   // The kernel does the submission work in the syscall we make anyway; a single issuer lets it
   // skip locking.
@@ -59,6 +67,7 @@ UringLoop::UringLoop(Pool& pool, unsigned entries, unsigned max_ops, bool multis
   for (unsigned i = max_ops; i-- > 0;) free_ops_.push_back(i);
   deferred_.reserve(max_ops);
   rearm_.reserve(max_ops);
+  for (unsigned i = kTrains; i-- > 0;) free_trains_.push_back(i);
 
   // The provided-buffer ring: a quarter of the pool at most, buffers named by their pool index.
   if (multishot && pool.capacity() <= 65536) {
@@ -88,6 +97,7 @@ UringLoop::UringLoop(Pool& pool, unsigned entries, unsigned max_ops, bool multis
 UringLoop::~UringLoop() {
   io_uring_queue_exit(&ring_);  // the kernel cancels whatever is still in flight
   std::free(buffers_);
+  std::free(large_);
   ::close(wake_fd_);
 }
 
@@ -126,7 +136,7 @@ std::optional<std::uint32_t> UringLoop::new_op(std::uint32_t owner, int fd, std:
   if (free_ops_.empty()) return std::nullopt;
   std::uint32_t id = free_ops_.back();
   free_ops_.pop_back();
-  ops_[id] = Op{true, false, kind, owner, fd, tag, p, {}, {}};
+  ops_[id] = Op{true, false, kind, owner, fd, tag, p, {}, {}, 0};
   return id;
 }
 
@@ -151,6 +161,64 @@ void UringLoop::stream(std::uint32_t owner, int fd, std::uint64_t tag, bool rece
     if (p == nullptr) return;
     queue(owner, fd, p, tag, receive ? Kind::receive_each : Kind::read_each);
   }
+}
+
+void UringLoop::send_segments(std::uint32_t owner, int fd, std::span<Packet* const> packets, std::uint64_t tag) {
+  for (; packets.size() > kMaxSegments; packets = packets.subspan(kMaxSegments))
+    send_segments(owner, fd, packets.first(kMaxSegments), tag);
+  std::optional<std::uint32_t> id;
+  if (packets.size() > 1 && !free_trains_.empty()) id = new_op(owner, fd, tag, Kind::send_segments, packets.front());
+  if (!id) {  // one datagram, or no train free: one by one
+    for (Packet* p : packets) queue(owner, fd, p, tag, Kind::send);
+    return;
+  }
+  std::uint32_t t = free_trains_.back();
+  free_trains_.pop_back();
+  Train& train = trains_[t];
+  train.count = static_cast<std::uint32_t>(packets.size());
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    train.packets[i] = packets[i];
+    train.iov[i] = {packets[i]->data(), packets[i]->size()};
+  }
+  ops_[*id].train = t;
+  submit(*id);
+}
+
+void UringLoop::receive_segments(std::uint32_t owner, int fd, std::uint64_t tag) {
+  if (!multishot_receive() || !large_ring()) {
+    // Without large buffers a coalesced read would not fit in a packet: no coalescing, then.
+    int off = 0;
+    ::setsockopt(fd, SOL_UDP, UDP_GRO, &off, sizeof off);
+    stream(owner, fd, tag, true);
+    return;
+  }
+  if (auto id = new_op(owner, fd, tag, Kind::receive_segments, nullptr)) submit(*id);
+}
+
+// The ring of large buffers, registered and stocked once; false if the kernel refuses it.
+bool UringLoop::large_ring() {
+  if (large_ != nullptr) return true;
+  void* memory = nullptr;
+  if (::posix_memalign(&memory, static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)),
+                       kLargeBuffers * sizeof(io_uring_buf)) != 0)
+    return false;
+  auto* ring = static_cast<io_uring_buf_ring*>(memory);
+  io_uring_buf_ring_init(ring);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uintptr_t>(memory);
+  reg.ring_entries = kLargeBuffers;
+  reg.bgid = kLargeGroup;
+  if (io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
+    std::free(memory);
+    return false;
+  }
+  large_ = ring;
+  large_memory_.reset(new std::uint8_t[kLargeBuffers * kLargeBufferSize]);
+  for (unsigned i = 0; i < kLargeBuffers; ++i)
+    io_uring_buf_ring_add(large_, large_memory_.get() + i * kLargeBufferSize, kLargeBufferSize,
+                          static_cast<unsigned short>(i), io_uring_buf_ring_mask(kLargeBuffers), static_cast<int>(i));
+  io_uring_buf_ring_advance(large_, kLargeBuffers);
+  return true;
 }
 
 void UringLoop::submit(std::uint32_t id) {
@@ -194,6 +262,31 @@ void UringLoop::submit(std::uint32_t id) {
       s->flags |= IOSQE_BUFFER_SELECT;
       s->buf_group = kBufferGroup;
       break;
+    case Kind::send_segments: {
+      Train& t = trains_[op.train];
+      op.msg.msg_name = &p->endpoint.addr;
+      op.msg.msg_namelen = p->endpoint.len;
+      op.msg.msg_iov = t.iov.data();
+      op.msg.msg_iovlen = t.count;
+      op.msg.msg_control = t.control.data();
+      op.msg.msg_controllen = t.control.size();
+      cmsghdr* c = CMSG_FIRSTHDR(&op.msg);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+      auto size = static_cast<std::uint16_t>(p->size());
+      std::memcpy(CMSG_DATA(c), &size, sizeof size);
+      io_uring_prep_sendmsg(s, op.fd, &op.msg, 0);
+      break;
+    }
+    case Kind::receive_segments:
+      op.msg = {};
+      op.msg.msg_namelen = sizeof(Endpoint{}.addr);
+      op.msg.msg_controllen = kGroControlSize;
+      io_uring_prep_recvmsg_multishot(s, op.fd, &op.msg, 0);
+      s->flags |= IOSQE_BUFFER_SELECT;
+      s->buf_group = kLargeGroup;
+      break;
     case Kind::read_many:
       io_uring_prep_rw(kOpReadMultishot, s, op.fd, nullptr, 0, 0);
       s->flags |= IOSQE_BUFFER_SELECT;
@@ -221,9 +314,11 @@ void UringLoop::stock_ring() {
 
 void UringLoop::wait(Time deadline) {
   stock_ring();
-  if (in_ring_ > 0) {
-    for (std::uint32_t id : std::exchange(rearm_, {})) submit(id);
-  }
+  std::erase_if(rearm_, [&](std::uint32_t id) {
+    if (ops_[id].kind != Kind::receive_segments && in_ring_ == 0) return false;  // wait for buffers
+    submit(id);
+    return true;
+  });
   if (!deferred_.empty()) {  // work is already waiting: only submit
     io_uring_submit(&ring_);
     return;
@@ -240,8 +335,31 @@ void UringLoop::wait(Time deadline) {
   io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
 }
 
-UringLoop::Delivery UringLoop::finish(std::uint32_t id, std::int32_t result) {
+template <typename Deliver>
+void UringLoop::finish(std::uint32_t id, std::int32_t result, Deliver&& deliver) {
   Op& op = ops_[id];
+  if (op.kind == Kind::send_segments) {
+    // The train goes back before its packets do: a handler may send the next one.
+    const Op done = op;
+    Train& t = trains_[done.train];
+    std::array<Packet*, kMaxSegments> packets;
+    std::size_t total = 0;
+    for (std::uint32_t i = 0; i < t.count; ++i) {
+      packets[i] = t.packets[i];
+      total += t.iov[i].iov_len;
+    }
+    std::uint32_t count = t.count;
+    op = Op{};
+    free_ops_.push_back(id);
+    free_trains_.push_back(done.train);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      std::int32_t r = result < 0 ? result
+                       : static_cast<std::size_t>(result) == total ? static_cast<std::int32_t>(packets[i]->size())
+                                                                   : -EIO;
+      deliver(Delivery{done.owner, Completion{done.tag, r, packets[i]}, done.fd});
+    }
+    return;
+  }
   Delivery d{op.owner, Completion{op.tag, result, op.packet}, op.fd};
   bool reads = op.kind == Kind::read || op.kind == Kind::receive || op.kind == Kind::read_each ||
                op.kind == Kind::receive_each;
@@ -255,30 +373,67 @@ UringLoop::Delivery UringLoop::finish(std::uint32_t id, std::int32_t result) {
   if (again) {  // the fallback stream goes on with a fresh buffer
     if (Packet* p = pool_.alloc()) queue(d.owner, d.fd, p, d.completion.tag, kind);
   }
-  return d;
+  deliver(d);
 }
 
-std::optional<UringLoop::Delivery> UringLoop::settle(const io_uring_cqe& cqe) {
+// A large buffer's read: each datagram in it is copied into a pool packet and delivered, and the
+// buffer goes back to its ring at once.
+template <typename Deliver>
+void UringLoop::split(const Op& op, std::uint32_t buffer, std::int32_t result, Deliver&& deliver) {
+  std::uint8_t* base = large_memory_.get() + std::size_t{buffer} * kLargeBufferSize;
+  auto hand = [&](std::int32_t r, const std::uint8_t* bytes, const Endpoint& from) {
+    Packet* p = pool_.alloc();
+    if (p == nullptr) return;  // the pool is spent: lost, as an overflowing socket's would be
+    if (r > 0 && static_cast<std::size_t>(r) > p->writable().size()) r = -EMSGSIZE;
+    if (r > 0) {
+      std::memcpy(p->data(), bytes, static_cast<std::size_t>(r));
+      p->resize(static_cast<std::size_t>(r));
+      p->endpoint = from;
+    }
+    deliver(Delivery{op.owner, Completion{op.tag, r, p}, op.fd});
+  };
+  msghdr layout = op.msg;
+  auto* out = result >= 0 ? io_uring_recvmsg_validate(base, result, &layout) : nullptr;
+  if (out == nullptr || (out->flags & MSG_TRUNC) != 0) {
+    if (result >= 0) hand(-EMSGSIZE, nullptr, Endpoint{});
+  } else {
+    Endpoint from;
+    from.len = std::min<socklen_t>(out->namelen, sizeof from.addr);
+    std::memcpy(&from.addr, io_uring_recvmsg_name(out), from.len);
+    const auto* payload = static_cast<const std::uint8_t*>(io_uring_recvmsg_payload(out, &layout));
+    std::size_t length = io_uring_recvmsg_payload_length(out, result, &layout);
+    msghdr control{};
+    control.msg_control = reinterpret_cast<std::uint8_t*>(out + 1) + layout.msg_namelen;
+    control.msg_controllen = out->controllen;
+    for_each_segment(length, gro_segment_size(control, length), [&](std::size_t at, std::size_t n) {
+      hand(static_cast<std::int32_t>(n), payload + at, from);
+    });
+  }
+  io_uring_buf_ring_add(large_, base, kLargeBufferSize, static_cast<unsigned short>(buffer),
+                        io_uring_buf_ring_mask(kLargeBuffers), 0);
+  io_uring_buf_ring_advance(large_, 1);
+}
+
+template <typename Deliver>
+void UringLoop::settle(const io_uring_cqe& cqe, Deliver&& deliver) {
   std::uint64_t data = io_uring_cqe_get_data64(&cqe);
-  if (data == kCancelData) return std::nullopt;
+  if (data == kCancelData) return;
   if (data == kWakeData) {
     arm_wake();
-    return Delivery{kWakeOwner, Completion{0, cqe.res, nullptr}, -1};
+    deliver(Delivery{kWakeOwner, Completion{0, cqe.res, nullptr}, -1});
+    return;
   }
   auto id = static_cast<std::uint32_t>(data);
   Op& op = ops_[id];
-  if (op.kind != Kind::read_many && op.kind != Kind::receive_many) return finish(id, cqe.res);
+  const bool large = op.kind == Kind::receive_segments;
+  if (op.kind != Kind::read_many && op.kind != Kind::receive_many && !large) {
+    finish(id, cqe.res, deliver);
+    return;
+  }
 
   // A multishot completion: the packet is the ring buffer the kernel picked. What parsing needs
   // is copied first: the op's slot may be released below.
-  const Kind kind = op.kind;
-  const msghdr layout = op.msg;
-  Packet* p = nullptr;
-  if ((cqe.flags & IORING_CQE_F_BUFFER) != 0) {
-    p = pool_.at(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-    --in_ring_;
-  }
-  Delivery d{op.owner, Completion{op.tag, cqe.res, p}, op.fd};
+  const Op stream = op;
   if ((cqe.flags & IORING_CQE_F_MORE) == 0) {  // the kernel ended it (ring ran dry, cancel, error)
     if (op.cancelled || cqe.res == -ECANCELED) {
       op = Op{};
@@ -287,15 +442,27 @@ std::optional<UringLoop::Delivery> UringLoop::settle(const io_uring_cqe& cqe) {
       rearm_.push_back(id);
     }
   }
-  if (p == nullptr) return std::nullopt;  // nothing to hand over (-ENOBUFS, -ECANCELED)
-  if (cqe.res < 0) return d;
+  if ((cqe.flags & IORING_CQE_F_BUFFER) == 0) return;  // nothing to hand over (-ENOBUFS, -ECANCELED)
+  const auto buffer = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
+  if (large) {
+    split(stream, buffer, cqe.res, deliver);
+    return;
+  }
+  Packet* p = pool_.at(buffer);
+  --in_ring_;
+  Delivery d{stream.owner, Completion{stream.tag, cqe.res, p}, stream.fd};
+  if (cqe.res < 0) {
+    deliver(d);
+    return;
+  }
   p->resize(static_cast<std::size_t>(cqe.res));
-  if (kind == Kind::receive_many) {
-    msghdr msg = layout;
+  if (stream.kind == Kind::receive_many) {
+    msghdr msg = stream.msg;
     auto* out = io_uring_recvmsg_validate(p->data(), cqe.res, &msg);
     if (out == nullptr || (out->flags & MSG_TRUNC) != 0) {
       d.completion.result = -EMSGSIZE;
-      return d;
+      deliver(d);
+      return;
     }
     p->endpoint.len = std::min<socklen_t>(out->namelen, sizeof p->endpoint.addr);
     std::memcpy(&p->endpoint.addr, io_uring_recvmsg_name(out), p->endpoint.len);
@@ -305,7 +472,7 @@ std::optional<UringLoop::Delivery> UringLoop::settle(const io_uring_cqe& cqe) {
     p->resize(length);
     d.completion.result = static_cast<std::int32_t>(length);
   }
-  return d;
+  deliver(d);
 }
 
 unsigned UringLoop::drain(const Handler& handler) {
@@ -319,7 +486,7 @@ unsigned UringLoop::drain(const Handler& handler) {
   unsigned seen = 0;
   io_uring_for_each_cqe(&ring_, head, cqe) {
     ++seen;
-    if (auto d = settle(*cqe)) handler(d->owner, d->completion);
+    settle(*cqe, [&](const Delivery& d) { handler(d.owner, d.completion); });
   }
   io_uring_cq_advance(&ring_, seen);
   return n + seen;
@@ -344,10 +511,12 @@ void UringLoop::cancel(int fd) {
     io_uring_submit_and_wait(&ring_, 1);
     io_uring_cqe* cqe = nullptr;
     while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
-      if (auto d = settle(*cqe)) {
-        if (d->fd == fd) pool_.free(d->completion.packet);
-        else deferred_.push_back({d->owner, d->completion});
-      }
+      settle(*cqe, [&](const Delivery& d) {
+        if (d.fd == fd) {
+          if (pool_.owns(d.completion.packet)) pool_.free(d.completion.packet);
+        }
+        else deferred_.push_back({d.owner, d.completion});
+      });
       io_uring_cqe_seen(&ring_, cqe);
     }
   }

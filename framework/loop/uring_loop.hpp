@@ -8,11 +8,16 @@
 // from a ring the loop keeps stocked from the pool, so a busy socket costs no submission per
 // packet and no queued request is woken for nothing. Where the kernel lacks a multishot read, a
 // stream falls back to a few single reads that the loop re-queues itself.
+//
+// Segments (UDP GSO and GRO): a send of several datagrams is one sendmsg whose iovecs are the
+// packets, from a small table of trains; a UDP_GRO socket's multishot receive draws large buffers
+// from a second ring, and the loop copies each datagram out into a pool packet of its own.
 #pragma once
 
 #include <liburing.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -57,7 +62,9 @@ class UringLoop {
   enum class Kind : std::uint8_t {
     read, write, receive, send,  // one packet each
     read_many, receive_many,     // multishot, buffers from the ring
-    read_each, receive_each      // the fallback: single operations the loop queues again
+    read_each, receive_each,     // the fallback: single operations the loop queues again
+    send_segments,               // a train of datagrams, one sendmsg with UDP_SEGMENT
+    receive_segments             // multishot from a UDP_GRO socket, large buffers
   };
   struct Op {
     bool live = false;
@@ -69,6 +76,14 @@ class UringLoop {
     Packet* packet = nullptr;
     msghdr msg{};  // receive/send: the kernel reads it until the operation completes
     iovec iov{};
+    std::uint32_t train = 0;  // send_segments: its slot in trains_
+  };
+  // The packets of one send_segments, and what its sendmsg points at.
+  struct Train {
+    std::array<iovec, kMaxSegments> iov;
+    std::array<Packet*, kMaxSegments> packets;
+    std::uint32_t count = 0;
+    alignas(cmsghdr) std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint16_t))> control;
   };
   struct Delivery {
     std::uint32_t owner;
@@ -76,17 +91,27 @@ class UringLoop {
     int fd;
   };
   static constexpr unsigned kFallbackDepth = 8;
+  static constexpr unsigned kTrains = 64;
+  static constexpr unsigned kLargeBuffers = 32;               // a power of two: a ring's size
+  static constexpr std::size_t kLargeBufferSize = 65536 + 512;  // a coalesced read and its header
 
   std::optional<std::uint32_t> new_op(std::uint32_t owner, int fd, std::uint64_t tag, Kind kind, Packet* p);
   void queue(std::uint32_t owner, int fd, Packet* p, std::uint64_t tag, Kind kind);
   void stream(std::uint32_t owner, int fd, std::uint64_t tag, bool receive);
+  void send_segments(std::uint32_t owner, int fd, std::span<Packet* const> packets, std::uint64_t tag);
+  void receive_segments(std::uint32_t owner, int fd, std::uint64_t tag);
+  bool large_ring();
   void submit(std::uint32_t id);
   void cancel(int fd);
   io_uring_sqe* sqe();
   void arm_wake();
   void stock_ring();
-  std::optional<Delivery> settle(const io_uring_cqe& cqe);
-  Delivery finish(std::uint32_t id, std::int32_t result);
+  template <typename Deliver>
+  void settle(const io_uring_cqe& cqe, Deliver&& deliver);
+  template <typename Deliver>
+  void finish(std::uint32_t id, std::int32_t result, Deliver&& deliver);
+  template <typename Deliver>
+  void split(const Op& op, std::uint32_t buffer, std::int32_t result, Deliver&& deliver);
 
   Pool& pool_;
   io_uring ring_{};
@@ -104,6 +129,11 @@ class UringLoop {
   unsigned ring_entries_ = 0;
   unsigned in_ring_ = 0;
   bool read_multishot_ = false;
+
+  std::vector<Train> trains_;
+  std::vector<std::uint32_t> free_trains_;
+  io_uring_buf_ring* large_ = nullptr;  // receive_segments' ring, made on first use
+  std::unique_ptr<std::uint8_t[]> large_memory_;
 };
 
 }  // namespace waygate

@@ -15,8 +15,12 @@ struct Scratch {
     void write(int, Packet* p, std::uint64_t) override { pool.free(p); }
     void receive(int, Packet* p, std::uint64_t) override { pool.free(p); }
     void send(int, Packet* p, std::uint64_t) override { pool.free(p); }
+    void send_segments(int, std::span<Packet* const> ps, std::uint64_t) override {
+      for (Packet* p : ps) pool.free(p);
+    }
     void read_many(int, std::uint64_t) override {}
     void receive_many(int, std::uint64_t) override {}
+    void receive_segments(int, std::uint64_t) override {}
     void cancel(int) override {}
     Pool& pool;
   };

@@ -11,6 +11,7 @@
 
 #include "loader.hpp"
 #include "scratch.hpp"
+#include "segments.hpp"
 #include "drop_ledger.hpp"
 #include "stage_context.hpp"
 
@@ -37,6 +38,7 @@ class RigIo final : public Io {
     Packet* packet;
     std::uint64_t tag;
     bool with_source;
+    bool segments = false;  // receive_segments: a read may hold several datagrams
   };
   void read(int fd, Packet* p, std::uint64_t tag) override { reads.push_back({fd, p, tag, false}); }
   void receive(int fd, Packet* p, std::uint64_t tag) override { reads.push_back({fd, p, tag, true}); }
@@ -48,6 +50,14 @@ class RigIo final : public Io {
     ssize_t n = ::sendto(fd, p->data(), p->size(), 0, &p->endpoint.addr.sa, p->endpoint.len);
     done.push_back({tag, n < 0 ? -errno : static_cast<std::int32_t>(n), p});
   }
+  // One by one, to the first packet's endpoint: what the kernel's segmenting amounts to.
+  void send_segments(int fd, std::span<Packet* const> packets, std::uint64_t tag) override {
+    for (Packet* p : packets) {
+      p->endpoint = packets.front()->endpoint;
+      send(fd, p, tag);
+    }
+  }
+  void receive_segments(int fd, std::uint64_t tag) override { streams.push_back({fd, nullptr, tag, true, true}); }
   explicit RigIo(Pool& p) : pool(p) {}
   void read_many(int fd, std::uint64_t tag) override { streams.push_back({fd, nullptr, tag, false}); }
   void receive_many(int fd, std::uint64_t tag) override { streams.push_back({fd, nullptr, tag, true}); }
@@ -78,6 +88,32 @@ class RigIo final : public Io {
     done.push_back({tag, n < 0 ? -errno : static_cast<std::int32_t>(n), p});
     return n == 0 && !with_source ? Took::ended : Took::one;
   }
+  // One read of a UDP_GRO socket, cut into its datagrams, each in a fresh pool packet.
+  Took take_segments(int fd, std::uint64_t tag) {
+    alignas(cmsghdr) std::uint8_t control[kGroControlSize];
+    Endpoint from;
+    iovec iov{large.data(), large.size()};
+    msghdr msg{};
+    msg.msg_name = &from.addr;
+    msg.msg_namelen = sizeof from.addr;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
+    if (n < 0) return Took::nothing;
+    from.len = msg.msg_namelen;
+    auto length = static_cast<std::size_t>(n);
+    for_each_segment(length, gro_segment_size(msg, length), [&](std::size_t at, std::size_t size) {
+      Packet* p = pool.alloc();
+      if (p == nullptr) return;
+      std::memcpy(p->data(), large.data() + at, std::min(size, p->writable().size()));
+      p->resize(std::min(size, p->writable().size()));
+      p->endpoint = from;
+      done.push_back({tag, static_cast<std::int32_t>(p->size()), p});
+    });
+    return Took::one;
+  }
   // Completes what the readable descriptors hold: queued single reads oldest first, then
   // everything for the streams (each datagram in a fresh pool packet).
   void perform_reads(int wait_ms) {
@@ -102,7 +138,9 @@ class RigIo final : public Io {
       }
       for (auto it = streams.begin(); it != streams.end(); ++it) {
         if (it->fd != f.fd) continue;
-        for (;;) {
+        while (it->segments && take_segments(f.fd, it->tag) == Took::one) {
+        }
+        for (; !it->segments;) {
           Packet* p = pool.alloc();
           if (p == nullptr) break;
           Took took = take(f.fd, p, it->tag, it->with_source);
@@ -115,6 +153,7 @@ class RigIo final : public Io {
     }
   }
   Pool& pool;
+  std::vector<std::uint8_t> large = std::vector<std::uint8_t>(65536);
   std::deque<Op> reads;
   std::vector<Op> streams;  // read_many/receive_many: fd, tag, with_source
   std::deque<Completion> done;

@@ -12,7 +12,9 @@
 # memory of 10,000 peers (Waygate and wireguard-go), of a million NAT sessions, and the AEAD's
 # raw speed, the floor of the connector's CPU per GB.
 # Writes OUT_DIR/results.json, results.md and throughput.svg (gnuplot); with WAYGATE_BENCH_README=1
-# it also puts results.md into README.md's performance section. It asserts nothing.
+# it also puts results.md into README.md's performance section; with WAYGATE_BENCH_ONLY="plain waygate"
+# (any of plain waygate wireguard-go openvpn nebula) it measures those rows only and prints them.
+# It asserts nothing.
 source "$(dirname "$0")/../integration/lib.sh"
 SECS=${2:-8}
 OUT=$(mkdir -p "${3:-$(dirname "$WAYGATE")/bench}" && cd "${3:-$(dirname "$WAYGATE")/bench}" && pwd)
@@ -28,6 +30,8 @@ ip netns exec "$O" iperf3 -s -B "$out" -p 5201 >/dev/null 2>&1 &
 PIDS+=($!)
 wait_for 5 listening "$O" 5201
 ROWS="$WORK/rows.jsonl"
+# WAYGATE_BENCH_ONLY="plain waygate ...": only those sections' rows, printed, for a quick look.
+want() { [[ -z ${WAYGATE_BENCH_ONLY:-} || " $WAYGATE_BENCH_ONLY " == *" $1 "* ]]; }
 : >"$ROWS"
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -93,13 +97,16 @@ stop_pids() {  # everything started since the outside host's iperf3 server
 wg_key server
 wg_key client
 
+if want plain; then
 echo "== plain routed path"
 masquerade on
 ip -n "$C" route add 10.82.0.0/24 via 10.81.0.1
 measure "plain routed path (no tunnel)" -
 ip -n "$C" route del 10.82.0.0/24 via 10.81.0.1
 masquerade off
+fi
 
+if want waygate; then
 echo "== Waygate connector (configs/exit-node.toml's pipeline)"
 cat >"$WORK/connector.toml" <<TOML
 [host]
@@ -195,7 +202,9 @@ ip -n "$C" route add 0.0.0.0/1 dev "gc$RUN_ID"
 ip -n "$C" route add 128.0.0.0/1 dev "gc$RUN_ID"
 measure "wireguard-go -> Waygate" "$CONNECTOR"
 stop_pids
+fi
 
+if want wireguard-go; then
 echo "== wireguard-go on both ends, kernel masquerade"
 masquerade on
 wireguard_go "$S" "gs$RUN_ID"
@@ -212,7 +221,9 @@ ip -n "$C" link set "gc$RUN_ID" up mtu 1420
 ip -n "$C" route add 10.82.0.0/24 dev "gc$RUN_ID"
 measure "wireguard-go -> wireguard-go" "$GO_SERVER"
 stop_pids
+fi
 
+if want openvpn; then
 echo "== OpenVPN 2.6 on both ends (userspace, TLS, AES-256-GCM), kernel masquerade"
 (
   cd "$WORK"
@@ -243,7 +254,9 @@ wait_for 20 ip netns exec "$C" ping -c 1 -W 1 10.90.0.1 || echo "OpenVPN: no tun
 ip -n "$C" route add 10.82.0.0/24 via 10.90.0.1 dev "oclient$RUN_ID" 2>/dev/null || ip -n "$C" route add 10.82.0.0/24 dev "oclient$RUN_ID"
 measure "OpenVPN 2.6 -> OpenVPN 2.6" "$OV_SERVER"
 stop_pids
+fi
 
+if want nebula; then
 echo "== Nebula 1.6 on both ends, kernel masquerade"
 (
   cd "$WORK"
@@ -281,6 +294,11 @@ PIDS+=($!)
 measure "Nebula 1.6 -> Nebula 1.6" "$NB_SERVER"
 stop_pids
 masquerade off
+fi
+
+if [[ -n ${WAYGATE_BENCH_ONLY:-} ]]; then  # a partial run: its rows, no summary
+  exit 0
+fi
 
 echo "== memory of 10,000 peers"
 python3 - "$WORK" <<'PY'

@@ -1,16 +1,36 @@
 // The io_uring loop's streams, with the kernel's multishot receives and with the fallback a
 // kernel without them gets: every datagram arrives once, in order, with its sender's address,
-// and nothing arrives after cancel().
+// and nothing arrives after cancel(); trains of datagrams (UDP GSO) leave as one send and a
+// UDP_GRO socket's glued reads arrive cut apart again.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "uring_loop.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
+
+// A UDP socket on loopback, and its address.
+std::pair<int, sockaddr_in> udp() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return {fd, a};
+}
+
+// The datagrams of a train: 40 of 1200 bytes and a last one of 300, each filled with its number.
+constexpr int kTrain = 41;
+std::size_t train_size(int i) { return i < kTrain - 1 ? 1200 : 300; }
 
 class Loop : public ::testing::TestWithParam<bool> {
  protected:
@@ -63,16 +83,6 @@ TEST_P(Loop, ReadManyDeliversEveryPacketInOrder) {
 }
 
 TEST_P(Loop, ReceiveManyCarriesTheSender) {
-  auto udp = [] {
-    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    return std::pair{fd, a};
-  };
   auto [rx, rx_addr] = udp();
   auto [tx, tx_addr] = udp();
   loop.io(2).receive_many(rx, 1);
@@ -93,6 +103,99 @@ TEST_P(Loop, ReceiveManyCarriesTheSender) {
     EXPECT_EQ(from[i].addr.v4.sin_port, tx_addr.sin_port);
   }
   loop.io(2).cancel(rx);
+  ::close(rx);
+  ::close(tx);
+}
+
+TEST_P(Loop, SendSegmentsLeaveAsOneTrain) {
+  auto [rx, rx_addr] = udp();
+  auto [tx, tx_addr] = udp();
+  int one = 1;
+  ASSERT_EQ(::setsockopt(rx, SOL_UDP, UDP_GRO, &one, sizeof one), 0);
+  std::vector<waygate::Packet*> train;
+  for (int i = 0; i < kTrain; ++i) {
+    waygate::Packet* p = pool.alloc();
+    p->resize(train_size(i));
+    std::fill(p->data(), p->data() + p->size(), static_cast<std::uint8_t>(i));
+    std::memcpy(&p->endpoint.addr, &rx_addr, sizeof rx_addr);
+    p->endpoint.len = sizeof rx_addr;
+    train.push_back(p);
+  }
+  std::vector<std::int32_t> sent;
+  loop.io(3).send_segments(tx, train, 9);
+  for (int i = 0; i < 100 && sent.size() < train.size(); ++i) {
+    loop.wait(waygate::UringLoop::clock() + 5ms);
+    loop.drain([&](std::uint32_t owner, const waygate::Completion& c) {
+      if (owner != 3) return;
+      EXPECT_EQ(c.tag, 9u);
+      sent.push_back(c.result);
+      pool.free(c.packet);
+    });
+  }
+  ASSERT_EQ(sent.size(), train.size());
+  for (int i = 0; i < kTrain; ++i) EXPECT_EQ(sent[i], static_cast<std::int32_t>(train_size(i)));
+  EXPECT_EQ(pool.available(), pool.capacity() - (GetParam() ? 64 : 0));  // only the ring's buffers are out
+
+  // One send, so the receiving kernel hands the whole train over in one read.
+  std::vector<std::uint8_t> big(65536);
+  alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(int))];
+  iovec iov{big.data(), big.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(rx, &msg, 0);
+  EXPECT_EQ(n, 40 * 1200 + 300);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->cmsg_type, UDP_GRO);
+  int segment = 0;
+  std::memcpy(&segment, CMSG_DATA(c), sizeof segment);
+  EXPECT_EQ(segment, 1200);
+  ::close(rx);
+  ::close(tx);
+}
+
+TEST_P(Loop, ReceiveSegmentsCutsGluedReadsApart) {
+  auto [rx, rx_addr] = udp();
+  auto [tx, tx_addr] = udp();
+  int one = 1;
+  ASSERT_EQ(::setsockopt(rx, SOL_UDP, UDP_GRO, &one, sizeof one), 0);
+  int room = 4 << 20;  // three trains cut apart by the kernel (the fallback's) must fit
+  ::setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &room, sizeof room);
+  loop.io(4).receive_segments(rx, 2);
+  turn(1);
+  std::vector<std::uint8_t> bytes;
+  for (int i = 0; i < kTrain; ++i) bytes.insert(bytes.end(), train_size(i), static_cast<std::uint8_t>(i));
+  for (int round = 0; round < 3; ++round) {  // trains sent by the test itself, in one sendmsg each
+    iovec iov{bytes.data(), bytes.size()};
+    alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(std::uint16_t))] = {};
+    msghdr msg{};
+    msg.msg_name = &rx_addr;
+    msg.msg_namelen = sizeof rx_addr;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+    std::uint16_t segment = 1200;
+    std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+    ASSERT_EQ(::sendmsg(tx, &msg, 0), static_cast<ssize_t>(bytes.size()));
+  }
+  turn(0, 3 * kTrain);
+  ASSERT_EQ(got.size(), 3u * kTrain);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    int k = static_cast<int>(i % kTrain);
+    ASSERT_EQ(got[i].size(), train_size(k)) << i;
+    EXPECT_EQ(got[i].front(), static_cast<std::uint8_t>(k));
+    EXPECT_EQ(got[i].back(), static_cast<std::uint8_t>(k));
+    EXPECT_EQ(from[i].addr.v4.sin_port, tx_addr.sin_port);
+  }
+  loop.io(4).cancel(rx);
   ::close(rx);
   ::close(tx);
 }

@@ -1,6 +1,7 @@
 #include "device.hpp"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ Device::Device(Context& ctx, Settings settings)
       initiations_sent_(ctx.counter("handshake_initiations_sent_total", "Handshake initiations sent")),
       cookies_sent_(ctx.counter("cookie_replies_sent_total", "Cookie replies sent while under load")),
       handshakes_(ctx.counter("handshakes_total", "Handshakes completed")),
+      trains_(ctx.counter("trains_sent_total", "Sends of several datagrams in one (UDP GSO)")),
       malformed_(ctx.drop_reason("malformed")),
       bad_mac1_(ctx.drop_reason("bad_mac1")),
       unknown_peer_(ctx.drop_reason("unknown_peer")),
@@ -48,6 +50,7 @@ Device::Device(Context& ctx, Settings settings)
       rate_limited_(ctx.drop_reason("rate_limited")),
       cookie_demanded_(ctx.drop_reason("cookie_demanded")),
       no_buffer_(ctx.drop_reason("no_buffer")) {
+  sealed_.reserve(kBurstMax + kMaxStaged);
   for (auto& p : settings_.peers) add_peer(p);
 }
 
@@ -107,8 +110,9 @@ void Device::clear_sessions(Peer& p) {
 void Device::update(Settings next) {
   if (next.private_key != settings_.private_key)
     throw std::invalid_argument("changing the private key of a running wireguard edge needs a restart");
-  if (next.listen_port != settings_.listen_port || next.netns != settings_.netns)
-    throw std::invalid_argument("changing listen_port or netns of a running wireguard edge needs a restart");
+  if (next.listen_port != settings_.listen_port || next.netns != settings_.netns ||
+      next.udp_offload != settings_.udp_offload)
+    throw std::invalid_argument("changing listen_port, netns or udp_offload of a running wireguard edge needs a restart");
   // Peers whose key stays keep their sessions and endpoint; the rest come and go.
   std::vector<PeerSettings> incoming = next.peers;
   for (auto& slot : peers_) {
@@ -157,6 +161,9 @@ void Device::open_sockets() {
     }
     int one = 1;
     if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    // The kernel coalesces a sender's datagrams (GRO) only for a socket that asks; the loop then
+    // cuts them apart. A kernel that takes UDP_GRO (5.0) sends trains (UDP_SEGMENT, 4.18) too.
+    segments_[i] = settings_.udp_offload && ::setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
     int buffer = 4 << 20;  // absorb bursts between two loop turns
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
@@ -191,7 +198,9 @@ void Device::start() {
   running_ = true;
   ctx_.serve(Listener::admin, "/v1/peers", [this](const Request&) { return peers_answer(); });
   for (int i = 0; i < 2; ++i)
-    if (sockets_[i] >= 0) ctx_.io().receive_many(sockets_[i], static_cast<std::uint64_t>(i));
+    if (sockets_[i] < 0) continue;
+    else if (segments_[i]) ctx_.io().receive_segments(sockets_[i], static_cast<std::uint64_t>(i));
+    else ctx_.io().receive_many(sockets_[i], static_cast<std::uint64_t>(i));
   ctx_.log().info("listening on UDP port {}, {} peer(s)", port_, by_key_.size());
   for (auto& p : peers_)
     if (p && p->settings.persistent_keepalive > Duration{0}) send_keepalive(*p);
@@ -228,8 +237,40 @@ void Device::transmit(Packet* p) {
   ctx_.io().send(fd, p, kSend | (p->endpoint.addr.sa.sa_family == AF_INET6 ? 1u : 0u));
 }
 
+void Device::transmit_sealed() {
+  std::span<Packet* const> all(sealed_);
+  for (std::size_t i = 0, n = 1; i < all.size(); i += n) {
+    Packet* first = all[i];
+    const int family = first->endpoint.addr.sa.sa_family == AF_INET6 ? 1 : 0;
+    std::size_t bytes = first->size();
+    for (n = 1; segments_[family] && i + n < all.size() && n < kMaxSegments; ++n) {
+      Packet* q = all[i + n];
+      if (q->size() > first->size() || bytes + q->size() > kMaxSegmentsBytes || !(q->endpoint == first->endpoint)) break;
+      bytes += q->size();
+      if (q->size() < first->size()) {  // a shorter datagram ends the train
+        ++n;
+        break;
+      }
+    }
+    if (n == 1) {
+      transmit(first);
+      continue;
+    }
+    tx_packets_.add(n);
+    tx_bytes_.add(bytes);
+    trains_.add();
+    ctx_.io().send_segments(sockets_[family], all.subspan(i, n), kSend | static_cast<std::uint64_t>(family));
+  }
+  sealed_.clear();
+}
+
 void Device::complete(const Completion& c, Output& out) {
   if ((c.tag & kSend) != 0) {
+    const std::size_t family = c.tag & 1;
+    if (c.result == -EIO && segments_[family]) {  // the route cannot segment: one by one from now on
+      segments_[family] = false;
+      ctx_.log().warn("the kernel refuses trains of datagrams (UDP GSO) on this route; sending one at a time");
+    }
     if (c.result < 0) out.drop(c.packet, send_failed_);
     else ctx_.pool().free(c.packet);
     return;

@@ -103,6 +103,9 @@ class Device {
   void clear_sessions(Peer& p);
   void open_sockets();
   void transmit(Packet* p);  // to p->endpoint, on the socket of its family
+  // Sends what encrypt_and_send() sealed: runs to one endpoint go as trains (UDP GSO), each
+  // datagram as long as its train's first but the last.
+  void transmit_sealed();
   int socket_for(const Endpoint& e) const;
 
   // receive.cpp
@@ -143,13 +146,15 @@ class Device {
   std::map<Key, std::uint32_t> by_key_;
   std::unordered_map<std::uint32_t, Index> indices_;
   int sockets_[2] = {-1, -1};                 // IPv4, IPv6
+  bool segments_[2] = {false, false};         // the socket sends trains and takes GRO reads
+  std::vector<Packet*> sealed_;               // encrypted, waiting for transmit_sealed()
   std::uint16_t port_ = 0;
   bool running_ = false;
   Time load_window_{};
   unsigned load_count_ = 0;
   bool loaded_ = false;
 
-  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, initiations_sent_, cookies_sent_, handshakes_;
+  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, initiations_sent_, cookies_sent_, handshakes_, trains_;
   Drop malformed_, bad_mac1_, unknown_peer_, stale_timestamp_, handshake_failed_, unknown_index_,
       replayed_, decrypt_failed_, expired_key_, source_not_allowed_, malformed_inner_, no_peer_,
       no_endpoint_, staged_overflow_, handshake_timeout_, send_failed_, not_ip_, rate_limited_,

@@ -1,6 +1,7 @@
 // Packets out: cryptokey routing picks the peer by destination address; the packet is padded,
 // encrypted in place (header into the headroom, tag into the tailroom) and sent to the peer's
-// endpoint. Without a usable session it waits in the peer's staging queue for the handshake.
+// endpoint, a burst's datagrams to one peer together in trains (transmit_sealed). Without a usable
+// session it waits in the peer's staging queue for the handshake.
 #include <cstring>
 
 #include "device.hpp"
@@ -43,6 +44,7 @@ void Device::send(Burst& burst, Output& out) {
     peer.staged.push_back(p);
     initiate(peer, false);
   }
+  transmit_sealed();
 }
 
 void Device::encrypt_and_send(Peer& peer, Session& s, Packet* p) {
@@ -64,7 +66,7 @@ void Device::encrypt_and_send(Peer& peer, Session& s, Packet* p) {
   write(TransportHeader{s.keys.remote_index, counter}, std::span<std::uint8_t, kTransportHeaderSize>(header, kTransportHeaderSize));
   p->endpoint = peer.endpoint;
   peer.tx_bytes.add(length);
-  transmit(p);
+  sealed_.push_back(p);
   if (length > 0) on_data_sent(peer);
   on_any_sent(peer);
   // Whitepaper 6.2: the initiator of a session renews it before it grows old.
@@ -85,6 +87,7 @@ void Device::send_keepalive(Peer& peer) {
     return;
   }
   encrypt_and_send(peer, *peer.current, p);
+  transmit_sealed();
 }
 
 void Device::flush_staged(Peer& peer) {
@@ -95,6 +98,7 @@ void Device::flush_staged(Peer& peer) {
     if (usable_for_send(peer.current.get())) encrypt_and_send(peer, *peer.current, p);
     else peer.staged.push_back(p);
   }
+  transmit_sealed();
 }
 
 }  // namespace waygate::wg

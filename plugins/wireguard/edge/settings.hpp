@@ -43,6 +43,7 @@ struct Settings {
   std::string netns;
   int mtu = 1420;       // inner packets are padded up to this
   unsigned handshake_load = 128;  // handshake messages per second above which cookies are demanded
+  bool udp_offload = true;        // UDP GSO and GRO: trains of datagrams cross the kernel as one
   Timing timing;
   std::vector<PeerSettings> peers;
 

@@ -124,6 +124,29 @@ TEST(WireGuardEdge, HandshakeThenTransportBothWays) {
   EXPECT_EQ(pair.a->counter("peer_rx_bytes_total", {{"peer", "b"}}), 1000);
 }
 
+// Once a session exists, a burst's datagrams to one peer go as trains (UDP GSO): a shorter
+// datagram ends one, and every inner packet still arrives, in order. Without udp_offload, none.
+TEST(WireGuardEdge, ABurstToOnePeerLeavesInTrains) {
+  for (bool offload : {true, false}) {
+    Pair pair(offload ? "" : "udp_offload = false");
+    pair.a->push(Direction::outbound, ipv4(1, 2, 7));
+    pair.exchange([&] { return !pair.b->take(Direction::inbound).empty(); });
+    std::vector<std::vector<std::uint8_t>> burst;
+    for (int i = 0; i < 100; ++i) burst.push_back(ipv4(1, 2, static_cast<std::uint8_t>(i), i == 69 ? 200 : 1000));
+    pair.a->push(Direction::outbound, burst);
+    std::vector<waygate::testing::Captured> got;
+    pair.exchange([&] {
+      for (auto& c : pair.b->take(Direction::inbound)) got.push_back(c);
+      return got.size() == burst.size();
+    });
+    ASSERT_EQ(got.size(), burst.size()) << offload;
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].bytes, burst[i]) << i;
+    // 0-63 (64 at most), 64-69 (ended by the shorter one), 70-99.
+    EXPECT_EQ(pair.a->counter("trains_sent_total"), offload ? 3 : 0);
+    EXPECT_EQ(pair.a->counter("tx_packets_total"), 102);  // the initiation, the first packet, the burst
+  }
+}
+
 TEST(WireGuardEdge, PeersAnswerTellsEndpointHandshakeAndBytes) {
   Pair pair;
   auto before = boost::json::parse(pair.a->request(waygate::Listener::admin, "GET", "/v1/peers").body);

@@ -9,7 +9,8 @@ namespace waygate {
 
 // 2: Context::directory() and Context::serve(); 3: BurstSink::dropped() (drops by socket and
 // identity), Context::metrics(),
-// and Config's table path with record_keys()/asked() (the schema `waygate check --keys` prints).
-inline constexpr std::uint32_t kAbiVersion = 3;
+// and Config's table path with record_keys()/asked() (the schema `waygate check --keys` prints);
+// 4: Io::send_segments() and Io::receive_segments() (UDP GSO and GRO).
+inline constexpr std::uint32_t kAbiVersion = 4;
 
 }  // namespace waygate

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -37,6 +38,11 @@ class Pool {
     return p;
   }
   void free(Packet* p) { free_.push_back(p); }
+
+  // Whether p is one of this pool's (an edge may queue I/O on packets of its own).
+  bool owns(const Packet* p) const {
+    return std::greater_equal<>()(p, packets_.data()) && std::less<>()(p, packets_.data() + packets_.size());
+  }
 
   // The packet with this index (Packet::index()), for I/O that names buffers by number.
   Packet* at(std::uint32_t index) { return &packets_[index]; }

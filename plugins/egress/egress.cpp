@@ -6,9 +6,12 @@
 // and out masqueraded, answers come back through the device. What is read enters the pipeline
 // travelling inbound. The system side of each mode (sockets, device, nftables, sysctls) lives in
 // shared.cpp and kernel.cpp; keys and behaviour are described in configs/README.md.
+// With offload (shared mode), a burst's back-to-back IPv4 segments of one TCP flow are glued into
+// one packet (as the tun edge does) and written into a device the kernel forwards them out of.
 #include <cstring>
 #include <memory>
 
+#include "coalesce.hpp"
 #include "frame.hpp"
 #include "doctor.hpp"
 #include "kernel.hpp"
@@ -24,6 +27,7 @@ constexpr std::uint64_t kSend = 0;     // shared: a packet to a raw socket
 constexpr std::uint64_t kReceive = 1;  // shared: the packet sockets' stream
 constexpr std::uint64_t kWrite = 2;    // kernel: a packet to the device
 constexpr std::uint64_t kRead = 3;     // kernel: the device's stream
+constexpr std::uint64_t kTrain = 4;    // shared: a glued train to its device, + the buffer's number
 
 constexpr const char* kRestart = "needs a restart";
 
@@ -43,6 +47,7 @@ class EgressEdge final : public Plugin {
         tx_packets_(ctx.counter("tx_packets_total", "Packets sent outside")),
         tx_bytes_(ctx.counter("tx_bytes_total", "Bytes sent outside")),
         read_errors_(ctx.counter("read_errors_total", "Failed reads")),
+        glued_writes_(ctx.counter("glued_writes_total", "Trains of TCP segments written to the trains' device as one")),
         not_ip_(ctx.drop_reason("not_ip")),
         no_egress_address_(ctx.drop_reason("no_egress_address")),
         send_failed_(ctx.drop_reason("send_failed")),
@@ -59,6 +64,8 @@ class EgressEdge final : public Plugin {
       refuse("netns", next.netns != settings_.netns);
       if (shared_) {
         refuse("port_range", next.ports != settings_.ports);
+        refuse("offload", next.offload != settings_.offload);
+        refuse("device", next.device != settings_.device);
         // The sockets of a family exist only if it had addresses at start.
         refuse("egress4", next.egress4.empty() != settings_.egress4.empty());
         refuse("egress6", next.egress6.empty() != settings_.egress6.empty());
@@ -85,6 +92,8 @@ class EgressEdge final : public Plugin {
     const std::string table = table_name(ctx_.name());
     if (settings_.mode == Mode::shared) {
       shared_ = std::make_unique<SharedSystem>(settings_, table, ctx_.log());
+      if (shared_->trains4() >= 0 && !glue_) glue_ = std::make_unique<tun::GlueBuffers>();
+      pending4_.reserve(kBurstMax);
       for (int fd : {shared_->packet4(), shared_->packet6()})
         if (fd >= 0) ctx_.io().receive_many(fd, kReceive);
       ctx_.log().info("sharing {} on {}: ports {}-{}, nftables table inet {}", addresses(), settings_.interface,
@@ -99,8 +108,9 @@ class EgressEdge final : public Plugin {
 
   void stop() override {
     if (shared_) {
-      for (int fd : {shared_->packet4(), shared_->packet6(), shared_->raw4(), shared_->raw6()})
+      for (int fd : {shared_->packet4(), shared_->packet6(), shared_->raw4(), shared_->raw6(), shared_->trains4()})
         if (fd >= 0) ctx_.io().cancel(fd);
+      if (glue_) glue_->reset();
       shared_.reset();
     }
     if (kernel_) {
@@ -114,10 +124,22 @@ class EgressEdge final : public Plugin {
       if (settings_.mode == Mode::shared) send(p, out);
       else write(p, out);
     }
+    send_pending4();
   }
 
   void on_io(const Completion& c, Output& out) override {
     Packet* p = c.packet;
+    if (c.tag >= kTrain) {
+      auto held = glue_->done(c.tag - kTrain);
+      if (c.result == static_cast<std::int32_t>(p->size())) {
+        tx_packets_.add(held.packets);
+        tx_bytes_.add(held.bytes);
+        glued_writes_.add();
+      } else {
+        send_failed_.add(held.packets);
+      }
+      return;
+    }
     if (c.tag == kSend || c.tag == kWrite) {
       if (c.result == static_cast<std::int32_t>(p->size())) {
         tx_packets_.add();
@@ -162,11 +184,7 @@ class EgressEdge final : public Plugin {
     if (size >= 20 && (d[0] >> 4) == 4) {
       if (!listed(settings_.egress4, d + 12)) return out.drop(p, no_egress_address_);
       if (!shared_) return out.drop(p, send_failed_);
-      p->endpoint.addr.v4 = sockaddr_in{};
-      p->endpoint.addr.v4.sin_family = AF_INET;
-      std::memcpy(&p->endpoint.addr.v4.sin_addr, d + 16, 4);
-      p->endpoint.len = sizeof(sockaddr_in);
-      ctx_.io().send(shared_->raw4(), p, kSend);
+      pending4_.push_back(p);
     } else if (size >= 40 && (d[0] >> 4) == 6) {
       if (!listed(settings_.egress6, d + 8)) return out.drop(p, no_egress_address_);
       if (!shared_) return out.drop(p, send_failed_);
@@ -178,6 +196,27 @@ class EgressEdge final : public Plugin {
     } else {
       out.drop(p, not_ip_);
     }
+  }
+
+  // Shared mode's IPv4 packets of a burst, in order: trains into their device, the rest by the
+  // raw socket to their destination.
+  void send_pending4() {
+    std::span<Packet* const> all(pending4_);
+    for (std::size_t i = 0, n = 1; i < all.size(); i += n) {
+      auto glued = glue_ ? glue_->take(all.subspan(i), ctx_.pool()) : tun::GlueBuffers::Glued{};
+      n = glued.count;
+      if (glued.packet != nullptr) {
+        ctx_.io().write(shared_->trains4(), glued.packet, kTrain + glued.buffer);
+        continue;
+      }
+      Packet* p = all[i];
+      p->endpoint.addr.v4 = sockaddr_in{};
+      p->endpoint.addr.v4.sin_family = AF_INET;
+      std::memcpy(&p->endpoint.addr.v4.sin_addr, p->data() + 16, 4);
+      p->endpoint.len = sizeof(sockaddr_in);
+      ctx_.io().send(shared_->raw4(), p, kSend);
+    }
+    pending4_.clear();
   }
 
   // Kernel mode: to the device, as they are; the kernel forwards and masquerades them.
@@ -196,11 +235,13 @@ class EgressEdge final : public Plugin {
   }
 
   Context& ctx_;
-  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_;
+  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, glued_writes_;
   Drop not_ip_, no_egress_address_, send_failed_, too_big_;
   Settings settings_;
   std::unique_ptr<SharedSystem> shared_;
   std::unique_ptr<KernelSystem> kernel_;
+  std::vector<Packet*> pending4_;
+  std::unique_ptr<tun::GlueBuffers> glue_;
 };
 
 }  // namespace

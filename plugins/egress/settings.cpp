@@ -69,7 +69,10 @@ Settings read_settings(const Config& c, const Directory& directory) {
   s.netns = c.string("netns", "");
 
   if (s.mode == Mode::shared) {
-    for (auto key : {"device", "mtu", "routes"}) only_in(c, key, "kernel");
+    for (auto key : {"mtu", "routes"}) only_in(c, key, "kernel");
+    s.offload = c.boolean("offload", true);
+    s.device = c.string("device", "waygate%d");
+    if (s.device.empty() || s.device.size() >= 16) c.fail("device", "an interface name is 1 to 15 characters");
     s.egress4 = addresses<4>(c, "egress4");
     s.egress6 = addresses<16>(c, "egress6");
     if (!c.has("egress4") && !c.has("egress6")) {
@@ -89,7 +92,7 @@ Settings read_settings(const Config& c, const Directory& directory) {
     return s;
   }
 
-  for (auto key : {"egress4", "egress6", "port_range"}) only_in(c, key, "shared");
+  for (auto key : {"egress4", "egress6", "port_range", "offload"}) only_in(c, key, "shared");
   s.device = c.string("device", "waygate%d");
   if (s.device.empty() || s.device.size() >= 16) c.fail("device", "an interface name is 1 to 15 characters");
   s.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535));

@@ -35,7 +35,8 @@ struct Settings {
   std::vector<Address4> egress4;
   std::vector<Address6> egress6;
   PortRange ports;
-  // Kernel mode.
+  bool offload = true;  // IPv4 TCP trains glued and handed to the kernel through `device`
+  // Kernel mode's device; shared mode's for trains.
   std::string device = "waygate%d";
   int mtu = 1420;
   std::vector<std::string> routes;  // client prefixes routed back to the device

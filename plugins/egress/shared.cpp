@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 
@@ -94,6 +95,7 @@ SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
     if (!s.egress4.empty()) raw4_ = raw_socket(AF_INET);
     if (!s.egress6.empty()) raw6_ = raw_socket(AF_INET6);
     if (!s.egress4.empty()) open_packet(packet4_, AF_INET, s);
+    if (!s.egress4.empty() && s.offload) open_trains(s);
     if (!s.egress6.empty()) open_packet(packet6_, AF_INET6, s);
     // Originals first, then the table that records them, then the changes: a run killed at any
     // point leaves either nothing changed or a record of what to put back.
@@ -148,6 +150,7 @@ void SharedSystem::release() {
     if (!gro(packet4_ >= 0 ? packet4_ : packet6_, interface_, true))
       log_.error("turning receive offload (GRO) back on for {} failed", interface_);
   }
+  trains_.reset();
   close_fd(raw4_);
   close_fd(raw6_);
   close_fd(packet4_);
@@ -179,6 +182,49 @@ void SharedSystem::open_packet(int& fd, int family, const Settings& s) {
   at.sll_protocol = htons(family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
   at.sll_ifindex = index_;
   if (::bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) < 0) fail(errno, "bind packet socket to " + s.interface);
+}
+
+// Trains are written into a device of ours and the kernel forwards them out like a router, as one
+// packet each until the wire (GSO), where raw sockets would take each segment through the stack.
+// Their source is our own address, which the kernel accepts from a device only with accept_local,
+// and forwarding is switched on for this device alone. Strict or loose reverse-path filtering
+// anywhere (conf/all) would drop them all the same: then there are no trains, nor when the device
+// cannot be made (a reload after privileges were dropped may not open /dev/net/tun).
+void SharedSystem::open_trains(const Settings& s) {
+  auto read = [](const std::string& name) {
+    std::string value;
+    if (FILE* f = std::fopen(("/proc/sys/" + name).c_str(), "r")) {
+      char line[32] = {};
+      if (std::fgets(line, sizeof line, f) != nullptr) value = line;
+      std::fclose(f);
+    }
+    return value.substr(0, value.find('\n'));
+  };
+  if (read("net/ipv4/conf/all/rp_filter") != "0") {
+    log_.info("reverse-path filtering is on (net.ipv4.conf.all.rp_filter): TCP leaves segment by segment");
+    return;
+  }
+  tun::Settings device;
+  device.device = s.device;
+  device.mtu = 65535;
+  device.vnet_header = true;
+  try {
+    trains_.emplace(device);  // in the namespace the constructor entered
+  } catch (const std::exception& e) {  // an optimisation only: the edge runs on without it
+    log_.warn("no device for TCP trains ({}): TCP leaves segment by segment", e.what());
+    return;
+  }
+  const std::string conf = "net/ipv4/conf/" + trains_->name() + "/";
+  for (auto [key, value] : {std::pair{"forwarding", "1"}, {"accept_local", "1"}, {"rp_filter", "0"}}) {
+    FILE* f = std::fopen(("/proc/sys/" + conf + key).c_str(), "w");
+    bool ok = f != nullptr && std::fputs(value, f) >= 0;
+    if (f != nullptr) ok = std::fclose(f) == 0 && ok;
+    if (!ok) fail(errno, "set " + conf + key);
+  }
+  if (FILE* f = std::fopen(("/proc/sys/net/ipv6/conf/" + trains_->name() + "/disable_ipv6").c_str(), "w")) {
+    std::fputs("1", f);  // the device only takes IPv4 in; nothing of IPv6 should start on it
+    std::fclose(f);
+  }
 }
 
 void SharedSystem::update(const Settings& to) {

@@ -1,8 +1,9 @@
 // Shared mode's hold on the system, from start to stop: the raw sockets translated packets leave
 // by, the packet sockets answers are taken from, the nftables table that keeps the kernel's hands
 // off the NAT's ports, the kernel's ephemeral range moved off them, and receive offload (GRO) off on
-// the interface. Built whole in the
-// constructor (in the configured namespace) or not at all; the destructor undoes every piece.
+// the interface; with offload, a TUN device (virtio-net header) glued TCP trains enter the kernel by,
+// to be forwarded out as one packet each. Built whole in the constructor (in the configured
+// namespace) or not at all; the destructor undoes every piece.
 #pragma once
 
 #include <memory>
@@ -12,6 +13,7 @@
 #include "nft.hpp"
 #include "settings.hpp"
 #include "sysctl.hpp"
+#include "tun_device.hpp"
 #include "waygate/log.hpp"
 
 namespace waygate::egress {
@@ -30,6 +32,9 @@ class SharedSystem {
   int packet4() const { return packet4_; }
   int packet6() const { return packet6_; }
   std::size_t link_len() const { return link_len_; }
+  // The device for IPv4 trains, or -1 (offload off, no IPv4 egress, or the kernel would refuse
+  // what it forwards from there).
+  int trains4() const { return trains_ ? trains_->fd() : -1; }
 
   // A reload with other egress addresses: new filters and a new table. Throws, changing nothing
   // if nft refuses (the filters are swapped only after the table).
@@ -37,6 +42,7 @@ class SharedSystem {
 
  private:
   void open_packet(int& fd, int family, const Settings& s);
+  void open_trains(const Settings& s);
   void release();  // what the destructor does; also for a constructor that fails half-way
 
   std::string netns_;
@@ -48,6 +54,7 @@ class SharedSystem {
   std::size_t link_len_ = 0;
   std::optional<NftTable> nft_table_;
   std::optional<SysctlOverride> port_range_;
+  std::optional<tun::Device> trains_;
   std::string interface_;
   bool gro_was_on_ = false;  // turned off at start: turned back on at stop
 };

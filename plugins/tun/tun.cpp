@@ -1,15 +1,19 @@
 // The tun edge: IP packets between a TUN device (or any datagram descriptor it is handed) and the
 // pipeline. It asks the host once to keep reading the device (one multishot read on io_uring), so
 // a busy device is drained by completions without a syscall per packet, and it writes every
-// packet that reaches it.
+// packet that reaches it. With `offload` the device carries a virtio-net header, and a burst's
+// back-to-back segments of one TCP flow go to the kernel glued into one write (coalesce.hpp),
+// from a few large buffers of the edge's own.
 //
 // With `take`, it is a tap into the kernel's stack in the middle of a pipeline: only outbound
 // packets to those prefixes enter the device (the connector's overlay address: the clients' API,
 // a resolver), the rest pass on, and what the kernel answers goes back the way they came.
+#include <array>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "coalesce.hpp"
 #include "tun_device.hpp"
 #include "waygate/net/prefix.hpp"
 #include "waygate/plugin.hpp"
@@ -20,6 +24,7 @@ namespace {
 
 constexpr std::uint64_t kRead = 0;
 constexpr std::uint64_t kWrite = 1;
+constexpr std::uint64_t kWriteGlued = 2;  // + the buffer's number
 
 class TunEdge final : public Plugin {
  public:
@@ -30,6 +35,7 @@ class TunEdge final : public Plugin {
         tx_packets_(ctx.counter("tx_packets_total", "Packets written to the device")),
         tx_bytes_(ctx.counter("tx_bytes_total", "Bytes written to the device")),
         read_errors_(ctx.counter("read_errors_total", "Failed reads from the device")),
+        glued_writes_(ctx.counter("glued_writes_total", "Writes of several TCP segments glued into one")),
         not_ip_(ctx.drop_reason("not_ip")),
         write_failed_(ctx.drop_reason("write_failed")) {}
 
@@ -42,6 +48,7 @@ class TunEdge final : public Plugin {
     next.netns = c.string("netns", "");
     next.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535));
     next.up = c.boolean("up", true);
+    next.vnet_header = c.boolean("offload", true) && next.fd < 0;
     next.addresses = c.strings("address");
     for (auto& a : next.addresses) {
       try {
@@ -57,8 +64,9 @@ class TunEdge final : public Plugin {
       take.push_back(*p);
     }
     if (device_) {
-      if (next.device != settings_.device || next.netns != settings_.netns || next.fd != settings_.fd)
-        c.fail("device", "changing the device, netns or fd of a running tun edge needs a restart");
+      if (next.device != settings_.device || next.netns != settings_.netns || next.fd != settings_.fd ||
+          next.vnet_header != settings_.vnet_header)
+        c.fail("device", "changing the device, netns, fd or offload of a running tun edge needs a restart");
       try {
         device_->update(settings_, next);
       } catch (const std::exception& e) {
@@ -71,6 +79,9 @@ class TunEdge final : public Plugin {
 
   void start() override {
     device_.emplace(settings_);
+    vnet_ = settings_.vnet_header;
+    if (vnet_ && !glue_) glue_ = std::make_unique<GlueBuffers>();
+    pending_.reserve(kBurstMax);
     if (settings_.fd >= 0) ctx_.log().info("using descriptor {}", settings_.fd);
     else ctx_.log().info("device {} up, mtu {}", device_->name(), settings_.mtu);
     ctx_.io().read_many(device_->fd(), kRead);
@@ -79,6 +90,7 @@ class TunEdge final : public Plugin {
   void stop() override {
     if (!device_) return;
     ctx_.io().cancel(device_->fd());
+    if (glue_) glue_->reset();  // cancelled: the kernel no longer reads them
     device_.reset();
   }
 
@@ -93,20 +105,39 @@ class TunEdge final : public Plugin {
         out.drop(p, write_failed_);
         continue;
       }
-      ctx_.io().write(device_->fd(), p, kWrite);
+      pending_.push_back(p);
     }
+    write_pending(out);
   }
 
   void on_io(const Completion& c, Output& out) override {
+    if (c.tag >= kWriteGlued) {
+      auto held = glue_->done(c.tag - kWriteGlued);
+      if (c.result == static_cast<std::int32_t>(c.packet->size())) {
+        tx_packets_.add(held.packets);
+        tx_bytes_.add(held.bytes);
+        glued_writes_.add();
+      } else {
+        write_failed_.add(held.packets);
+      }
+      return;
+    }
     if (c.tag == kWrite) {
       if (c.result == static_cast<std::int32_t>(c.packet->size())) {
         tx_packets_.add();
-        tx_bytes_.add(c.packet->size());
+        tx_bytes_.add(c.packet->size() - (vnet_ ? kVnetHeaderSize : 0));
         ctx_.pool().free(c.packet);
       } else {
         out.drop(c.packet, write_failed_);
       }
       return;
+    }
+    if (vnet_ && c.result > 0) {  // the kernel's header: nothing in it for us (no offloads asked)
+      if (!c.packet->strip(kVnetHeaderSize)) {
+        ctx_.pool().free(c.packet);
+        read_errors_.add();
+        return;
+      }
     }
     if (c.result <= 0) {
       ctx_.pool().free(c.packet);
@@ -115,8 +146,12 @@ class TunEdge final : public Plugin {
       if (c.result < 0 && c.result != -ECANCELED && c.result != -EAGAIN) read_errors_.add();
       return;
     }
+    if (c.packet->empty()) {
+      ctx_.pool().free(c.packet);
+      return;
+    }
     rx_packets_.add();
-    rx_bytes_.add(static_cast<std::uint64_t>(c.result));
+    rx_bytes_.add(c.packet->size());
     std::uint8_t version = c.packet->data()[0] >> 4;
     if (version != 4 && version != 6) out.drop(c.packet, not_ip_);
     else if (take_.empty()) out.pass(c.packet);
@@ -125,7 +160,7 @@ class TunEdge final : public Plugin {
 
  private:
   Context& ctx_;
-  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_;
+  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, glued_writes_;
   Drop not_ip_, write_failed_;
   bool taken(const Packet& p) const {
     auto b = p.bytes();
@@ -137,9 +172,25 @@ class TunEdge final : public Plugin {
     return false;
   }
 
+  // Writes what process() collected: trains glued into one write each, the rest one by one.
+  void write_pending(Output& out) {
+    std::span<Packet* const> all(pending_);
+    for (std::size_t i = 0, n = 1; i < all.size(); i += n) {
+      auto glued = vnet_ ? glue_->take(all.subspan(i), ctx_.pool()) : GlueBuffers::Glued{};
+      n = glued.count;
+      if (glued.packet != nullptr) ctx_.io().write(device_->fd(), glued.packet, kWriteGlued + glued.buffer);
+      else if (vnet_ && !add_plain_header(*all[i])) out.drop(all[i], write_failed_);
+      else ctx_.io().write(device_->fd(), all[i], kWrite);
+    }
+    pending_.clear();
+  }
+
   Settings settings_;
   std::vector<net::Prefix> take_;
   std::optional<Device> device_;
+  bool vnet_ = false;
+  std::vector<Packet*> pending_;
+  std::unique_ptr<GlueBuffers> glue_;
 };
 
 }  // namespace

@@ -59,7 +59,7 @@ Device::Device(const Settings& s) {
   fd_ = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
   if (fd_ < 0) fail(errno, "open /dev/net/tun");
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | (s.vnet_header ? IFF_VNET_HDR : 0));
   std::strncpy(ifr.ifr_name, s.device.c_str(), IFNAMSIZ - 1);
   if (::ioctl(fd_, TUNSETIFF, &ifr) < 0) {
     int err = errno;

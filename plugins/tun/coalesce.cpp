@@ -1,0 +1,184 @@
+#include "coalesce.hpp"
+
+#include <cstring>
+#include <utility>
+
+#include "waygate/net/checksum.hpp"
+#include "waygate/net/headers.hpp"
+
+namespace waygate::tun {
+
+namespace {
+
+std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint32_t be32(const std::uint8_t* p) { return (std::uint32_t{be16(p)} << 16) | be16(p + 2); }
+void put_be16(std::uint8_t* p, std::size_t v) {
+  p[0] = static_cast<std::uint8_t>(v >> 8);
+  p[1] = static_cast<std::uint8_t>(v);
+}
+void put_le16(std::uint8_t* p, std::size_t v) {  // the virtio-net header's order on this host
+  p[0] = static_cast<std::uint8_t>(v);
+  p[1] = static_cast<std::uint8_t>(v >> 8);
+}
+
+// Where a TCP segment's parts are.
+struct Segment {
+  bool v6 = false;
+  std::size_t ip = 0;   // IP header length
+  std::size_t tcp = 0;  // TCP header length
+  std::size_t payload = 0;
+  std::uint32_t seq = 0;
+  std::uint8_t flags = 0;
+};
+
+bool parse(const Packet& p, Segment& s) {
+  auto b = p.bytes();
+  if (b.size() < net::ipv4_min_header_len + net::tcp_min_header_len) return false;
+  if (b[0] == 0x45) {  // IPv4 without options
+    if (b[9] != net::ipproto::tcp || (be16(&b[6]) & 0x3fff) != 0 || be16(&b[2]) != b.size()) return false;
+    s.ip = net::ipv4_min_header_len;
+  } else if ((b[0] >> 4) == 6) {
+    if (b.size() < net::ipv6_header_len + net::tcp_min_header_len || b[6] != net::ipproto::tcp ||
+        be16(&b[4]) + net::ipv6_header_len != b.size())
+      return false;
+    s.v6 = true;
+    s.ip = net::ipv6_header_len;
+  } else {
+    return false;
+  }
+  const std::uint8_t* t = b.data() + s.ip;
+  s.tcp = static_cast<std::size_t>(t[12] >> 4) * 4;
+  if (s.tcp < net::tcp_min_header_len || s.ip + s.tcp > b.size()) return false;
+  s.payload = b.size() - s.ip - s.tcp;
+  s.seq = be32(t + 4);
+  s.flags = t[13];
+  return true;
+}
+
+std::uint32_t pseudo_header(const std::uint8_t* b, const Segment& s, std::size_t l4_length) {
+  if (s.v6)
+    return net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(b + 8, 16), std::span<const std::uint8_t, 16>(b + 24, 16),
+                                     net::ipproto::tcp, static_cast<std::uint32_t>(l4_length));
+  return net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(b + 12, 4), std::span<const std::uint8_t, 4>(b + 16, 4),
+                                   net::ipproto::tcp, static_cast<std::uint16_t>(l4_length));
+}
+
+// The kernel would have dropped a segment with a bad checksum; glued, it could no longer tell.
+bool checksum_valid(const Packet& p, const Segment& s) {
+  auto b = p.bytes();
+  return net::fold(net::sum(b.subspan(s.ip), pseudo_header(b.data(), s, b.size() - s.ip))) == 0;
+}
+
+// Everything but the lengths, IPv4's identification and checksums, sequence number and PSH.
+bool same_flow(const std::uint8_t* a, const std::uint8_t* b, const Segment& s) {
+  if (s.v6) {
+    if (std::memcmp(a, b, 4) != 0 || std::memcmp(a + 6, b + 6, 34) != 0) return false;
+  } else if (a[1] != b[1] || a[6] != b[6] || std::memcmp(a + 8, b + 8, 2) != 0 || std::memcmp(a + 12, b + 12, 8) != 0) {
+    return false;
+  }
+  const std::uint8_t* ta = a + s.ip;
+  const std::uint8_t* tb = b + s.ip;
+  return std::memcmp(ta, tb, 4) == 0 &&                                // ports
+         std::memcmp(ta + 8, tb + 8, 5) == 0 &&                        // acknowledgement, data offset
+         std::memcmp(ta + 14, tb + 14, 2) == 0 &&                      // window
+         std::memcmp(ta + 20, tb + 20, s.tcp - 20) == 0;               // options (timestamps too)
+}
+
+constexpr std::uint8_t kAck = net::tcpflag::ack;
+constexpr std::uint8_t kAckPsh = net::tcpflag::ack | net::tcpflag::psh;
+
+}  // namespace
+
+std::size_t train_length(std::span<Packet* const> packets) {
+  Segment head;
+  if (packets.size() < 2 || !parse(*packets[0], head) || head.payload == 0 || head.flags != kAck ||
+      !checksum_valid(*packets[0], head))
+    return 1;
+  Segment last = head;
+  std::size_t total = packets[0]->size();
+  std::size_t n = 1;
+  for (; n < packets.size() && last.payload == head.payload && last.flags == kAck; ++n) {
+    const Packet& q = *packets[n];
+    Segment s;
+    if (!parse(q, s) || s.v6 != head.v6 || s.tcp != head.tcp || s.payload == 0 || s.payload > head.payload ||
+        (s.flags != kAck && s.flags != kAckPsh) || s.seq != last.seq + static_cast<std::uint32_t>(last.payload) ||
+        total + s.payload > kMaxGlued || !same_flow(packets[0]->data(), q.data(), head) || !checksum_valid(q, s))
+      break;
+    total += s.payload;
+    last = s;
+  }
+  return n;
+}
+
+std::size_t glue(std::span<Packet* const> train, std::uint8_t* out) {
+  Segment head, last;
+  parse(*train.front(), head);
+  parse(*train.back(), last);
+  const std::size_t headers = head.ip + head.tcp;
+  std::uint8_t* packet = out + kVnetHeaderSize;
+  std::memcpy(packet, train.front()->data(), headers);
+  std::size_t total = headers;
+  for (Packet* p : train) {
+    std::memcpy(packet + total, p->data() + headers, p->size() - headers);
+    total += p->size() - headers;
+  }
+  if (head.v6) {
+    put_be16(packet + 4, total - head.ip);
+  } else {
+    put_be16(packet + 2, total);
+    put_be16(packet + net::ipv4_checksum_offset, 0);
+    put_be16(packet + net::ipv4_checksum_offset, net::checksum({packet, head.ip}));
+  }
+  std::uint8_t* tcp = packet + head.ip;
+  tcp[13] = last.flags;
+  // Only the pseudo-header's sum, not complemented: the kernel adds the rest as it cuts.
+  put_be16(tcp + net::tcp_checksum_offset, pseudo_header(packet, head, total - head.ip));
+
+  out[0] = kVnetNeedsCsum;
+  out[1] = head.v6 ? kVnetGsoTcpV6 : kVnetGsoTcpV4;
+  put_le16(out + 2, headers);                        // hdr_len
+  put_le16(out + 4, head.payload);                   // gso_size
+  put_le16(out + 6, head.ip);                        // csum_start
+  put_le16(out + 8, net::tcp_checksum_offset);       // csum_offset
+  return kVnetHeaderSize + total;
+}
+
+GlueBuffers::GlueBuffers() : memory_(std::make_unique<std::uint8_t[]>(kCount * (kVnetHeaderSize + kMaxGlued))) {
+  for (std::size_t i = 0; i < kCount; ++i)
+    slots_[i].packet = Packet(memory_.get() + i * (kVnetHeaderSize + kMaxGlued), kVnetHeaderSize + kMaxGlued, 0);
+}
+
+GlueBuffers::Glued GlueBuffers::take(std::span<Packet* const> packets, Pool& pool) {
+  Slot* slot = nullptr;
+  for (auto& s : slots_) {
+    if (s.held.packets == 0) slot = &s;
+  }
+  // Without a free buffer there is no point looking for a train (and looking costs checksums).
+  std::size_t n = slot != nullptr ? train_length(packets) : 1;
+  if (n < 2) return {};
+  slot->packet.reset(0);
+  slot->packet.resize(glue(packets.first(n), slot->packet.data()));
+  slot->held = {static_cast<std::uint32_t>(n), 0};
+  for (Packet* p : packets.first(n)) {
+    slot->held.bytes += p->size();
+    pool.free(p);
+  }
+  return {&slot->packet, static_cast<std::size_t>(slot - slots_.data()), n};
+}
+
+GlueBuffers::Done GlueBuffers::done(std::size_t buffer) {
+  return std::exchange(slots_.at(buffer).held, Done{0, 0});
+}
+
+void GlueBuffers::reset() {
+  for (auto& s : slots_) s.held = {0, 0};
+}
+
+bool add_plain_header(Packet& p) {
+  std::uint8_t* h = p.prepend(kVnetHeaderSize);
+  if (h == nullptr) return false;
+  std::memset(h, 0, kVnetHeaderSize);
+  return true;
+}
+
+}  // namespace waygate::tun

@@ -1,0 +1,76 @@
+// Coalescing for a TUN device opened with a virtio-net header (IFF_VNET_HDR): segments of one TCP
+// flow that follow each other in a burst are glued into one large packet, as the kernel's GRO
+// would have made them on a network card, and handed to the kernel in one write, so its stack
+// handles one packet instead of dozens. The header tells the kernel how to cut the packet again
+// (GSO) and that the TCP checksum is still to be finished (only the pseudo-header's is in it).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "waygate/packet.hpp"
+#include "waygate/pool.hpp"
+
+namespace waygate::tun {
+
+// struct virtio_net_hdr, as the kernel reads it in front of each packet written to the device.
+inline constexpr std::size_t kVnetHeaderSize = 10;
+// Its values we use, as <linux/virtio_net.h> names them (a header C++ cannot include: a field
+// there is called `class`).
+inline constexpr std::uint8_t kVnetNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+inline constexpr std::uint8_t kVnetGsoTcpV4 = 1;   // VIRTIO_NET_HDR_GSO_TCPV4
+inline constexpr std::uint8_t kVnetGsoTcpV6 = 4;   // VIRTIO_NET_HDR_GSO_TCPV6
+// The most one glued packet holds: an IP packet's limit.
+inline constexpr std::size_t kMaxGlued = 65535;
+
+// How many packets from the front of `packets` form one train: the same TCP flow (IPv4 without
+// options or fragments, or IPv6 without extension headers), consecutive sequence numbers, the
+// same ACK, window and options, only ACK (and PSH on the last) set, every payload as long as the
+// first but the last, valid checksums, kMaxGlued bytes at most. 1 when the first starts none.
+std::size_t train_length(std::span<Packet* const> packets);
+
+// Writes the train's packet into `out` (room for kVnetHeaderSize + kMaxGlued bytes): a virtio-net
+// header asking for TCP segmentation at the first payload's size, the first packet's headers
+// with the lengths of the whole (PSH from the last), and every payload. Returns its length.
+std::size_t glue(std::span<Packet* const> train, std::uint8_t* out);
+
+// Prepends the header of a packet that needs nothing from the kernel; false without headroom.
+bool add_plain_header(Packet& p);
+
+// The few large buffers of an edge's own that trains are glued into, each lent to one write
+// until its completion. Packets over this memory are not the pool's: the host's cancel() leaves
+// them alone, and reset() takes them all back.
+class GlueBuffers {
+ public:
+  static constexpr std::size_t kCount = 8;
+  struct Glued {
+    Packet* packet = nullptr;  // to write; null when the front of the packets is no train
+    std::size_t buffer = 0;    // for done()
+    std::size_t count = 1;     // packets taken from the front
+  };
+  struct Done {
+    std::uint32_t packets;
+    std::uint64_t bytes;  // theirs, as IP packets
+  };
+
+  GlueBuffers();
+  // Glues the train at the front of `packets` into a free buffer and gives the packets back to
+  // `pool`; a packet of null and count 1 when there is no train there or no buffer free.
+  Glued take(std::span<Packet* const> packets, Pool& pool);
+  // The write of `buffer` completed: what it held; the buffer is free again.
+  Done done(std::size_t buffer);
+  void reset();
+
+ private:
+  struct Slot {
+    Packet packet;
+    Done held{0, 0};  // packets 0: free
+  };
+  std::unique_ptr<std::uint8_t[]> memory_;
+  std::array<Slot, kCount> slots_;
+};
+
+}  // namespace waygate::tun

@@ -1,0 +1,191 @@
+// Gluing TCP segments for a virtio-net TUN device: which runs form a train, and that the glued
+// packet is what the kernel's GRO would have built (lengths, header, checksum to be finished).
+#include "coalesce.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "waygate/net/checksum.hpp"
+#include "waygate/pool.hpp"
+
+namespace {
+
+using waygate::Packet;
+namespace net = waygate::net;
+
+constexpr std::size_t kMss = 1000;
+
+struct Flow {
+  bool v6 = false;
+  std::uint8_t last_octet = 2;  // of the destination
+  std::uint32_t ack = 777;
+  std::uint8_t timestamp = 1;   // in the TCP options
+};
+
+// A TCP segment with valid checksums: NOP NOP and a timestamp option, payload bytes seq+i.
+void segment(Packet& p, const Flow& f, std::uint32_t seq, std::size_t payload, std::uint8_t flags = 0x10) {
+  const std::size_t ip = f.v6 ? 40 : 20, tcp = 32;
+  p.reset(64);
+  p.resize(ip + tcp + payload);
+  std::uint8_t* b = p.data();
+  std::memset(b, 0, ip + tcp);
+  if (f.v6) {
+    b[0] = 0x60;
+    b[4] = static_cast<std::uint8_t>((tcp + payload) >> 8);
+    b[5] = static_cast<std::uint8_t>(tcp + payload);
+    b[6] = 6;
+    b[7] = 64;
+    b[8] = 0xfd;
+    b[23] = 1;
+    b[24] = 0xfd;
+    b[39] = f.last_octet;
+  } else {
+    b[0] = 0x45;
+    b[2] = static_cast<std::uint8_t>(p.size() >> 8);
+    b[3] = static_cast<std::uint8_t>(p.size());
+    b[5] = static_cast<std::uint8_t>(seq);  // identification: differs from segment to segment
+    b[6] = 0x40;                            // DF
+    b[8] = 64;
+    b[9] = 6;
+    b[12] = 10, b[15] = 1;
+    b[16] = 10, b[19] = f.last_octet;
+    std::uint16_t c = net::checksum({b, 20});
+    b[10] = static_cast<std::uint8_t>(c >> 8);
+    b[11] = static_cast<std::uint8_t>(c);
+  }
+  std::uint8_t* t = b + ip;
+  t[0] = 0x30, t[1] = 0x39, t[2] = 0x00, t[3] = 0x50;
+  for (int i = 0; i < 4; ++i) t[4 + i] = static_cast<std::uint8_t>(seq >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i) t[8 + i] = static_cast<std::uint8_t>(f.ack >> (24 - 8 * i));
+  t[12] = 0x80;  // 32-byte header
+  t[13] = flags;
+  t[14] = 0x01, t[15] = 0xf5;
+  t[20] = 1, t[21] = 1, t[22] = 8, t[23] = 10, t[27] = f.timestamp;
+  for (std::size_t i = 0; i < payload; ++i) t[tcp + i] = static_cast<std::uint8_t>(seq + i);
+  std::uint32_t pseudo = f.v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(b + 8, 16),
+                                                          std::span<const std::uint8_t, 16>(b + 24, 16), 6,
+                                                          static_cast<std::uint32_t>(tcp + payload))
+                              : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(b + 12, 4),
+                                                          std::span<const std::uint8_t, 4>(b + 16, 4), 6,
+                                                          static_cast<std::uint16_t>(tcp + payload));
+  std::uint16_t c = net::checksum({t, tcp + payload}, pseudo);
+  t[16] = static_cast<std::uint8_t>(c >> 8);
+  t[17] = static_cast<std::uint8_t>(c);
+}
+
+std::uint16_t le16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
+std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+
+class Coalesce : public ::testing::Test {
+ protected:
+  waygate::Pool pool{128, 2048, 64};
+  std::vector<Packet*> packets;
+  std::vector<std::uint8_t> out = std::vector<std::uint8_t>(waygate::tun::kVnetHeaderSize + waygate::tun::kMaxGlued);
+
+  Packet& add(const Flow& f, std::uint32_t seq, std::size_t payload, std::uint8_t flags = 0x10) {
+    packets.push_back(pool.alloc());
+    segment(*packets.back(), f, seq, payload, flags);
+    return *packets.back();
+  }
+  std::size_t length() { return waygate::tun::train_length(packets); }
+};
+
+TEST_F(Coalesce, OneFlowsSegmentsGlueAsTheKernelsGroWould) {
+  for (bool v6 : {false, true}) {
+    packets.clear();
+    Flow f{v6};
+    for (int i = 0; i < 5; ++i) add(f, 1000 + i * kMss, kMss);
+    add(f, 1000 + 5 * kMss, 300, 0x18);  // shorter, with PSH: the last
+    add(f, 1000 + 5 * kMss + 300, kMss);
+    ASSERT_EQ(length(), 6u) << v6;
+
+    std::size_t n = waygate::tun::glue(std::span(packets).first(6), out.data());
+    const std::size_t ip = v6 ? 40 : 20, headers = ip + 32, total = headers + 5 * kMss + 300;
+    ASSERT_EQ(n, waygate::tun::kVnetHeaderSize + total);
+    const std::uint8_t* h = out.data();
+    EXPECT_EQ(h[0], waygate::tun::kVnetNeedsCsum);
+    EXPECT_EQ(h[1], v6 ? waygate::tun::kVnetGsoTcpV6 : waygate::tun::kVnetGsoTcpV4);
+    EXPECT_EQ(le16(h + 2), headers);
+    EXPECT_EQ(le16(h + 4), kMss);
+    EXPECT_EQ(le16(h + 6), ip);
+    EXPECT_EQ(le16(h + 8), 16);
+
+    const std::uint8_t* b = h + waygate::tun::kVnetHeaderSize;
+    if (v6) {
+      EXPECT_EQ(be16(b + 4), total - 40);
+    } else {
+      EXPECT_EQ(be16(b + 2), total);
+      EXPECT_EQ(net::checksum({b, 20}), 0);  // the header's checksum is whole again
+    }
+    const std::uint8_t* t = b + ip;
+    EXPECT_EQ(t[13], 0x18);  // PSH from the last
+    EXPECT_EQ(std::memcmp(t, packets[0]->data() + ip, 13), 0);  // ports, first seq, ack, offset
+    for (std::size_t i = 0; i < 5 * kMss + 300; ++i) ASSERT_EQ(b[headers + i], static_cast<std::uint8_t>(1000 + i)) << i;
+
+    // Finishing the checksum as the kernel does (summing from csum_start, the pseudo-header's sum
+    // already in the field) gives the whole packet's true checksum.
+    std::vector<std::uint8_t> whole(b, b + total);
+    std::uint16_t finished = net::checksum({whole.data() + ip, total - ip});
+    whole[ip + 16] = whole[ip + 17] = 0;
+    std::uint32_t pseudo = v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(whole.data() + 8, 16),
+                                                          std::span<const std::uint8_t, 16>(whole.data() + 24, 16), 6,
+                                                          static_cast<std::uint32_t>(total - ip))
+                              : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(whole.data() + 12, 4),
+                                                          std::span<const std::uint8_t, 4>(whole.data() + 16, 4), 6,
+                                                          static_cast<std::uint16_t>(total - ip));
+    EXPECT_EQ(finished, net::checksum({whole.data() + ip, total - ip}, pseudo));
+    for (Packet* p : packets) pool.free(p);
+  }
+}
+
+TEST_F(Coalesce, AnythingTheKernelWouldNotMergeEndsTheTrain) {
+  Flow f;
+  auto starts_with_two = [&](auto&& second) {
+    for (Packet* p : packets) pool.free(p);
+    packets.clear();
+    add(f, 1000, kMss);
+    second();
+    return length();
+  };
+  EXPECT_EQ(starts_with_two([&] { add(f, 1000 + kMss, kMss); }), 2u);
+  EXPECT_EQ(starts_with_two([&] { add(f, 1000 + kMss + 1, kMss); }), 1u);  // a gap
+  EXPECT_EQ(starts_with_two([&] { add(f, 1000 + kMss, kMss + 1); }), 1u);  // longer than the first
+  EXPECT_EQ(starts_with_two([&] { add(f, 1000 + kMss, 0); }), 1u);         // a bare ACK
+  EXPECT_EQ(starts_with_two([&] { add(f, 1000 + kMss, kMss, 0x11); }), 1u);  // FIN
+  EXPECT_EQ(starts_with_two([&] { add({false, 3}, 1000 + kMss, kMss); }), 1u);  // another flow
+  EXPECT_EQ(starts_with_two([&] { add({false, 2, 778}, 1000 + kMss, kMss); }), 1u);  // another ACK
+  EXPECT_EQ(starts_with_two([&] { add({false, 2, 777, 2}, 1000 + kMss, kMss); }), 1u);  // options
+  EXPECT_EQ(starts_with_two([&] { add({true}, 1000 + kMss, kMss); }), 1u);  // IPv6 after IPv4
+  EXPECT_EQ(starts_with_two([&] { add(f, 1000 + kMss, kMss).data()[60] ^= 1; }), 1u);  // corrupt
+  EXPECT_EQ(starts_with_two([&] { add(f, 1000 + kMss, kMss).data()[6] |= 0x20; }), 1u);  // a fragment
+  // A train needs a plain ACK at its head, and stops after a shorter segment or a PSH.
+  for (Packet* p : packets) pool.free(p);
+  packets.clear();
+  add(f, 1000, kMss, 0x18);
+  add(f, 1000 + kMss, kMss);
+  EXPECT_EQ(length(), 1u);
+  packets.erase(packets.begin());
+  add(f, 1000 + 2 * kMss, 10, 0x18);
+  add(f, 1000 + 2 * kMss + 10, kMss);
+  EXPECT_EQ(length(), 2u);
+  // 64 KiB at most.
+  for (Packet* p : packets) pool.free(p);
+  packets.clear();
+  for (int i = 0; i < 70; ++i) add(f, 1000 + i * kMss, kMss);
+  EXPECT_EQ(length(), (waygate::tun::kMaxGlued - 52) / kMss);
+  for (Packet* p : packets) pool.free(p);
+}
+
+TEST_F(Coalesce, APlainHeaderAsksNothing) {
+  Packet& p = add(Flow{}, 1, 10);
+  std::size_t before = p.size();
+  ASSERT_TRUE(waygate::tun::add_plain_header(p));
+  EXPECT_EQ(p.size(), before + waygate::tun::kVnetHeaderSize);
+  for (std::size_t i = 0; i < waygate::tun::kVnetHeaderSize; ++i) EXPECT_EQ(p.data()[i], 0);
+  EXPECT_EQ(p.data()[waygate::tun::kVnetHeaderSize], 0x45);
+  pool.free(&p);
+}
+
+}  // namespace

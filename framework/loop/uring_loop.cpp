@@ -72,20 +72,7 @@ UringLoop::UringLoop(Pool& pool, unsigned entries, unsigned max_ops, bool multis
   // The provided-buffer ring: a quarter of the pool at most, buffers named by their pool index.
   if (multishot && pool.capacity() <= 65536) {
     ring_entries_ = std::bit_floor(std::clamp<unsigned>(static_cast<unsigned>(pool.capacity() / 4), 1, 4096));
-    void* memory = nullptr;
-    std::size_t bytes = ring_entries_ * sizeof(io_uring_buf);
-    if (::posix_memalign(&memory, static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)), bytes) == 0) {
-      buffers_ = static_cast<io_uring_buf_ring*>(memory);
-      io_uring_buf_ring_init(buffers_);
-      io_uring_buf_reg reg{};
-      reg.ring_addr = reinterpret_cast<std::uintptr_t>(memory);
-      reg.ring_entries = ring_entries_;
-      reg.bgid = kBufferGroup;
-      if (io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
-        std::free(memory);
-        buffers_ = nullptr;
-      }
-    }
+    buffers_ = buffer_ring(ring_entries_, kBufferGroup);
     if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
       read_multishot_ = io_uring_opcode_supported(probe, kOpReadMultishot) != 0;
       io_uring_free_probe(probe);
@@ -195,24 +182,29 @@ void UringLoop::receive_segments(std::uint32_t owner, int fd, std::uint64_t tag)
   if (auto id = new_op(owner, fd, tag, Kind::receive_segments, nullptr)) submit(*id);
 }
 
-// The ring of large buffers, registered and stocked once; false if the kernel refuses it.
-bool UringLoop::large_ring() {
-  if (large_ != nullptr) return true;
+// An empty provided-buffer ring of `entries` registered as group `group`; null if the kernel refuses.
+io_uring_buf_ring* UringLoop::buffer_ring(unsigned entries, std::uint16_t group) {
   void* memory = nullptr;
-  if (::posix_memalign(&memory, static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)),
-                       kLargeBuffers * sizeof(io_uring_buf)) != 0)
-    return false;
+  if (::posix_memalign(&memory, static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)), entries * sizeof(io_uring_buf)) != 0)
+    return nullptr;
   auto* ring = static_cast<io_uring_buf_ring*>(memory);
   io_uring_buf_ring_init(ring);
   io_uring_buf_reg reg{};
   reg.ring_addr = reinterpret_cast<std::uintptr_t>(memory);
-  reg.ring_entries = kLargeBuffers;
-  reg.bgid = kLargeGroup;
+  reg.ring_entries = entries;
+  reg.bgid = group;
   if (io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
     std::free(memory);
-    return false;
+    return nullptr;
   }
-  large_ = ring;
+  return ring;
+}
+
+// The ring of large buffers, registered and stocked once; false if the kernel refuses it.
+bool UringLoop::large_ring() {
+  if (large_ != nullptr) return true;
+  large_ = buffer_ring(kLargeBuffers, kLargeGroup);
+  if (large_ == nullptr) return false;
   large_memory_.reset(new std::uint8_t[kLargeBuffers * kLargeBufferSize]);
   for (unsigned i = 0; i < kLargeBuffers; ++i)
     io_uring_buf_ring_add(large_, large_memory_.get() + i * kLargeBufferSize, kLargeBufferSize,
@@ -402,10 +394,8 @@ void UringLoop::split(const Op& op, std::uint32_t buffer, std::int32_t result, D
     std::memcpy(&from.addr, io_uring_recvmsg_name(out), from.len);
     const auto* payload = static_cast<const std::uint8_t*>(io_uring_recvmsg_payload(out, &layout));
     std::size_t length = io_uring_recvmsg_payload_length(out, result, &layout);
-    msghdr control{};
-    control.msg_control = reinterpret_cast<std::uint8_t*>(out + 1) + layout.msg_namelen;
-    control.msg_controllen = out->controllen;
-    for_each_segment(length, gro_segment_size(control, length), [&](std::size_t at, std::size_t n) {
+    const auto* control = reinterpret_cast<const std::uint8_t*>(out + 1) + layout.msg_namelen;
+    for_each_segment(length, gro_segment_size(control, out->controllen, length), [&](std::size_t at, std::size_t n) {
       hand(static_cast<std::int32_t>(n), payload + at, from);
     });
   }

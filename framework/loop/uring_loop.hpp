@@ -101,6 +101,7 @@ class UringLoop {
   void send_segments(std::uint32_t owner, int fd, std::span<Packet* const> packets, std::uint64_t tag);
   void receive_segments(std::uint32_t owner, int fd, std::uint64_t tag);
   bool large_ring();
+  io_uring_buf_ring* buffer_ring(unsigned entries, std::uint16_t group);
   void submit(std::uint32_t id);
   void cancel(int fd);
   io_uring_sqe* sqe();

@@ -8,11 +8,14 @@
 // shared.cpp and kernel.cpp; keys and behaviour are described in configs/README.md.
 // With offload (shared mode), a burst's back-to-back IPv4 segments of one TCP flow are glued into
 // one packet (as the tun edge does) and written into a device the kernel forwards them out of.
+#include <array>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "coalesce.hpp"
 #include "frame.hpp"
+#include "segment.hpp"
 #include "doctor.hpp"
 #include "kernel.hpp"
 #include "nft.hpp"
@@ -24,10 +27,15 @@ namespace waygate::egress {
 namespace {
 
 constexpr std::uint64_t kSend = 0;     // shared: a packet to a raw socket
-constexpr std::uint64_t kReceive = 1;  // shared: the packet sockets' stream
+constexpr std::uint64_t kReceive = 1;  // shared: a read of the IPv4 packet socket into a large buffer
 constexpr std::uint64_t kWrite = 2;    // kernel: a packet to the device
 constexpr std::uint64_t kRead = 3;     // kernel: the device's stream
-constexpr std::uint64_t kTrain = 4;    // shared: a glued train to its device, + the buffer's number
+constexpr std::uint64_t kReceive6 = 4;  // shared: the same for IPv6
+constexpr std::uint64_t kTrain = 5;    // shared: a glued train to its device, + the buffer's number
+// Shared mode reads into large buffers of its own, a few queued per packet socket: what GRO
+// merged arrives whole and is cut into its segments (segment.hpp).
+constexpr std::size_t kReads = 4;
+constexpr std::size_t kReadSize = 65536 + 256;
 
 constexpr const char* kRestart = "needs a restart";
 
@@ -48,9 +56,11 @@ class EgressEdge final : public Plugin {
         tx_bytes_(ctx.counter("tx_bytes_total", "Bytes sent outside")),
         read_errors_(ctx.counter("read_errors_total", "Failed reads")),
         glued_writes_(ctx.counter("glued_writes_total", "Trains of TCP segments written to the trains' device as one")),
+        merged_(ctx.counter("merged_received_total", "Packets the kernel merged (GRO), cut into their segments")),
         not_ip_(ctx.drop_reason("not_ip")),
         no_egress_address_(ctx.drop_reason("no_egress_address")),
         send_failed_(ctx.drop_reason("send_failed")),
+        no_buffer_(ctx.drop_reason("no_buffer")),
         too_big_(ctx.drop_reason("too_big")) {}
 
   void configure(const Config& c) override {
@@ -94,8 +104,18 @@ class EgressEdge final : public Plugin {
       shared_ = std::make_unique<SharedSystem>(settings_, table, ctx_.log());
       if (shared_->trains4() >= 0 && !glue_) glue_ = std::make_unique<tun::GlueBuffers>();
       pending4_.reserve(kBurstMax);
-      for (int fd : {shared_->packet4(), shared_->packet6()})
-        if (fd >= 0) ctx_.io().receive_many(fd, kReceive);
+      cut_.reserve(128);
+      if (!read_memory_) {
+        read_memory_ = std::make_unique<std::uint8_t[]>(2 * kReads * kReadSize);
+        for (std::size_t i = 0; i < reads_.size(); ++i) reads_[i] = Packet(read_memory_.get() + i * kReadSize, kReadSize, 0);
+      }
+      for (std::size_t i = 0; i < reads_.size(); ++i) {
+        const bool v4 = i < kReads;
+        if (int fd = v4 ? shared_->packet4() : shared_->packet6(); fd >= 0) {
+          reads_[i].reset(0);
+          ctx_.io().receive(fd, &reads_[i], v4 ? kReceive : kReceive6);
+        }
+      }
       ctx_.log().info("sharing {} on {}: ports {}-{}, nftables table inet {}", addresses(), settings_.interface,
                       settings_.ports.first, settings_.ports.last, table);
     } else {
@@ -150,8 +170,13 @@ class EgressEdge final : public Plugin {
       }
       return;
     }
-    if (c.result == -EMSGSIZE) {  // larger than a buffer: a merged (GRO) packet
-      out.drop(p, too_big_);
+    if (c.tag == kReceive || c.tag == kReceive6) {
+      if (c.result > 0) take_in(*p, out);
+      else if (c.result < 0 && c.result != -EAGAIN) read_errors_.add();
+      if (shared_ && c.result != -ECANCELED) {  // the buffer is read into again
+        p->reset(0);
+        ctx_.io().receive(c.tag == kReceive ? shared_->packet4() : shared_->packet6(), p, c.tag);
+      }
       return;
     }
     if (c.result <= 0) {
@@ -159,13 +184,7 @@ class EgressEdge final : public Plugin {
       if (c.result < 0 && c.result != -ECANCELED && c.result != -EAGAIN) read_errors_.add();
       return;
     }
-    if (c.tag == kReceive) {
-      switch (unwrap(*p, shared_ ? shared_->link_len() : 0)) {
-        case Unwrap::ok: break;
-        case Unwrap::malformed: out.drop(p, not_ip_); return;
-        case Unwrap::too_big: out.drop(p, too_big_); return;
-      }
-    } else if (std::uint8_t version = p->data()[0] >> 4; version != 4 && version != 6) {
+    if (std::uint8_t version = p->data()[0] >> 4; version != 4 && version != 6) {
       out.drop(p, not_ip_);
       return;
     }
@@ -196,6 +215,44 @@ class EgressEdge final : public Plugin {
     } else {
       out.drop(p, not_ip_);
     }
+  }
+
+  // Shared mode: a packet socket's frame, in a large buffer, into the pipeline: one that GRO
+  // merged cut into its segments, any other copied into a pool packet of its own.
+  void take_in(const Packet& frame, Output& out) {
+    const std::size_t link = shared_->link_len();
+    VnetHeader h{};
+    if (frame.size() < kVnetHeader + link + 1) return not_ip_.add();
+    std::memcpy(&h, frame.data(), sizeof h);
+    if (h.gso_type != kGsoNone) {
+      cut_.clear();
+      auto ip = frame.bytes().subspan(kVnetHeader + link);
+      auto r = tun::cut(h, ip, ctx_.pool(), cut_);
+      if (r == tun::Cut::malformed) too_big_.add();  // merged, and not TCP we can cut
+      if (r == tun::Cut::no_buffer) no_buffer_.add();
+      if (r != tun::Cut::malformed) merged_.add();
+      for (Packet* p : cut_) {
+        rx_packets_.add();
+        rx_bytes_.add(p->size());
+        out.pass(p);
+      }
+      return;
+    }
+    Packet* p = ctx_.pool().alloc();
+    if (p == nullptr) return no_buffer_.add();
+    if (!p->resize(frame.size())) {
+      ctx_.pool().free(p);
+      return too_big_.add();
+    }
+    std::memcpy(p->data(), frame.data(), frame.size());
+    switch (unwrap(*p, link)) {
+      case Unwrap::ok: break;
+      case Unwrap::malformed: return out.drop(p, not_ip_);
+      case Unwrap::too_big: return out.drop(p, too_big_);
+    }
+    rx_packets_.add();
+    rx_bytes_.add(p->size());
+    out.pass(p);
   }
 
   // Shared mode's IPv4 packets of a burst, in order: trains into their device, the rest by the
@@ -235,13 +292,16 @@ class EgressEdge final : public Plugin {
   }
 
   Context& ctx_;
-  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, glued_writes_;
-  Drop not_ip_, no_egress_address_, send_failed_, too_big_;
+  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, glued_writes_, merged_;
+  Drop not_ip_, no_egress_address_, send_failed_, no_buffer_, too_big_;
   Settings settings_;
   std::unique_ptr<SharedSystem> shared_;
   std::unique_ptr<KernelSystem> kernel_;
   std::vector<Packet*> pending4_;
   std::unique_ptr<tun::GlueBuffers> glue_;
+  std::unique_ptr<std::uint8_t[]> read_memory_;
+  std::array<Packet, 2 * kReads> reads_;  // over read_memory_: IPv4's, then IPv6's
+  std::vector<Packet*> cut_;
 };
 
 }  // namespace

@@ -12,7 +12,7 @@
 
 namespace waygate::egress {
 
-// Names ("ports", "gro:eth0", "ip_forward") and values without spaces or quotes ("32768-60999",
+// Names ("ports", "ip_forward") and values without spaces or quotes ("32768-60999",
 // "on", "0"); what does not fit nft's comment (127 bytes) or its quoting is left out.
 using Originals = std::map<std::string, std::string>;
 

@@ -2,7 +2,6 @@
 
 // <net/if.h> before the kernel's headers, which then leave its definitions alone.
 #include <net/if.h>
-#include <linux/ethtool.h>
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -68,19 +67,6 @@ std::size_t link_header(int fd, const std::string& interface) {
   }
 }
 
-// Receive offload (GRO) merges a flow's packets into one larger than any packet, which a packet
-// socket hands over whole and the pipeline cannot forward: the edge turns it off on its interface
-// while it runs. Reads or sets it through the socket's namespace; false if the device has no say.
-bool gro(int fd, const std::string& interface, std::optional<bool> set = std::nullopt) {
-  ethtool_value v{};
-  v.cmd = set ? ETHTOOL_SGRO : ETHTOOL_GGRO;
-  v.data = set && *set ? 1 : 0;
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, interface.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_data = reinterpret_cast<char*>(&v);
-  return ::ioctl(fd, SIOCETHTOOL, &ifr) == 0 && (set || v.data != 0);
-}
-
 void close_fd(int& fd) {
   if (fd >= 0) ::close(fd);
   fd = -1;
@@ -109,15 +95,7 @@ SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
     PortRange kernel;
     if (!parse_kernel_range(port_range_->old(), kernel))
       fail(EINVAL, "ip_local_port_range reads '" + port_range_->old() + "'");
-    interface_ = s.interface;
-    const int any = packet4_ >= 0 ? packet4_ : packet6_;
-    const std::string gro_key = "gro:" + interface_;
-    bool gro_on = gro(any, interface_);
-    if (auto it = left.find(gro_key); it != left.end() && it->second == "on" && !gro_on) {
-      log_.info("a run that did not stop left receive offload (GRO) off on {}; it was on", interface_);
-      gro_on = true;
-    }
-    comment_ = originals_comment({{"ports", range_record(port_range_->old())}, {gro_key, gro_on ? "on" : "off"}});
+    comment_ = originals_comment({{"ports", range_record(port_range_->old())}});
     nft_table_.emplace(s.netns, table_, shared_script(table_, s, comment_), log_);
 
     if (auto clear = clear_of(kernel, s.ports)) {
@@ -127,12 +105,6 @@ SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
     } else if (kernel.last >= s.ports.first && kernel.first <= s.ports.last) {
       fail(ERANGE, "no ephemeral ports are left to the kernel outside " + std::to_string(s.ports.first) + "-" +
                        std::to_string(s.ports.last));
-    }
-    if (gro_on) {
-      if (!gro(any, interface_, false))
-        log_.warn("cannot turn receive offload (GRO) off on {}: merged packets will be dropped as too_big",
-                  interface_);
-      else gro_was_on_ = true;
     }
   } catch (...) {
     release();
@@ -145,11 +117,6 @@ SharedSystem::~SharedSystem() { release(); }
 void SharedSystem::release() {
   port_range_.reset();
   nft_table_.reset();
-  if (gro_was_on_) {
-    gro_was_on_ = false;
-    if (!gro(packet4_ >= 0 ? packet4_ : packet6_, interface_, true))
-      log_.error("turning receive offload (GRO) back on for {} failed", interface_);
-  }
   trains_.reset();
   close_fd(raw4_);
   close_fd(raw6_);

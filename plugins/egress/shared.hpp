@@ -1,7 +1,6 @@
 // Shared mode's hold on the system, from start to stop: the raw sockets translated packets leave
 // by, the packet sockets answers are taken from, the nftables table that keeps the kernel's hands
-// off the NAT's ports, the kernel's ephemeral range moved off them, and receive offload (GRO) off on
-// the interface; with offload, a TUN device (virtio-net header) glued TCP trains enter the kernel by,
+// off the NAT's ports, the kernel's ephemeral range moved off them; with offload, a TUN device (virtio-net header) glued TCP trains enter the kernel by,
 // to be forwarded out as one packet each. Built whole in the constructor (in the configured
 // namespace) or not at all; the destructor undoes every piece.
 #pragma once
@@ -55,8 +54,6 @@ class SharedSystem {
   std::optional<NftTable> nft_table_;
   std::optional<SysctlOverride> port_range_;
   std::optional<tun::Device> trains_;
-  std::string interface_;
-  bool gro_was_on_ = false;  // turned off at start: turned back on at stop
 };
 
 }  // namespace waygate::egress

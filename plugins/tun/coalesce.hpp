@@ -11,18 +11,12 @@
 #include <memory>
 #include <span>
 
+#include "vnet.hpp"
 #include "waygate/packet.hpp"
 #include "waygate/pool.hpp"
 
 namespace waygate::tun {
 
-// struct virtio_net_hdr, as the kernel reads it in front of each packet written to the device.
-inline constexpr std::size_t kVnetHeaderSize = 10;
-// Its values we use, as <linux/virtio_net.h> names them (a header C++ cannot include: a field
-// there is called `class`).
-inline constexpr std::uint8_t kVnetNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
-inline constexpr std::uint8_t kVnetGsoTcpV4 = 1;   // VIRTIO_NET_HDR_GSO_TCPV4
-inline constexpr std::uint8_t kVnetGsoTcpV6 = 4;   // VIRTIO_NET_HDR_GSO_TCPV6
 // The most one glued packet holds: an IP packet's limit.
 inline constexpr std::size_t kMaxGlued = 65535;
 

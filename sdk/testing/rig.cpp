@@ -104,7 +104,7 @@ class RigIo final : public Io {
     if (n < 0) return Took::nothing;
     from.len = msg.msg_namelen;
     auto length = static_cast<std::size_t>(n);
-    for_each_segment(length, gro_segment_size(msg, length), [&](std::size_t at, std::size_t size) {
+    for_each_segment(length, gro_segment_size(control, msg.msg_controllen, length), [&](std::size_t at, std::size_t size) {
       Packet* p = pool.alloc();
       if (p == nullptr) return;
       std::memcpy(p->data(), large.data() + at, std::min(size, p->writable().size()));

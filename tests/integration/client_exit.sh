@@ -14,9 +14,6 @@
 source "$(dirname "$0")/lib.sh"
 
 three_hosts 6
-# The outside link behaves as a wire does: no segments larger than its MTU handed across the veth
-# (a card gives a packet socket none with GRO off, and the egress edge turns GRO off).
-ip netns exec "$O" ethtool -K "vo$RUN_ID" tso off gso off >/dev/null
 D=$(new_ns d)
 ip link add "vd$RUN_ID" netns "$D" type veth peer name "ve$RUN_ID" netns "$S"
 ip -n "$D" addr add 10.63.0.2/24 dev "vd$RUN_ID"

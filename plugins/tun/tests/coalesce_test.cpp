@@ -1,6 +1,8 @@
 // Gluing TCP segments for a virtio-net TUN device: which runs form a train, and that the glued
-// packet is what the kernel's GRO would have built (lengths, header, checksum to be finished).
+// packet is what the kernel's GRO would have built (lengths, header, checksum to be finished);
+// and cutting such a packet again into the segments it stands for.
 #include "coalesce.hpp"
+#include "segment.hpp"
 
 #include <gtest/gtest.h>
 
@@ -176,6 +178,40 @@ TEST_F(Coalesce, AnythingTheKernelWouldNotMergeEndsTheTrain) {
   for (int i = 0; i < 70; ++i) add(f, 1000 + i * kMss, kMss);
   EXPECT_EQ(length(), (waygate::tun::kMaxGlued - 52) / kMss);
   for (Packet* p : packets) pool.free(p);
+}
+
+// Cutting a glued packet gives back its segments: their TCP headers, flags (PSH on the last
+// only) and payloads as they were, each with whole, valid checksums.
+TEST_F(Coalesce, CutUndoesGlue) {
+  for (bool v6 : {false, true}) {
+    for (Packet* p : packets) pool.free(p);
+    packets.clear();
+    Flow f{v6};
+    for (int i = 0; i < 7; ++i) add(f, 5000 + i * kMss, kMss);
+    add(f, 5000 + 7 * kMss, 123, 0x18);
+    ASSERT_EQ(length(), 8u);
+    std::size_t n = waygate::tun::glue(packets, out.data());
+    waygate::tun::VnetHeader h;
+    std::memcpy(&h, out.data(), sizeof h);
+    std::vector<Packet*> cut;
+    ASSERT_EQ(waygate::tun::cut(h, {out.data() + waygate::tun::kVnetHeaderSize, n - waygate::tun::kVnetHeaderSize}, pool, cut),
+              waygate::tun::Cut::ok);
+    ASSERT_EQ(cut.size(), packets.size());
+    const std::size_t ip = v6 ? 40 : 20;
+    for (std::size_t i = 0; i < cut.size(); ++i) {
+      const Packet& a = *cut[i];
+      const Packet& b = *packets[i];
+      ASSERT_EQ(a.size(), b.size()) << i;
+      EXPECT_EQ(std::memcmp(a.data() + ip, b.data() + ip, a.size() - ip), 0) << i;  // TCP, checksum included
+      if (v6) EXPECT_EQ(std::memcmp(a.data(), b.data(), 40), 0) << i;
+      else EXPECT_EQ(net::checksum({a.data(), 20}), 0) << i;
+    }
+    for (Packet* p : cut) pool.free(p);
+  }
+  waygate::tun::VnetHeader udp{0, 5, 0, 1000, 0, 0};  // UDP segmentation: not ours to cut
+  std::vector<Packet*> none;
+  EXPECT_EQ(waygate::tun::cut(udp, packets[0]->bytes(), pool, none), waygate::tun::Cut::malformed);
+  EXPECT_TRUE(none.empty());
 }
 
 TEST_F(Coalesce, APlainHeaderAsksNothing) {

@@ -1,0 +1,80 @@
+#include "segment.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "waygate/net/checksum.hpp"
+#include "waygate/net/headers.hpp"
+
+namespace waygate::tun {
+
+namespace {
+
+std::uint32_t be32(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+void put16(std::uint8_t* p, std::size_t v) {
+  p[0] = static_cast<std::uint8_t>(v >> 8);
+  p[1] = static_cast<std::uint8_t>(v);
+}
+void put32(std::uint8_t* p, std::uint32_t v) {
+  put16(p, v >> 16);
+  put16(p + 2, v & 0xffff);
+}
+
+}  // namespace
+
+Cut cut(const VnetHeader& h, std::span<const std::uint8_t> ip, Pool& pool, std::vector<Packet*>& out) {
+  const bool v6 = h.gso_type == kVnetGsoTcpV6;
+  if ((h.gso_type != kVnetGsoTcpV4 && !v6) || h.gso_size == 0 || ip.size() < 20) return Cut::malformed;
+  std::size_t iph = 0;
+  if (!v6 && (ip[0] >> 4) == 4 && ip[9] == net::ipproto::tcp) iph = std::size_t{ip[0] & 0x0fu} * 4;
+  else if (v6 && (ip[0] >> 4) == 6 && ip.size() >= 40 && ip[6] == net::ipproto::tcp) iph = 40;
+  if (iph < 20 || ip.size() < iph + 20) return Cut::malformed;
+  const std::size_t headers = iph + static_cast<std::size_t>(ip[iph + 12] >> 4) * 4;
+  if (headers < iph + 20 || headers > ip.size()) return Cut::malformed;
+  const std::size_t payload = ip.size() - headers;
+  const std::uint32_t seq = be32(&ip[iph + 4]);
+  const std::uint16_t id = static_cast<std::uint16_t>((ip[4] << 8) | ip[5]);
+  const std::uint8_t flags = ip[iph + 13];
+  for (std::size_t at = 0, k = 0; at < payload || k == 0; at += h.gso_size, ++k) {
+    const std::size_t n = std::min<std::size_t>(h.gso_size, payload - at);
+    const bool last = at + n >= payload;
+    Packet* p = pool.alloc();
+    if (p == nullptr) return Cut::no_buffer;
+    if (!p->resize(headers + n)) {
+      pool.free(p);
+      return Cut::malformed;
+    }
+    std::uint8_t* b = p->data();
+    std::memcpy(b, ip.data(), headers);
+    std::memcpy(b + headers, ip.data() + headers + at, n);
+    if (v6) {
+      put16(b + 4, headers + n - 40);
+    } else {
+      put16(b + 2, headers + n);
+      put16(b + 4, static_cast<std::uint16_t>(id + k));  // as GSO numbers them
+      put16(b + net::ipv4_checksum_offset, 0);
+      put16(b + net::ipv4_checksum_offset, net::checksum({b, iph}));
+    }
+    std::uint8_t* tcp = b + iph;
+    put32(tcp + 4, seq + static_cast<std::uint32_t>(at));
+    // FIN and PSH belong to the last segment, CWR to the first.
+    tcp[13] = static_cast<std::uint8_t>(flags & ~((last ? 0 : net::tcpflag::fin | net::tcpflag::psh) |
+                                                  (k == 0 ? 0 : net::tcpflag::cwr)));
+    put16(tcp + net::tcp_checksum_offset, 0);
+    const std::size_t l4 = headers - iph + n;
+    const std::uint32_t pseudo =
+        v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(b + 8, 16),
+                                       std::span<const std::uint8_t, 16>(b + 24, 16), net::ipproto::tcp,
+                                       static_cast<std::uint32_t>(l4))
+           : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(b + 12, 4),
+                                       std::span<const std::uint8_t, 4>(b + 16, 4), net::ipproto::tcp,
+                                       static_cast<std::uint16_t>(l4));
+    put16(tcp + net::tcp_checksum_offset, net::checksum({tcp, l4}, pseudo));
+    out.push_back(p);
+  }
+  return Cut::ok;
+}
+
+}  // namespace waygate::tun

@@ -16,45 +16,8 @@ ports() { ip netns exec "$S" cat /proc/sys/net/ipv4/ip_local_port_range; }
 range_before=$(ports)
 wg_key server
 wg_key client
-cat >"$WORK/connector.toml" <<TOML
-[host]
-admin = ""
-state_dir = "state"
-[overlay]
-pool4 = "10.30.0.0/24"
-pool6 = "fd30::/64"
-[[identity]]
-name = "laptop"
-public_key = "$(cat "$WORK/client.pub")"
-[[socket]]
-name = "exit"
-type = "exit_node"
-egress = ["10.32.0.1", "fd32::1"]
-[[policy]]
-name = "all"
-organization_wide = true
-permissions = ["network"]
-[[stage]]
-name = "tunnel"
-plugin = "wireguard"
-listen_port = 51820
-private_key_file = "$WORK/server.key"
-identities = true
-[[stage]]
-name = "policy"
-plugin = "policy"
-[[stage]]
-name = "nat"
-plugin = "nat"
-port_range = "40000-40999"
-block_size = 64
-log = "$WORK/nat.log"
-[[stage]]
-name = "egress"
-plugin = "egress"
-interface = "vt$RUN_ID"
-port_range = "40000-40999"
-TOML
+exit_connector 3 'admin = ""
+state_dir = "state"' "" "log = \"$WORK/nat.log\"" >"$WORK/connector.toml"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 
 exit_client 3  # laptop's pool addresses are 10.30.0.2 and fd30::2, as exit_client sets them

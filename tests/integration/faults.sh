@@ -24,51 +24,13 @@ ADMIN=127.0.0.1:$(free_port)
 wg_key server
 wg_key client
 wg_key phone
-cat >"$WORK/connector.toml" <<TOML
-[host]
-admin = "$ADMIN"
-[overlay]
-pool4 = "10.20.0.0/24"
-pool6 = "fd20::/64"
-[[identity]]
-name = "laptop"
-public_key = "$(cat "$WORK/client.pub")"
-[[identity]]
-name = "phone"
-public_key = "$(cat "$WORK/phone.pub")"
-[[socket]]
-name = "exit"
-type = "exit_node"
-egress = ["10.22.0.1", "fd22::1"]
-[[policy]]
-name = "all"
-organization_wide = true
-permissions = ["network"]
-[[stage]]
-name = "tunnel"
-plugin = "wireguard"
-listen_port = 51820
-private_key_file = "$WORK/server.key"
-identities = true
-[[stage]]
-name = "policy"
-plugin = "policy"
-[[stage]]
-name = "nat"
-plugin = "nat"
-port_range = "40000-40999"
-block_size = 64
-log = "$WORK/nat.log"
-tcp_established = "8s"
-tcp_transitory = "3s"
-udp = "3s"
-icmp = "3s"
-[[stage]]
-name = "egress"
-plugin = "egress"
-interface = "vt$RUN_ID"
-port_range = "40000-40999"
-TOML
+exit_connector 2 "admin = \"$ADMIN\"" "[[identity]]
+name = \"phone\"
+public_key = \"$(cat "$WORK/phone.pub")\"" "log = \"$WORK/nat.log\"
+tcp_established = \"8s\"
+tcp_transitory = \"3s\"
+udp = \"3s\"
+icmp = \"3s\"" >"$WORK/connector.toml"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 
 exit_client 2  # laptop: 10.20.0.2

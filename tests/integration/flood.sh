@@ -20,43 +20,7 @@ ADMIN=127.0.0.1:$(free_port)
 ip -n "$S" route add "$SPOOFED" via 10.11.0.2
 wg_key server
 wg_key client
-cat >"$WORK/connector.toml" <<TOML
-[host]
-admin = "$ADMIN"
-[overlay]
-pool4 = "10.10.0.0/24"
-pool6 = "fd10::/64"
-[[identity]]
-name = "laptop"
-public_key = "$(cat "$WORK/client.pub")"
-[[socket]]
-name = "exit"
-type = "exit_node"
-egress = ["10.12.0.1", "fd12::1"]
-[[policy]]
-name = "all"
-organization_wide = true
-permissions = ["network"]
-[[stage]]
-name = "tunnel"
-plugin = "wireguard"
-listen_port = 51820
-private_key_file = "$WORK/server.key"
-identities = true
-[[stage]]
-name = "policy"
-plugin = "policy"
-[[stage]]
-name = "nat"
-plugin = "nat"
-port_range = "40000-40999"
-block_size = 64
-[[stage]]
-name = "egress"
-plugin = "egress"
-interface = "vt$RUN_ID"
-port_range = "40000-40999"
-TOML
+exit_connector 1 "admin = \"$ADMIN\"" >"$WORK/connector.toml"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 exit_client 1
 ip netns exec "$C" ping -c 2 -i 0.2 -W 3 10.12.0.2 >/dev/null || fail "no traffic before the floods"

@@ -162,6 +162,53 @@ allowed_ips = ["10.${1}0.0.2/32", "fd${1}0::2/128"]
 TOML
 }
 
+# exit_connector N HOST_KEYS [IDENTITIES] [NAT_KEYS]: prints a connector's config for three_hosts N:
+# identity "laptop" ($WORK/client.pub) and the [[identity]] tables IDENTITIES, the exit node "exit"
+# on 10.N2.0.1 and fdN2::1 that a policy grants everyone, and the pipeline tunnel (port 51820,
+# $WORK/server.key, every identity a peer) -> policy -> nat (ports 40000-40999 in blocks of 64,
+# and NAT_KEYS) -> egress on vt<id>. HOST_KEYS are the lines of [host].
+exit_connector() {
+  cat <<TOML
+[host]
+$2
+[overlay]
+pool4 = "10.${1}0.0.0/24"
+pool6 = "fd${1}0::/64"
+[[identity]]
+name = "laptop"
+public_key = "$(cat "$WORK/client.pub")"
+${3:-}
+[[socket]]
+name = "exit"
+type = "exit_node"
+egress = ["10.${1}2.0.1", "fd${1}2::1"]
+[[policy]]
+name = "all"
+organization_wide = true
+permissions = ["network"]
+[[stage]]
+name = "tunnel"
+plugin = "wireguard"
+listen_port = 51820
+private_key_file = "$WORK/server.key"
+identities = true
+[[stage]]
+name = "policy"
+plugin = "policy"
+[[stage]]
+name = "nat"
+plugin = "nat"
+port_range = "40000-40999"
+block_size = 64
+${4:-}
+[[stage]]
+name = "egress"
+plugin = "egress"
+interface = "vt$RUN_ID"
+port_range = "40000-40999"
+TOML
+}
+
 # exit_client N: the client namespace $C as an exit node's client: wireguard-go (interface
 # gc<id>) with key $WORK/client.key, peer $WORK/server.pub at 10.N1.0.1:51820, addresses 10.N0.0.2
 # and fdN0::2, and the exit-node routes as a client installs them (never clashing with its own

@@ -18,45 +18,9 @@ chmod 711 "$WORK"
 chown nobody "$WORK/server.key"
 uid=$(id -u nobody)
 gid=$(id -g nobody)
-cat >"$WORK/connector.toml" <<TOML
-[host]
-admin = ""
+exit_connector 5 'admin = ""
 state_dir = "state"
-user = "nobody"
-[overlay]
-pool4 = "10.50.0.0/24"
-pool6 = "fd50::/64"
-[[identity]]
-name = "laptop"
-public_key = "$(cat "$WORK/client.pub")"
-[[socket]]
-name = "exit"
-type = "exit_node"
-egress = ["10.52.0.1", "fd52::1"]
-[[policy]]
-name = "all"
-organization_wide = true
-permissions = ["network"]
-[[stage]]
-name = "tunnel"
-plugin = "wireguard"
-listen_port = 51820
-private_key_file = "$WORK/server.key"
-identities = true
-[[stage]]
-name = "policy"
-plugin = "policy"
-[[stage]]
-name = "nat"
-plugin = "nat"
-port_range = "40000-40999"
-block_size = 64
-[[stage]]
-name = "egress"
-plugin = "egress"
-interface = "vt$RUN_ID"
-port_range = "40000-40999"
-TOML
+user = "nobody"' >"$WORK/connector.toml"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 
 # CAP_NET_ADMIN (12) and CAP_NET_RAW (13), and nothing else, in every set of every thread.

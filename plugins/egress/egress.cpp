@@ -104,6 +104,7 @@ class EgressEdge final : public Plugin {
       shared_ = std::make_unique<SharedSystem>(settings_, table, ctx_.log());
       if (shared_->trains4() >= 0 && !glue_) glue_ = std::make_unique<tun::GlueBuffers>();
       pending4_.reserve(kBurstMax);
+      scratch_.reserve(kBurstMax);
       cut_.reserve(128);
       if (!read_memory_) {
         read_memory_ = std::make_unique<std::uint8_t[]>(2 * kReads * kReadSize);
@@ -258,6 +259,7 @@ class EgressEdge final : public Plugin {
   // Shared mode's IPv4 packets of a burst, in order: trains into their device, the rest by the
   // raw socket to their destination.
   void send_pending4() {
+    if (glue_) tun::group_by_flow(pending4_, scratch_);
     std::span<Packet* const> all(pending4_);
     for (std::size_t i = 0, n = 1; i < all.size(); i += n) {
       auto glued = glue_ ? glue_->take(all.subspan(i), ctx_.pool()) : tun::GlueBuffers::Glued{};
@@ -297,7 +299,7 @@ class EgressEdge final : public Plugin {
   Settings settings_;
   std::unique_ptr<SharedSystem> shared_;
   std::unique_ptr<KernelSystem> kernel_;
-  std::vector<Packet*> pending4_;
+  std::vector<Packet*> pending4_, scratch_;
   std::unique_ptr<tun::GlueBuffers> glue_;
   std::unique_ptr<std::uint8_t[]> read_memory_;
   std::array<Packet, 2 * kReads> reads_;  // over read_memory_: IPv4's, then IPv6's

@@ -1,8 +1,11 @@
 #include "coalesce.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <utility>
 
+#include "waygate/burst.hpp"
 #include "waygate/net/checksum.hpp"
 #include "waygate/net/headers.hpp"
 
@@ -108,6 +111,41 @@ std::size_t train_length(std::span<Packet* const> packets) {
     last = s;
   }
   return n;
+}
+
+void group_by_flow(std::span<Packet*> packets, std::vector<Packet*>& scratch) {
+  // Up to kFlows flows are told apart, by a hash of addresses and ports (two flows that collide
+  // just stay interleaved); the rest, and all that is not TCP, share the last group.
+  constexpr std::size_t kFlows = 15;
+  std::array<std::uint64_t, kFlows> keys{};
+  std::array<std::size_t, kFlows + 1> counts{};
+  std::size_t flows = 0;
+  auto group_of = [&](const Packet& p) -> std::size_t {
+    Segment s;
+    if (!parse(p, s)) return kFlows;
+    const std::uint8_t* b = p.data();
+    const std::size_t addresses = s.v6 ? 32 : 8;
+    std::uint64_t key = 1469598103934665603ull;  // FNV-1a over the addresses and the ports
+    for (std::size_t i = 0; i < addresses; ++i) key = (key ^ b[(s.v6 ? 8 : 12) + i]) * 1099511628211ull;
+    for (std::size_t i = 0; i < 4; ++i) key = (key ^ b[s.ip + i]) * 1099511628211ull;
+    for (std::size_t g = 0; g < flows; ++g)
+      if (keys[g] == key) return g;
+    if (flows == kFlows) return kFlows;
+    keys[flows] = key;
+    return flows++;
+  };
+  if (packets.size() < 3 || packets.size() > kBurstMax) return;
+  std::array<std::uint8_t, kBurstMax> group;
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    group[i] = static_cast<std::uint8_t>(group_of(*packets[i]));
+    ++counts[group[i]];
+  }
+  if (flows + (counts[kFlows] > 0 ? 1 : 0) <= 1) return;  // one group: nothing to move
+  std::array<std::size_t, kFlows + 1> at{};
+  for (std::size_t g = 1; g <= kFlows; ++g) at[g] = at[g - 1] + counts[g - 1];
+  scratch.resize(packets.size());
+  for (std::size_t i = 0; i < packets.size(); ++i) scratch[at[group[i]]++] = packets[i];
+  std::copy(scratch.begin(), scratch.end(), packets.begin());
 }
 
 std::size_t glue(std::span<Packet* const> train, std::uint8_t* out) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "vnet.hpp"
 #include "waygate/packet.hpp"
@@ -25,6 +26,12 @@ inline constexpr std::size_t kMaxGlued = 65535;
 // same ACK, window and options, only ACK (and PSH on the last) set, every payload as long as the
 // first but the last, valid checksums, kMaxGlued bytes at most. 1 when the first starts none.
 std::size_t train_length(std::span<Packet* const> packets);
+
+// Brings each TCP flow's packets of a burst (kBurstMax at most) together, in the order of their
+// flows' first packets, so that flows interleaved on the wire still form trains; what is not TCP
+// follows, in its order. Order within a flow is kept; packets of different flows may change
+// places, which nothing on a network promises to keep. `scratch`: reserved room for the pointers.
+void group_by_flow(std::span<Packet*> packets, std::vector<Packet*>& scratch);
 
 // Writes the train's packet into `out` (room for kVnetHeaderSize + kMaxGlued bytes): a virtio-net
 // header asking for TCP segmentation at the first payload's size, the first packet's headers

@@ -82,6 +82,7 @@ class TunEdge final : public Plugin {
     vnet_ = settings_.vnet_header;
     if (vnet_ && !glue_) glue_ = std::make_unique<GlueBuffers>();
     pending_.reserve(kBurstMax);
+    scratch_.reserve(kBurstMax);
     if (settings_.fd >= 0) ctx_.log().info("using descriptor {}", settings_.fd);
     else ctx_.log().info("device {} up, mtu {}", device_->name(), settings_.mtu);
     ctx_.io().read_many(device_->fd(), kRead);
@@ -174,6 +175,7 @@ class TunEdge final : public Plugin {
 
   // Writes what process() collected: trains glued into one write each, the rest one by one.
   void write_pending(Output& out) {
+    if (vnet_) group_by_flow(pending_, scratch_);
     std::span<Packet* const> all(pending_);
     for (std::size_t i = 0, n = 1; i < all.size(); i += n) {
       auto glued = vnet_ ? glue_->take(all.subspan(i), ctx_.pool()) : GlueBuffers::Glued{};
@@ -189,7 +191,7 @@ class TunEdge final : public Plugin {
   std::vector<net::Prefix> take_;
   std::optional<Device> device_;
   bool vnet_ = false;
-  std::vector<Packet*> pending_;
+  std::vector<Packet*> pending_, scratch_;
   std::unique_ptr<GlueBuffers> glue_;
 };
 

@@ -214,6 +214,32 @@ TEST_F(Coalesce, CutUndoesGlue) {
   EXPECT_TRUE(none.empty());
 }
 
+// Interleaved flows are brought together, each in its own order, what is not TCP after them, and
+// each flow then forms one train.
+TEST_F(Coalesce, GroupingByFlowMakesInterleavedFlowsTrains) {
+  Flow a{false, 2}, b{false, 3}, c{true, 4};
+  for (int i = 0; i < 4; ++i) {
+    add(a, 100 + i * kMss, kMss);
+    add(b, 900 + i * kMss, kMss);
+    add(c, 500 + i * kMss, kMss);
+  }
+  Packet& udp = add(a, 1, 10);
+  udp.data()[9] = 17;  // no longer TCP
+  std::vector<Packet*> before = packets, scratch;
+  scratch.reserve(packets.size());
+  waygate::tun::group_by_flow(packets, scratch);
+  ASSERT_EQ(packets.size(), before.size());
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(packets[i], before[3 * i]);
+    EXPECT_EQ(packets[4 + i], before[3 * i + 1]);
+    EXPECT_EQ(packets[8 + i], before[3 * i + 2]);
+  }
+  EXPECT_EQ(packets[12], &udp);
+  for (std::size_t at : {0u, 4u, 8u}) EXPECT_EQ(waygate::tun::train_length(std::span(packets).subspan(at)), 4u) << at;
+  for (Packet* p : packets) pool.free(p);
+  packets.clear();
+}
+
 TEST_F(Coalesce, APlainHeaderAsksNothing) {
   Packet& p = add(Flow{}, 1, 10);
   std::size_t before = p.size();

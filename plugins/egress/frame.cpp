@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "waygate/net/checksum.hpp"
+#include "segment.hpp"
 
 namespace waygate::egress {
 
@@ -23,16 +23,9 @@ Unwrap unwrap(Packet& p, std::size_t link_len) {
   if (length > p.size()) return Unwrap::malformed;
   p.resize(length);
   if ((h.flags & kNeedsChecksum) == 0) return Unwrap::ok;
-  const std::size_t start = le16toh(h.csum_start);
-  const std::size_t field = start + le16toh(h.csum_offset);
-  if (start < link_len || field + 2 > p.size() + link_len) return Unwrap::malformed;
-  std::uint8_t* from = p.data() + (start - link_len);
-  std::uint8_t* at = p.data() + (field - link_len);
-  // The field holds the pseudo-header sum: summing from csum_start over it gives the whole sum.
-  std::uint16_t sum = net::checksum({from, p.size() - (start - link_len)});
-  if (sum == 0) sum = 0xffff;  // as the kernel writes it (0 means "no checksum" for UDP)
-  at[0] = static_cast<std::uint8_t>(sum >> 8);
-  at[1] = static_cast<std::uint8_t>(sum);
+  const std::size_t start = le16toh(h.csum_start);  // counted from the link header
+  if (start < link_len || !tun::finish_checksum(p.bytes(), start - link_len, le16toh(h.csum_offset)))
+    return Unwrap::malformed;
   return Unwrap::ok;
 }
 

@@ -77,4 +77,12 @@ Cut cut(const VnetHeader& h, std::span<const std::uint8_t> ip, Pool& pool, std::
   return Cut::ok;
 }
 
+bool finish_checksum(std::span<std::uint8_t> ip, std::size_t start, std::size_t offset) {
+  if (start + offset + 2 > ip.size()) return false;
+  std::uint16_t sum = net::checksum(ip.subspan(start));
+  if (sum == 0) sum = 0xffff;  // as the kernel writes it (0 means "no checksum" for UDP)
+  put16(&ip[start + offset], sum);
+  return true;
+}
+
 }  // namespace waygate::tun

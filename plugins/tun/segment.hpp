@@ -21,4 +21,9 @@ enum class Cut { ok, malformed, no_buffer };
 // was cut so far is in `out`; malformed: nothing was appended.
 Cut cut(const VnetHeader& h, std::span<const std::uint8_t> ip, Pool& pool, std::vector<Packet*>& out);
 
+// Finishes a checksum the kernel left to be done (NEEDS_CSUM): the field `offset` bytes past
+// `start` holds the pseudo-header's sum, and summing from `start` over it gives the whole one.
+// false if the field lies outside the packet.
+bool finish_checksum(std::span<std::uint8_t> ip, std::size_t start, std::size_t offset);
+
 }  // namespace waygate::tun

@@ -174,6 +174,14 @@ std::vector<Check> connector_checks(const std::string& file, double wait) {
     add("kernel's ephemeral ports", clear,
         fmt::format("{}-{}, the NAT's {}-{}", low, high, s.ports.first, s.ports.last),
         "the kernel would reuse the NAT's ports: the egress stage moves the range at start; restart waygate");
+    if (s.offload && !s.egress4.empty()) {
+      std::string rp = read_file("/proc/sys/net/ipv4/conf/all/rp_filter");
+      add("TCP trains", rp == "0",
+          rp == "0" ? "reverse-path filtering is off: TCP leaves glued into trains"
+                    : "net.ipv4.conf.all.rp_filter is " + rp + ": it would drop the trains, so TCP leaves segment by segment (slower)",
+          "turn reverse-path filtering off where the network allows it (sysctl net.ipv4.conf.all.rp_filter=0) and "
+          "restart waygate, or set offload = false on the egress stage");
+    }
   }
 
   if (wireguard_port > 0) {

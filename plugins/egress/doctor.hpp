@@ -1,7 +1,8 @@
 // `waygate doctor -c CONNECTOR.toml`: the exit node's troubleshooting list checked by a command
 // on the connector, each check passing or failing with what to do about it: the config, the
 // admin API, a policy with the network permission linked to each exit node, the egress edge's
-// nftables table, egress address and ephemeral ports (or forwarding, in kernel mode), a firewall
+// nftables table, egress address and ephemeral ports (or forwarding, in kernel mode), whether TCP
+// can leave in trains (offload), a firewall
 // that would drop the clients' UDP, and packets arriving (counters moving).
 #pragma once
 

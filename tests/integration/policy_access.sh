@@ -254,7 +254,13 @@ status=$?
 set -e
 [[ $status == 1 && $doctor == *"FAIL nftables table waygate_egress"*"-> the egress stage installs it at start"* ]] ||
   fail "doctor with the table gone (status $status): $doctor"
-pass "doctor: all checks pass, and a missing nftables table fails with what to do"
+ip netns exec "$S" sysctl -qw net.ipv4.conf.all.rp_filter=1
+set +e
+doctor=$(ip netns exec "$S" "$WAYGATE" doctor -c "$WORK/connector.toml" --wait 0.2)
+set -e
+ip netns exec "$S" sysctl -qw net.ipv4.conf.all.rp_filter=0
+[[ $doctor == *"FAIL TCP trains"*"rp_filter is 1"*"-> turn reverse-path filtering off"* ]] || fail "doctor with rp_filter on: $doctor"
+pass "doctor: all checks pass, a missing nftables table fails with what to do, and so does rp_filter keeping TCP off its trains"
 stop_waygate
 [[ -s $WORK/state/stats.json && $(cat "$WORK/state/stats.json") == *'"corporate-exit":['* ]] ||
   fail "no traffic history saved on stop"

@@ -15,45 +15,8 @@ wg_key server
 wg_key client
 # config DESCRIPTION UDP_TIMEOUT: the connector's file, two values of which the reloads change.
 config() {
-  cat >"$WORK/connector.toml" <<TOML
-[host]
-admin = "$ADMIN"
-[overlay]
-pool4 = "10.40.0.0/24"
-pool6 = "fd40::/64"
-[[identity]]
-name = "laptop"
-public_key = "$(cat "$WORK/client.pub")"
-[[socket]]
-name = "exit"
-type = "exit_node"
-description = "$1"
-egress = ["10.42.0.1", "fd42::1"]
-[[policy]]
-name = "all"
-organization_wide = true
-permissions = ["network"]
-[[stage]]
-name = "tunnel"
-plugin = "wireguard"
-listen_port = 51820
-private_key_file = "$WORK/server.key"
-identities = true
-[[stage]]
-name = "policy"
-plugin = "policy"
-[[stage]]
-name = "nat"
-plugin = "nat"
-port_range = "40000-40999"
-block_size = 64
-udp = "$2"
-[[stage]]
-name = "egress"
-plugin = "egress"
-interface = "vt$RUN_ID"
-port_range = "40000-40999"
-TOML
+  exit_connector 4 "admin = \"$ADMIN\"" "" "udp = \"$2\"" |
+    sed "s/^type = \"exit_node\"\$/&\ndescription = \"$1\"/" >"$WORK/connector.toml"
 }
 config "before" "2m"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"

@@ -2,8 +2,8 @@
 # Every test, from a fresh machine: installs what is missing, builds, and runs
 #   1. the unit, rig and namespace tests (ctest, warnings as errors);
 #   2. the unit and rig tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and the
-#      host's tests (worker, loop, pipeline; the worker driven from other threads) under
-#      ThreadSanitizer;
+#      host's tests (worker, loop, pipeline, crew; the worker driven from other threads) and the
+#      wireguard edge sealing and opening on a crew under ThreadSanitizer;
 #   3. the out-of-tree example plugin, built against the installed SDK, with its own tests;
 #   4. each fuzz target for a bounded time.
 # Namespace tests need root; without it they are skipped, not failed.
@@ -27,11 +27,12 @@ echo "== unit and rig tests under ASan+UBSan"
 bash .ci/build.sh build-asan -DWAYGATE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1 run_ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -LE integration
 
-echo "== host tests under TSan"
+echo "== host tests and the wireguard edge's crew under TSan"
 [[ -f build-tsan/build.ninja ]] ||
   cmake -S . -B build-tsan -G Ninja -DWAYGATE_WERROR=ON -DWAYGATE_TSAN=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-ninja -C build-tsan host_test
+ninja -C build-tsan host_test wireguard_test
 TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/host_test --gtest_brief=1
+TSAN_OPTIONS=halt_on_error=1 build-tsan/plugins/wireguard/wireguard_test --gtest_brief=1 --gtest_filter='WireGuardEdge.ACrew*
 
 echo "== example plugin against the installed SDK"
 rm -rf build/sdk-install build/example

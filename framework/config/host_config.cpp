@@ -118,6 +118,7 @@ HostConfig build(Config root, const std::string& origin) {
     out.buffer_size = static_cast<std::size_t>(host.integer("buffer_size", 2048, 1024, 65536 + 512));
     out.headroom = static_cast<std::size_t>(host.integer("headroom", 128, 0, 512));
     out.ring_entries = static_cast<unsigned>(host.integer("ring_entries", 1024, 64, 32768));
+    out.crypto_threads = static_cast<unsigned>(host.integer("crypto_threads", out.crypto_threads, 1, 64));
   }
 
   std::vector<Config> stages = root.tables("stage");

@@ -34,6 +34,8 @@ struct HostConfig {
   std::size_t buffer_size = 2048;
   std::size_t headroom = 128;
   unsigned ring_entries = 1024;
+  // Threads that seal and open a burst's packets, the worker itself among them (Context::crew).
+  unsigned crypto_threads = 1;
   // Least privilege, applied once the pipeline runs and read at start only: the user the host
   // becomes ("" stays who started it), and the capabilities it keeps (libcap names such as
   // "cap_net_admin"; every other one is dropped from every set, the bounding set included).

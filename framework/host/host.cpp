@@ -27,7 +27,7 @@ namespace {
 void validate(const HostConfig& config, PluginCatalog& catalog) {
   Scratch scratch;
   Pipeline pipeline(config, catalog,
-                    StageResources{scratch.registry, 0, scratch.timers, scratch.pool,
+                    StageResources{scratch.registry, 0, scratch.timers, scratch.pool, scratch.crew,
                                    [&](std::uint32_t) -> Io& { return scratch.io; },
                                    make_stage_logger});
 }

@@ -4,6 +4,7 @@
 
 #include "host_logger.hpp"
 #include "pipeline.hpp"
+#include "thread_crew.hpp"
 #include "uring_loop.hpp"
 
 namespace waygate {
@@ -12,10 +13,12 @@ struct Worker::State {
   explicit State(const HostConfig& c)
       : pool(c.buffers, c.buffer_size, c.headroom),
         loop(pool, c.ring_entries, static_cast<unsigned>(c.buffers)),
-        timers(UringLoop::clock()) {}
+        timers(UringLoop::clock()),
+        crew(c.crypto_threads - 1) {}
   Pool pool;
   UringLoop loop;
   TimerQueue timers;
+  ThreadCrew crew;
   std::unique_ptr<Pipeline> pipeline;
 };
 
@@ -28,7 +31,7 @@ std::unique_ptr<Pipeline> Worker::build(const HostConfig& config) {
   State& s = *state_;
   return std::make_unique<Pipeline>(
       config, catalog_,
-      StageResources{registry_, index_, s.timers, s.pool,
+      StageResources{registry_, index_, s.timers, s.pool, s.crew,
                      [&s](std::uint32_t stage) -> Io& { return s.loop.io(stage); },
                      make_stage_logger});
 }
@@ -140,6 +143,7 @@ void Worker::run(std::promise<void>& ready, const std::function<void()>& after_s
     state_->pipeline->start();
     try {
       if (after_setup) after_setup();
+      state_->crew.start();
     } catch (...) {
       state_->pipeline->stop();
       throw;

@@ -43,6 +43,7 @@ struct Pipeline::Stage {
   Drop end_of_pipeline;
   Drop loop;
   bool started = false;
+  bool touched = false;  // in touched_
 };
 
 Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResources res)
@@ -62,7 +63,7 @@ Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResour
     stage->context = std::make_unique<StageContext>(
         spec.name, MetricNaming{metric_prefix(info.name), "waygate_drops_total", true},
         res.registry, res.worker, res.timers, res.pool, res.io(static_cast<std::uint32_t>(i)),
-        *stage->logger);
+        res.crew, *stage->logger);
     stage->context->set_directory(config.directory);
     stage->context->set_endpoints(&endpoints_);
     stage->instance.plugin.reset(info.create(*stage->context));
@@ -76,7 +77,7 @@ Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResour
     stage->loop = stage->context->drop_reason("reply_loop");
     stages_.push_back(std::move(stage));
   }
-  pending_io_.reserve(n);
+  touched_.reserve(n);
 }
 
 Pipeline::~Pipeline() { stop(); }
@@ -113,7 +114,8 @@ void Pipeline::stop() {
       b->clear();
     }
   }
-  pending_io_.clear();
+  for (std::uint32_t i : touched_) stages_[i]->touched = false;
+  touched_.clear();
   started_ = false;
 }
 
@@ -163,21 +165,24 @@ void Pipeline::run(std::size_t from, Burst& entering) {
 
 void Pipeline::on_io(std::uint32_t stage, const Completion& completion) {
   Stage& s = *stages_[stage];
-  bool was_empty = s.io_out->passed().empty() && s.io_out->replies().empty();
+  if (!s.touched) {
+    s.touched = true;
+    touched_.push_back(stage);
+  }
   s.instance.plugin->on_io(completion, *s.io_out);
-  bool now_empty = s.io_out->passed().empty() && s.io_out->replies().empty();
-  if (was_empty && !now_empty) pending_io_.push_back(stage);
 }
 
 void Pipeline::flush() {
-  for (std::uint32_t i : pending_io_) {
+  for (std::uint32_t i : touched_) {
     Stage& s = *stages_[i];
+    s.touched = false;
+    s.instance.plugin->flush(*s.io_out);
     run(i, s.io_out->passed());
     s.io_out->passed().clear();
     run(i, s.io_out->replies());
     s.io_out->replies().clear();
   }
-  pending_io_.clear();
+  touched_.clear();
 }
 
 }  // namespace waygate

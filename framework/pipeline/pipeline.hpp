@@ -23,6 +23,7 @@ struct StageResources {
   unsigned worker;
   TimerQueue& timers;
   Pool& pool;
+  Crew& crew;
   std::function<Io&(std::uint32_t stage)> io;
   std::function<std::unique_ptr<Logger>(const std::string& stage)> logger;
 };
@@ -43,7 +44,8 @@ class Pipeline {
 
   // A completion for the stage that queued it. What the stage passes on is held until flush().
   void on_io(std::uint32_t stage, const Completion& completion);
-  // Runs everything the stages' on_io produced since the last flush.
+  // Tells the stages that had completions that the turn is over (Plugin::flush), then runs
+  // everything they produced.
   void flush();
   // A request for an endpoint a stage serves (see waygate/api.hpp); nullopt if none does.
   std::optional<Response> handle(Listener listener, const Request& request) const {
@@ -62,7 +64,7 @@ class Pipeline {
   DropLedger& ledger_;  // the worker's: drops by socket and identity
   Endpoints endpoints_;
   std::vector<std::unique_ptr<Stage>> stages_;
-  std::vector<std::uint32_t> pending_io_;  // stages whose io output holds packets
+  std::vector<std::uint32_t> touched_;  // stages that had completions since the last flush()
   int depth_ = 0;
   bool started_ = false;
 };

@@ -44,6 +44,7 @@ class WireGuardEdge final : public Plugin {
 
   void process(Burst& burst, Output& out) override { device_->send(burst, out); }
   void on_io(const Completion& c, Output& out) override { device_->complete(c, out); }
+  void flush(Output& out) override { device_->flush(out); }
 
  private:
   Context& ctx_;

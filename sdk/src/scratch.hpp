@@ -4,6 +4,7 @@
 #pragma once
 
 #include "stage_context.hpp"
+#include "thread_crew.hpp"
 
 namespace waygate {
 
@@ -33,11 +34,12 @@ struct Scratch {
   TimerQueue timers;
   Pool pool{64, 2048, 128};
   NoIo io{pool};
+  ThreadCrew crew{0};
   Quiet logger;
 
   StageContext context(std::string name) {
     return StageContext(std::move(name), MetricNaming{"", "drops_total", false}, registry, 0, timers,
-                        pool, io, logger);
+                        pool, io, crew, logger);
   }
 };
 

@@ -5,7 +5,8 @@
 namespace waygate {
 
 StageContext::StageContext(std::string name, MetricNaming naming, CounterRegistry& registry,
-                           unsigned worker, TimerQueue& timers, Pool& pool, Io& io, Logger& logger)
+                           unsigned worker, TimerQueue& timers, Pool& pool, Io& io, Crew& crew,
+                           Logger& logger)
     : name_(std::move(name)),
       naming_(std::move(naming)),
       registry_(registry),
@@ -13,6 +14,7 @@ StageContext::StageContext(std::string name, MetricNaming naming, CounterRegistr
       timers_(timers),
       pool_(pool),
       io_(io),
+      crew_(crew),
       logger_(logger) {}
 
 std::atomic<std::uint64_t>* StageContext::slot(std::string_view name, std::string_view help,

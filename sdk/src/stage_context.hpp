@@ -1,5 +1,5 @@
 // The one implementation of Context, shared by the host and the test rig: they differ only in
-// the clock behind the TimerQueue, the Io, the Logger and how metric names are spelled.
+// the clock behind the TimerQueue, the Io, the Crew, the Logger and how metric names are spelled.
 #pragma once
 
 #include <memory>
@@ -20,7 +20,7 @@ struct MetricNaming {
 class StageContext final : public Context {
  public:
   StageContext(std::string name, MetricNaming naming, CounterRegistry& registry, unsigned worker,
-               TimerQueue& timers, Pool& pool, Io& io, Logger& logger);
+               TimerQueue& timers, Pool& pool, Io& io, Crew& crew, Logger& logger);
 
   std::string_view name() const override { return name_; }
   Counter counter(std::string_view name, std::string_view help, const Labels& labels) override;
@@ -34,6 +34,7 @@ class StageContext final : public Context {
   Logger& log() override { return logger_; }
   Pool& pool() override { return pool_; }
   Io& io() override { return io_; }
+  Crew& crew() override { return crew_; }
   std::vector<CounterRegistry::Sample> metrics() const override { return registry_.snapshot(); }
   std::shared_ptr<const Directory> directory() const override { return directory_; }
   // Also sizes the worker's drop ledger for the directory's sockets and identities.
@@ -54,6 +55,7 @@ class StageContext final : public Context {
   TimerQueue& timers_;
   Pool& pool_;
   Io& io_;
+  Crew& crew_;
   Logger& logger_;
   std::optional<std::chrono::system_clock::time_point> fake_epoch_;
   std::shared_ptr<const Directory> directory_ = std::make_shared<const Directory>();

@@ -166,8 +166,10 @@ struct Rig::Impl final : BurstSink {
       : options(std::move(o)),
         pool(options.buffers, options.buffer_size, options.headroom),
         io(pool),
+        crew(options.crew_threads),
         context(options.name, MetricNaming{"", "drops_total", false}, registry, 0, timers, pool,
-                io, logger) {
+                io, crew, logger) {
+    crew.start();
     context.fake_wall_clock(std::chrono::sys_days{std::chrono::year{2026} / 1 / 1});
     context.set_endpoints(&endpoints);
     context.set_directory(load_directory(options.directory));
@@ -213,6 +215,7 @@ struct Rig::Impl final : BurstSink {
   TimerQueue timers;
   Pool pool;
   RigIo io;
+  ThreadCrew crew;
   RigLogger logger;
   Endpoints endpoints;
   StageContext context;
@@ -347,6 +350,7 @@ std::size_t Rig::poll(std::chrono::milliseconds wait) {
     impl_->plugin.plugin->on_io(c, out);
     ++n;
   }
+  if (n > 0) impl_->plugin.plugin->flush(out);
   impl_->collect(out);
   return n;
 }

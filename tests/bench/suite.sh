@@ -34,6 +34,9 @@ wait_for 5 listening "$O" 5201
 ROWS="$WORK/rows.jsonl"
 # WAYGATE_BENCH_ONLY="plain waygate ...": only those sections' rows, printed, for a quick look.
 want() { [[ -z ${WAYGATE_BENCH_ONLY:-} || " $WAYGATE_BENCH_ONLY " == *" $1 "* ]]; }
+# WAYGATE_CRYPTO_THREADS=N: both Waygate ends spread their crypto over N threads ([host]
+# crypto_threads); unset, the default.
+CRYPTO_THREADS=${WAYGATE_CRYPTO_THREADS:+crypto_threads = $WAYGATE_CRYPTO_THREADS}
 : >"$ROWS"
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -113,6 +116,7 @@ echo "== Waygate connector (configs/exit-node.toml's pipeline)"
 cat >"$WORK/connector.toml" <<TOML
 [host]
 admin = "127.0.0.1:9190"
+$CRYPTO_THREADS
 api = ["10.80.0.1:80"]
 state_dir = "$WORK/state"
 [overlay]
@@ -162,6 +166,7 @@ TOML
 cat >"$WORK/client.toml" <<TOML
 [host]
 admin = "127.0.0.1:9191"
+$CRYPTO_THREADS
 [[stage]]
 name = "device"
 plugin = "tun"

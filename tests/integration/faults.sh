@@ -45,7 +45,7 @@ for prefix in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do ip -n "$C2" route add "$pr
 
 metric() {
   ip netns exec "$S" curl -s -m 5 "http://$ADMIN/metrics" >"$WORK/metrics.txt"
-  awk -v re="$1" '$0 !~ /^#/ && $1 ~ re {sum += $2} END {printf "%d\n", sum}' "$WORK/metrics.txt"
+  awk -v re="$1" '$0 !~ /^#/ && $1 ~ re {sum += $2} END {printf "%.0f\n", sum}' "$WORK/metrics.txt"
 }
 # phone_reaches [FAMILY]: one ping from phone to the outside host answered.
 phone_reaches() {

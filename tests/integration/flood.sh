@@ -28,7 +28,7 @@ ip netns exec "$C" ping -c 2 -i 0.2 -W 3 10.12.0.2 >/dev/null || fail "no traffi
 # metric REGEX: the sum of every sample whose name and labels match.
 metric() {
   ip netns exec "$S" curl -s -m 5 "http://$ADMIN/metrics" >"$WORK/metrics.txt"
-  awk -v re="$1" '$0 !~ /^#/ && $1 ~ re {sum += $2} END {printf "%d\n", sum}' "$WORK/metrics.txt"
+  awk -v re="$1" '$0 !~ /^#/ && $1 ~ re {sum += $2} END {printf "%.0f\n", sum}' "$WORK/metrics.txt"
 }
 drops() { metric "^waygate_drops_total\\{stage=\"tunnel\",reason=\"($1)\"\\}"; }
 # throughput SECONDS: iperf3 TCP upload from the client to the outside host, in Mbit/s.

@@ -71,7 +71,7 @@ sys.exit(0 if min(seconds) > 0 else 1)
 PY
 read -r received mbit slowest intervals <"$WORK/iperf-summary.txt"
 sleep 0.5
-tx=$(ip netns exec "$S" curl -s -m 5 "http://$ADMIN/metrics" | awk '$1 ~ /^waygate_egress_tx_bytes_total/ {s += $2} END {printf "%d\n", s}')
+tx=$(ip netns exec "$S" curl -s -m 5 "http://$ADMIN/metrics" | awk '$1 ~ /^waygate_egress_tx_bytes_total/ {s += $2} END {printf "%.0f\n", s}')
 ((tx >= received)) || fail "the egress edge counted $tx bytes out, the outside host received $received"
 grep -q "reload: applied" "$WORK/connector.log" && ! grep -qE "critical|a stage refused" "$WORK/connector.log" ||
   fail "the connector logged: $(grep -E 'critical|a stage refused' "$WORK/connector.log")"

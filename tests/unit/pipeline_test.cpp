@@ -9,6 +9,7 @@
 
 #include "host_logger.hpp"
 #include "pipeline.hpp"
+#include "thread_crew.hpp"
 #include "uring_loop.hpp"
 
 using namespace std::chrono_literals;
@@ -34,7 +35,7 @@ class Harness {
     config_ = waygate::parse_host_config(toml, "test.toml");
     pipeline_ = std::make_unique<waygate::Pipeline>(
         config_, catalog_,
-        waygate::StageResources{registry_, 0, timers_, pool_,
+        waygate::StageResources{registry_, 0, timers_, pool_, crew_,
                                 [this](std::uint32_t s) -> waygate::Io& { return loop_.io(s); },
                                 waygate::make_stage_logger});
     pipeline_->start();
@@ -69,6 +70,7 @@ class Harness {
   waygate::Pool pool_;
   waygate::UringLoop loop_;
   waygate::TimerQueue timers_;
+  waygate::ThreadCrew crew_{0};
   waygate::CounterRegistry registry_;
   waygate::PluginCatalog catalog_;
   waygate::HostConfig config_;
@@ -146,9 +148,10 @@ TEST(Pipeline, UnknownPluginNamesTheStageAndLine) {
   waygate::UringLoop loop(pool, 64, 64);
   waygate::TimerQueue timers;
   waygate::CounterRegistry registry;
+  waygate::ThreadCrew crew(0);
   waygate::PluginCatalog catalog({});
   auto config = waygate::parse_host_config("[[stage]]\nname = 'x'\nplugin = 'nope'\n", "t.toml");
-  waygate::StageResources res{registry, 0, timers, pool,
+  waygate::StageResources res{registry, 0, timers, pool, crew,
                               [&](std::uint32_t s) -> waygate::Io& { return loop.io(s); },
                               waygate::make_stage_logger};
   try {

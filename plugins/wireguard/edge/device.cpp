@@ -22,6 +22,7 @@ Device::Device(Context& ctx, Settings settings)
     : ctx_(ctx),
       settings_(std::move(settings)),
       identity_(Identity::from_private(settings_.private_key)),
+      aeads_(std::make_unique<Aead[]>(ctx.crew().size())),
       rx_packets_(ctx.counter("rx_packets_total", "UDP datagrams received")),
       rx_bytes_(ctx.counter("rx_bytes_total", "UDP payload bytes received")),
       tx_packets_(ctx.counter("tx_packets_total", "UDP datagrams sent")),
@@ -51,6 +52,8 @@ Device::Device(Context& ctx, Settings settings)
       cookie_demanded_(ctx.drop_reason("cookie_demanded")),
       no_buffer_(ctx.drop_reason("no_buffer")) {
   sealed_.reserve(kBurstMax + kMaxStaged);
+  sealing_.reserve(kBurstMax + kMaxStaged);
+  opening_.reserve(kBurstMax);
   for (auto& p : settings_.peers) add_peer(p);
 }
 
@@ -209,6 +212,8 @@ void Device::start() {
 void Device::stop() {
   if (!running_) return;
   running_ = false;
+  for (const Opening& o : opening_) ctx_.pool().free(o.packet);
+  opening_.clear();
   for (auto& p : peers_) {
     if (!p) continue;
     for (Timer* t : {&p->retransmit, &p->send_keepalive, &p->new_handshake, &p->zero_keys, &p->persistent}) t->cancel();
@@ -238,6 +243,7 @@ void Device::transmit(Packet* p) {
 }
 
 void Device::transmit_sealed() {
+  seal_waiting();
   std::span<Packet* const> all(sealed_);
   for (std::size_t i = 0, n = 1; i < all.size(); i += n) {
     Packet* first = all[i];

@@ -33,6 +33,25 @@ struct Session {
   ReplayWindow replay;
 };
 
+// A transport message checked against its session and waiting to be opened with the others of
+// its turn. A cache line each: the crew's threads write `opened` side by side.
+struct alignas(64) Opening {
+  Packet* packet;
+  const Key* key;  // valid until the batch is let in: sessions change only between batches
+  std::uint64_t counter;
+  std::uint32_t peer;
+  std::uint32_t receiver;  // the session's index, to find it again when letting in
+  bool opened;
+};
+
+// What a packet in sealed_ is sealed with. The key is valid until transmit_sealed() returns:
+// sends seal and transmit before anything can replace a session.
+struct Sealing {
+  const Key* key;
+  std::uint64_t counter;
+  bool failed;
+};
+
 struct Peer {
   std::uint32_t id = 0;
   PeerSettings settings;
@@ -82,6 +101,8 @@ class Device {
   void send(Burst& burst, Output& out);
   // A receive or send completion on one of the sockets.
   void complete(const Completion& c, Output& out);
+  // The loop's turn is over: open the transport messages it brought (receive.cpp).
+  void flush(Output& out) { open_waiting(out); }
 
   const Settings& settings() const { return settings_; }
   // GET /v1/peers on the admin listener (peers.cpp).
@@ -110,7 +131,11 @@ class Device {
 
   // receive.cpp
   void receive(Packet* p, Output& out);
+  // Checks a transport message and queues it, still sealed, in opening_.
   void receive_transport(Packet* p, Output& out);
+  // Opens what waits in opening_ on the crew, then lets each in, in the order received.
+  void open_waiting(Output& out);
+  void let_in(const Opening& o, Output& out);
   bool under_load();
 
   // handshake.cpp
@@ -122,7 +147,11 @@ class Device {
   void install(Peer& p, std::unique_ptr<Session> session, bool initiator);
 
   // send.cpp
+  // Pads the packet and writes its header; the packet waits in sealed_ to be sealed, with the
+  // others, when transmit_sealed() runs.
   void encrypt_and_send(Peer& p, Session& s, Packet* packet);
+  // Seals everything in sealed_ on the crew; drops what could not be.
+  void seal_waiting();
   void send_keepalive(Peer& p);
   void flush_staged(Peer& p);
   bool usable_for_send(const Session* s) const;
@@ -139,7 +168,7 @@ class Device {
   Context& ctx_;
   Settings settings_;
   Identity identity_;
-  Aead aead_;
+  std::unique_ptr<Aead[]> aeads_;  // one per crew member: a cipher context is not shared
   CookieChecker cookies_;
   AllowedIps allowed_;
   std::vector<std::unique_ptr<Peer>> peers_;  // by id; a removed peer leaves a null slot
@@ -147,7 +176,9 @@ class Device {
   std::unordered_map<std::uint32_t, Index> indices_;
   int sockets_[2] = {-1, -1};                 // IPv4, IPv6
   bool segments_[2] = {false, false};         // the socket sends trains and takes GRO reads
-  std::vector<Packet*> sealed_;               // encrypted, waiting for transmit_sealed()
+  std::vector<Packet*> sealed_;               // waiting for transmit_sealed()
+  std::vector<Sealing> sealing_;              // beside sealed_
+  std::vector<Opening> opening_;              // transport messages of this turn, in order
   std::uint16_t port_ = 0;
   bool running_ = false;
   Time load_window_{};

@@ -1,7 +1,9 @@
 // Datagrams in: classify, then a transport message is checked against its session's replay
-// window, decrypted in place, and its inner packet must come from an address the sending peer
-// owns before it enters the pipeline tagged with that peer. Handshake messages go to
-// handshake.cpp. Every refusal is a counted drop.
+// window and waits for the end of the loop's turn, when the turn's messages are decrypted in place
+// together, spread over the crew. Then, in the order they came, each updates its window and its
+// inner packet must come from an address the sending peer owns before it enters the pipeline
+// tagged with that peer. Handshake messages go to handshake.cpp, after what waits is let in.
+// Every refusal is a counted drop.
 #include <cstring>
 
 #include "device.hpp"
@@ -16,6 +18,12 @@ struct Inner {
   std::size_t length = 0;
   std::span<const std::uint8_t> source;
 };
+
+Session* session_of(Peer& peer, std::uint32_t local_index) {
+  for (auto* s : {peer.current.get(), peer.next.get(), peer.previous.get()})
+    if (s != nullptr && s->keys.local_index == local_index) return s;
+  return nullptr;
+}
 
 Inner inner_of(std::span<const std::uint8_t> b) {
   if (b.empty()) return {};
@@ -52,8 +60,13 @@ void Device::receive(Packet* p, Output& out) {
     out.drop(p, malformed_);
     return;
   }
+  if (*type == MessageType::transport) {
+    receive_transport(p, out);
+    return;
+  }
+  open_waiting(out);  // a handshake may replace the sessions they wait on
   switch (*type) {
-    case MessageType::transport: receive_transport(p, out); return;
+    case MessageType::transport: return;
     case MessageType::initiation: receive_initiation(p, out); return;
     case MessageType::response: receive_response(p, out); return;
     case MessageType::cookie_reply: receive_cookie(p, out); return;
@@ -72,9 +85,7 @@ void Device::receive_transport(Packet* p, Output& out) {
     return;
   }
   Peer& peer = *peers_[found->second.peer];
-  Session* session = nullptr;
-  for (auto* s : {peer.current.get(), peer.next.get(), peer.previous.get()})
-    if (s != nullptr && s->keys.local_index == header.receiver) session = s;
+  Session* session = session_of(peer, header.receiver);
   if (session == nullptr) {
     out.drop(p, unknown_index_);
     return;
@@ -87,13 +98,36 @@ void Device::receive_transport(Packet* p, Output& out) {
     out.drop(p, replayed_);
     return;
   }
-  auto sealed = p->bytes().subspan(kTransportHeaderSize);
-  std::uint8_t* plain = p->data() + kTransportHeaderSize;
-  if (!aead_.open(session->keys.receive, header.counter, sealed, {}, plain)) {
+  opening_.push_back({p, &session->keys.receive, header.counter, peer.id, header.receiver, false});
+  if (opening_.size() == opening_.capacity()) open_waiting(out);
+}
+
+void Device::open_waiting(Output& out) {
+  if (opening_.empty()) return;
+  auto open = [this](unsigned member, std::size_t i) {
+    Opening& o = opening_[i];
+    std::uint8_t* sealed = o.packet->data() + kTransportHeaderSize;
+    o.opened = aeads_[member].open(*o.key, o.counter, {sealed, o.packet->size() - kTransportHeaderSize}, {}, sealed);
+  };
+  ctx_.crew().for_each(opening_.size(), open);
+  for (const Opening& o : opening_) let_in(o, out);
+  opening_.clear();
+}
+
+void Device::let_in(const Opening& o, Output& out) {
+  Packet* p = o.packet;
+  if (!o.opened) {
     out.drop(p, decrypt_failed_);
     return;
   }
-  if (!session->replay.update(header.counter)) {  // cannot fail after check(), but never trust twice
+  Peer& peer = *peers_[o.peer];
+  // An earlier message of the batch may have confirmed a new session and retired this one.
+  Session* session = session_of(peer, o.receiver);
+  if (session == nullptr) {
+    out.drop(p, unknown_index_);
+    return;
+  }
+  if (!session->replay.update(o.counter)) {  // the same counter twice in one batch
     out.drop(p, replayed_);
     return;
   }
@@ -107,8 +141,9 @@ void Device::receive_transport(Packet* p, Output& out) {
   }
   on_authenticated(peer);
 
+  const std::size_t sealed_size = p->size() - kTransportHeaderSize;
   p->strip(kTransportHeaderSize);
-  p->resize(sealed.size() - kTagSize);
+  p->resize(sealed_size - kTagSize);
   if (p->empty()) {  // a keepalive
     ctx_.pool().free(p);
     return;

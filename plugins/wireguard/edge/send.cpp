@@ -1,7 +1,9 @@
 // Packets out: cryptokey routing picks the peer by destination address; the packet is padded,
-// encrypted in place (header into the headroom, tag into the tailroom) and sent to the peer's
-// endpoint, a burst's datagrams to one peer together in trains (transmit_sealed). Without a usable
+// given its header (in the headroom) and room for its tag (in the tailroom), and a burst's packets
+// are then encrypted in place together, spread over the crew, and sent to their peers' endpoints,
+// a burst's datagrams to one peer together in trains (transmit_sealed). Without a usable
 // session it waits in the peer's staging queue for the handshake.
+#include <atomic>
 #include <cstring>
 
 #include "device.hpp"
@@ -60,19 +62,48 @@ void Device::encrypt_and_send(Peer& peer, Session& s, Packet* p) {
   p->resize(padded);
   std::memset(p->data() + length, 0, padded - length);
   std::uint64_t counter = s.send_counter++;
-  aead_.seal(s.keys.send, counter, p->bytes(), {}, p->data());
   p->resize(padded + kTagSize);
   std::uint8_t* header = p->prepend(kTransportHeaderSize);
   write(TransportHeader{s.keys.remote_index, counter}, std::span<std::uint8_t, kTransportHeaderSize>(header, kTransportHeaderSize));
   p->endpoint = peer.endpoint;
   peer.tx_bytes.add(length);
   sealed_.push_back(p);
+  sealing_.push_back({&s.keys.send, counter, false});
   if (length > 0) on_data_sent(peer);
   on_any_sent(peer);
   // Whitepaper 6.2: the initiator of a session renews it before it grows old.
   if (s.keys.initiator &&
       (ctx_.now() - s.created >= settings_.timing.rekey_after_time || counter >= kRekeyAfterMessages))
     initiate(peer, false);
+}
+
+void Device::seal_waiting() {
+  std::atomic<bool> failed{false};
+  auto seal = [this, &failed](unsigned member, std::size_t i) {
+    Packet* p = sealed_[i];
+    Sealing& s = sealing_[i];
+    std::uint8_t* plain = p->data() + kTransportHeaderSize;
+    try {
+      aeads_[member].seal(*s.key, s.counter, {plain, p->size() - kTransportHeaderSize - kTagSize}, {}, plain);
+    } catch (const std::exception&) {  // the library could not: nothing escapes a crew thread
+      s.failed = true;
+      failed.store(true, std::memory_order_relaxed);
+    }
+  };
+  ctx_.crew().for_each(sealed_.size(), seal);
+  if (failed.load(std::memory_order_relaxed)) {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < sealed_.size(); ++i) {
+      if (sealing_[i].failed) {
+        send_failed_.add();
+        ctx_.pool().free(sealed_[i]);
+      } else {
+        sealed_[kept++] = sealed_[i];
+      }
+    }
+    sealed_.resize(kept);
+  }
+  sealing_.clear();
 }
 
 void Device::send_keepalive(Peer& peer) {

@@ -58,10 +58,12 @@ std::vector<std::uint8_t> ipv4(std::uint8_t src, std::uint8_t dst, std::uint8_t 
 }
 
 // A wireguard edge at the outside end of its rig (what it receives travels inbound), with this
-// private key and `rest` of its table; `peer` writes a [[peer]] table for another key.
-std::unique_ptr<Rig> edge(const waygate::wg::Key& private_key, const std::string& rest) {
+// private key and `rest` of its table, and `crew` threads beside its own for its crypto; `peer`
+// writes a [[peer]] table for another key.
+std::unique_ptr<Rig> edge(const waygate::wg::Key& private_key, const std::string& rest, unsigned crew = 0) {
   RigOptions options;
   options.received = Direction::inbound;
+  options.crew_threads = crew;
   return Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format("private_key_file = \"{}\"\n{}", key_file(private_key), rest),
                    options);
 }
@@ -84,9 +86,11 @@ struct Pair {
 
   // a dials b; a owns 10.0.0.1, b owns 10.0.0.2. The edges sit at the outside end of their
   // pipelines: what they receive travels inbound.
-  explicit Pair(std::string a_extra = "", std::string b_extra = "") {
-    a = edge(a_private, fmt::format("listen_port = {}\n{}\n{}", a_port, a_extra, peer(b_private, "10.0.0.2/32", b_port, "b")));
-    b = edge(b_private, fmt::format("listen_port = {}\n{}\n{}", b_port, b_extra, peer(a_private, "10.0.0.1/32", 0, "a")));
+  explicit Pair(std::string a_extra = "", std::string b_extra = "", unsigned crew = 0) {
+    a = edge(a_private, fmt::format("listen_port = {}\n{}\n{}", a_port, a_extra, peer(b_private, "10.0.0.2/32", b_port, "b")),
+             crew);
+    b = edge(b_private, fmt::format("listen_port = {}\n{}\n{}", b_port, b_extra, peer(a_private, "10.0.0.1/32", 0, "a")),
+             crew);
     a->start();
     b->start();
   }
@@ -219,6 +223,7 @@ struct Relay {
   int port = 0;
   sockaddr_in a{}, b{};
   std::vector<std::vector<std::uint8_t>> from_a;
+  bool hold = false;  // keep what a sends instead of passing it on
   explicit Relay(int b_port) {
     sockaddr_in self{};
     self.sin_family = AF_INET;
@@ -242,6 +247,7 @@ struct Relay {
         a = from;
         from_a.emplace_back(buf, buf + n);
       }
+      if (hold && !from_b) continue;
       const sockaddr_in& to = from_b ? a : b;
       ::sendto(fd, buf, static_cast<std::size_t>(n), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
     }
@@ -275,6 +281,65 @@ TEST(WireGuardEdge, ReplayedDataIsDropped) {
   for (int i = 0; i < 5; ++i) b->poll(2ms);
   EXPECT_TRUE(b->take(Direction::inbound).empty());
   EXPECT_EQ(b->drops("replayed"), 2u);
+}
+
+// With a crew, a burst is sealed and a turn's messages are opened spread over two threads: every
+// packet still arrives intact and in order, both ways. A corrupt message among the others is the
+// only one lost, and the same message twice in one turn gets in once.
+TEST(WireGuardEdge, ACrewSealsAndOpensWithoutReordering) {
+  Pair pair("", "", 1);
+  pair.a->push(Direction::outbound, ipv4(1, 2, 7));
+  pair.exchange([&] { return !pair.b->take(Direction::inbound).empty(); });
+  for (auto [from, to] : {std::pair{pair.a.get(), pair.b.get()}, std::pair{pair.b.get(), pair.a.get()}}) {
+    const std::uint8_t src = from == pair.a.get() ? 1 : 2;
+    std::vector<std::vector<std::uint8_t>> burst;
+    for (int i = 0; i < 200; ++i)
+      burst.push_back(ipv4(src, static_cast<std::uint8_t>(3 - src), static_cast<std::uint8_t>(i), 200 + 5 * i));
+    from->push(Direction::outbound, burst);
+    std::vector<waygate::testing::Captured> got;
+    pair.exchange([&] {
+      for (auto& c : to->take(Direction::inbound)) got.push_back(c);
+      return got.size() == burst.size();
+    });
+    ASSERT_EQ(got.size(), burst.size());
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].bytes, burst[i]) << i;
+  }
+
+  auto a_private = waygate::wg::generate_private_key(), b_private = waygate::wg::generate_private_key();
+  int b_port = free_udp_port();
+  Relay relay(b_port);
+  auto a = edge(a_private, peer(b_private, "10.0.0.2/32", relay.port), 1);
+  auto b = edge(b_private, fmt::format("listen_port = {}\n{}", b_port, peer(a_private, "10.0.0.1/32")), 1);
+  a->start();
+  b->start();
+  a->push(Direction::outbound, ipv4(1, 2, 1));
+  std::size_t delivered = 0;
+  for (int i = 0; i < 40 && delivered == 0; ++i) {
+    a->poll(2ms), relay.pump(), b->poll(2ms), relay.pump();
+    delivered += b->take(Direction::inbound).size();
+  }
+  ASSERT_EQ(delivered, 1u);
+  relay.hold = true;
+  relay.from_a.clear();
+  std::vector<std::vector<std::uint8_t>> burst;
+  for (int i = 0; i < 20; ++i) burst.push_back(ipv4(1, 2, static_cast<std::uint8_t>(i), 1000));
+  a->push(Direction::outbound, burst);
+  for (int i = 0; i < 10 && relay.from_a.size() < burst.size(); ++i) relay.pump();
+  ASSERT_EQ(relay.from_a.size(), burst.size());
+  auto sent = relay.from_a;
+  sent[10][40] ^= 1;                          // corrupt: fails its tag
+  sent.insert(sent.begin() + 6, sent[5]);     // the same message twice
+  for (auto& d : sent) relay.replay(d);
+  std::vector<waygate::testing::Captured> got;
+  for (int i = 0; i < 20 && got.size() < burst.size() - 1; ++i) {
+    b->poll(2ms);
+    for (auto& c : b->take(Direction::inbound)) got.push_back(c);
+  }
+  burst.erase(burst.begin() + 10);
+  ASSERT_EQ(got.size(), burst.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].bytes, burst[i]) << i;
+  EXPECT_EQ(b->drops("decrypt_failed"), 1u);
+  EXPECT_EQ(b->drops("replayed"), 1u);
 }
 
 TEST(WireGuardEdge, PersistentKeepaliveKeepsSending) {

@@ -10,7 +10,8 @@ namespace waygate {
 // 2: Context::directory() and Context::serve(); 3: BurstSink::dropped() (drops by socket and
 // identity), Context::metrics(),
 // and Config's table path with record_keys()/asked() (the schema `waygate check --keys` prints);
-// 4: Io::send_segments() and Io::receive_segments() (UDP GSO and GRO).
-inline constexpr std::uint32_t kAbiVersion = 4;
+// 4: Io::send_segments() and Io::receive_segments() (UDP GSO and GRO); 5: Context::crew() and
+// Plugin::flush() (a burst's crypto spread over threads).
+inline constexpr std::uint32_t kAbiVersion = 5;
 
 }  // namespace waygate

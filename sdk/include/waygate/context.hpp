@@ -1,5 +1,5 @@
 // What the host gives a plugin instance: its name, counters, timers, the clock, a logger, packet
-// buffers, asynchronous I/O, the directory (identities, sockets, policies) and HTTP endpoints. Everything a plugin touches outside its own memory goes through
+// buffers, asynchronous I/O, threads to spread a burst's work over, the directory (identities, sockets, policies) and HTTP endpoints. Everything a plugin touches outside its own memory goes through
 // here, which is why the test rig can run a plugin with no host: it is another Context.
 #pragma once
 
@@ -9,6 +9,7 @@
 
 #include "waygate/api.hpp"
 #include "waygate/counters.hpp"
+#include "waygate/crew.hpp"
 #include "waygate/directory.hpp"
 #include "waygate/io.hpp"
 #include "waygate/log.hpp"
@@ -45,6 +46,8 @@ class Context {
   virtual Logger& log() = 0;
   virtual Pool& pool() = 0;
   virtual Io& io() = 0;
+  // The worker's threads for spreading a burst's crypto (see crew.hpp); size() 1 when it has none.
+  virtual Crew& crew() = 0;
   // The current directory; never null (empty when the file has none). configure() is called
   // again when a reload replaces it.
   virtual std::shared_ptr<const Directory> directory() const = 0;

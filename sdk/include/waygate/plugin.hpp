@@ -1,7 +1,7 @@
 // The plugin contract. A plugin is one class derived from Plugin, registered once with
 // WAYGATE_PLUGIN(Class, "name", "version"). Its life: constructed with its Context -> configure()
-// with its TOML table -> start() (open descriptors, arm timers) -> process() bursts and on_io()
-// completions -> stop() -> destroyed. configure() may be called again while running (reload): it
+// with its TOML table -> start() (open descriptors, arm timers) -> process() bursts, and on_io()
+// completions each turn of the loop followed by flush() -> stop() -> destroyed. configure() may be called again while running (reload): it
 // must take the new config whole or throw ConfigError and keep the old one, and it must have no
 // side effect outside the object until it succeeds (the host also calls it on a throw-away
 // instance just to validate a file). Nothing here may block: no DNS, no disk, no sleeping.
@@ -33,6 +33,9 @@ class Plugin {
     (void)completion;
     (void)out;
   }
+  // After a turn of the loop has delivered its completions to on_io(), before what they passed
+  // travels on: a stage that gathers a turn's completions into one batch finishes it here.
+  virtual void flush(Output& out) { (void)out; }
   virtual void stop() {}
 };
 

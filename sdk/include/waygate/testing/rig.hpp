@@ -38,6 +38,8 @@ struct RigOptions {
   // The directory the plugin sees: TOML with [overlay], [[identity]], [[socket]], [[policy]], as
   // in a connector's file (see waygate/directory.hpp). Empty: an empty directory.
   std::string directory = {};
+  // Threads beside the caller in the plugin's Context::crew(); 0 runs its work on the caller.
+  unsigned crew_threads = 0;
 };
 
 class Rig {

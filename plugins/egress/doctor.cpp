@@ -176,11 +176,27 @@ std::vector<Check> connector_checks(const std::string& file, double wait) {
         "the kernel would reuse the NAT's ports: the egress stage moves the range at start; restart waygate");
     if (s.offload && !s.egress4.empty()) {
       std::string rp = read_file("/proc/sys/net/ipv4/conf/all/rp_filter");
-      add("TCP trains", rp == "0",
-          rp == "0" ? "reverse-path filtering is off: TCP leaves glued into trains"
-                    : "net.ipv4.conf.all.rp_filter is " + rp + ": it would drop the trains, so TCP leaves segment by segment (slower)",
-          "turn reverse-path filtering off where the network allows it (sysctl net.ipv4.conf.all.rp_filter=0) and "
-          "restart waygate, or set offload = false on the egress stage");
+      // Running, the edge says whether it has its device: one set up again without the
+      // privileges to make it (a reload of another shape, as [host] user) runs on without.
+      bool device = true;
+      if (running) {
+        try {
+          device = metric_sum(admin_get(admin, "/metrics", token),
+                              fmt::format("waygate_egress_trains_device{{stage=\"{}\"}}", name)) > 0;
+        } catch (const std::exception&) {  // "packets arriving" below reports an API that stopped answering
+        }
+      }
+      if (rp != "0")
+        add("TCP trains", false,
+            "net.ipv4.conf.all.rp_filter is " + rp + ": it would drop the trains, so TCP leaves segment by segment (slower)",
+            "turn reverse-path filtering off where the network allows it (sysctl net.ipv4.conf.all.rp_filter=0) and "
+            "restart waygate, or set offload = false on the egress stage");
+      else
+        add("TCP trains", device,
+            device ? "reverse-path filtering is off: TCP leaves glued into trains"
+                   : "the egress stage runs without its device for trains, so TCP leaves segment by segment (slower)",
+            "restart waygate: a pipeline set up again after privileges were dropped cannot make the device (the log "
+            "says 'no device for TCP trains' and why)");
     }
   }
 

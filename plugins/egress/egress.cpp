@@ -57,6 +57,7 @@ class EgressEdge final : public Plugin {
         read_errors_(ctx.counter("read_errors_total", "Failed reads")),
         glued_writes_(ctx.counter("glued_writes_total", "Trains of TCP segments written to the trains' device as one")),
         merged_(ctx.counter("merged_received_total", "Packets the kernel merged (GRO), cut into their segments")),
+        trains_device_(ctx.gauge("trains_device", "1 while TCP leaves glued into trains through the edge's own device")),
         not_ip_(ctx.drop_reason("not_ip")),
         no_egress_address_(ctx.drop_reason("no_egress_address")),
         send_failed_(ctx.drop_reason("send_failed")),
@@ -103,6 +104,7 @@ class EgressEdge final : public Plugin {
     if (settings_.mode == Mode::shared) {
       shared_ = std::make_unique<SharedSystem>(settings_, table, ctx_.log());
       if (shared_->trains4() >= 0 && !glue_) glue_ = std::make_unique<tun::GlueBuffers>();
+      trains_device_.set(shared_->trains4() >= 0 ? 1 : 0);
       pending4_.reserve(kBurstMax);
       scratch_.reserve(kBurstMax);
       cut_.reserve(128);
@@ -133,6 +135,7 @@ class EgressEdge final : public Plugin {
         if (fd >= 0) ctx_.io().cancel(fd);
       if (glue_) glue_->reset();
       shared_.reset();
+      trains_device_.set(0);
     }
     if (kernel_) {
       ctx_.io().cancel(kernel_->fd());
@@ -295,6 +298,7 @@ class EgressEdge final : public Plugin {
 
   Context& ctx_;
   Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, glued_writes_, merged_;
+  Gauge trains_device_;
   Drop not_ip_, no_egress_address_, send_failed_, no_buffer_, too_big_;
   Settings settings_;
   std::unique_ptr<SharedSystem> shared_;

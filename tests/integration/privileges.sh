@@ -18,7 +18,7 @@ chmod 711 "$WORK"
 chown nobody "$WORK/server.key"
 uid=$(id -u nobody)
 gid=$(id -g nobody)
-exit_connector 5 'admin = ""
+exit_connector 5 'admin = "127.0.0.1:9195"
 state_dir = "state"
 user = "nobody"' >"$WORK/connector.toml"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
@@ -48,6 +48,10 @@ exit_client 5
 exit_traffic 5 4 10.52.0.1
 exit_traffic 5 6 fd52::1
 pass "traffic flows through the exit with the privileges dropped"
+# doctor TEXT: the TCP trains line of `waygate doctor`.
+trains_check() { ip netns exec "$S" "$WAYGATE" doctor -c "$WORK/connector.toml" --wait 0.1 | grep "TCP trains" || true; }
+check=$(trains_check)
+[[ $check == "pass TCP trains: "* ]] || fail "doctor, started as root: $check"
 
 sed -i 's/^state_dir = "state"/state_dir = "state"\nlog_level = "debug"/' "$WORK/connector.toml"
 kill -HUP "$WAYGATE_PID"
@@ -71,6 +75,15 @@ wait_for 10 two_applied ||
 wait_for 40 ip netns exec "$C" ping -c 1 -W 1 10.52.0.2 || fail "no traffic through the new pipeline"
 exit_traffic 5 4 10.52.0.1
 pass "a reload of another shape as nobody: the new pipeline set up with the dropped privileges, traffic flows"
+# Whether nobody may open /dev/net/tun decides if the new egress has its trains device; the
+# doctor tells which.
+check=$(trains_check)
+if grep -q "no device for TCP trains" "$WORK/connector.log"; then
+  [[ $check == "FAIL TCP trains: the egress stage runs without its device"* ]] || fail "doctor without the device: $check"
+else
+  [[ $check == "pass TCP trains: "* ]] || fail "doctor with the device: $check"
+fi
+pass "doctor's TCP trains check tells whether the egress has its device: $check"
 
 stop_waygate
 tables=$(ip netns exec "$S" nft list tables)

@@ -32,7 +32,7 @@ echo "== host tests and the wireguard edge's crew under TSan"
   cmake -S . -B build-tsan -G Ninja -DWAYGATE_WERROR=ON -DWAYGATE_TSAN=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 ninja -C build-tsan host_test wireguard_test
 TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/host_test --gtest_brief=1
-TSAN_OPTIONS=halt_on_error=1 build-tsan/plugins/wireguard/wireguard_test --gtest_brief=1 --gtest_filter='WireGuardEdge.ACrew*
+TSAN_OPTIONS=halt_on_error=1 build-tsan/plugins/wireguard/wireguard_test --gtest_brief=1 --gtest_filter='WireGuardEdge.ACrew*'
 
 echo "== example plugin against the installed SDK"
 rm -rf build/sdk-install build/example

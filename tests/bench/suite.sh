@@ -37,6 +37,10 @@ want() { [[ -z ${WAYGATE_BENCH_ONLY:-} || " $WAYGATE_BENCH_ONLY " == *" $1 "* ]]
 # WAYGATE_CRYPTO_THREADS=N: both Waygate ends spread their crypto over N threads ([host]
 # crypto_threads); unset, the default.
 CRYPTO_THREADS=${WAYGATE_CRYPTO_THREADS:+crypto_threads = $WAYGATE_CRYPTO_THREADS}
+# WAYGATE_BENCH_PERF=DIR: each TCP run of the Waygate -> Waygate row is recorded by perf, the whole
+# machine (`perf record -e cpu-clock -g -a`; Debian's linux-perf), into DIR/<run>.data:
+# `perf report -i DIR/up1.data`.
+PERF_DIR=${WAYGATE_BENCH_PERF:-}
 : >"$ROWS"
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -58,9 +62,16 @@ measure() {
   local json="{\"label\": \"$label\""
   for name in up1 down1 up4 down4; do
     case $name in up1) flags=() ;; down1) flags=(-R) ;; up4) flags=(-P 4) ;; down4) flags=(-P 4 -R) ;; esac
+    local perf=
+    if [[ -n $PERF_DIR && $label == "Waygate -> Waygate" ]]; then
+      mkdir -p "$PERF_DIR"
+      perf record -q -e cpu-clock -g -a -o "$PERF_DIR/$name.data" 2>/dev/null &
+      perf=$!
+    fi
     before=$([[ $pid == - ]] && echo 0 || cpu "$pid")
     read -r bytes bps < <(iperf "${flags[@]}")
     after=$([[ $pid == - ]] && echo 0 || cpu "$pid")
+    [[ -z $perf ]] || { kill -INT "$perf"; wait "$perf" || true; }
     json+=", \"${name}_gbps\": $(python3 -c "print(round($bps / 1e9, 3))")"
     [[ $pid == - || $bytes == 0 ]] || json+=", \"${name}_cpu_s_per_gb\": $(python3 -c "print(round(($after - $before) / $ticks / ($bytes / 1e9), 2))")"
   done

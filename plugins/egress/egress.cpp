@@ -57,6 +57,7 @@ class EgressEdge final : public Plugin {
         read_errors_(ctx.counter("read_errors_total", "Failed reads")),
         glued_writes_(ctx.counter("glued_writes_total", "Trains of TCP segments written to the trains' device as one")),
         merged_(ctx.counter("merged_received_total", "Packets the kernel merged (GRO), cut into their segments")),
+        starved_(ctx.counter("glue_starved_total", "Packets of trains sent one by one: every train buffer was in flight")),
         trains_device_(ctx.gauge("trains_device", "1 while TCP leaves glued into trains through the edge's own device")),
         not_ip_(ctx.drop_reason("not_ip")),
         no_egress_address_(ctx.drop_reason("no_egress_address")),
@@ -271,12 +272,14 @@ class EgressEdge final : public Plugin {
         ctx_.io().write(shared_->trains4(), glued.packet, kTrain + glued.buffer);
         continue;
       }
-      Packet* p = all[i];
-      p->endpoint.addr.v4 = sockaddr_in{};
-      p->endpoint.addr.v4.sin_family = AF_INET;
-      std::memcpy(&p->endpoint.addr.v4.sin_addr, p->data() + 16, 4);
-      p->endpoint.len = sizeof(sockaddr_in);
-      ctx_.io().send(shared_->raw4(), p, kSend);
+      if (glued.starved) starved_.add(n);
+      for (Packet* p : all.subspan(i, n)) {
+        p->endpoint.addr.v4 = sockaddr_in{};
+        p->endpoint.addr.v4.sin_family = AF_INET;
+        std::memcpy(&p->endpoint.addr.v4.sin_addr, p->data() + 16, 4);
+        p->endpoint.len = sizeof(sockaddr_in);
+        ctx_.io().send(shared_->raw4(), p, kSend);
+      }
     }
     pending4_.clear();
   }
@@ -298,6 +301,7 @@ class EgressEdge final : public Plugin {
 
   Context& ctx_;
   Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, glued_writes_, merged_;
+  Counter starved_;
   Gauge trains_device_;
   Drop not_ip_, no_egress_address_, send_failed_, no_buffer_, too_big_;
   Settings settings_;

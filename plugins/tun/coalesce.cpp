@@ -181,7 +181,7 @@ std::size_t glue(std::span<Packet* const> train, std::uint8_t* out) {
   return kVnetHeaderSize + total;
 }
 
-GlueBuffers::GlueBuffers() : memory_(std::make_unique<std::uint8_t[]>(kCount * (kVnetHeaderSize + kMaxGlued))) {
+GlueBuffers::GlueBuffers() : memory_(std::make_unique_for_overwrite<std::uint8_t[]>(kCount * (kVnetHeaderSize + kMaxGlued))) {
   for (std::size_t i = 0; i < kCount; ++i)
     slots_[i].packet = Packet(memory_.get() + i * (kVnetHeaderSize + kMaxGlued), kVnetHeaderSize + kMaxGlued, 0);
 }
@@ -191,9 +191,9 @@ GlueBuffers::Glued GlueBuffers::take(std::span<Packet* const> packets, Pool& poo
   for (auto& s : slots_) {
     if (s.held.packets == 0) slot = &s;
   }
-  // Without a free buffer there is no point looking for a train (and looking costs checksums).
-  std::size_t n = slot != nullptr ? train_length(packets) : 1;
+  std::size_t n = train_length(packets);
   if (n < 2) return {};
+  if (slot == nullptr) return {.count = n, .starved = true};
   slot->packet.reset(0);
   slot->packet.resize(glue(packets.first(n), slot->packet.data()));
   slot->held = {static_cast<std::uint32_t>(n), 0};

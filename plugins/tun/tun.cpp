@@ -36,6 +36,7 @@ class TunEdge final : public Plugin {
         tx_bytes_(ctx.counter("tx_bytes_total", "Bytes written to the device")),
         read_errors_(ctx.counter("read_errors_total", "Failed reads from the device")),
         glued_writes_(ctx.counter("glued_writes_total", "Writes of several TCP segments glued into one")),
+        starved_(ctx.counter("glue_starved_total", "Packets of trains written one by one: every train buffer was in flight")),
         not_ip_(ctx.drop_reason("not_ip")),
         write_failed_(ctx.drop_reason("write_failed")) {}
 
@@ -161,7 +162,7 @@ class TunEdge final : public Plugin {
 
  private:
   Context& ctx_;
-  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, glued_writes_;
+  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, glued_writes_, starved_;
   Drop not_ip_, write_failed_;
   bool taken(const Packet& p) const {
     auto b = p.bytes();
@@ -180,9 +181,15 @@ class TunEdge final : public Plugin {
     for (std::size_t i = 0, n = 1; i < all.size(); i += n) {
       auto glued = vnet_ ? glue_->take(all.subspan(i), ctx_.pool()) : GlueBuffers::Glued{};
       n = glued.count;
-      if (glued.packet != nullptr) ctx_.io().write(device_->fd(), glued.packet, kWriteGlued + glued.buffer);
-      else if (vnet_ && !add_plain_header(*all[i])) out.drop(all[i], write_failed_);
-      else ctx_.io().write(device_->fd(), all[i], kWrite);
+      if (glued.packet != nullptr) {
+        ctx_.io().write(device_->fd(), glued.packet, kWriteGlued + glued.buffer);
+        continue;
+      }
+      if (glued.starved) starved_.add(n);
+      for (Packet* p : all.subspan(i, n)) {
+        if (vnet_ && !add_plain_header(*p)) out.drop(p, write_failed_);
+        else ctx_.io().write(device_->fd(), p, kWrite);
+      }
     }
     pending_.clear();
   }

@@ -240,6 +240,45 @@ TEST_F(Coalesce, GroupingByFlowMakesInterleavedFlowsTrains) {
   packets.clear();
 }
 
+// Each train borrows a buffer until its write completes. With every buffer lent, a train is
+// handed back whole, to be written segment by segment and counted, not one packet at a time.
+TEST_F(Coalesce, TrainsBorrowBuffersUntilTheirWriteIsDone) {
+  waygate::tun::GlueBuffers glue;
+  Flow f;
+  std::vector<std::size_t> lent;
+  for (std::size_t t = 0; t < waygate::tun::GlueBuffers::kCount; ++t) {
+    packets.clear();
+    add(f, 100, kMss);
+    add(f, 100 + kMss, kMss);
+    auto g = glue.take(packets, pool);
+    ASSERT_NE(g.packet, nullptr) << t;
+    EXPECT_EQ(g.count, 2u);
+    EXPECT_FALSE(g.starved);
+    lent.push_back(g.buffer);
+  }
+  packets.clear();
+  for (int i = 0; i < 3; ++i) add(f, 100 + i * kMss, kMss);
+  add(f, 1, 10).data()[9] = 17;  // not TCP: no train
+  auto starved = glue.take(packets, pool);
+  EXPECT_EQ(starved.packet, nullptr);
+  EXPECT_EQ(starved.count, 3u);
+  EXPECT_TRUE(starved.starved);
+  auto alone = glue.take(std::span(packets).subspan(3), pool);
+  EXPECT_EQ(alone.packet, nullptr);
+  EXPECT_EQ(alone.count, 1u);
+  EXPECT_FALSE(alone.starved);  // no train: nothing was lost
+  auto done = glue.done(lent[5]);
+  EXPECT_EQ(done.packets, 2u);
+  EXPECT_EQ(done.bytes, 2 * packets[0]->size());
+  auto again = glue.take(packets, pool);
+  ASSERT_NE(again.packet, nullptr);
+  EXPECT_EQ(again.buffer, lent[5]);
+  EXPECT_EQ(again.count, 3u);
+  pool.free(packets[3]);
+  packets.clear();
+  EXPECT_EQ(pool.available(), pool.capacity());
+}
+
 TEST_F(Coalesce, APlainHeaderAsksNothing) {
   Packet& p = add(Flow{}, 1, 10);
   std::size_t before = p.size();

@@ -43,21 +43,34 @@ std::atomic<std::uint64_t>* CounterRegistry::new_slot(unsigned worker) {
   return &chunks_[worker].back()->slots[used_[worker]++];
 }
 
+namespace {
+// A metric's name and labels as one string: no name or label holds a NUL.
+std::string key(std::string_view name, const Labels& labels) {
+  std::string k(name);
+  for (const auto& [label, value] : labels) {
+    k += '\0';
+    k += label;
+    k += '\0';
+    k += value;
+  }
+  return k;
+}
+}  // namespace
+
+CounterRegistry::Entry* CounterRegistry::find(std::string_view name, const Labels& labels) const {
+  auto found = index_.find(key(name, labels));
+  return found == index_.end() ? nullptr : found->second;
+}
+
 std::atomic<std::uint64_t>* CounterRegistry::slot(std::string_view name, std::string_view help,
                                                   MetricKind kind, const Labels& labels,
                                                   unsigned worker) {
   if (worker >= workers_) throw std::out_of_range("counter registry: no such worker");
   std::lock_guard lock(mutex_);
-  Entry* entry = nullptr;
-  for (auto& e : entries_) {
-    if (e->name != name) continue;
-    if (e->kind != kind)
-      throw std::invalid_argument("metric '" + std::string(name) + "' registered with two kinds");
-    if (e->labels == labels) {
-      entry = e.get();
-      break;
-    }
-  }
+  auto [known, added] = kinds_.try_emplace(std::string(name), kind);
+  if (!added && known->second != kind)
+    throw std::invalid_argument("metric '" + std::string(name) + "' registered with two kinds");
+  Entry*& entry = index_[key(name, labels)];
   if (entry == nullptr) {
     entries_.push_back(std::make_unique<Entry>(
         Entry{std::string(name), std::string(help), kind, labels, std::vector<std::atomic<std::uint64_t>*>(workers_)}));
@@ -79,8 +92,7 @@ std::int64_t sum(const std::vector<std::atomic<std::uint64_t>*>& slots) {
 std::int64_t CounterRegistry::value(std::string_view name, const Labels& labels) const {
   {
     std::lock_guard lock(mutex_);
-    for (auto& e : entries_)
-      if (e->name == name && e->labels == labels) return sum(e->slots);
+    if (const Entry* e = find(name, labels)) return sum(e->slots);
   }
   for (auto& s : snapshot())
     if (s.name == name && s.labels == labels) return s.value;

@@ -18,6 +18,21 @@ TEST(Counters, SameNameAndLabelsIsTheSameCounter) {
   EXPECT_THROW(r.slot("x_total", "", MetricKind::gauge, {}, 0), std::invalid_argument);
 }
 
+// Thousands of peers' counters: each its own, found by name and labels (where one label ends is
+// part of the key), and listed in the order they were registered.
+TEST(Counters, ManyLabelledCountersStayApartAndInOrder) {
+  CounterRegistry r(1);
+  EXPECT_NE(r.slot("p_total", "", MetricKind::counter, {{"stage", "ab"}}, 0),
+            r.slot("p_total", "", MetricKind::counter, {{"stag", "eab"}}, 0));
+  constexpr int kPeers = 20000;
+  for (int i = 0; i < kPeers; ++i)
+    r.slot("peer_rx_bytes_total", "", MetricKind::counter, {{"peer", "p" + std::to_string(i)}}, 0)->store(i);
+  for (int i : {0, 1, 9999, kPeers - 1}) EXPECT_EQ(r.value("peer_rx_bytes_total", {{"peer", "p" + std::to_string(i)}}), i);
+  auto all = r.snapshot();
+  ASSERT_GE(all.size(), static_cast<std::size_t>(kPeers + 2));
+  for (int i = 0; i < kPeers; ++i) ASSERT_EQ(all[2 + i].labels[0].second, "p" + std::to_string(i));
+}
+
 TEST(Counters, WorkersWriteTheirOwnSlotsAndReadersSum) {
   CounterRegistry r(2);
   waygate::Counter w0(r.slot("p_total", "", MetricKind::counter, {}, 0));

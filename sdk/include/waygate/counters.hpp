@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -98,7 +99,13 @@ class CounterRegistry {
 
   mutable std::mutex mutex_;
   unsigned workers_;
-  std::vector<std::unique_ptr<Entry>> entries_;
+  Entry* find(std::string_view name, const Labels& labels) const;
+
+  std::vector<std::unique_ptr<Entry>> entries_;              // in registration order
+  // By name and labels (key()), and each name's kind: a registry of ten thousand peers' counters
+  // is searched without walking it.
+  std::unordered_map<std::string, Entry*> index_;
+  std::unordered_map<std::string, MetricKind> kinds_;
   std::vector<std::vector<std::unique_ptr<Chunk>>> chunks_;  // per worker
   std::vector<std::size_t> used_;                            // slots used in each worker's last chunk
   std::vector<std::unique_ptr<DropLedger>> ledgers_;          // per worker

@@ -257,30 +257,45 @@ struct Relay {
   }
 };
 
-TEST(WireGuardEdge, ReplayedDataIsDropped) {
-  auto a_private = waygate::wg::generate_private_key(), b_private = waygate::wg::generate_private_key();
+// a dials b through a Relay, each edge with `crew` threads beside its own.
+struct Relayed {
+  waygate::wg::Key a_private = waygate::wg::generate_private_key();
+  waygate::wg::Key b_private = waygate::wg::generate_private_key();
   int b_port = free_udp_port();
-  Relay relay(b_port);
-  auto a = edge(a_private, peer(b_private, "10.0.0.2/32", relay.port));
-  auto b = edge(b_private, fmt::format("listen_port = {}\n{}", b_port, peer(a_private, "10.0.0.1/32")));
-  a->start();
-  b->start();
-  a->push(Direction::outbound, ipv4(1, 2, 1));
-  std::size_t delivered = 0;
-  for (int i = 0; i < 40 && delivered == 0; ++i) {
-    a->poll(2ms), relay.pump(), b->poll(2ms), relay.pump();
-    delivered += b->take(Direction::inbound).size();
+  Relay relay{b_port};
+  std::unique_ptr<Rig> a, b;
+  explicit Relayed(unsigned crew = 0) {
+    a = edge(a_private, peer(b_private, "10.0.0.2/32", relay.port), crew);
+    b = edge(b_private, fmt::format("listen_port = {}\n{}", b_port, peer(a_private, "10.0.0.1/32")), crew);
+    a->start();
+    b->start();
   }
-  ASSERT_EQ(delivered, 1u);
+  // One packet from a to b, the handshake before it: how many b let in.
+  std::size_t first_packet() {
+    a->push(Direction::outbound, ipv4(1, 2, 1));
+    std::size_t delivered = 0;
+    for (int i = 0; i < 40 && delivered == 0; ++i) {
+      a->poll(2ms), relay.pump(), b->poll(2ms), relay.pump();
+      delivered += b->take(Direction::inbound).size();
+    }
+    return delivered;
+  }
+};
+
+TEST(WireGuardEdge, ReplayedDataIsDropped) {
+  Relayed pair;
+  Relay& relay = pair.relay;
+  Rig& b = *pair.b;
+  ASSERT_EQ(pair.first_packet(), 1u);
   std::vector<std::uint8_t> data;
   for (auto& d : relay.from_a)
     if (d.size() > waygate::wg::kKeepaliveSize && d[0] == 4) data = d;  // the transport message with the packet
   ASSERT_FALSE(data.empty());
   relay.replay(data);
   relay.replay(data);
-  for (int i = 0; i < 5; ++i) b->poll(2ms);
-  EXPECT_TRUE(b->take(Direction::inbound).empty());
-  EXPECT_EQ(b->drops("replayed"), 2u);
+  for (int i = 0; i < 5; ++i) b.poll(2ms);
+  EXPECT_TRUE(b.take(Direction::inbound).empty());
+  EXPECT_EQ(b.drops("replayed"), 2u);
 }
 
 // With a crew, a burst is sealed and a turn's messages are opened spread over two threads: every
@@ -305,25 +320,15 @@ TEST(WireGuardEdge, ACrewSealsAndOpensWithoutReordering) {
     for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].bytes, burst[i]) << i;
   }
 
-  auto a_private = waygate::wg::generate_private_key(), b_private = waygate::wg::generate_private_key();
-  int b_port = free_udp_port();
-  Relay relay(b_port);
-  auto a = edge(a_private, peer(b_private, "10.0.0.2/32", relay.port), 1);
-  auto b = edge(b_private, fmt::format("listen_port = {}\n{}", b_port, peer(a_private, "10.0.0.1/32")), 1);
-  a->start();
-  b->start();
-  a->push(Direction::outbound, ipv4(1, 2, 1));
-  std::size_t delivered = 0;
-  for (int i = 0; i < 40 && delivered == 0; ++i) {
-    a->poll(2ms), relay.pump(), b->poll(2ms), relay.pump();
-    delivered += b->take(Direction::inbound).size();
-  }
-  ASSERT_EQ(delivered, 1u);
+  Relayed relayed(1);
+  Relay& relay = relayed.relay;
+  Rig &a = *relayed.a, &b = *relayed.b;
+  ASSERT_EQ(relayed.first_packet(), 1u);
   relay.hold = true;
   relay.from_a.clear();
   std::vector<std::vector<std::uint8_t>> burst;
   for (int i = 0; i < 20; ++i) burst.push_back(ipv4(1, 2, static_cast<std::uint8_t>(i), 1000));
-  a->push(Direction::outbound, burst);
+  a.push(Direction::outbound, burst);
   for (int i = 0; i < 10 && relay.from_a.size() < burst.size(); ++i) relay.pump();
   ASSERT_EQ(relay.from_a.size(), burst.size());
   auto sent = relay.from_a;
@@ -332,14 +337,14 @@ TEST(WireGuardEdge, ACrewSealsAndOpensWithoutReordering) {
   for (auto& d : sent) relay.replay(d);
   std::vector<waygate::testing::Captured> got;
   for (int i = 0; i < 20 && got.size() < burst.size() - 1; ++i) {
-    b->poll(2ms);
-    for (auto& c : b->take(Direction::inbound)) got.push_back(c);
+    b.poll(2ms);
+    for (auto& c : b.take(Direction::inbound)) got.push_back(c);
   }
   burst.erase(burst.begin() + 10);
   ASSERT_EQ(got.size(), burst.size());
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].bytes, burst[i]) << i;
-  EXPECT_EQ(b->drops("decrypt_failed"), 1u);
-  EXPECT_EQ(b->drops("replayed"), 1u);
+  EXPECT_EQ(b.drops("decrypt_failed"), 1u);
+  EXPECT_EQ(b.drops("replayed"), 1u);
 }
 
 TEST(WireGuardEdge, PersistentKeepaliveKeepsSending) {

@@ -18,9 +18,11 @@ chmod 711 "$WORK"
 chown nobody "$WORK/server.key"
 uid=$(id -u nobody)
 gid=$(id -g nobody)
+# A crypto crew thread beside the worker: it starts after the drop, with the worker's privileges.
 exit_connector 5 'admin = "127.0.0.1:9195"
 state_dir = "state"
-user = "nobody"' >"$WORK/connector.toml"
+user = "nobody"
+crypto_threads = 2' >"$WORK/connector.toml"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 
 # CAP_NET_ADMIN (12) and CAP_NET_RAW (13), and nothing else, in every set of every thread.
@@ -39,7 +41,7 @@ for status in /proc/"$WAYGATE_PID"/task/*/status; do
     [[ $got == "$want" ]] || fail "thread $name: $set is $got, expected $want (net_admin, net_raw)"
   done
 done
-((threads >= 2)) || fail "expected the control and the worker thread, saw $threads"
+((threads >= 3)) || fail "expected the control thread, the worker and its crypto thread, saw $threads"
 grep -q "as uid $uid with capabilities cap_net_admin,cap_net_raw" "$WORK/connector.log" || fail "log: $(grep running "$WORK/connector.log")"
 [[ $(stat -c %u "$WORK/state") == "$uid" ]] || fail "the state folder is not nobody's"
 pass "all $threads threads run as nobody ($uid:$gid) with CapEff=CapPrm=CapBnd=CapAmb=$want (net_admin, net_raw)"

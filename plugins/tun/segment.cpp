@@ -85,4 +85,33 @@ bool finish_checksum(std::span<std::uint8_t> ip, std::size_t start, std::size_t 
   return true;
 }
 
+Cut take_apart(const VnetHeader& h, std::span<const std::uint8_t> ip, Pool& pool, std::vector<Packet*>& out) {
+  if (h.gso_type != kVnetGsoNone) return cut(h, ip, pool, out);
+  Packet* p = pool.alloc();
+  if (p == nullptr) return Cut::no_buffer;
+  if (!p->resize(ip.size())) {
+    pool.free(p);
+    return Cut::malformed;
+  }
+  std::memcpy(p->data(), ip.data(), ip.size());
+  if ((h.flags & kVnetNeedsCsum) != 0 && !finish_checksum(p->bytes(), h.csum_start, h.csum_offset)) {
+    pool.free(p);
+    return Cut::malformed;
+  }
+  out.push_back(p);
+  return Cut::ok;
+}
+
+ReadBuffers::ReadBuffers(std::size_t count)
+    : memory_(std::make_unique_for_overwrite<std::uint8_t[]>(count * kSize)) {
+  packets_.reserve(count);
+  for (std::size_t i = 0; i < count; ++i)
+    packets_.emplace_back(memory_.get() + i * kSize, static_cast<std::uint32_t>(kSize), 0);
+}
+
+Packet* ReadBuffers::operator[](std::size_t i) {
+  packets_[i].reset(0);
+  return &packets_[i];
+}
+
 }  // namespace waygate::tun

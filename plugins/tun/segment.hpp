@@ -1,10 +1,12 @@
 // Cutting what the kernel glued: a packet that came with a virtio-net header asking for TCP
-// segmentation (a packet socket's read of what GRO merged, say) becomes the segments it stands
-// for, each in a pool packet of its own with whole headers and checksums, as the kernel's GSO
-// would have cut it.
+// segmentation (a packet socket's read of what GRO merged, or a TUN device's of what TCP sent it
+// with TSO) becomes the segments it stands for, each in a pool packet of its own with whole
+// headers and checksums, as the kernel's GSO would have cut it. Such a packet is up to 64 KiB,
+// which no pool packet holds: edges read it into large buffers of their own (ReadBuffers).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -25,5 +27,28 @@ Cut cut(const VnetHeader& h, std::span<const std::uint8_t> ip, Pool& pool, std::
 // `start` holds the pseudo-header's sum, and summing from `start` over it gives the whole one.
 // false if the field lies outside the packet.
 bool finish_checksum(std::span<std::uint8_t> ip, std::size_t start, std::size_t offset);
+
+// What one read with a virtio-net header stands for, appended to `out` in pool packets of their
+// own: its segments if the kernel asked for segmentation, else the packet with a checksum the
+// kernel left to do finished. `ip` follows the header, and h.csum_start counts from its start.
+// Results as cut()'s; malformed also when the checksum to finish lies outside the packet or the
+// packet is larger than a pool packet.
+Cut take_apart(const VnetHeader& h, std::span<const std::uint8_t> ip, Pool& pool, std::vector<Packet*>& out);
+
+// A few large buffers of an edge's own, each read into by one queued read at a time. Packets
+// over this memory are not the pool's (the host's cancel() leaves them alone). The memory is
+// touched only as reads fill it.
+class ReadBuffers {
+ public:
+  static constexpr std::size_t kSize = kVnetHeaderSize + 65536 + 256;  // the largest GSO packet
+  explicit ReadBuffers(std::size_t count);
+  std::size_t size() const { return packets_.size(); }
+  // The buffer, emptied for its next read.
+  Packet* operator[](std::size_t i);
+
+ private:
+  std::unique_ptr<std::uint8_t[]> memory_;
+  std::vector<Packet> packets_;
+};
 
 }  // namespace waygate::tun

@@ -1,19 +1,22 @@
 // The tun edge: IP packets between a TUN device (or any datagram descriptor it is handed) and the
 // pipeline. It asks the host once to keep reading the device (one multishot read on io_uring), so
 // a busy device is drained by completions without a syscall per packet, and it writes every
-// packet that reaches it. With `offload` the device carries a virtio-net header, and a burst's
-// back-to-back segments of one TCP flow go to the kernel glued into one write (coalesce.hpp),
-// from a few large buffers of the edge's own.
+// packet that reaches it. With `offload` the device carries a virtio-net header both ways, as a
+// network card with TSO would: the kernel's TCP hands over up to 64 KiB at a time, read into a
+// few large buffers of the edge's own and cut into segments (segment.hpp), and a burst's
+// back-to-back segments of one TCP flow go to the kernel glued into one write (coalesce.hpp).
 //
 // With `take`, it is a tap into the kernel's stack in the middle of a pipeline: only outbound
 // packets to those prefixes enter the device (the connector's overlay address: the clients' API,
 // a resolver), the rest pass on, and what the kernel answers goes back the way they came.
 #include <array>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "coalesce.hpp"
+#include "segment.hpp"
 #include "tun_device.hpp"
 #include "waygate/net/prefix.hpp"
 #include "waygate/plugin.hpp"
@@ -22,9 +25,14 @@ namespace waygate::tun {
 
 namespace {
 
-constexpr std::uint64_t kRead = 0;
+constexpr std::uint64_t kRead = 0;       // the device's stream, without offload
 constexpr std::uint64_t kWrite = 1;
-constexpr std::uint64_t kWriteGlued = 2;  // + the buffer's number
+constexpr std::uint64_t kReadLarge = 2;  // with offload: a read into one of the edge's buffers
+constexpr std::uint64_t kWriteGlued = 3;  // + the buffer's number
+// Reads queued at once with offload. Each takes one packet, however small (an ACK of a download
+// takes a whole buffer), and comes back a loop turn later: enough that a turn's worth of small
+// packets does not leave the device waiting. 1 MiB, touched as used.
+constexpr std::size_t kReads = 16;
 
 class TunEdge final : public Plugin {
  public:
@@ -37,8 +45,10 @@ class TunEdge final : public Plugin {
         read_errors_(ctx.counter("read_errors_total", "Failed reads from the device")),
         glued_writes_(ctx.counter("glued_writes_total", "Writes of several TCP segments glued into one")),
         starved_(ctx.counter("glue_starved_total", "Packets of trains written one by one: every train buffer was in flight")),
+        cut_reads_(ctx.counter("segmented_reads_total", "Reads of TCP the kernel left unsegmented (TSO), cut into their segments")),
         not_ip_(ctx.drop_reason("not_ip")),
-        write_failed_(ctx.drop_reason("write_failed")) {}
+        write_failed_(ctx.drop_reason("write_failed")),
+        no_buffer_(ctx.drop_reason("no_buffer")) {}
 
   void configure(const Config& c) override {
     Settings next;
@@ -50,6 +60,7 @@ class TunEdge final : public Plugin {
     next.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535));
     next.up = c.boolean("up", true);
     next.vnet_header = c.boolean("offload", true) && next.fd < 0;
+    next.segmentation = next.vnet_header;
     next.addresses = c.strings("address");
     for (auto& a : next.addresses) {
       try {
@@ -82,11 +93,14 @@ class TunEdge final : public Plugin {
     device_.emplace(settings_);
     vnet_ = settings_.vnet_header;
     if (vnet_ && !glue_) glue_ = std::make_unique<GlueBuffers>();
+    if (vnet_ && !reads_) reads_ = std::make_unique<ReadBuffers>(kReads);
     pending_.reserve(kBurstMax);
     scratch_.reserve(kBurstMax);
+    cut_.reserve(64);
     if (settings_.fd >= 0) ctx_.log().info("using descriptor {}", settings_.fd);
     else ctx_.log().info("device {} up, mtu {}", device_->name(), settings_.mtu);
-    ctx_.io().read_many(device_->fd(), kRead);
+    if (!vnet_) ctx_.io().read_many(device_->fd(), kRead);
+    else for (std::size_t i = 0; i < reads_->size(); ++i) ctx_.io().read(device_->fd(), (*reads_)[i], kReadLarge);
   }
 
   void stop() override {
@@ -134,36 +148,54 @@ class TunEdge final : public Plugin {
       }
       return;
     }
-    if (vnet_ && c.result > 0) {  // the kernel's header: nothing in it for us (no offloads asked)
-      if (!c.packet->strip(kVnetHeaderSize)) {
-        ctx_.pool().free(c.packet);
-        read_errors_.add();
-        return;
+    // -EAGAIN: the device is non-blocking (so io_uring polls it rather than parking a kernel
+    // worker in a read) and a read found it empty; reading goes on.
+    if (c.result < 0 && c.result != -ECANCELED && c.result != -EAGAIN) read_errors_.add();
+    if (c.tag == kReadLarge) {
+      if (c.result > 0) take_apart(*c.packet, out);
+      if (device_ && c.result != -ECANCELED) {
+        c.packet->reset(0);
+        ctx_.io().read(device_->fd(), c.packet, kReadLarge);
       }
-    }
-    if (c.result <= 0) {
-      ctx_.pool().free(c.packet);
-      // -EAGAIN: the device is non-blocking (so io_uring polls it rather than parking a kernel
-      // worker in a read) and a read found it empty; the stream goes on.
-      if (c.result < 0 && c.result != -ECANCELED && c.result != -EAGAIN) read_errors_.add();
       return;
     }
-    if (c.packet->empty()) {
+    if (c.result <= 0 || c.packet->empty()) {
       ctx_.pool().free(c.packet);
       return;
     }
-    rx_packets_.add();
-    rx_bytes_.add(c.packet->size());
-    std::uint8_t version = c.packet->data()[0] >> 4;
-    if (version != 4 && version != 6) out.drop(c.packet, not_ip_);
-    else if (take_.empty()) out.pass(c.packet);
-    else out.reply(c.packet);  // a tap's answers go back towards the clients
+    take_in(c.packet, out);
   }
 
  private:
   Context& ctx_;
-  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, glued_writes_, starved_;
-  Drop not_ip_, write_failed_;
+  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, read_errors_, glued_writes_, starved_, cut_reads_;
+  Drop not_ip_, write_failed_, no_buffer_;
+
+  // A packet read from the device, into the pipeline.
+  void take_in(Packet* p, Output& out) {
+    rx_packets_.add();
+    rx_bytes_.add(p->size());
+    std::uint8_t version = p->data()[0] >> 4;
+    if (version != 4 && version != 6) out.drop(p, not_ip_);
+    else if (take_.empty()) out.pass(p);
+    else out.reply(p);  // a tap's answers go back towards the clients
+  }
+
+  // A read of a device with offload, in one of the edge's buffers: its header, then what it
+  // stands for, copied into pool packets.
+  void take_apart(const Packet& read, Output& out) {
+    VnetHeader h;
+    if (read.size() <= kVnetHeaderSize) return read_errors_.add();
+    std::memcpy(&h, read.data(), sizeof h);
+    cut_.clear();
+    switch (tun::take_apart(h, read.bytes().subspan(kVnetHeaderSize), ctx_.pool(), cut_)) {
+      case Cut::ok: break;
+      case Cut::malformed: return not_ip_.add();
+      case Cut::no_buffer: no_buffer_.add(); break;
+    }
+    if (h.gso_type != kVnetGsoNone) cut_reads_.add();
+    for (Packet* p : cut_) take_in(p, out);
+  }
   bool taken(const Packet& p) const {
     auto b = p.bytes();
     net::Address to;
@@ -200,6 +232,8 @@ class TunEdge final : public Plugin {
   bool vnet_ = false;
   std::vector<Packet*> pending_, scratch_;
   std::unique_ptr<GlueBuffers> glue_;
+  std::unique_ptr<ReadBuffers> reads_;
+  std::vector<Packet*> cut_;
 };
 
 }  // namespace

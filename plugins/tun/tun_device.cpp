@@ -66,6 +66,11 @@ Device::Device(const Settings& s) {
     ::close(fd_);
     fail(err, "create TUN device '" + s.device + "'");
   }
+  // The kernel's TCP then hands the device 64 KiB packets with their checksums left to do, as to
+  // a network card with TSO, instead of cutting each into MTU-sized ones first. A kernel that
+  // refuses still gives us whole packets: a read of either kind is taken apart (segment.hpp).
+  if (s.vnet_header && s.segmentation)
+    (void)::ioctl(fd_, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
   name_ = ifr.ifr_name;
   index_ = static_cast<int>(::if_nametoindex(name_.c_str()));
   netlink_ = nl_socket_alloc();

@@ -19,6 +19,7 @@ struct Settings {
   std::vector<std::string> routes;     // prefixes routed to the device: "10.80.0.0/24", "fd80::/64"
   bool up = true;
   bool vnet_header = false;            // IFF_VNET_HDR: a virtio-net header before every packet
+  bool segmentation = false;           // with it: the kernel may hand over TCP unsegmented (TSO)
 };
 
 // Throws std::invalid_argument with the offending value if a string is not an address/prefix.

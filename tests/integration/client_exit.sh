@@ -207,11 +207,12 @@ wait "$down" || true
 [[ $got == "$want" ]] || fail "the download arrived changed"
 glued_up=$(metric "$S" 9190 waygate_egress_glued_writes_total)
 glued_down=$(metric "$C" 9191 waygate_tun_glued_writes_total)
+cut_up=$(metric "$C" 9191 waygate_tun_segmented_reads_total)
 trains_c=$(metric "$C" 9191 waygate_wireguard_trains_sent_total)
 trains_s=$(metric "$S" 9190 waygate_wireguard_trains_sent_total)
-((glued_up > 0 && glued_down > 0 && trains_c > 0 && trains_s > 0)) ||
-  fail "offloads unused: egress glued $glued_up, client TUN glued $glued_down, trains $trains_c / $trains_s"
-pass "30 MB each way through the exit byte for byte, in $glued_up glued writes out of the egress, $glued_down into the client's TUN, $trains_c + $trains_s trains of datagrams"
+((glued_up > 0 && glued_down > 0 && cut_up > 0 && trains_c > 0 && trains_s > 0)) ||
+  fail "offloads unused: egress glued $glued_up, client TUN glued $glued_down, client TUN reads cut $cut_up, trains $trains_c / $trains_s"
+pass "30 MB each way through the exit byte for byte: $cut_up TSO reads cut apart out of the client's TUN, $glued_up glued writes out of the egress, $glued_down into the client's TUN, $trains_c + $trains_s trains of datagrams"
 
 resolver=$(cat "/etc/netns/$C/resolv.conf")
 [[ $resolver == *"nameserver 10.62.0.2"* && $resolver != *192.0.2.53* && $resolver == *"search corp.example"* ]] ||

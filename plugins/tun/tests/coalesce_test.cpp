@@ -279,6 +279,67 @@ TEST_F(Coalesce, TrainsBorrowBuffersUntilTheirWriteIsDone) {
   EXPECT_EQ(pool.available(), pool.capacity());
 }
 
+// A TUN device with TSO hands over either a train to cut or one packet whose checksum is left to
+// finish; each comes out as the segments a network would carry, with whole checksums.
+TEST_F(Coalesce, AReadIsTakenApartIntoWholePackets) {
+  using waygate::tun::Cut;
+  using waygate::tun::VnetHeader;
+  for (bool v6 : {false, true}) {
+    const std::size_t ip = v6 ? 40 : 20;
+    Packet& whole = add(Flow{v6}, 9000, 300, 0x18);
+    std::vector<std::uint8_t> partial(whole.data(), whole.data() + whole.size());
+    const std::uint8_t* b = partial.data();
+    const std::uint32_t l4 = static_cast<std::uint32_t>(partial.size() - ip);
+    // What the kernel leaves: the pseudo-header's sum, not complemented.
+    std::uint32_t pseudo = v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(b + 8, 16),
+                                                          std::span<const std::uint8_t, 16>(b + 24, 16), 6, l4)
+                              : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(b + 12, 4),
+                                                          std::span<const std::uint8_t, 4>(b + 16, 4), 6,
+                                                          static_cast<std::uint16_t>(l4));
+    partial[ip + 16] = static_cast<std::uint8_t>(pseudo >> 8);
+    partial[ip + 17] = static_cast<std::uint8_t>(pseudo);
+    ASSERT_NE(std::memcmp(partial.data(), whole.data(), whole.size()), 0);
+    VnetHeader h{waygate::tun::kVnetNeedsCsum, waygate::tun::kVnetGsoNone, 0, 0, static_cast<std::uint16_t>(ip), 16};
+    std::vector<Packet*> got;
+    ASSERT_EQ(waygate::tun::take_apart(h, partial, pool, got), Cut::ok);
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_EQ(got[0]->size(), whole.size());
+    EXPECT_EQ(std::memcmp(got[0]->data(), whole.data(), whole.size()), 0) << "v6 " << v6;
+    pool.free(got[0]);
+    got.clear();
+    // Nothing asked: as it came.
+    ASSERT_EQ(waygate::tun::take_apart(VnetHeader{}, whole.bytes(), pool, got), Cut::ok);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(std::memcmp(got[0]->data(), whole.data(), whole.size()), 0);
+    pool.free(got[0]);
+    got.clear();
+    // A checksum to finish outside the packet, or a packet no pool packet holds: refused.
+    h.csum_start = static_cast<std::uint16_t>(partial.size());
+    EXPECT_EQ(waygate::tun::take_apart(h, partial, pool, got), Cut::malformed);
+    std::vector<std::uint8_t> huge(4096, 0x45);
+    EXPECT_EQ(waygate::tun::take_apart(VnetHeader{}, huge, pool, got), Cut::malformed);
+    EXPECT_TRUE(got.empty());
+    pool.free(&whole);
+    packets.clear();
+    // A TSO read: the segments it stands for.
+    Flow f{v6};
+    for (int i = 0; i < 5; ++i) add(f, 100 + i * kMss, kMss);
+    std::size_t n = waygate::tun::glue(packets, out.data());
+    std::memcpy(&h, out.data(), sizeof h);
+    ASSERT_EQ(waygate::tun::take_apart(h, {out.data() + waygate::tun::kVnetHeaderSize, n - waygate::tun::kVnetHeaderSize},
+                                       pool, got),
+              Cut::ok);
+    ASSERT_EQ(got.size(), 5u);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i]->size(), packets[i]->size());
+      EXPECT_EQ(std::memcmp(got[i]->data() + ip, packets[i]->data() + ip, got[i]->size() - ip), 0) << i;
+      pool.free(got[i]);
+    }
+    for (Packet* p : packets) pool.free(p);
+    packets.clear();
+  }
+}
+
 TEST_F(Coalesce, APlainHeaderAsksNothing) {
   Packet& p = add(Flow{}, 1, 10);
   std::size_t before = p.size();

@@ -70,12 +70,20 @@ bool dns_answers(const net::Address& server, double wait) {
   if (fd < 0) return false;
   const std::uint8_t query[] = {0x57, 0x47, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1};  // id, RD, ".", NS, IN
   bool answered = false;
-  if (::connect(fd, &to.addr.sa, to.len) == 0 && ::send(fd, query, sizeof query, 0) == sizeof query) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait);
-    while (!answered && std::chrono::steady_clock::now() < deadline) {
+  if (::connect(fd, &to.addr.sa, to.len) == 0) {
+    // Asked again every half second until the deadline, as a resolver would: one lost datagram
+    // says nothing about the server.
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
+    auto next = Clock::now();
+    while (!answered && Clock::now() < deadline) {
+      if (Clock::now() >= next) {
+        if (::send(fd, query, sizeof query, 0) != sizeof query) break;
+        next = Clock::now() + std::chrono::milliseconds(500);
+      }
       pollfd p{fd, POLLIN, 0};
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 1))) <= 0) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(deadline, next) - Clock::now());
+      if (::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 1))) <= 0) continue;
       std::uint8_t reply[512];
       ssize_t n = ::recv(fd, reply, sizeof reply, 0);
       answered = n >= 12 && reply[0] == query[0] && reply[1] == query[1] && (reply[2] & 0x80) != 0;

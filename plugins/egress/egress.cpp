@@ -6,8 +6,9 @@
 // and out masqueraded, answers come back through the device. What is read enters the pipeline
 // travelling inbound. The system side of each mode (sockets, device, nftables, sysctls) lives in
 // shared.cpp and kernel.cpp; keys and behaviour are described in configs/README.md.
-// With offload (shared mode), a burst's back-to-back IPv4 segments of one TCP flow are glued into
-// one packet (as the tun edge does) and written into a device the kernel forwards them out of.
+// With offload (shared mode), a burst's back-to-back segments of one TCP flow are glued into one
+// packet (as the tun edge does) and written into a device the kernel forwards them out of.
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
@@ -104,9 +105,11 @@ class EgressEdge final : public Plugin {
     const std::string table = table_name(ctx_.name());
     if (settings_.mode == Mode::shared) {
       shared_ = std::make_unique<SharedSystem>(settings_, table, ctx_.log());
-      if (shared_->trains4() >= 0 && !glue_) glue_ = std::make_unique<tun::GlueBuffers>();
-      trains_device_.set(shared_->trains4() >= 0 ? 1 : 0);
+      const bool trains = shared_->trains4() >= 0 || shared_->trains6() >= 0;
+      if (trains && !glue_) glue_ = std::make_unique<tun::GlueBuffers>();
+      trains_device_.set(trains ? 1 : 0);
       pending4_.reserve(kBurstMax);
+      pending6_.reserve(kBurstMax);
       scratch_.reserve(kBurstMax);
       cut_.reserve(128);
       if (!read_memory_) {
@@ -132,8 +135,9 @@ class EgressEdge final : public Plugin {
 
   void stop() override {
     if (shared_) {
-      for (int fd : {shared_->packet4(), shared_->packet6(), shared_->raw4(), shared_->raw6(), shared_->trains4()})
+      for (int fd : {shared_->packet4(), shared_->packet6(), shared_->raw4(), shared_->raw6()})
         if (fd >= 0) ctx_.io().cancel(fd);
+      if (int fd = std::max(shared_->trains4(), shared_->trains6()); fd >= 0) ctx_.io().cancel(fd);
       if (glue_) glue_->reset();
       shared_.reset();
       trains_device_.set(0);
@@ -149,7 +153,10 @@ class EgressEdge final : public Plugin {
       if (settings_.mode == Mode::shared) send(p, out);
       else write(p, out);
     }
-    send_pending4();
+    if (shared_) {
+      send_pending(pending4_, shared_->trains4(), shared_->raw4());
+      send_pending(pending6_, shared_->trains6(), shared_->raw6());
+    }
   }
 
   void on_io(const Completion& c, Output& out) override {
@@ -212,11 +219,7 @@ class EgressEdge final : public Plugin {
     } else if (size >= 40 && (d[0] >> 4) == 6) {
       if (!listed(settings_.egress6, d + 8)) return out.drop(p, no_egress_address_);
       if (!shared_) return out.drop(p, send_failed_);
-      p->endpoint.addr.v6 = sockaddr_in6{};
-      p->endpoint.addr.v6.sin6_family = AF_INET6;  // port 0: the header's protocol goes
-      std::memcpy(&p->endpoint.addr.v6.sin6_addr, d + 24, 16);
-      p->endpoint.len = sizeof(sockaddr_in6);
-      ctx_.io().send(shared_->raw6(), p, kSend);
+      pending6_.push_back(p);
     } else {
       out.drop(p, not_ip_);
     }
@@ -260,28 +263,40 @@ class EgressEdge final : public Plugin {
     out.pass(p);
   }
 
-  // Shared mode's IPv4 packets of a burst, in order: trains into their device, the rest by the
-  // raw socket to their destination.
-  void send_pending4() {
-    if (glue_) tun::group_by_flow(pending4_, scratch_);
-    std::span<Packet* const> all(pending4_);
+  // Shared mode's packets of one family from a burst, in order: trains into their device (when
+  // the family has one), the rest by the raw socket to their destination.
+  void send_pending(std::vector<Packet*>& pending, int trains, int raw) {
+    if (trains >= 0) tun::group_by_flow(pending, scratch_);
+    std::span<Packet* const> all(pending);
     for (std::size_t i = 0, n = 1; i < all.size(); i += n) {
-      auto glued = glue_ ? glue_->take(all.subspan(i), ctx_.pool()) : tun::GlueBuffers::Glued{};
+      auto glued = trains >= 0 ? glue_->take(all.subspan(i), ctx_.pool()) : tun::GlueBuffers::Glued{};
       n = glued.count;
       if (glued.packet != nullptr) {
-        ctx_.io().write(shared_->trains4(), glued.packet, kTrain + glued.buffer);
+        ctx_.io().write(trains, glued.packet, kTrain + glued.buffer);
         continue;
       }
       if (glued.starved) starved_.add(n);
       for (Packet* p : all.subspan(i, n)) {
-        p->endpoint.addr.v4 = sockaddr_in{};
-        p->endpoint.addr.v4.sin_family = AF_INET;
-        std::memcpy(&p->endpoint.addr.v4.sin_addr, p->data() + 16, 4);
-        p->endpoint.len = sizeof(sockaddr_in);
-        ctx_.io().send(shared_->raw4(), p, kSend);
+        address_to_destination(*p);
+        ctx_.io().send(raw, p, kSend);
       }
     }
-    pending4_.clear();
+    pending.clear();
+  }
+
+  // A raw socket's address for p: its destination, port 0 (the header's protocol goes).
+  static void address_to_destination(Packet& p) {
+    if ((p.data()[0] >> 4) == 4) {
+      p.endpoint.addr.v4 = sockaddr_in{};
+      p.endpoint.addr.v4.sin_family = AF_INET;
+      std::memcpy(&p.endpoint.addr.v4.sin_addr, p.data() + 16, 4);
+      p.endpoint.len = sizeof(sockaddr_in);
+    } else {
+      p.endpoint.addr.v6 = sockaddr_in6{};
+      p.endpoint.addr.v6.sin6_family = AF_INET6;
+      std::memcpy(&p.endpoint.addr.v6.sin6_addr, p.data() + 24, 16);
+      p.endpoint.len = sizeof(sockaddr_in6);
+    }
   }
 
   // Kernel mode: to the device, as they are; the kernel forwards and masquerades them.
@@ -307,7 +322,7 @@ class EgressEdge final : public Plugin {
   Settings settings_;
   std::unique_ptr<SharedSystem> shared_;
   std::unique_ptr<KernelSystem> kernel_;
-  std::vector<Packet*> pending4_, scratch_;
+  std::vector<Packet*> pending4_, pending6_, scratch_;
   std::unique_ptr<tun::GlueBuffers> glue_;
   std::unique_ptr<std::uint8_t[]> read_memory_;
   std::array<Packet, 2 * kReads> reads_;  // over read_memory_: IPv4's, then IPv6's

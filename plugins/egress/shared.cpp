@@ -81,7 +81,7 @@ SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
     if (!s.egress4.empty()) raw4_ = raw_socket(AF_INET);
     if (!s.egress6.empty()) raw6_ = raw_socket(AF_INET6);
     if (!s.egress4.empty()) open_packet(packet4_, AF_INET, s);
-    if (!s.egress4.empty() && s.offload) open_trains(s);
+    if (s.offload) open_trains(s);
     if (!s.egress6.empty()) open_packet(packet6_, AF_INET6, s);
     // Originals first, then the table that records them, then the changes: a run killed at any
     // point leaves either nothing changed or a record of what to put back.
@@ -153,9 +153,11 @@ void SharedSystem::open_packet(int& fd, int family, const Settings& s) {
 
 // Trains are written into a device of ours and the kernel forwards them out like a router, as one
 // packet each until the wire (GSO), where raw sockets would take each segment through the stack.
-// Their source is our own address, which the kernel accepts from a device only with accept_local,
-// and forwarding is switched on for this device alone. Strict or loose reverse-path filtering
-// anywhere (conf/all) would drop them all the same: then there are no trains, nor when the device
+// Their source is our own address, which IPv4 accepts from a device only with accept_local, and
+// forwarding is switched on for this device alone: IPv4 has it per device, IPv6 since Linux 6.17
+// (force_forwarding; before, only for every device at once, which is not ours to switch).
+// Reverse-path filtering anywhere (IPv4's conf/all) would drop them all the same. A family the
+// kernel would not forward from the device sends segment by segment, as both do when the device
 // cannot be made (a reload after privileges were dropped may not open /dev/net/tun).
 void SharedSystem::open_trains(const Settings& s) {
   auto read = [](const std::string& name) {
@@ -167,10 +169,25 @@ void SharedSystem::open_trains(const Settings& s) {
     }
     return value.substr(0, value.find('\n'));
   };
-  if (read("net/ipv4/conf/all/rp_filter") != "0") {
-    log_.info("reverse-path filtering is on (net.ipv4.conf.all.rp_filter): TCP leaves segment by segment");
-    return;
+  auto write = [](const std::string& name, const char* value) {
+    FILE* f = std::fopen(("/proc/sys/" + name).c_str(), "w");
+    bool ok = f != nullptr && std::fputs(value, f) >= 0;
+    if (f != nullptr) ok = std::fclose(f) == 0 && ok;
+    return ok;
+  };
+  bool v4 = !s.egress4.empty();
+  if (v4 && read("net/ipv4/conf/all/rp_filter") != "0") {
+    log_.info("reverse-path filtering is on (net.ipv4.conf.all.rp_filter): IPv4 TCP leaves segment by segment");
+    v4 = false;
   }
+  bool v6 = !s.egress6.empty();
+  const bool force = !read("net/ipv6/conf/lo/force_forwarding").empty();
+  if (v6 && !force && read("net/ipv6/conf/all/forwarding") != "1") {
+    log_.info("this kernel forwards IPv6 from one device only with forwarding on for all (no force_forwarding): "
+              "IPv6 TCP leaves segment by segment");
+    v6 = false;
+  }
+  if (!v4 && !v6) return;
   tun::Settings device;
   device.device = s.device;
   device.mtu = 65535;
@@ -181,17 +198,15 @@ void SharedSystem::open_trains(const Settings& s) {
     log_.warn("no device for TCP trains ({}): TCP leaves segment by segment", e.what());
     return;
   }
-  const std::string conf = "net/ipv4/conf/" + trains_->name() + "/";
-  for (auto [key, value] : {std::pair{"forwarding", "1"}, {"accept_local", "1"}, {"rp_filter", "0"}}) {
-    FILE* f = std::fopen(("/proc/sys/" + conf + key).c_str(), "w");
-    bool ok = f != nullptr && std::fputs(value, f) >= 0;
-    if (f != nullptr) ok = std::fclose(f) == 0 && ok;
-    if (!ok) fail(errno, "set " + conf + key);
-  }
-  if (FILE* f = std::fopen(("/proc/sys/net/ipv6/conf/" + trains_->name() + "/disable_ipv6").c_str(), "w")) {
-    std::fputs("1", f);  // the device only takes IPv4 in; nothing of IPv6 should start on it
-    std::fclose(f);
-  }
+  const std::string conf4 = "net/ipv4/conf/" + trains_->name() + "/";
+  const std::string conf6 = "net/ipv6/conf/" + trains_->name() + "/";
+  for (auto [key, value] : {std::pair{"forwarding", v4 ? "1" : "0"}, {"accept_local", "1"}, {"rp_filter", "0"}})
+    if (!write(conf4 + key, value)) fail(errno, "set " + conf4 + key);
+  // Without IPv6 trains nothing of IPv6 should start on the device; with them, it only takes in.
+  if (!write(conf6 + "disable_ipv6", v6 ? "0" : "1") || (v6 && force && !write(conf6 + "force_forwarding", "1")))
+    v6 = false;
+  trains4_ = v4;
+  trains6_ = v6;
 }
 
 void SharedSystem::update(const Settings& to) {

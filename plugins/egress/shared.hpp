@@ -31,9 +31,10 @@ class SharedSystem {
   int packet4() const { return packet4_; }
   int packet6() const { return packet6_; }
   std::size_t link_len() const { return link_len_; }
-  // The device for IPv4 trains, or -1 (offload off, no IPv4 egress, or the kernel would refuse
-  // what it forwards from there).
-  int trains4() const { return trains_ ? trains_->fd() : -1; }
+  // The device for a family's trains, or -1 (offload off, no egress address of the family, or
+  // the kernel would not forward it from there). Both families' share one device.
+  int trains4() const { return trains_ && trains4_ ? trains_->fd() : -1; }
+  int trains6() const { return trains_ && trains6_ ? trains_->fd() : -1; }
 
   // A reload with other egress addresses: new filters and a new table. Throws, changing nothing
   // if nft refuses (the filters are swapped only after the table).
@@ -54,6 +55,7 @@ class SharedSystem {
   std::optional<NftTable> nft_table_;
   std::optional<SysctlOverride> port_range_;
   std::optional<tun::Device> trains_;
+  bool trains4_ = false, trains6_ = false;
 };
 
 }  // namespace waygate::egress

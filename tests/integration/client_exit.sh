@@ -169,40 +169,19 @@ exit_traffic 6 6 fd62::1
 # of datagrams.
 head -c 30000000 /dev/urandom >"$WORK/bulk"
 want=$(sha256sum <"$WORK/bulk" | cut -d' ' -f1)
-tcp_bulk() {  # NS send|receive listen|ADDRESS: one connection on port 9100, the file out or its hash
-  ip netns exec "$1" timeout 30 python3 -c '
-import hashlib, socket, sys
-role, where, path = sys.argv[1:4]
-if where == "listen":
-    c, _ = socket.create_server(("10.62.0.2", 9100)).accept()
-else:
-    c = socket.create_connection((where, 9100), timeout=10)
-if role == "send":
-    c.sendall(open(path, "rb").read()); c.shutdown(socket.SHUT_WR); c.recv(1)
-else:
-    h, n = hashlib.sha256(), 0
-    c.settimeout(10)
-    try:
-        while data := c.recv(1 << 16):
-            h.update(data)
-            n += len(data)
-    except TimeoutError:
-        sys.exit(f"stalled after {n} bytes")
-    print(h.hexdigest())' "$2" "$3" "$WORK/bulk"
-}
 metric() {  # NS PORT NAME: the counter's value, summed over its labels
   ip netns exec "$1" curl -s "http://127.0.0.1:$2/metrics" | awk -v m="$3" '$1 ~ "^"m"({|$)" {s += $2} END {print s + 0}'
 }
-tcp_bulk "$O" receive listen >"$WORK/up.sha" &
+tcp_bulk "$O" receive listen=10.62.0.2 "$WORK/bulk" >"$WORK/up.sha" &
 up=$!
 wait_for 5 listening "$O" 9100
-tcp_bulk "$C" send 10.62.0.2 || fail "the upload did not go through"
+tcp_bulk "$C" send 10.62.0.2 "$WORK/bulk" || fail "the upload did not go through"
 wait "$up" || fail "the outside host got no upload"
 [[ $(cat "$WORK/up.sha") == "$want" ]] || fail "the upload arrived changed"
-tcp_bulk "$O" send listen &
+tcp_bulk "$O" send listen=10.62.0.2 "$WORK/bulk" &
 down=$!
 wait_for 5 listening "$O" 9100
-got=$(tcp_bulk "$C" receive 10.62.0.2 2>"$WORK/down.err") || fail "the download did not go through $(tail -3 "$WORK/down.err")"
+got=$(tcp_bulk "$C" receive 10.62.0.2 "$WORK/bulk" 2>"$WORK/down.err") || fail "the download did not go through $(tail -3 "$WORK/down.err")"
 wait "$down" || true
 [[ $got == "$want" ]] || fail "the download arrived changed"
 glued_up=$(metric "$S" 9190 waygate_egress_glued_writes_total)

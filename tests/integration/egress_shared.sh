@@ -69,6 +69,28 @@ for url in "http://10.72.0.2:8084/bulk.bin" "http://[fd72::2]:8086/bulk.bin"; do
 done
 pass "4 MB downloads over IPv4 and IPv6 arrive intact"
 
+# A bulk upload each way: the client's segments leave glued into trains through the edge's device,
+# for IPv6 too where the kernel forwards it from one device alone (force_forwarding, Linux 6.17).
+glued() { curl -sS --noproxy '*' "http://$ADMIN/metrics" | awk '$1 ~ /^waygate_egress_glued_writes_total/ {print $2}'; }
+v6_trains=$([[ -e /proc/sys/net/ipv6/conf/lo/force_forwarding ]] && echo yes || echo no)
+want=$(sha256sum <"$WORK/bulk.bin" | cut -d' ' -f1)
+for out in 10.72.0.2 fd72::2; do
+  before=$(glued)
+  tcp_bulk "$O" receive "listen=$out" "$WORK/bulk.bin" >"$WORK/up.sha" &
+  receiver=$!
+  wait_for 5 listening "$O" 9100
+  tcp_bulk "$C" send "$out" "$WORK/bulk.bin" || fail "the upload to $out did not go through"
+  wait "$receiver" || fail "$out got no upload"
+  [[ $(cat "$WORK/up.sha") == "$want" ]] || fail "the upload to $out arrived changed"
+  trains=$(($(glued) - before))
+  if [[ $out == *:* && $v6_trains == no ]]; then
+    ((trains == 0)) || fail "IPv6 went in $trains trains on a kernel that would not forward them"
+  else
+    ((trains > 0)) || fail "the upload to $out went segment by segment (no glued writes)"
+  fi
+  pass "4 MB upload to $out arrived intact, in $trains glued writes"
+done
+
 # The kernel's own traffic on the shared address, from its own ports, alongside the NAT's.
 for family in 4 6; do
   out=$([[ $family == 4 ]] && echo 10.72.0.2 || echo fd72::2)

@@ -142,6 +142,31 @@ wireguard_go() {
   wait_for 5 ip -n "$1" link show "$2"
 }
 
+# tcp_bulk NS send|receive listen=ADDRESS|ADDRESS FILE: one TCP connection on port 9100, accepted
+# on ADDRESS or made to it; the sender sends FILE, the receiver prints the SHA-256 of what came.
+tcp_bulk() {
+  ip netns exec "$1" timeout 30 python3 -c '
+import hashlib, socket, sys
+role, where, path = sys.argv[1:4]
+if where.startswith("listen="):
+    at = where[len("listen="):]
+    c, _ = socket.create_server((at, 9100), family=socket.AF_INET6 if ":" in at else socket.AF_INET).accept()
+else:
+    c = socket.create_connection((where, 9100), timeout=10)
+if role == "send":
+    c.sendall(open(path, "rb").read()); c.shutdown(socket.SHUT_WR); c.recv(1)
+else:
+    h, n = hashlib.sha256(), 0
+    c.settimeout(10)
+    try:
+        while data := c.recv(1 << 16):
+            h.update(data)
+            n += len(data)
+    except TimeoutError:
+        sys.exit(f"stalled after {n} bytes")
+    print(h.hexdigest())' "$2" "$3" "$4"
+}
+
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
 

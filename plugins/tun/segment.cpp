@@ -25,18 +25,22 @@ void put32(std::uint8_t* p, std::uint32_t v) {
 }  // namespace
 
 Cut cut(const VnetHeader& h, std::span<const std::uint8_t> ip, Pool& pool, std::vector<Packet*>& out) {
-  const bool v6 = h.gso_type == kVnetGsoTcpV6;
-  if ((h.gso_type != kVnetGsoTcpV4 && !v6) || h.gso_size == 0 || ip.size() < 20) return Cut::malformed;
+  const bool udp = h.gso_type == kVnetGsoUdpL4;
+  if ((h.gso_type != kVnetGsoTcpV4 && h.gso_type != kVnetGsoTcpV6 && !udp) || h.gso_size == 0 || ip.size() < 20)
+    return Cut::malformed;
+  // TCP's kind names the family; UDP's is the packet's own.
+  const bool v6 = udp ? (ip[0] >> 4) == 6 : h.gso_type == kVnetGsoTcpV6;
+  const std::uint8_t protocol = udp ? net::ipproto::udp : net::ipproto::tcp;
   std::size_t iph = 0;
-  if (!v6 && (ip[0] >> 4) == 4 && ip[9] == net::ipproto::tcp) iph = std::size_t{ip[0] & 0x0fu} * 4;
-  else if (v6 && (ip[0] >> 4) == 6 && ip.size() >= 40 && ip[6] == net::ipproto::tcp) iph = 40;
-  if (iph < 20 || ip.size() < iph + 20) return Cut::malformed;
-  const std::size_t headers = iph + static_cast<std::size_t>(ip[iph + 12] >> 4) * 4;
-  if (headers < iph + 20 || headers > ip.size()) return Cut::malformed;
+  if (!v6 && (ip[0] >> 4) == 4 && ip[9] == protocol) iph = std::size_t{ip[0] & 0x0fu} * 4;
+  else if (v6 && (ip[0] >> 4) == 6 && ip.size() >= 40 && ip[6] == protocol) iph = 40;
+  if (iph < 20 || ip.size() < iph + (udp ? 8 : 20)) return Cut::malformed;
+  const std::size_t headers = iph + (udp ? 8 : static_cast<std::size_t>(ip[iph + 12] >> 4) * 4);
+  if (headers < iph + 8 || (!udp && headers < iph + 20) || headers > ip.size()) return Cut::malformed;
   const std::size_t payload = ip.size() - headers;
-  const std::uint32_t seq = be32(&ip[iph + 4]);
+  const std::uint32_t seq = udp ? 0 : be32(&ip[iph + 4]);
   const std::uint16_t id = static_cast<std::uint16_t>((ip[4] << 8) | ip[5]);
-  const std::uint8_t flags = ip[iph + 13];
+  const std::uint8_t flags = udp ? 0 : ip[iph + 13];
   for (std::size_t at = 0, k = 0; at < payload || k == 0; at += h.gso_size, ++k) {
     const std::size_t n = std::min<std::size_t>(h.gso_size, payload - at);
     const bool last = at + n >= payload;
@@ -57,21 +61,29 @@ Cut cut(const VnetHeader& h, std::span<const std::uint8_t> ip, Pool& pool, std::
       put16(b + net::ipv4_checksum_offset, 0);
       put16(b + net::ipv4_checksum_offset, net::checksum({b, iph}));
     }
-    std::uint8_t* tcp = b + iph;
-    put32(tcp + 4, seq + static_cast<std::uint32_t>(at));
-    // FIN and PSH belong to the last segment, CWR to the first.
-    tcp[13] = static_cast<std::uint8_t>(flags & ~((last ? 0 : net::tcpflag::fin | net::tcpflag::psh) |
-                                                  (k == 0 ? 0 : net::tcpflag::cwr)));
-    put16(tcp + net::tcp_checksum_offset, 0);
-    const std::size_t l4 = headers - iph + n;
+    std::uint8_t* l4 = b + iph;
+    const std::size_t l4_size = headers - iph + n;
+    std::size_t checksum_at = net::udp_checksum_offset;
+    if (udp) {
+      put16(l4 + 4, l4_size);
+    } else {
+      put32(l4 + 4, seq + static_cast<std::uint32_t>(at));
+      // FIN and PSH belong to the last segment, CWR to the first.
+      l4[13] = static_cast<std::uint8_t>(flags & ~((last ? 0 : net::tcpflag::fin | net::tcpflag::psh) |
+                                                   (k == 0 ? 0 : net::tcpflag::cwr)));
+      checksum_at = net::tcp_checksum_offset;
+    }
+    put16(l4 + checksum_at, 0);
     const std::uint32_t pseudo =
         v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(b + 8, 16),
-                                       std::span<const std::uint8_t, 16>(b + 24, 16), net::ipproto::tcp,
-                                       static_cast<std::uint32_t>(l4))
+                                       std::span<const std::uint8_t, 16>(b + 24, 16), protocol,
+                                       static_cast<std::uint32_t>(l4_size))
            : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(b + 12, 4),
-                                       std::span<const std::uint8_t, 4>(b + 16, 4), net::ipproto::tcp,
-                                       static_cast<std::uint16_t>(l4));
-    put16(tcp + net::tcp_checksum_offset, net::checksum({tcp, l4}, pseudo));
+                                       std::span<const std::uint8_t, 4>(b + 16, 4), protocol,
+                                       static_cast<std::uint16_t>(l4_size));
+    std::uint16_t sum = net::checksum({l4, l4_size}, pseudo);
+    if (udp && sum == 0) sum = 0xffff;  // 0 would mean "no checksum"
+    put16(l4 + checksum_at, sum);
     out.push_back(p);
   }
   return Cut::ok;

@@ -1,7 +1,8 @@
-// Cutting what the kernel glued: a packet that came with a virtio-net header asking for TCP
-// segmentation (a packet socket's read of what GRO merged, or a TUN device's of what TCP sent it
-// with TSO) becomes the segments it stands for, each in a pool packet of its own with whole
-// headers and checksums, as the kernel's GSO would have cut it. Such a packet is up to 64 KiB,
+// Cutting what the kernel glued: a packet that came with a virtio-net header asking for TCP or
+// UDP segmentation (a packet socket's read of what GRO merged, or a TUN device's of what TCP sent
+// it with TSO, or a UDP socket with UDP_SEGMENT with USO) becomes the segments it stands for,
+// each in a pool packet of its own with whole headers and checksums, as the kernel's GSO would
+// have cut it. Such a packet is up to 64 KiB,
 // which no pool packet holds: edges read it into large buffers of their own (ReadBuffers).
 #pragma once
 
@@ -18,8 +19,8 @@ namespace waygate::tun {
 
 enum class Cut { ok, malformed, no_buffer };
 
-// Appends the segments of `ip` (the IP packet, TCP over IPv4 or IPv6 without extension headers)
-// to `out`, `h.gso_size` payload bytes each but the last. no_buffer: the pool ran dry, and what
+// Appends the segments of `ip` (the IP packet, TCP or UDP over IPv4 or IPv6 without extension
+// headers) to `out`, `h.gso_size` payload bytes each but the last. no_buffer: the pool ran dry, and what
 // was cut so far is in `out`; malformed: nothing was appended.
 Cut cut(const VnetHeader& h, std::span<const std::uint8_t> ip, Pool& pool, std::vector<Packet*>& out);
 

@@ -2,9 +2,10 @@
 // pipeline. It asks the host once to keep reading the device (one multishot read on io_uring), so
 // a busy device is drained by completions without a syscall per packet, and it writes every
 // packet that reaches it. With `offload` the device carries a virtio-net header both ways, as a
-// network card with TSO would: the kernel's TCP hands over up to 64 KiB at a time, read into a
-// few large buffers of the edge's own and cut into segments (segment.hpp), and a burst's
-// back-to-back segments of one TCP flow go to the kernel glued into one write (coalesce.hpp).
+// network card with TSO and USO would: the kernel's TCP (and UDP sent with UDP_SEGMENT) hands
+// over up to 64 KiB at a time, read into a few large buffers of the edge's own and cut into
+// segments (segment.hpp), and a burst's back-to-back segments of one TCP flow go to the kernel
+// glued into one write (coalesce.hpp).
 //
 // With `take`, it is a tap into the kernel's stack in the middle of a pipeline: only outbound
 // packets to those prefixes enter the device (the connector's overlay address: the clients' API,
@@ -45,7 +46,7 @@ class TunEdge final : public Plugin {
         read_errors_(ctx.counter("read_errors_total", "Failed reads from the device")),
         glued_writes_(ctx.counter("glued_writes_total", "Writes of several TCP segments glued into one")),
         starved_(ctx.counter("glue_starved_total", "Packets of trains written one by one: every train buffer was in flight")),
-        cut_reads_(ctx.counter("segmented_reads_total", "Reads of TCP the kernel left unsegmented (TSO), cut into their segments")),
+        cut_reads_(ctx.counter("segmented_reads_total", "Reads the kernel left unsegmented (TCP with TSO, UDP with USO), cut into their segments")),
         not_ip_(ctx.drop_reason("not_ip")),
         write_failed_(ctx.drop_reason("write_failed")),
         no_buffer_(ctx.drop_reason("no_buffer")) {}

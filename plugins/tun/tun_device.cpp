@@ -67,10 +67,14 @@ Device::Device(const Settings& s) {
     fail(err, "create TUN device '" + s.device + "'");
   }
   // The kernel's TCP then hands the device 64 KiB packets with their checksums left to do, as to
-  // a network card with TSO, instead of cutting each into MTU-sized ones first. A kernel that
-  // refuses still gives us whole packets: a read of either kind is taken apart (segment.hpp).
-  if (s.vnet_header && s.segmentation)
-    (void)::ioctl(fd_, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+  // a network card with TSO, instead of cutting each into MTU-sized ones first; so does a UDP
+  // socket sending with UDP_SEGMENT (QUIC, say), with USO (Linux 6.2). A kernel that refuses
+  // still gives us whole packets: a read of any kind is taken apart (segment.hpp).
+  if (s.vnet_header && s.segmentation) {
+    constexpr unsigned kUso4 = 0x20, kUso6 = 0x40;  // TUN_F_USO4/6, newer than these headers
+    const unsigned tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    if (::ioctl(fd_, TUNSETOFFLOAD, tso | kUso4 | kUso6) < 0) (void)::ioctl(fd_, TUNSETOFFLOAD, tso);
+  }
   name_ = ifr.ifr_name;
   index_ = static_cast<int>(::if_nametoindex(name_.c_str()));
   netlink_ = nl_socket_alloc();

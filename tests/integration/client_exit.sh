@@ -193,6 +193,36 @@ trains_s=$(metric "$S" 9190 waygate_wireguard_trains_sent_total)
   fail "offloads unused: egress glued $glued_up, client TUN glued $glued_down, client TUN reads cut $cut_up, trains $trains_c / $trains_s"
 pass "30 MB each way through the exit byte for byte: $cut_up TSO reads cut apart out of the client's TUN, $glued_up glued writes out of the egress, $glued_down into the client's TUN, $trains_c + $trains_s trains of datagrams"
 
+# UDP sent with UDP_SEGMENT (as QUIC does): the client's TUN takes each send whole (USO) and the
+# edge cuts it into the datagrams the socket asked for, each arriving as sent.
+ip netns exec "$O" timeout 15 python3 -c '
+import hashlib, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.62.0.2", 9101)); s.settimeout(5)
+got = []
+try:
+    while len(got) < 40:
+        got.append(s.recv(2048))
+except TimeoutError:
+    pass
+print(len(got), sorted(set(len(d) for d in got)), hashlib.sha256(b"".join(sorted(got))).hexdigest())' >"$WORK/uso.out" &
+receiver=$!
+sleep 0.5
+cut_before=$(metric "$C" 9191 waygate_tun_segmented_reads_total)
+sent=$(ip netns exec "$C" python3 -c '
+import hashlib, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_UDP, 103, 1000)  # UDP_SEGMENT: 1000-byte datagrams
+grams = [bytes([i]) * 1000 for i in range(40)]
+for k in range(4):
+    s.sendto(b"".join(grams[10 * k:10 * k + 10]), ("10.62.0.2", 9101))
+print(40, [1000], hashlib.sha256(b"".join(sorted(grams))).hexdigest())')
+wait "$receiver" || true
+cut_uso=$(($(metric "$C" 9191 waygate_tun_segmented_reads_total) - cut_before))
+[[ $(cat "$WORK/uso.out") == "$sent" ]] || fail "UDP_SEGMENT sends arrived as '$(cat "$WORK/uso.out")', sent '$sent'"
+((cut_uso >= 4)) || fail "the client's TUN cut $cut_uso UDP sends (USO), not the 4 sent"
+pass "40 datagrams sent in 4 UDP_SEGMENT sends arrived whole, each send cut apart by the client's TUN edge"
+
 resolver=$(cat "/etc/netns/$C/resolv.conf")
 [[ $resolver == *"nameserver 10.62.0.2"* && $resolver != *192.0.2.53* && $resolver == *"search corp.example"* ]] ||
   fail "alice's resolver: $resolver"

@@ -208,7 +208,7 @@ TEST_F(Coalesce, CutUndoesGlue) {
     }
     for (Packet* p : cut) pool.free(p);
   }
-  waygate::tun::VnetHeader udp{0, 5, 0, 1000, 0, 0};  // UDP segmentation: not ours to cut
+  waygate::tun::VnetHeader udp{0, 5, 0, 1000, 0, 0};  // UDP segmentation of a TCP packet
   std::vector<Packet*> none;
   EXPECT_EQ(waygate::tun::cut(udp, packets[0]->bytes(), pool, none), waygate::tun::Cut::malformed);
   EXPECT_TRUE(none.empty());
@@ -337,6 +337,54 @@ TEST_F(Coalesce, AReadIsTakenApartIntoWholePackets) {
     }
     for (Packet* p : packets) pool.free(p);
     packets.clear();
+  }
+}
+
+// A UDP socket's send with UDP_SEGMENT reaches a TUN device with USO as one packet; cut, it is
+// the datagrams the socket asked for, each with its own lengths and checksums.
+TEST_F(Coalesce, UdpSegmentationIsCutIntoItsDatagrams) {
+  for (bool v6 : {false, true}) {
+    const std::size_t ip = v6 ? 40 : 20, payload = 2500, size = 1000;
+    std::vector<std::uint8_t> b(ip + 8 + payload);
+    if (v6) {
+      b[0] = 0x60, b[6] = 17, b[7] = 64, b[8] = 0xfd, b[23] = 1, b[24] = 0xfd, b[39] = 2;
+      b[4] = static_cast<std::uint8_t>((8 + payload) >> 8), b[5] = static_cast<std::uint8_t>(8 + payload);
+    } else {
+      b[0] = 0x45, b[8] = 64, b[9] = 17, b[12] = 10, b[15] = 1, b[16] = 10, b[19] = 2, b[5] = 7;
+      b[2] = static_cast<std::uint8_t>(b.size() >> 8), b[3] = static_cast<std::uint8_t>(b.size());
+    }
+    b[ip] = 0x30, b[ip + 1] = 0x39, b[ip + 2] = 0x01, b[ip + 3] = 0xbb;  // 12345 -> 443
+    for (std::size_t i = 0; i < payload; ++i) b[ip + 8 + i] = static_cast<std::uint8_t>(i * 7);
+    waygate::tun::VnetHeader h{waygate::tun::kVnetNeedsCsum, waygate::tun::kVnetGsoUdpL4,
+                               static_cast<std::uint16_t>(ip + 8), static_cast<std::uint16_t>(size),
+                               static_cast<std::uint16_t>(ip), 6};
+    std::vector<Packet*> got;
+    ASSERT_EQ(waygate::tun::take_apart(h, b, pool, got), waygate::tun::Cut::ok);
+    ASSERT_EQ(got.size(), 3u);
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      const std::uint8_t* d = got[k]->data();
+      const std::size_t n = k < 2 ? size : payload - 2 * size;
+      ASSERT_EQ(got[k]->size(), ip + 8 + n) << k;
+      EXPECT_EQ(be16(d + ip + 4), 8 + n) << k;  // UDP length
+      EXPECT_EQ(std::memcmp(d + ip, b.data() + ip, 4), 0) << k;  // ports
+      EXPECT_EQ(std::memcmp(d + ip + 8, b.data() + ip + 8 + k * size, n), 0) << k;
+      const std::uint32_t l4 = static_cast<std::uint32_t>(8 + n);
+      std::uint32_t pseudo = v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(d + 8, 16),
+                                                            std::span<const std::uint8_t, 16>(d + 24, 16), 17, l4)
+                                : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(d + 12, 4),
+                                                            std::span<const std::uint8_t, 4>(d + 16, 4), 17,
+                                                            static_cast<std::uint16_t>(l4));
+      EXPECT_NE(be16(d + ip + 6), 0) << k;
+      EXPECT_EQ(net::checksum({d + ip, l4}, pseudo), 0) << k;  // a whole, valid checksum
+      if (v6) {
+        EXPECT_EQ(be16(d + 4), 8 + n) << k;
+      } else {
+        EXPECT_EQ(be16(d + 2), ip + 8 + n) << k;
+        EXPECT_EQ(be16(d + 4), 7 + k) << k;  // identification, as GSO numbers them
+        EXPECT_EQ(net::checksum({d, 20}), 0) << k;
+      }
+      pool.free(got[k]);
+    }
   }
 }
 

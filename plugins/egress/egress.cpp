@@ -9,7 +9,6 @@
 // With offload (shared mode), a burst's back-to-back segments of one TCP flow are glued into one
 // packet (as the tun edge does) and written into a device the kernel forwards them out of.
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -36,7 +35,6 @@ constexpr std::uint64_t kTrain = 5;    // shared: a glued train to its device, +
 // Shared mode reads into large buffers of its own, a few queued per packet socket: what GRO
 // merged arrives whole and is cut into its segments (segment.hpp).
 constexpr std::size_t kReads = 4;
-constexpr std::size_t kReadSize = 65536 + 256;
 
 constexpr const char* kRestart = "needs a restart";
 
@@ -112,16 +110,11 @@ class EgressEdge final : public Plugin {
       pending6_.reserve(kBurstMax);
       scratch_.reserve(kBurstMax);
       cut_.reserve(128);
-      if (!read_memory_) {
-        read_memory_ = std::make_unique<std::uint8_t[]>(2 * kReads * kReadSize);
-        for (std::size_t i = 0; i < reads_.size(); ++i) reads_[i] = Packet(read_memory_.get() + i * kReadSize, kReadSize, 0);
-      }
-      for (std::size_t i = 0; i < reads_.size(); ++i) {
+      if (!reads_) reads_ = std::make_unique<tun::ReadBuffers>(2 * kReads);  // IPv4's, then IPv6's
+      for (std::size_t i = 0; i < reads_->size(); ++i) {
         const bool v4 = i < kReads;
-        if (int fd = v4 ? shared_->packet4() : shared_->packet6(); fd >= 0) {
-          reads_[i].reset(0);
-          ctx_.io().receive(fd, &reads_[i], v4 ? kReceive : kReceive6);
-        }
+        if (int fd = v4 ? shared_->packet4() : shared_->packet6(); fd >= 0)
+          ctx_.io().receive(fd, (*reads_)[i], v4 ? kReceive : kReceive6);
       }
       ctx_.log().info("sharing {} on {}: ports {}-{}, nftables table inet {}", addresses(), settings_.interface,
                       settings_.ports.first, settings_.ports.last, table);
@@ -324,8 +317,7 @@ class EgressEdge final : public Plugin {
   std::unique_ptr<KernelSystem> kernel_;
   std::vector<Packet*> pending4_, pending6_, scratch_;
   std::unique_ptr<tun::GlueBuffers> glue_;
-  std::unique_ptr<std::uint8_t[]> read_memory_;
-  std::array<Packet, 2 * kReads> reads_;  // over read_memory_: IPv4's, then IPv6's
+  std::unique_ptr<tun::ReadBuffers> reads_;
   std::vector<Packet*> cut_;
 };
 

@@ -1,9 +1,9 @@
 // Cutting what the kernel glued: a packet that came with a virtio-net header asking for TCP or
-// UDP segmentation (a packet socket's read of what GRO merged, or a TUN device's of what TCP sent
-// it with TSO, or a UDP socket with UDP_SEGMENT with USO) becomes the segments it stands for,
+// UDP segmentation (a packet socket's read of what GRO merged; a TUN device's of what TCP, or a
+// UDP socket's UDP_SEGMENT send, left whole with TSO and USO) becomes the segments it stands for,
 // each in a pool packet of its own with whole headers and checksums, as the kernel's GSO would
-// have cut it. Such a packet is up to 64 KiB,
-// which no pool packet holds: edges read it into large buffers of their own (ReadBuffers).
+// have cut it. Such a packet is up to 64 KiB, which no pool packet holds: edges read it into
+// large buffers of their own (ReadBuffers).
 #pragma once
 
 #include <cstdint>

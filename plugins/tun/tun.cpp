@@ -1,11 +1,11 @@
 // The tun edge: IP packets between a TUN device (or any datagram descriptor it is handed) and the
-// pipeline. It asks the host once to keep reading the device (one multishot read on io_uring), so
-// a busy device is drained by completions without a syscall per packet, and it writes every
-// packet that reaches it. With `offload` the device carries a virtio-net header both ways, as a
-// network card with TSO and USO would: the kernel's TCP (and UDP sent with UDP_SEGMENT) hands
-// over up to 64 KiB at a time, read into a few large buffers of the edge's own and cut into
-// segments (segment.hpp), and a burst's back-to-back segments of one TCP flow go to the kernel
-// glued into one write (coalesce.hpp).
+// pipeline; it writes every packet that reaches it. With `offload` (the default) the device
+// carries a virtio-net header both ways, as a network card with TSO and USO would: the kernel's
+// TCP (and UDP sent with UDP_SEGMENT) hands over up to 64 KiB at a time, read into a few large
+// buffers of the edge's own, one read queued on each, and cut into segments (segment.hpp); and a
+// burst's back-to-back segments of one TCP flow go to the kernel glued into one write
+// (coalesce.hpp). Without it, the edge asks the host once to keep reading the device (one
+// multishot read on io_uring into pool packets), so a busy device costs no submission per packet.
 //
 // With `take`, it is a tap into the kernel's stack in the middle of a pipeline: only outbound
 // packets to those prefixes enter the device (the connector's overlay address: the clients' API,

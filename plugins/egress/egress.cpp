@@ -8,7 +8,6 @@
 // shared.cpp and kernel.cpp; keys and behaviour are described in configs/README.md.
 // With offload (shared mode), a burst's back-to-back segments of one TCP flow are glued into one
 // packet (as the tun edge does) and written into a device the kernel forwards them out of.
-#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -128,9 +127,8 @@ class EgressEdge final : public Plugin {
 
   void stop() override {
     if (shared_) {
-      for (int fd : {shared_->packet4(), shared_->packet6(), shared_->raw4(), shared_->raw6()})
+      for (int fd : {shared_->packet4(), shared_->packet6(), shared_->raw4(), shared_->raw6(), shared_->trains()})
         if (fd >= 0) ctx_.io().cancel(fd);
-      if (int fd = std::max(shared_->trains4(), shared_->trains6()); fd >= 0) ctx_.io().cancel(fd);
       if (glue_) glue_->reset();
       shared_.reset();
       trains_device_.set(0);

@@ -33,8 +33,9 @@ class SharedSystem {
   std::size_t link_len() const { return link_len_; }
   // The device for a family's trains, or -1 (offload off, no egress address of the family, or
   // the kernel would not forward it from there). Both families' share one device.
-  int trains4() const { return trains_ && trains4_ ? trains_->fd() : -1; }
-  int trains6() const { return trains_ && trains6_ ? trains_->fd() : -1; }
+  int trains4() const { return trains4_ ? trains() : -1; }
+  int trains6() const { return trains6_ ? trains() : -1; }
+  int trains() const { return trains_ ? trains_->fd() : -1; }  // the device itself, or -1
 
   // A reload with other egress addresses: new filters and a new table. Throws, changing nothing
   // if nft refuses (the filters are swapped only after the table).

@@ -19,11 +19,19 @@ bool builtin(const char* word) {
   return word[0] == '-';
 }
 
-// `waygate <command> ...` for a command a plugin provides; -1 if none does.
+// `waygate <command> ...` for a command a plugin provides; -1 if none does. What escapes the
+// command is printed, not left to terminate the process.
 int run_plugin_command(waygate::PluginCatalog& catalog, int argc, char** argv) {
   for (auto& lib : catalog.all())
-    for (const auto& command : lib->commands())
-      if (std::strcmp(command.name, argv[1]) == 0) return command.run(argc - 1, argv + 1);
+    for (const auto& command : lib->commands()) {
+      if (std::strcmp(command.name, argv[1]) != 0) continue;
+      try {
+        return command.run(argc - 1, argv + 1);
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "waygate {}: {}\n", command.name, e.what());
+        return 1;
+      }
+    }
   return -1;
 }
 
@@ -74,8 +82,8 @@ int main(int argc, char** argv) {
   auto* version = app.add_subcommand("version", "Print the version and the plugin ABI version");
 
   CLI11_PARSE(app, argc, argv);
-  if (*run) return waygate::run_host(options);
-  if (*check) return waygate::check_config(options);
+  if (*run) return waygate::run_host(options, catalog);
+  if (*check) return waygate::check_config(options, catalog);
   if (*version) fmt::print("waygate {} (plugin ABI {})\n", WAYGATE_VERSION, waygate::kAbiVersion);
   return 0;
 }

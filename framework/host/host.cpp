@@ -64,10 +64,9 @@ void print_keys(const HostConfig& config) {
 
 }  // namespace
 
-int check_config(const HostOptions& options) {
+int check_config(const HostOptions& options, PluginCatalog& catalog) {
   try {
     HostConfig config = with_cli_path(load_host_config(options.config, options.keys), options);
-    PluginCatalog catalog(PluginCatalog::default_search_path());
     validate(config, catalog);
     if (options.keys) {
       print_keys(config);
@@ -81,7 +80,7 @@ int check_config(const HostOptions& options) {
   }
 }
 
-int run_host(const HostOptions& options) {
+int run_host(const HostOptions& options, PluginCatalog& catalog) {
   HostConfig config;
   try {
     config = with_cli_path(load_host_config(options.config), options);
@@ -92,7 +91,6 @@ int run_host(const HostOptions& options) {
   set_log_level(config.log_level);
 
   CounterRegistry registry;
-  PluginCatalog catalog(PluginCatalog::default_search_path());
   // Recorded (and the state folder made, where stages may keep files too) before anything runs.
   // A state folder this start makes is handed to [host] user; one that was there stays as it is.
   const bool made_state_dir = !config.state_dir.empty() && !std::filesystem::exists(config.state_dir);

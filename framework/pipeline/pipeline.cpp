@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -20,6 +22,24 @@ std::string metric_prefix(std::string_view plugin) {
 
 // Replies can bounce; a burst nested deeper than this is a loop between stages, not traffic.
 constexpr int kMaxDepth = 16;
+
+// Calls into a plugin's configure() or start(). What a plugin throws is made of its own code (the
+// type's virtual table lives in its library), so it must not travel beyond the call: once the
+// library is unloaded, reading or destroying it would jump into unmapped memory. It leaves as the
+// host's own exception with the text copied: a ConfigError stays one, anything else is a
+// runtime_error.
+template <typename Call>
+void into_plugin(std::string_view stage, Call&& call) {
+  try {
+    call();
+  } catch (const ConfigError& e) {
+    throw ConfigError(e.what());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(e.what());
+  } catch (...) {
+    throw std::runtime_error(fmt::format("stage '{}': the plugin threw something that is not an exception", stage));
+  }
+}
 }  // namespace
 
 struct Pipeline::Sink final : BurstSink {
@@ -66,8 +86,10 @@ Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResour
         res.crew, *stage->logger);
     stage->context->set_directory(config.directory);
     stage->context->set_endpoints(&endpoints_);
-    stage->instance.plugin.reset(info.create(*stage->context));
-    stage->instance.plugin->configure(spec.table);
+    into_plugin(spec.name, [&] {
+      stage->instance.plugin.reset(info.create(*stage->context));
+      stage->instance.plugin->configure(spec.table);
+    });
     spec.table.complete();
     stage->sink = std::make_unique<Sink>(*this, i);
     // An edge's received packets travel away from it: inward from the last stage, outward otherwise.
@@ -85,7 +107,7 @@ Pipeline::~Pipeline() { stop(); }
 void Pipeline::start() {
   for (auto& s : stages_) {
     try {
-      s->instance.plugin->start();
+      into_plugin(s->name, [&] { s->instance.plugin->start(); });
       s->started = true;
     } catch (...) {
       stop();
@@ -122,7 +144,7 @@ void Pipeline::stop() {
 void Pipeline::reconfigure(const HostConfig& config) {
   for (std::size_t i = 0; i < stages_.size(); ++i) {
     stages_[i]->context->set_directory(config.directory);
-    stages_[i]->instance.plugin->configure(config.stages[i].table);
+    into_plugin(stages_[i]->name, [&] { stages_[i]->instance.plugin->configure(config.stages[i].table); });
     config.stages[i].table.complete();
   }
 }

@@ -41,6 +41,11 @@ void keep_assignments(const HostConfig& config) {
   }
 }
 
+// The directory's warnings (a group nobody is in, say), logged whenever a file is taken in.
+void log_warnings(const HostConfig& config) {
+  for (auto& w : config.directory->warnings) spdlog::warn("{}", w);
+}
+
 HostConfig with_cli_path(HostConfig config, const HostOptions& options) {
   config.plugin_path.insert(config.plugin_path.begin(), options.plugin_path.begin(),
                             options.plugin_path.end());
@@ -68,6 +73,7 @@ int check_config(const HostOptions& options, PluginCatalog& catalog) {
   try {
     HostConfig config = with_cli_path(load_host_config(options.config, options.keys), options);
     validate(config, catalog);
+    for (auto& w : config.directory->warnings) fmt::print(stderr, "warning: {}\n", w);
     if (options.keys) {
       print_keys(config);
       return 0;
@@ -89,6 +95,7 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     return 1;
   }
   set_log_level(config.log_level);
+  log_warnings(config);
 
   CounterRegistry registry;
   // Recorded (and the state folder made, where stages may keep files too) before anything runs.
@@ -138,6 +145,7 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     try {
       HostConfig next = with_cli_path(load_host_config(options.config), options);
       validate(next, catalog);
+      log_warnings(next);
       why = apply(next);
     } catch (const std::exception& e) {
       why = e.what();

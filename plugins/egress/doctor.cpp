@@ -101,6 +101,11 @@ std::vector<Check> connector_checks(const std::string& file, double wait) {
     return checks;
   }
   add("config", true, file + " reads, with its identities, sockets and policies");
+  for (auto& w : d->warnings)
+    checks.push_back({"directory", true, w,
+                      "if this is how it should be, nothing to do; `waygate access-graph -c " + file +
+                          "` shows who reaches what",
+                      true});
 
   bool running = false;
   try {
@@ -258,11 +263,9 @@ int doctor_command(int argc, char** argv) {
   }
   int failed = 0;
   for (const Check& c : connector_checks(file, wait)) {
-    fmt::print("{} {}: {}\n", c.ok ? "pass" : "FAIL", c.name, c.detail);
-    if (!c.ok) {
-      ++failed;
-      fmt::print("     -> {}\n", c.hint);
-    }
+    fmt::print("{} {}: {}\n", !c.ok ? "FAIL" : c.warning ? "warn" : "pass", c.name, c.detail);
+    failed += c.ok ? 0 : 1;
+    if (!c.ok || c.warning) fmt::print("     -> {}\n", c.hint);
   }
   fmt::print("{}\n", failed == 0 ? "all checks pass" : fmt::format("{} check(s) failed", failed));
   return failed == 0 ? 0 : 1;

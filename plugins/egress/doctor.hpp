@@ -15,7 +15,8 @@ struct Check {
   std::string name;
   bool ok = false;
   std::string detail;  // what was found
-  std::string hint;    // what to do, when it fails
+  std::string hint;    // what to do, when it fails (or warns)
+  bool warning = false;  // passes, but deserves a look: printed "warn", with its hint
 };
 
 // `wait`: how long to watch the counters move, in seconds.

@@ -58,6 +58,7 @@ std::string graph_text(const Directory& d) {
     }
     if (!any) out += "  nobody\n";
   }
+  for (auto& w : d.warnings) out += "warning: " + w + "\n";
   return out;
 }
 
@@ -111,8 +112,11 @@ std::string graph_json(const Directory& d) {
                                  {"policy", d.policies[e.policy].name},
                                  {"socket", d.sockets[e.socket].name},
                                  {"conditions", e.conditions}});
+  json::array warnings;
+  for (auto& w : d.warnings) warnings.emplace_back(w);
   return json::serialize(json::object{{"identities", identities}, {"sockets", sockets},
-                                      {"policies", policies}, {"edges", links}}) + "\n";
+                                      {"policies", policies}, {"edges", links},
+                                      {"warnings", warnings}}) + "\n";
 }
 
 std::string why(const Directory& d, std::uint32_t identity, std::uint32_t socket, const Situation& s) {

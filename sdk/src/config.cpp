@@ -121,11 +121,14 @@ std::string Config::where(std::string_view key) const {
 }
 
 void Config::fail(std::string_view key, std::string_view message) const {
+  throw ConfigError(located(key, message));
+}
+
+std::string Config::located(std::string_view key, std::string_view message) const {
   std::string text = where(key) + ": ";
   if (!context_.empty()) text += context_ + ": ";
   if (!key.empty()) text += fmt::format("key '{}': ", key);
-  text += message;
-  throw ConfigError(text);
+  return text + std::string(message);
 }
 
 void Config::complete() const {

@@ -32,6 +32,29 @@ bool valid_key(std::string_view s) {
   return (alphabet.find(s[42]) & 3) == 0;  // the last character carries 4 bits of the key
 }
 
+// Levenshtein distance, for "did you mean": names are short, so the quadratic table is nothing.
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean 'staff'?)" when one known name is a letter or two away; "" otherwise.
+std::string did_you_mean(std::string_view name, const std::set<std::string, std::less<>>& known) {
+  for (auto& k : known)
+    if (distance(name, k) <= (name.size() > 4 ? 2u : 1u)) return fmt::format(" (did you mean '{}'?)", k);
+  return "";
+}
+
 std::string name_of(const Config& t, std::string_view what) {
   std::string name = t.string("name");
   if (!valid_name(name))
@@ -315,8 +338,12 @@ class Loader {
         c.identities.push_back(i);
       }
       c.groups = t.strings("groups");
+      // Not an error: taking the last member out of a group is how access is revoked.
       for (auto& g : c.groups)
-        if (!groups.count(g)) t.fail("groups", fmt::format("no identity is in a group '{}'", g));
+        if (!groups.count(g))
+          d_->warnings.push_back(t.located(
+              "groups", fmt::format("no identity is in a group '{}': the policy grants nobody through it{}",
+                                    g, did_you_mean(g, groups))));
       c.email_domains = t.strings("email_domains");
       for (auto& domain : c.email_domains)
         if (domain.empty() || domain.find('@') != std::string::npos)

@@ -23,7 +23,8 @@ ip -n "$S" link set "ve$RUN_ID" up
 wg_key server
 wg_key alice
 wg_key bob
-write_config() {  # the identities the staff-exit policy names
+write_config() {  # WHO [ALICE'S GROUPS]: whom the staff-exit policy names (its `identities` unless given as a key)
+  local alice_groups=${2-'"staff"'}
   cat >"$WORK/connector.toml" <<TOML
 [host]
 admin = "127.0.0.1:9190"
@@ -38,7 +39,7 @@ pool6 = "fd50::/64"
 name = "alice"
 email = "alice@example.com"
 public_key = "$(cat "$WORK/alice.pub")"
-groups = ["staff"]
+groups = [$alice_groups]
 
 [[identity]]
 name = "bob"
@@ -56,7 +57,7 @@ egress = ["10.52.0.1", "fd52::1"]
 name = "staff-exit"
 sockets = ["corporate-exit"]
 permissions = ["network"]
-identities = [$1]
+$([[ $1 == *=* ]] && echo "$1" || echo "identities = [$1]")
 
 [[stage]]
 name = "tunnel"
@@ -261,6 +262,28 @@ set -e
 ip netns exec "$S" sysctl -qw net.ipv4.conf.all.rp_filter=0
 [[ $doctor == *"FAIL TCP trains"*"rp_filter is 1"*"-> turn reverse-path filtering off"* ]] || fail "doctor with rp_filter on: $doctor"
 pass "doctor: all checks pass, a missing nftables table fails with what to do, and so does rp_filter keeping TCP off its trains"
+# Revocation by group: the policy names the group staff; taking alice, its last member, out of it
+# is a reload like any other (a warning, not a refused file), and she is cut off.
+write_config 'groups = ["staff"]'
+kill -HUP "$WAYGATE_PID"
+wait_for 10 bash -c "[[ \$(grep -c 'reload: applied' '$WORK/connector.log') -ge 2 ]]" || fail "reload to the group not applied"
+ip netns exec "$C" ping -c 2 -i 0.2 -W 3 10.52.0.2 >/dev/null || fail "alice is not let in by her group"
+write_config 'groups = ["staff"]' ''
+kill -HUP "$WAYGATE_PID"
+wait_for 10 bash -c "[[ \$(grep -c 'reload: applied' '$WORK/connector.log') -ge 3 ]]" ||
+  fail "emptying the group was not applied: $(grep -i 'reload' "$WORK/connector.log" | tail -2)"
+grep -q "warn.*key 'groups': no identity is in a group 'staff'" "$WORK/connector.log" || fail "no warning logged for the empty group"
+ip netns exec "$C" ping -c 3 -i 0.2 -W 1 10.52.0.2 >/dev/null && fail "alice still reaches the outside host out of the group"
+check=$("$WAYGATE" check -c "$WORK/connector.toml" 2>&1) || fail "check refuses the empty group: $check"
+[[ $check == *"warning: $WORK/connector.toml:"*"policy 'staff-exit': key 'groups': no identity is in a group 'staff'"* ]] ||
+  fail "check does not warn: $check"
+graph=$("$WAYGATE" access-graph -c "$WORK/connector.toml")
+[[ $graph == *"warning: "*"no identity is in a group 'staff'"* ]] || fail "access graph does not warn: $graph"
+set +e
+doctor=$(ip netns exec "$S" "$WAYGATE" doctor -c "$WORK/connector.toml" --wait 0.2)
+set -e
+[[ $doctor == *"warn directory: "*"no identity is in a group 'staff'"* ]] || fail "doctor does not warn: $doctor"
+pass "emptying the group revokes alice: the reload applies, and the log, check, access graph and doctor warn"
 stop_waygate
 [[ -s $WORK/state/stats.json && $(cat "$WORK/state/stats.json") == *'"corporate-exit":['* ]] ||
   fail "no traffic history saved on stop"

@@ -11,7 +11,7 @@ namespace waygate {
 // identity), Context::metrics(),
 // and Config's table path with record_keys()/asked() (the schema `waygate check --keys` prints);
 // 4: Io::send_segments() and Io::receive_segments() (UDP GSO and GRO); 5: Context::crew() and
-// Plugin::flush() (a burst's crypto spread over threads).
-inline constexpr std::uint32_t kAbiVersion = 5;
+// Plugin::flush() (a burst's crypto spread over threads); 6: Directory::warnings.
+inline constexpr std::uint32_t kAbiVersion = 6;
 
 }  // namespace waygate

@@ -69,6 +69,8 @@ class Config {
   // A ConfigError about `key` (or the table itself when the key is absent), for checks a plugin
   // makes on its own: "peer 'x' listed twice", "prefix not in the pool".
   [[noreturn]] void fail(std::string_view key, std::string_view message) const;
+  // The same text, not thrown: for a warning that reads like an error.
+  std::string located(std::string_view key, std::string_view message) const;
   std::string where(std::string_view key = {}) const;  // "file:line:col"
   const std::string& origin() const;
   // Prefix for every error message, e.g. "stage 'inside'".

@@ -2,7 +2,8 @@
 // link them — the truth every plugin reads (the wireguard edge its peers, policy its verdicts, nat
 // its egress addresses, stats its labels). The host loads it from the config file's top-level
 // [overlay], [[identity]], [[socket]] and [[policy]] tables, checks it whole (an unknown name, a
-// duplicate key or address, a pool too small: an error naming the file and line), and hands each
+// duplicate key or address, a pool too small: an error naming the file and line; a policy's group
+// that nobody is in: a warning, since emptying a group is how access is taken away), and hands each
 // stage the current one through Context::directory(). A reload replaces it as a whole.
 //
 // A position in `identities` or `sockets` is the id that Meta::identity and Meta::socket carry.
@@ -106,6 +107,10 @@ struct Directory {
   std::vector<Socket> sockets;
   std::vector<Policy> policies;
   Assignments assigned;  // the pool addresses in use now
+  // What loads but deserves an operator's look, each located like an error ("file:line:col:
+  // policy 'x': key 'groups': no identity is in a group 'staff'"): the host logs them, `waygate
+  // check`, `waygate doctor` and the access graph show them.
+  std::vector<std::string> warnings;
 
   // kNoId when absent.
   std::uint32_t identity_by_key(std::string_view public_key) const;

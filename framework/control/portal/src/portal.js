@@ -278,6 +278,10 @@ function renderGraph(graph) {
     ],
   });
   $("#graph").setAttribute("data-edges", String(graph.edges.length));
+  // What the directory loads with but deserves a look (a policy's group nobody is in).
+  const warnings = graph.warnings || [];
+  $("#warnings").replaceChildren(...warnings.map((w) => el("li", { textContent: w })));
+  $("#warnings").hidden = !warnings.length;
 }
 
 function renderPolicies(policies) {

@@ -58,7 +58,9 @@ step "keys, and configs/exit-node.toml with them (its files moved into a scratch
 alice_pub=$($waygate pubkey <"$work/alice.key")
 sed -e "s|/etc/waygate/|$work/|g" -e "s|/var/lib/waygate|$work/state|g" \
     -e "s|zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ=|$alice_pub|" \
-    -e 's|interface = "eth0"|interface = "wg-demo-e"|' -e 's|"9.9.9.9"|"198.51.100.80"|' configs/exit-node.toml >"$work/exit-node.toml"
+    -e 's|interface = "eth0"|interface = "wg-demo-e"|' -e 's|"9.9.9.9"|"198.51.100.80"|' \
+    -e 's|^dns = .*|&\nallow = ["198.51.100.0/24"]  # the demo'"'"'s outside network: documentation addresses, not the internet|' \
+    configs/exit-node.toml >"$work/exit-node.toml"
 $waygate check -c "$work/exit-node.toml"
 
 step "the connector: waygate run -c exit-node.toml (in $S)"
@@ -131,9 +133,14 @@ on $C ping -c 10 -i 0.2 198.51.100.80 >/dev/null 2>&1 &
 on $S "$waygate" doctor -c "$work/exit-node.toml" --wait 1 || true
 wait $! 2>/dev/null || true
 
-step "who may use what (waygate access-graph), and the connector's counters"
+step "who may use what (waygate access-graph), what the exit node reaches, and the connector's counters"
 $waygate access-graph -c "$work/exit-node.toml"
 $waygate access-graph -c "$work/exit-node.toml" --identity bob --socket corporate-exit || true
+# The internet, and the outside network the demo allows; not the connector itself, nor a cloud's
+# metadata service.
+for to in 198.51.100.80 198.51.100.1 169.254.169.254; do
+  on $S "$waygate" access-graph -c "$work/exit-node.toml" --socket corporate-exit --to $to || true
+done
 on $S curl -sS --noproxy '*' http://127.0.0.1:9190/metrics |
   grep -E '^waygate_(wireguard_(rx|tx)_bytes_total|nat_translations_total|egress_(rx|tx)_packets_total|policy_decisions_total|drops_total)' |
   grep -v ' 0$' || true

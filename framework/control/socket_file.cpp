@@ -23,6 +23,21 @@ std::string field(const boost::json::object& o, std::string_view key) {
   return std::string(v->as_string());
 }
 
+// An array of at most 64 strings of at most 64 characters each (prefixes), or nothing.
+std::vector<std::string> strings(const boost::json::object& o, std::string_view key) {
+  std::vector<std::string> out;
+  auto* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return out;
+  if (!v->is_array() || v->as_array().size() > 64)
+    throw std::invalid_argument("'" + std::string(key) + "' must be an array of at most 64 prefixes");
+  for (auto& item : v->as_array()) {
+    if (!item.is_string() || item.as_string().size() > 64)
+      throw std::invalid_argument("'" + std::string(key) + "' must hold prefixes such as \"10.0.0.0/8\"");
+    out.emplace_back(item.as_string());
+  }
+  return out;
+}
+
 // A basic string, every quote and control character escaped: toml++'s default formatting may
 // choose a multi-line literal string, which a text holding three single quotes ends early.
 std::string toml_string(const std::string& s) {
@@ -38,7 +53,8 @@ NewSocket parse_new_socket(std::string_view json) {
   auto value = boost::json::parse(json, ec);
   if (ec || !value.is_object()) throw std::invalid_argument("the body must be a JSON object");
   const auto& o = value.as_object();
-  NewSocket s{field(o, "name"), field(o, "description"), field(o, "connector")};
+  NewSocket s{field(o, "name"), field(o, "description"), field(o, "connector"), strings(o, "allow"),
+              strings(o, "deny")};
   if (s.name.empty() || s.name.size() > 64) throw std::invalid_argument("'name' must have 1 to 64 characters");
   for (char c : s.name)
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
@@ -54,6 +70,12 @@ std::string with_socket(std::string_view text, const NewSocket& s) {
   out += "\n[[socket]]\nname = " + toml_string(s.name) + "\ntype = \"exit_node\"\n";
   if (!s.description.empty()) out += "description = " + toml_string(s.description) + "\n";
   if (!s.connector.empty()) out += "connector = " + toml_string(s.connector) + "\n";
+  for (auto [key, prefixes] : {std::pair{"allow", &s.allow}, {"deny", &s.deny}}) {
+    if (prefixes->empty()) continue;
+    out += std::string(key) + " = [";
+    for (std::size_t i = 0; i < prefixes->size(); ++i) out += (i ? ", " : "") + toml_string((*prefixes)[i]);
+    out += "]\n";
+  }
   return out;
 }
 
@@ -92,8 +114,9 @@ Response create_socket(const std::string& path, std::string_view body,
     return error(500, "written, but not applied: " + why);
   }
   spdlog::info("new socket '{}' written to {} and applied", socket.name, path);
+  boost::json::array allow(socket.allow.begin(), socket.allow.end()), deny(socket.deny.begin(), socket.deny.end());
   boost::json::object created{{"name", socket.name}, {"type", "exit_node"}, {"description", socket.description},
-                              {"connector", socket.connector}};
+                              {"connector", socket.connector}, {"allow", allow}, {"deny", deny}};
   return {201, "application/json", boost::json::serialize(created) + "\n"};
 }
 

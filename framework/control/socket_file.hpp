@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "waygate/api.hpp"
 
@@ -15,11 +16,12 @@ struct NewSocket {
   std::string name;
   std::string description;
   std::string connector;
+  std::vector<std::string> allow, deny;  // prefixes as given: the directory's loader checks them
 };
 
-// From the request's JSON body {"name", "description", "connector"}: an exit node. Throws
-// std::invalid_argument saying what is wrong (not JSON, no name, a name with characters a metric
-// label or a URL would have to escape).
+// From the request's JSON body {"name", "description", "connector", "allow", "deny"}: an exit
+// node. Throws std::invalid_argument saying what is wrong (not JSON, no name, a name with
+// characters a metric label or a URL would have to escape, a prefix list that is not strings).
 NewSocket parse_new_socket(std::string_view json);
 
 // `text` with the socket's table appended, its strings written as TOML basic strings.

@@ -1,6 +1,5 @@
 #include "doctor.hpp"
 
-#include <ifaddrs.h>
 #include <unistd.h>
 #include <net/if.h>
 
@@ -12,6 +11,7 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "admin_client.hpp"
@@ -19,6 +19,7 @@
 #include "settings.hpp"
 #include "waygate/config.hpp"
 #include "waygate/directory.hpp"
+#include "waygate/net/interfaces.hpp"
 #include "waygate/netns.hpp"
 
 namespace waygate::egress {
@@ -37,18 +38,8 @@ std::string read_file(const std::string& path) {
 // The addresses on an interface, in the calling thread's namespace.
 std::vector<net::Address> addresses_on(const std::string& interface) {
   std::vector<net::Address> out;
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return out;
-  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
-    if (i->ifa_addr == nullptr || interface != i->ifa_name) continue;
-    if (i->ifa_addr->sa_family == AF_INET)
-      out.push_back(net::Address::v4(std::span<const std::uint8_t, 4>(
-          reinterpret_cast<const std::uint8_t*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr), 4)));
-    if (i->ifa_addr->sa_family == AF_INET6)
-      out.push_back(net::Address::v6(std::span<const std::uint8_t, 16>(
-          reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr.s6_addr, 16)));
-  }
-  ::freeifaddrs(list);
+  for (auto& a : net::interface_addresses())
+    if (a.interface == interface) out.push_back(a.address);
   return out;
 }
 
@@ -126,6 +117,19 @@ std::vector<Check> connector_checks(const std::string& file, double wait) {
                       : fmt::format("network permission from {}", fmt::join(names, ", ")),
         "link a policy with permissions = [\"network\"] to it (sockets = [\"" + sock.name +
             "\"] or organization_wide = true); `waygate access-graph -c " + file + "` shows who reaches what");
+  }
+
+  // What each exit node reaches, as the running policy stage has it: the internet, what its
+  // socket allows, minus the overlay and the connector's own addresses as the kernel has them now.
+  if (running) {
+    try {
+      auto answer = boost::json::parse(admin_get(admin, "/v1/sockets", token));
+      for (auto& sock : answer.at("sockets").as_array())
+        if (sock.at("type") == "exit_node" && sock.as_object().contains("reaches"))
+          add(fmt::format("{} reaches", std::string_view(sock.at("name").as_string())), true,
+              std::string(sock.at("reaches").as_string()));
+    } catch (const std::exception&) {  // no policy stage serves it: nothing to say
+    }
   }
 
   int wireguard_port = 0;

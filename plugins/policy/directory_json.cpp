@@ -31,7 +31,7 @@ std::string minutes(std::chrono::minutes m) { return fmt::format("{:02}:{:02}", 
 
 }  // namespace
 
-std::string sockets_json(const Directory& d) {
+std::string sockets_json(const Directory& d, const Reach& reach) {
   json::array sockets;
   for (std::uint32_t s = 0; s < d.sockets.size(); ++s) {
     const Socket& sock = d.sockets[s];
@@ -45,6 +45,9 @@ std::string sockets_json(const Directory& d) {
                                    {"egress", texts(sock.egress)},
                                    {"dns", texts(sock.dns)},
                                    {"routes", texts(sock.routes)},
+                                   {"allow", texts(sock.allow)},
+                                   {"deny", texts(sock.deny)},
+                                   {"reaches", reach.summary(s)},
                                    {"policies", policies}});
   }
   return json::serialize(json::object{{"sockets", sockets}}) + "\n";

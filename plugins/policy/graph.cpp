@@ -1,12 +1,15 @@
 #include "graph.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "reach.hpp"
 #include "waygate/config.hpp"
+#include "waygate/net/interfaces.hpp"
 #include "waygate/utc.hpp"
 
 namespace waygate::policy {
@@ -126,7 +129,7 @@ std::string why(const Directory& d, std::uint32_t identity, std::uint32_t socket
 
 int access_graph_command(int argc, char** argv) {
   CLI::App app{"Who reaches which socket through which policy", "access-graph"};
-  std::string file, identity, socket, from, at;
+  std::string file, identity, socket, from, at, to;
   bool dot = false, as_json = false;
   app.add_option("-c,--config", file, "The connector's config file")->required();
   app.add_flag("--dot", dot, "Print the graph in Graphviz DOT");
@@ -135,6 +138,9 @@ int access_graph_command(int argc, char** argv) {
   app.add_option("--socket", socket, "With --identity");
   app.add_option("--from", from, "The client's underlay address, for 'where' conditions");
   app.add_option("--at", at, "The moment, for 'when' conditions (2026-01-31T08:00:00Z; default now)");
+  app.add_option("--to", to,
+                 "With --socket: does the socket reach this destination, and why (not); the connector's own "
+                 "addresses are this machine's");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -142,19 +148,35 @@ int access_graph_command(int argc, char** argv) {
   }
   try {
     auto d = Directory::from_file(file);
-    if (identity.empty() != socket.empty()) {
-      fmt::print(stderr, "--identity and --socket go together\n");
+    if (socket.empty() ? !identity.empty() || !to.empty() : identity.empty() && to.empty()) {
+      fmt::print(stderr, "--identity and --socket go together, and --to needs --socket\n");
       return 2;
     }
-    if (identity.empty()) {
+    std::optional<net::Address> destination;
+    if (!to.empty() && !(destination = net::parse_address(to))) {
+      fmt::print(stderr, "--to '{}': not an IP address\n", to);
+      return 2;
+    }
+    if (socket.empty()) {
       fmt::print("{}", dot ? graph_dot(*d) : as_json ? graph_json(*d) : graph_text(*d));
       return 0;
     }
     std::uint32_t i = d->identity_by_name(identity), s = d->socket_by_name(socket);
-    if (i == kNoId || s == kNoId) {
-      fmt::print(stderr, "{}: no {} named '{}'\n", file, i == kNoId ? "identity" : "socket",
-                 i == kNoId ? identity : socket);
+    if ((i == kNoId && !identity.empty()) || s == kNoId) {
+      fmt::print(stderr, "{}: no {} named '{}'\n", file, s != kNoId ? "identity" : "socket",
+                 s != kNoId ? identity : socket);
       return 1;
+    }
+    bool reached = true;
+    if (destination) {
+      std::vector<net::Address> own;
+      for (auto& a : net::interface_addresses()) own.push_back(a.address);
+      Reach reach;
+      reach.build(*d, own);
+      net::Reachability r = reach.explain(s, *destination);
+      reached = r.reached;
+      fmt::print("{} -> {}: {}: {}\n", socket, destination->to_string(), r.reached ? "reached" : "not reached", r.why);
+      if (i == kNoId) return reached ? 0 : 3;
     }
     Situation here;
     here.at = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -176,7 +198,7 @@ int access_graph_command(int argc, char** argv) {
     }
     Verdict v = evaluate(*d, i, s, here);
     fmt::print("{}\n", why(*d, i, s, here));
-    return v.granted ? 0 : 3;
+    return v.granted && reached ? 0 : 3;
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}\n", e.what());
     return 1;

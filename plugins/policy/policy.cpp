@@ -1,11 +1,16 @@
-// The policy stage: an identity's packets pass only to sockets a policy lets it use, with the
-// socket written into their metadata for nat and stats; everything else is dropped with the
-// reason. Verdicts are cached per identity and socket (access.hpp) and re-evaluated when the
+// The policy stage: an identity's packets pass only to sockets a policy lets it use, and through an
+// exit node only to what it reaches (the internet by default, reach.hpp), with the socket written
+// into their metadata for nat and stats; everything else is dropped with the reason. Verdicts are cached per identity and socket (access.hpp) and re-evaluated when the
 // directory changes, when an identity's endpoint changes and when a time window turns, so the
 // packet path evaluates no policy. A revoked identity loses its forwarding at once, both ways,
 // established flows included. It also serves the clients' API (client_api.hpp), the access graph
 // and the directory (/v1/sockets, /v1/policies) on the admin API, and writes the audit log.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <optional>
 
 #include <boost/json.hpp>
@@ -13,12 +18,15 @@
 #include <fmt/format.h>
 
 #include "access.hpp"
+#include "address_watch.hpp"
 #include "client_api.hpp"
 #include "geoip.hpp"
 #include "directory_json.hpp"
 #include "graph.hpp"
+#include "reach.hpp"
 #include "waygate/journal.hpp"
 #include "waygate/net/headers.hpp"
+#include "waygate/net/interfaces.hpp"
 #include "waygate/plugin.hpp"
 #include "waygate/utc.hpp"
 
@@ -27,6 +35,17 @@ namespace waygate::policy {
 namespace {
 
 using namespace std::chrono_literals;
+
+constexpr std::uint64_t kAddressWatch = 1;  // the netlink socket's reads (the journal's tags are its own)
+
+// Every address of the connector, in the namespace the host runs in.
+std::vector<net::Address> own_addresses() {
+  std::vector<net::Address> out;
+  for (auto& a : net::interface_addresses()) out.push_back(a.address);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 // The destination (outbound) or source (inbound) of an IP packet; none if it is not one.
 net::Address far_end(const Packet& p, Direction d) {
@@ -49,6 +68,7 @@ class PolicyStage final : public Plugin {
         no_identity_(ctx.drop_reason("no_identity")),
         no_exit_node_(ctx.drop_reason("no_exit_node")),
         denied_(ctx.drop_reason("denied")),
+        not_internet_(ctx.drop_reason("not_internet")),
         decisions_granted_(ctx.counter("decisions_total", "Access decisions that changed", {{"verdict", "granted"}})),
         decisions_denied_(ctx.counter("decisions_total", "Access decisions that changed", {{"verdict", "denied"}})),
         tick_(ctx.timer([this] { on_tick(); })) {
@@ -81,13 +101,18 @@ class PolicyStage final : public Plugin {
 
   void start() override {
     audit_.open(audit_log_);
+    // Without the watch the connector's addresses are read again at each reload only: said once.
+    watch_ = open_address_watch();
+    if (watch_ >= 0) ctx_.io().read_many(watch_, kAddressWatch);
+    else ctx_.log().warn("cannot follow the connector's address changes (netlink: {}): they are read at each reload",
+                         std::strerror(errno));
     running_ = true;
     apply();
     ctx_.serve(Listener::tunnel, "/v1/routes", [this](const Request& r) { return answer_client(access_, r); });
     ctx_.serve(Listener::tunnel, "/v1/exit-node", [this](const Request& r) { return answer_client(access_, r); });
     ctx_.serve(Listener::admin, "/v1/access-graph", [this](const Request& r) { return graph(r); });
     ctx_.serve(Listener::admin, "/v1/sockets",
-               [this](const Request&) { return Response{200, "application/json", sockets_json(access_.directory())}; });
+               [this](const Request&) { return Response{200, "application/json", sockets_json(access_.directory(), reach_)}; });
     ctx_.serve(Listener::admin, "/v1/policies",
                [this](const Request&) { return Response{200, "application/json", policies_json(access_.directory())}; });
   }
@@ -96,6 +121,11 @@ class PolicyStage final : public Plugin {
     running_ = false;
     tick_.cancel();
     audit_.close();
+    if (watch_ >= 0) {
+      ctx_.io().cancel(watch_);
+      ::close(watch_);
+      watch_ = -1;
+    }
   }
 
   void process(Burst& burst, Output& out) override {
@@ -127,39 +157,73 @@ class PolicyStage final : public Plugin {
       }
       p->meta.identity = identity;
       p->meta.socket = socket;
+      if (d == Direction::outbound && !reach_.reaches(socket, far)) {
+        out.drop(p, not_internet_);
+        continue;
+      }
       out.pass(p);
     }
   }
 
   void on_io(const Completion& c, Output&) override {
-    if (audit_.owns(c)) audit_.done(c);
-    else ctx_.pool().free(c.packet);
+    if (audit_.owns(c)) return audit_.done(c);
+    if (c.packet != nullptr) ctx_.pool().free(c.packet);
+    addresses_changed_ |= c.tag == kAddressWatch;
+  }
+
+  // A turn's address messages, however many, are one new look at the list.
+  void flush(Output&) override {
+    if (!addresses_changed_) return;
+    addresses_changed_ = false;
+    auto own = own_addresses();
+    if (own == reach_.own()) return;
+    reach_.build(access_.directory(), own);
+    ctx_.log().info("the connector's addresses changed: {} now, kept out of every exit node", own.size());
   }
 
  private:
   std::chrono::sys_seconds now() const { return std::chrono::floor<std::chrono::seconds>(ctx_.wall()); }
 
   // The graph, or with ?identity=NAME&socket=NAME the verdict for that pair as things stand now
-  // (its current endpoint and country, this moment) and why.
+  // (its current endpoint and country, this moment) and why; with &to=ADDRESS (identity optional)
+  // also whether the socket reaches that destination, and why (not).
   Response graph(const Request& r) const {
-    std::string identity, socket;
+    std::string identity, socket, to;
     for (auto param : boost::urls::params_view(r.query)) {
       if (param.key == "identity") identity = param.value;
       if (param.key == "socket") socket = param.value;
+      if (param.key == "to") to = param.value;
     }
     const Directory& d = access_.directory();
-    if (identity.empty() && socket.empty()) return {200, "application/json", graph_json(d)};
+    if (identity.empty() && socket.empty() && to.empty()) return {200, "application/json", graph_json(d)};
     std::uint32_t i = d.identity_by_name(identity), s = d.socket_by_name(socket);
-    if (i == kNoId || s == kNoId)
-      return {404, "application/json", R"({"error":"no such identity or socket"})" "\n"};
-    Verdict v = evaluate(d, i, s, access_.situation(i, now()));
-    boost::json::object answer{{"identity", identity}, {"socket", socket}, {"granted", v.granted},
-                               {"reason", v.explain(d, s)}};
+    if ((!identity.empty() || to.empty()) && i == kNoId) return not_found("no such identity");
+    if (s == kNoId) return not_found("no such socket");
+    boost::json::object answer{{"socket", socket}};
+    if (i != kNoId) {
+      Verdict v = evaluate(d, i, s, access_.situation(i, now()));
+      answer["identity"] = identity;
+      answer["granted"] = v.granted;
+      answer["reason"] = v.explain(d, s);
+    }
+    if (!to.empty()) {
+      auto destination = net::parse_address(to);
+      if (!destination) return {400, "application/json", R"({"error":"to: not an IP address"})" "\n"};
+      net::Reachability reach = reach_.explain(s, *destination);
+      answer["to"] = destination->to_string();
+      answer["reached"] = reach.reached;
+      answer["reach"] = reach.why;
+    }
     return {200, "application/json", boost::json::serialize(answer) + "\n"};
+  }
+
+  static Response not_found(std::string_view what) {
+    return {404, "application/json", boost::json::serialize(boost::json::object{{"error", what}}) + "\n"};
   }
 
   void apply() {
     access_.reset(ctx_.directory(), now());
+    reach_.build(access_.directory(), own_addresses());
     signature_ = access_.time_signature(now());
     tick_.cancel();
     if (access_.has_time_conditions()) arm_tick();
@@ -199,12 +263,15 @@ class PolicyStage final : public Plugin {
 
   Context& ctx_;
   Access access_;
+  Reach reach_;
+  int watch_ = -1;  // the address watch's netlink socket
+  bool addresses_changed_ = false;
   Journal audit_;
   std::optional<GeoIp> geoip_;
   std::string audit_log_;
   bool running_ = false;
   std::vector<bool> signature_;
-  Drop malformed_, no_identity_, no_exit_node_, denied_;
+  Drop malformed_, no_identity_, no_exit_node_, denied_, not_internet_;
   Counter decisions_granted_, decisions_denied_;
   Timer tick_;
 };

@@ -74,9 +74,12 @@ std::vector<net::Address> addresses_of(const Config& t, std::string_view key) {
   return out;
 }
 
+// Strict: "10.1.2.3/8" is refused, not read as 10.0.0.0/8, since it may as well mean 10.1.2.3/32.
 net::Prefix prefix_of(const Config& t, std::string_view key, const std::string& text) {
   auto p = net::Prefix::parse(text);
   if (!p) t.fail(key, fmt::format("'{}' is not a prefix such as 10.0.0.0/8 or fd00::/64", text));
+  if (net::parse_address(text.substr(0, text.find('/'))) != p->address)
+    t.fail(key, fmt::format("'{}' has bits set beyond its length: the prefix is {}", text, p->to_string()));
   return *p;
 }
 
@@ -295,6 +298,16 @@ class Loader {
       } else {
         t.fail("type", fmt::format("'{}' is not a socket type (exit_node or subnet_router)", type));
       }
+      // What an exit node reaches beyond the internet (a corporate network) and what it keeps out
+      // of it; the most specific prefix decides (see configs/README.md). A subnet router reaches
+      // exactly its routes.
+      s.allow = prefixes_of(t, "allow");
+      s.deny = prefixes_of(t, "deny");
+      if (s.type == SocketType::subnet_router && (!s.allow.empty() || !s.deny.empty()))
+        t.fail(s.allow.empty() ? "deny" : "allow", "a subnet router reaches exactly its routes: allow and deny are an exit node's");
+      for (auto& p : s.allow)
+        if (std::find(s.deny.begin(), s.deny.end(), p) != s.deny.end())
+          t.fail("deny", fmt::format("{} is both allowed and denied", p.to_string()));
       s.description = t.string("description", "");
       s.connector = t.string("connector", "");
       s.egress = addresses_of(t, "egress");

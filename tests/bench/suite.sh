@@ -141,6 +141,7 @@ groups = ["staff"]
 name = "corporate-exit"
 type = "exit_node"
 egress = ["10.82.0.1"]
+allow = ["10.82.0.0/24"]  # the outside host's private network: not the internet
 [[policy]]
 name = "staff-exit"
 sockets = ["corporate-exit"]

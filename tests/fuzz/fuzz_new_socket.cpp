@@ -4,8 +4,8 @@
 // The body of POST /v1/sockets on the admin API (framework/control/socket_file.cpp): arbitrary
 // bytes as the JSON body. It is refused with std::invalid_argument, or the socket's table
 // appended to a config file's text must read back — the file still parses, and the new
-// [[socket]] holds exactly the name, description and connector sent, whatever quotes, escapes,
-// newlines or characters they carry.
+// [[socket]] holds exactly the name, description, connector, allow and deny sent, whatever
+// quotes, escapes, newlines or characters they carry.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (sockets.size() != 2) __builtin_trap();
   const Config& added = sockets.back();
   if (added.string("name") != s.name || added.string("type") != "exit_node" ||
-      added.string("description", "") != s.description || added.string("connector", "") != s.connector)
+      added.string("description", "") != s.description || added.string("connector", "") != s.connector ||
+      added.strings("allow") != s.allow || added.strings("deny") != s.deny)
     __builtin_trap();
   if (sockets.front().string("name") != "corporate-exit") __builtin_trap();
   return 0;

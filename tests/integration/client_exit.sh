@@ -51,6 +51,7 @@ description = "Exit node for all corporate traffic"
 connector = "connector-1"
 egress = ["10.62.0.1", "fd62::1"]
 dns = ["10.62.0.2"]
+allow = ["10.62.0.0/24", "fd62::/64"]  # the outside host's private network: not the internet
 [[policy]]
 name = "staff-exit"
 sockets = ["corporate-exit"]

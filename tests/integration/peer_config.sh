@@ -31,6 +31,7 @@ type = "exit_node"
 description = "Exit node for all corporate traffic"
 egress = ["10.42.0.1", "fd42::1"]
 dns = ["10.42.0.53"]
+allow = ["10.42.0.0/24", "fd42::/64"]  # the outside host's private network: not the internet
 [[policy]]
 name = "staff-exit"
 sockets = ["corporate-exit"]

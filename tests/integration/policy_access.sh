@@ -52,6 +52,7 @@ type = "exit_node"
 description = "Exit node for all corporate traffic"
 connector = "connector-1"
 egress = ["10.52.0.1", "fd52::1"]
+allow = ["10.52.0.0/24", "fd52::/64"]  # the outside host's private network: not the internet
 
 [[policy]]
 name = "staff-exit"

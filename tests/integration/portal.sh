@@ -44,6 +44,7 @@ type = "exit_node"
 description = "Exit node for all corporate traffic"
 connector = "connector-1"
 egress = ["10.92.0.1", "fd92::1"]
+allow = ["10.92.0.0/24", "fd92::/64"]  # the outside host's private network: not the internet
 
 [[policy]]
 name = "staff-exit"
@@ -197,7 +198,8 @@ head -c "$(stat -c %s "$WORK/before.toml")" "$WORK/connector.toml" | cmp -s - "$
   fail "the config file's old text changed"
 grep -q '^# The portal test.s connector. This comment must survive' "$WORK/connector.toml" || fail "the comment is gone"
 tail -n +"$(($(wc -l <"$WORK/before.toml") + 1))" "$WORK/connector.toml" >"$WORK/added.toml"
-grep -qx 'name = "home-exit"' "$WORK/added.toml" && grep -qx 'description = "Created from the portal"' "$WORK/added.toml" ||
+grep -qx 'name = "home-exit"' "$WORK/added.toml" && grep -qx 'description = "Created from the portal"' "$WORK/added.toml" &&
+  grep -qx 'allow = \["10.20.0.0/16", "fd20::/48"\]' "$WORK/added.toml" ||
   fail "the appended table: $(cat "$WORK/added.toml")"
 [[ $(stat -c %a "$WORK/connector.toml") == "$(stat -c %a "$WORK/before.toml")" ]] || fail "the file's mode changed"
 "$WAYGATE" check -c "$WORK/connector.toml" >/dev/null || fail "the written file does not check"
@@ -211,6 +213,8 @@ cp "$WORK/connector.toml" "$WORK/before.toml"
 post() { admin /v1/sockets -X POST -H 'Content-Type: application/json' -w ' %{http_code}' "$@"; }
 answer=$(post -d '{"name":"home-exit","description":"again"}')
 [[ $answer == *"socket 'home-exit' is defined twice"*" 400" ]] || fail "a duplicate socket: $answer"
+answer=$(post -d '{"name":"lan-exit","allow":["10.1.2.3/8"]}')
+[[ $answer == *"key 'allow': '10.1.2.3/8' has bits set beyond its length"*" 400" ]] || fail "a bad prefix: $answer"
 answer=$(post -d '{"name":"Not A Name"}')
 [[ $answer == *"'name' may hold only"*" 400" ]] || fail "a bad name: $answer"
 answer=$(post -d 'not json')

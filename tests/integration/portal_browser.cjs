@@ -39,6 +39,9 @@ function check(ok, what) {
     const text = await page.textContent(card);
     check(text.includes("Exit node for all corporate traffic") && text.includes("connector-1"),
       "its card shows the description and the connector");
+    await page.waitForFunction((sel) => document.querySelector(sel).textContent.includes("the internet, and 10.92.0.0/24"),
+      card, { timeout: 15000 });
+    check(true, "its card says what it reaches: the internet, and the network it allows");
 
     // The chart moves while traffic flows: what it plots grows between two looks.
     const plotted = () => page.$eval(`${card} .chart`, (c) => Number(c.getAttribute("data-rate-sum") || 0));
@@ -62,11 +65,15 @@ function check(ok, what) {
     await page.fill("#new-socket input[name=name]", "home-exit");
     await page.fill("#new-socket input[name=description]", "Created from the portal");
     await page.fill("#new-socket input[name=connector]", "connector-1");
+    await page.fill("#new-socket input[name=allow]", "10.20.0.0/16, fd20::/48");
     await page.click("#new-socket button[type=submit]");
     await page.waitForSelector("#new-socket-message.ok", { timeout: 15000 });
     await page.waitForSelector('article[data-socket="home-exit"]', { timeout: 15000 });
     check((await page.textContent('article[data-socket="home-exit"]')).includes("Created from the portal"),
       "an exit node created from the form appears with its description");
+    await page.waitForFunction(() => document.querySelector('article[data-socket="home-exit"]').textContent
+      .includes("the internet, and 10.20.0.0/16, fd20::/48"), null, { timeout: 15000 });
+    check(true, "and reaches the networks typed into Also reaches");
     // Some history on the chart for the screenshot: a sample of the series and a live tail.
     await page.waitForFunction((sel) => Number(document.querySelector(sel).getAttribute("data-points")) >= 8,
       `${card} .chart`, { timeout: 30000 });

@@ -37,12 +37,29 @@ TEST(SocketFile, BodyIsReadStrictly) {
   EXPECT_THROW(parse_new_socket(R"({"name":"a\"b"})"), std::invalid_argument);
   EXPECT_THROW(parse_new_socket(R"({"name":7})"), std::invalid_argument);
   EXPECT_THROW(parse_new_socket(R"({"name":")" + std::string(65, 'a') + R"("})"), std::invalid_argument);
+  // What it reaches beyond the internet and keeps out within it: lists of strings, checked as
+  // prefixes when the new file loads.
+  NewSocket wide = parse_new_socket(R"({"name":"x","allow":["10.0.0.0/8","fd00::/8"],"deny":[]})");
+  EXPECT_EQ(wide.allow, (std::vector<std::string>{"10.0.0.0/8", "fd00::/8"}));
+  EXPECT_TRUE(wide.deny.empty());
+  EXPECT_THROW(parse_new_socket(R"({"name":"x","allow":"10.0.0.0/8"})"), std::invalid_argument);
+  EXPECT_THROW(parse_new_socket(R"({"name":"x","deny":[8]})"), std::invalid_argument);
+}
+
+TEST(SocketFile, AllowAndDenyAreWrittenAndChecked) {
+  NewSocket s{"corp", "", "", {"10.0.0.0/8"}, {"10.9.0.0/16"}};
+  auto d = Directory::load(Config::parse(with_socket("", s), "t.toml"));
+  ASSERT_EQ(d->sockets.size(), 1u);
+  EXPECT_EQ(d->sockets[0].allow, std::vector<net::Prefix>{*net::Prefix::parse("10.0.0.0/8")});
+  EXPECT_EQ(d->sockets[0].deny, std::vector<net::Prefix>{*net::Prefix::parse("10.9.0.0/16")});
+  s.allow = {"10.1.2.3/8"};  // refused where every file is: in the loader, naming the key
+  EXPECT_THROW(Directory::load(Config::parse(with_socket("", s), "t.toml")), ConfigError);
 }
 
 TEST(SocketFile, TableIsAppendedAndStringsCannotBreakOut) {
   const std::string text = "# the operator's comment\n[[socket]]\nname = \"corporate-exit\"\ntype = \"exit_node\"  # and another";
   const std::string sneaky = "a\"\n[[policy]]\nname = \"everyone\"\norganization_wide = true\npermissions = [\"network\"]\n#'''";
-  std::string next = with_socket(text, {"home-exit", sneaky, "c1"});
+  std::string next = with_socket(text, {"home-exit", sneaky, "c1", {}, {}});
   EXPECT_EQ(next.substr(0, text.size()), text);  // the old text, byte for byte
   auto d = Directory::load(Config::parse(next, "t.toml"));
   ASSERT_EQ(d->sockets.size(), 2u);

@@ -101,7 +101,9 @@ TEST(AccessGraph, WhyNotNamesTheFailedCondition) {
 }
 
 TEST(AdminJson, SocketsSayWhatEachIsAndWhichPoliciesApply) {
-  auto v = boost::json::parse(sockets_json(*directory()));
+  Reach reach;
+  reach.build(*directory(), {});
+  auto v = boost::json::parse(sockets_json(*directory(), reach));
   auto& sockets = v.at("sockets").as_array();
   ASSERT_EQ(sockets.size(), 2u);
   EXPECT_EQ(sockets[0].at("name"), "corporate-exit");

@@ -1,6 +1,6 @@
 // The policy stage through the rig: verdicts per identity and socket with each condition holding
-// and failing on the fake clock, subnet routes over the default route, revocation on reload, the
-// clients' API and the audit log.
+// and failing on the fake clock, subnet routes over the default route, what an exit node reaches,
+// revocation on reload, the clients' API and the audit log.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -71,6 +71,7 @@ type = "exit_node"
 description = "Exit node for all corporate traffic"
 connector = "edge-1"
 dns = ["10.64.0.1"]
+allow = ["198.51.100.0/24"]  # the tests' outside hosts: documentation addresses, not the internet
 [[socket]]
 name = "lab"
 type = "subnet_router"
@@ -95,7 +96,9 @@ groups = ["staff"]
 // socket it was bound to).
 bool passes(Rig& r, std::uint32_t identity, const std::string& dst, std::uint32_t socket = 0,
             const Endpoint& at = udp_endpoint("192.0.2.7", 40000)) {
-  r.push(Direction::outbound, packet(identity == 0 ? "10.64.0.2" : "10.64.0.3", dst), from(identity), at);
+  const bool v6 = dst.find(':') != std::string::npos;
+  r.push(Direction::outbound, packet(v6 ? (identity == 0 ? "fd64::2" : "fd64::3") : (identity == 0 ? "10.64.0.2" : "10.64.0.3"), dst),
+         from(identity), at);
   auto out = r.take(Direction::outbound);
   if (out.empty()) return false;
   EXPECT_EQ(out[0].meta.socket, socket);
@@ -109,6 +112,78 @@ TEST(Policy, PermittedIdentityIsBoundToTheExitNode) {
   EXPECT_TRUE(passes(*r, 0, "198.51.100.10"));
   EXPECT_FALSE(passes(*r, 1, "198.51.100.10"));  // bob: no policy grants him anything
   EXPECT_EQ(r->drops("no_exit_node"), 1u);
+}
+
+// An exit node hands out the internet: not the connector's networks, its cloud's metadata service,
+// the connector itself or other clients. Each such packet is a drop counted for the socket and the
+// identity, and the packet path asks one table, whatever the destination.
+TEST(Policy, AnExitNodeReachesTheInternetAndNotTheConnectorsNetworks) {
+  auto r = rig(kStaffExit);
+  r->start();
+  for (const char* global : {"8.8.8.8", "1.1.1.1", "2001:4860:4860::8888"})
+    EXPECT_TRUE(passes(*r, 0, global)) << global;
+  EXPECT_TRUE(passes(*r, 0, "10.64.0.1"));  // the socket's DNS server, though in the overlay
+  const char* kept_out[] = {"169.254.169.254", "10.0.0.5", "172.16.3.4", "192.168.1.1", "100.64.0.9",
+                            "127.0.0.1", "10.64.0.3", "224.0.0.251", "255.255.255.255", "203.0.113.5",
+                            "fd00:ec2::254", "fe80::1", "fd64::3", "::1", "ff02::1", "::ffff:169.254.169.254",
+                            "64:ff9b::a9fe:a9fe", "2001:db8::1"};
+  for (const char* local : kept_out) EXPECT_FALSE(passes(*r, 0, local)) << local;
+  const auto n = static_cast<std::int64_t>(std::size(kept_out));
+  EXPECT_EQ(r->drops("not_internet"), static_cast<std::uint64_t>(n));
+  EXPECT_EQ(r->counter("socket_drops_total", {{"socket", "corporate-exit"}, {"reason", "not_internet"}}), n);
+  EXPECT_EQ(r->counter("identity_drops_total", {{"identity", "alice"}, {"reason", "not_internet"}}), n);
+  // Answers from outside are not filtered: the destination check is on what a client sends.
+  Meta back = from(0);
+  back.socket = 0;
+  r->push(Direction::inbound, packet("10.0.0.5", "10.64.0.2"), back);
+  EXPECT_EQ(r->take(Direction::inbound).size(), 1u);
+}
+
+// allow widens an exit node (a corporate network), deny narrows it; the most specific prefix
+// decides, so the overlay and the connector's own addresses stay out of a wide allow.
+TEST(Policy, AllowAndDenyWidenAndNarrowAnExitNode) {
+  const std::string widened = R"(
+[overlay]
+pool4 = "10.64.0.0/24"
+[[identity]]
+name = "alice"
+public_key = ")" + std::string(kAlice) + R"("
+groups = ["staff"]
+[[socket]]
+name = "corporate-exit"
+type = "exit_node"
+allow = ["10.0.0.0/8", "10.64.0.9/32"]
+deny = ["10.9.0.0/16", "8.8.8.0/24"]
+)" + kStaffExit;
+  RigOptions o;
+  o.directory = widened;
+  auto r = Rig::load(WAYGATE_POLICY_PLUGIN, "", o);
+  r->start();
+  EXPECT_TRUE(passes(*r, 0, "10.1.2.3"));
+  EXPECT_TRUE(passes(*r, 0, "10.64.0.9"));   // one client, named on purpose
+  EXPECT_TRUE(passes(*r, 0, "8.8.4.4"));
+  EXPECT_FALSE(passes(*r, 0, "10.64.0.3"));  // the rest of the overlay
+  EXPECT_FALSE(passes(*r, 0, "10.9.1.1"));
+  EXPECT_FALSE(passes(*r, 0, "8.8.8.8"));
+  EXPECT_FALSE(passes(*r, 0, "192.168.1.1"));
+  EXPECT_FALSE(passes(*r, 0, "127.0.0.1"));  // the connector itself: a /32 inside no allow
+  EXPECT_EQ(r->drops("not_internet"), 5u);
+  // Why, for the access graph on the admin API.
+  auto why = [&](const std::string& to) {
+    auto answer = r->request(Listener::admin, "GET", "/v1/access-graph?socket=corporate-exit&to=" + to);
+    EXPECT_EQ(answer.status, 200) << answer.body;
+    return json::parse(answer.body).as_object();
+  };
+  EXPECT_EQ(why("10.9.1.1").at("reach"), "denied by socket 'corporate-exit': deny 10.9.0.0/16");
+  EXPECT_EQ(why("10.1.2.3").at("reach"), "allowed by socket 'corporate-exit': allow 10.0.0.0/8");
+  EXPECT_EQ(why("10.64.0.3").at("reached"), false);
+  EXPECT_EQ(why("169.254.169.254").at("reach"), "169.254.0.0/16 is Link Local (RFC 3927), not globally reachable");
+  EXPECT_EQ(r->request(Listener::admin, "GET", "/v1/access-graph?socket=corporate-exit&to=nowhere").status, 400);
+  // The socket's card: what it reaches, in a line.
+  auto sockets = json::parse(r->request(Listener::admin, "GET", "/v1/sockets").body);
+  EXPECT_EQ(sockets.at("sockets").at(0).at("reaches").as_string().find(
+                "the internet, and 10.0.0.0/8, 10.64.0.9/32; not 10.9.0.0/16, 8.8.8.0/24, the overlay (10.64.0.0/24)"),
+            0u);
 }
 
 TEST(Policy, NobodyWithoutAPolicy) {
@@ -205,7 +280,10 @@ identities = ["bob"]
 )");
   r->start();
   EXPECT_TRUE(passes(*r, 0, "192.168.10.5", 1));
-  EXPECT_TRUE(passes(*r, 0, "192.168.11.5", 0));
+  EXPECT_TRUE(passes(*r, 0, "198.51.100.11", 0));
+  // Beside the lab, a private network it does not route is not the exit node's to hand out.
+  EXPECT_FALSE(passes(*r, 0, "192.168.11.5"));
+  EXPECT_EQ(r->drops("not_internet"), 1u);
   // bob may use the exit node but not the lab: the lab's prefix is never reached through the exit.
   EXPECT_FALSE(passes(*r, 1, "192.168.10.5"));
   EXPECT_EQ(r->drops("denied"), 1u);

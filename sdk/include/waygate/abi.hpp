@@ -11,7 +11,8 @@ namespace waygate {
 // identity), Context::metrics(),
 // and Config's table path with record_keys()/asked() (the schema `waygate check --keys` prints);
 // 4: Io::send_segments() and Io::receive_segments() (UDP GSO and GRO); 5: Context::crew() and
-// Plugin::flush() (a burst's crypto spread over threads); 6: Directory::warnings.
+// Plugin::flush() (a burst's crypto spread over threads); 6: Directory::warnings, and Socket's
+// allow and deny (what an exit node reaches beyond and within the internet).
 inline constexpr std::uint32_t kAbiVersion = 6;
 
 }  // namespace waygate

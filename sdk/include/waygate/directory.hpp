@@ -48,6 +48,10 @@ struct Socket {
   std::vector<net::Prefix> routes;     // exit node: 0.0.0.0/0 and ::/0; subnet router: its prefixes
   std::vector<net::Address> egress;    // the public address(es) its traffic is NAT'd to
   std::vector<net::Address> dns;       // resolvers offered to its clients
+  // An exit node reaches the internet (IANA's global destinations, waygate/net/special_purpose.hpp)
+  // but not the overlay or the connector's own addresses, plus `allow` and minus `deny`: the most
+  // specific prefix decides, and of equal ones the operator's. Empty for a subnet router.
+  std::vector<net::Prefix> allow, deny;
 };
 
 // A daily window in a named time zone, e.g. 08:00-18:00 Europe/Berlin. `end` before `begin`

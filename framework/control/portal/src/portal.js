@@ -143,6 +143,7 @@ function renderSocket(sock, info) {
   fact(dl, "Connector", sock.connector);
   fact(dl, "Egress", info && info.egress ? info.egress.join(", ") : "");
   if (sock.type === "subnet_router") fact(dl, "Routes", info && info.routes ? info.routes.join(", ") : "");
+  else fact(dl, "Reaches", info && info.reaches ? info.reaches : "");
   fact(dl, "Policies", info && info.policies ? info.policies.join(", ") : "");
   fact(dl, "Sessions", `${sock.nat_sessions ?? 0} NAT · ${sock.handshakes ?? 0} handshake(s)`);
   const reasons = Object.entries(sock.drops || {}).sort((a, b) => b[1] - a[1]);
@@ -308,6 +309,8 @@ function setupForm() {
   form.onsubmit = async (ev) => {
     ev.preventDefault();
     const data = Object.fromEntries(new FormData(form));
+    // Prefixes as typed, separated by commas or spaces.
+    for (const key of ["allow", "deny"]) data[key] = (data[key] || "").split(/[\s,]+/).filter(Boolean);
     const message = $("#new-socket-message");
     message.className = "message";
     message.textContent = "Creating…";

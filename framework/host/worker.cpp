@@ -1,5 +1,7 @@
 #include "worker.hpp"
 
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include "host_logger.hpp"
@@ -27,13 +29,14 @@ Worker::Worker(HostConfig config, PluginCatalog& catalog, CounterRegistry& regis
 
 Worker::~Worker() { stop(); }
 
-std::unique_ptr<Pipeline> Worker::build(const HostConfig& config) {
+std::unique_ptr<Pipeline> Worker::build(const HostConfig& config, const Pipeline* carry_from) {
   State& s = *state_;
   return std::make_unique<Pipeline>(
       config, catalog_,
       StageResources{registry_, index_, s.timers, s.pool, s.crew,
-                     [&s](std::uint32_t stage) -> Io& { return s.loop.io(stage); },
-                     make_stage_logger});
+                     [&s](std::uint32_t owner) -> Io& { return s.loop.io(owner); },
+                     make_stage_logger},
+      carry_from);
 }
 
 void Worker::start(std::function<void()> after_setup) {
@@ -101,6 +104,9 @@ void Worker::answer_requests() {
 
 void Worker::apply(HostConfig& next, std::promise<std::string>& done) {
   State& s = *state_;
+  // How long the worker forwarded nothing, for the log.
+  const auto began = std::chrono::steady_clock::now();
+  auto paused = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count(); };
   if (same_shape(config_, next)) {
     try {
       s.pipeline->reconfigure(next);
@@ -110,19 +116,32 @@ void Worker::apply(HostConfig& next, std::promise<std::string>& done) {
       return;
     }
     config_ = std::move(next);
+    spdlog::info("reload: {} stage(s) configured again in place; the worker paused {:.1f} ms", s.pipeline->size(), paused());
     done.set_value("");
     return;
   }
-  // Another shape: replace the pipeline; if the new one cannot start, bring the old one back.
-  s.pipeline->stop();
+  // Another shape: a new pipeline, into which the stages whose name, plugin and settings did not
+  // change move running, with their state (tunnel sessions, NAT sessions, verdicts); the others
+  // stop and the new ones start. If a new one cannot start, the old config is built again.
+  std::unique_ptr<Pipeline> fresh;
+  try {
+    fresh = build(next, s.pipeline.get());
+  } catch (const std::exception& e) {  // validated beforehand, so a plugin that is not pure
+    done.set_value(std::string("the new pipeline cannot be built: ") + e.what());
+    return;
+  }
+  const std::size_t carried = fresh->carried();
+  std::string refused = fresh->take_over(*s.pipeline, next);
   s.pipeline.reset();
   try {
-    auto fresh = build(next);
     fresh->start();
     s.pipeline = std::move(fresh);
     config_ = std::move(next);
-    done.set_value("");
+    spdlog::info("reload: {} stage(s) kept running, {} started; the worker paused {:.1f} ms", carried,
+                 s.pipeline->size() - carried, paused());
+    done.set_value(refused.empty() ? "" : "a stage kept its previous directory: " + refused);
   } catch (const std::exception& e) {
+    fresh.reset();
     std::string why = e.what();
     try {
       s.pipeline = build(config_);

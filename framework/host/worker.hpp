@@ -45,7 +45,7 @@ class Worker {
   void run(std::promise<void>& ready, const std::function<void()>& after_setup);
   void apply(HostConfig& next, std::promise<std::string>& done);
   void answer_requests();
-  std::unique_ptr<Pipeline> build(const HostConfig& config);
+  std::unique_ptr<Pipeline> build(const HostConfig& config, const Pipeline* carry_from = nullptr);
 
   HostConfig config_;
   PluginCatalog& catalog_;

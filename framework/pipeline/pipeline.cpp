@@ -43,18 +43,20 @@ void into_plugin(std::string_view stage, Call&& call) {
 }  // namespace
 
 struct Pipeline::Sink final : BurstSink {
-  Sink(Pipeline& p, std::size_t at) : pipeline(p), index(at) {}
+  Sink(Pipeline& p, std::size_t at) : pipeline(&p), index(at) {}
   void flush(Burst& burst) override {
-    pipeline.run(index, burst);
+    pipeline->run(index, burst);
     burst.clear();
   }
-  void dropped(const Packet& p, Drop why) override { pipeline.ledger_.count(p, why); }
-  Pipeline& pipeline;
+  void dropped(const Packet& p, Drop why) override { pipeline->ledger_.count(p, why); }
+  Pipeline* pipeline;  // where the stage stands: a reload may carry it into another pipeline
   std::size_t index;
 };
 
 struct Pipeline::Stage {
   std::string name;
+  std::optional<Config> settings;  // its [[stage]] table, to tell whether a reload changed it
+  std::uint32_t owner = 0;  // its Io's completions come back under this number
   std::unique_ptr<Logger> logger;
   std::unique_ptr<StageContext> context;
   PluginInstance instance;
@@ -66,24 +68,50 @@ struct Pipeline::Stage {
   bool touched = false;  // in touched_
 };
 
-Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResources res)
+Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResources res,
+                   const Pipeline* carry_from)
     : pool_(res.pool), ledger_(res.registry.drop_ledger(res.worker)) {
   const std::size_t n = config.stages.size();
+  // New stages take owner numbers no stage of the running pipeline has: its stages still run
+  // while these are made, and the carried ones keep theirs.
+  std::vector<std::uint32_t> owners;
+  if (carry_from != nullptr)
+    for (auto& s : carry_from->stages_) owners.push_back(s->owner);
+  auto fresh_owner = [&] {
+    std::uint32_t o = 0;
+    while (std::find(owners.begin(), owners.end(), o) != owners.end()) ++o;
+    owners.push_back(o);
+    return o;
+  };
   for (std::size_t i = 0; i < n; ++i) {
     const StageSpec& spec = config.stages[i];
-    auto stage = std::make_unique<Stage>();
-    stage->name = spec.name;
+    std::shared_ptr<PluginLibrary> library;
     try {
-      stage->instance.library = catalog.find(spec.plugin, config.plugin_path);
+      library = catalog.find(spec.plugin, config.plugin_path);
     } catch (const LoadError& e) {
       spec.table.fail("plugin", e.what());
     }
+    if (carry_from != nullptr) {
+      auto& old = carry_from->stages_;
+      auto same = std::find_if(old.begin(), old.end(), [&](const std::unique_ptr<Stage>& s) {
+        return s->name == spec.name && s->instance.library == library && s->settings->same_as(spec.table);
+      });
+      if (same != old.end()) {
+        carry_.emplace_back(i, static_cast<std::size_t>(same - old.begin()));
+        stages_.push_back(nullptr);
+        continue;
+      }
+    }
+    auto stage = std::make_unique<Stage>();
+    stage->name = spec.name;
+    stage->settings = spec.table;
+    stage->owner = carry_from != nullptr ? fresh_owner() : static_cast<std::uint32_t>(i);
+    stage->instance.library = std::move(library);
     const PluginInfo& info = stage->instance.library->info();
     stage->logger = res.logger(spec.name);
     stage->context = std::make_unique<StageContext>(
         spec.name, MetricNaming{metric_prefix(info.name), "waygate_drops_total", true},
-        res.registry, res.worker, res.timers, res.pool, res.io(static_cast<std::uint32_t>(i)),
-        res.crew, *stage->logger);
+        res.registry, res.worker, res.timers, res.pool, res.io(stage->owner), res.crew, *stage->logger);
     stage->context->set_directory(config.directory);
     stage->context->set_endpoints(&endpoints_);
     into_plugin(spec.name, [&] {
@@ -92,20 +120,59 @@ Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResour
     });
     spec.table.complete();
     stage->sink = std::make_unique<Sink>(*this, i);
-    // An edge's received packets travel away from it: inward from the last stage, outward otherwise.
-    Direction away = (i + 1 == n && n > 1) ? Direction::inbound : Direction::outbound;
-    stage->io_out = std::make_unique<Output>(away, res.pool, *stage->sink);
     stage->end_of_pipeline = stage->context->drop_reason("end_of_pipeline");
     stage->loop = stage->context->drop_reason("reply_loop");
     stages_.push_back(std::move(stage));
   }
+  for (std::size_t i = 0; i < n; ++i)
+    if (stages_[i] != nullptr) place(i);  // the carried ones once take_over() brings them
   touched_.reserve(n);
 }
 
 Pipeline::~Pipeline() { stop(); }
 
+void Pipeline::place(std::size_t at) {
+  Stage& s = *stages_[at];
+  s.sink->pipeline = this;
+  s.sink->index = at;
+  // An edge's received packets travel away from it: inward from the last stage, outward otherwise.
+  const std::size_t n = stages_.size();
+  Direction away = (at + 1 == n && n > 1) ? Direction::inbound : Direction::outbound;
+  s.io_out = std::make_unique<Output>(away, pool_, *s.sink);
+  if (position_.size() <= s.owner) position_.resize(s.owner + 1, kNoId);
+  position_[s.owner] = static_cast<std::uint32_t>(at);
+}
+
+std::string Pipeline::take_over(Pipeline& previous, const HostConfig& config) {
+  std::vector<bool> moving(previous.stages_.size(), false);
+  for (auto& [at, from] : carry_) moving[from] = true;
+  previous.halt(moving);
+  std::string refused;
+  for (auto& [at, from] : carry_) {
+    stages_[at] = std::move(previous.stages_[from]);
+    Stage& s = *stages_[at];
+    previous.position_[s.owner] = kNoId;
+    place(at);
+    endpoints_.take_stage(previous.endpoints_, s.name);
+    s.context->set_endpoints(&endpoints_);
+    // The same settings; the directory is the new file's, as a reload of the same shape gives it.
+    s.context->set_directory(config.directory);
+    s.settings = config.stages[at].table;
+    try {
+      into_plugin(s.name, [&] { s.instance.plugin->configure(config.stages[at].table); });
+      config.stages[at].table.complete();
+    } catch (const std::exception& e) {
+      refused += (refused.empty() ? "" : "; ") + std::string(e.what());
+    }
+  }
+  carry_.clear();
+  previous.started_ = false;
+  return refused;
+}
+
 void Pipeline::start() {
   for (auto& s : stages_) {
+    if (s->started) continue;  // carried over, running
     try {
       into_plugin(s->name, [&] { s->instance.plugin->start(); });
       s->started = true;
@@ -118,9 +185,14 @@ void Pipeline::start() {
 }
 
 void Pipeline::stop() {
-  for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) {
-    Stage& s = **it;
-    if (!s.started) continue;
+  halt(std::vector<bool>(stages_.size(), false));
+  started_ = false;
+}
+
+void Pipeline::halt(const std::vector<bool>& keep) {
+  for (std::size_t i = stages_.size(); i-- > 0;) {
+    if (stages_[i] == nullptr || keep[i] || !stages_[i]->started) continue;
+    Stage& s = *stages_[i];
     s.started = false;
     endpoints_.remove_stage(s.name);
     try {
@@ -129,16 +201,18 @@ void Pipeline::stop() {
       s.logger->error("stop failed: {}", e.what());
     }
   }
-  // Whatever on_io() produced and nobody ran goes back to the pool.
+  // Whatever on_io() produced and nobody ran goes back to the pool (the worker calls this between
+  // turns, when nothing is held; kept stages hold nothing either).
   for (auto& s : stages_) {
+    if (s == nullptr) continue;
     for (Burst* b : {&s->io_out->passed(), &s->io_out->replies()}) {
       for (Packet* p : *b) pool_.free(p);
       b->clear();
     }
   }
-  for (std::uint32_t i : touched_) stages_[i]->touched = false;
+  for (std::uint32_t i : touched_)
+    if (stages_[i] != nullptr) stages_[i]->touched = false;
   touched_.clear();
-  started_ = false;
 }
 
 void Pipeline::reconfigure(const HostConfig& config) {
@@ -185,11 +259,15 @@ void Pipeline::run(std::size_t from, Burst& entering) {
   --depth_;
 }
 
-void Pipeline::on_io(std::uint32_t stage, const Completion& completion) {
-  Stage& s = *stages_[stage];
+void Pipeline::on_io(std::uint32_t owner, const Completion& completion) {
+  // Every stage cancels its I/O when it stops, so a completion has its stage here; one that
+  // does not (a plugin that forgot) is left alone rather than handed to a stranger.
+  const std::uint32_t at = owner < position_.size() ? position_[owner] : kNoId;
+  if (at == kNoId) return;
+  Stage& s = *stages_[at];
   if (!s.touched) {
     s.touched = true;
-    touched_.push_back(stage);
+    touched_.push_back(at);
   }
   s.instance.plugin->on_io(completion, *s.io_out);
 }

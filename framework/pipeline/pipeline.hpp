@@ -17,14 +17,16 @@
 
 namespace waygate {
 
-// What the stages' contexts are made of: one worker's counters, timers, buffers and I/O.
+// What the stages' contexts are made of: one worker's counters, timers, buffers and I/O. A stage's
+// Io hands its completions back under the stage's owner number, which stays with the stage
+// wherever a reload moves it.
 struct StageResources {
   CounterRegistry& registry;
   unsigned worker;
   TimerQueue& timers;
   Pool& pool;
   Crew& crew;
-  std::function<Io&(std::uint32_t stage)> io;
+  std::function<Io&(std::uint32_t owner)> io;
   std::function<std::unique_ptr<Logger>(const std::string& stage)> logger;
 };
 
@@ -32,18 +34,29 @@ class Pipeline {
  public:
   // Creates and configures every stage; throws ConfigError (naming the stage and key) or
   // LoadError. Nothing is started, so this also serves to validate a config.
-  Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResources resources);
+  // With `carry_from`, a running pipeline: a stage whose name, plugin and settings are the same
+  // there is not created again but carried over by take_over(), running, with its state.
+  Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResources resources,
+           const Pipeline* carry_from = nullptr);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
-  void start();  // in order; if one throws, those already started are stopped again
+  // Moves the stages carried from `previous` (the pipeline given to the constructor) into this
+  // one, running, configured again for `config`'s directory, and stops the rest of `previous`,
+  // last first. Nothing of `previous` runs afterwards. Returns what a carried stage refused of
+  // the new directory (it keeps its previous one), "" when nothing.
+  std::string take_over(Pipeline& previous, const HostConfig& config);
+  std::size_t carried() const { return carry_.size(); }
+
+  void start();  // in order, those not running yet; if one throws, every running one is stopped
   void stop();   // in reverse order
   // Configures the running stages again from a config of the same shape (see same_shape()).
   void reconfigure(const HostConfig& config);
 
-  // A completion for the stage that queued it. What the stage passes on is held until flush().
-  void on_io(std::uint32_t stage, const Completion& completion);
+  // A completion for the stage that queued it (its owner number). What the stage passes on is
+  // held until flush().
+  void on_io(std::uint32_t owner, const Completion& completion);
   // Tells the stages that had completions that the turn is over (Plugin::flush), then runs
   // everything they produced.
   void flush();
@@ -59,11 +72,15 @@ class Pipeline {
   struct Sink;
   void run(std::size_t from, Burst& burst);
   void drop_all(Burst& burst, Drop why);
+  void halt(const std::vector<bool>& keep);  // stops the running stages not kept, last first
+  void place(std::size_t at);                 // binds stage `at` to this pipeline at that position
 
   Pool& pool_;
   DropLedger& ledger_;  // the worker's: drops by socket and identity
   Endpoints endpoints_;
-  std::vector<std::unique_ptr<Stage>> stages_;
+  std::vector<std::unique_ptr<Stage>> stages_;  // null where take_over() is still to bring one
+  std::vector<std::pair<std::size_t, std::size_t>> carry_;  // (position here, position in the previous)
+  std::vector<std::uint32_t> position_;  // by owner number: the stage's position, or kNoId
   std::vector<std::uint32_t> touched_;  // stages that had completions since the last flush()
   int depth_ = 0;
   bool started_ = false;

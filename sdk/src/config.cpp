@@ -111,6 +111,8 @@ void Config::accept(std::string_view key) const {
 
 bool Config::has(std::string_view key) const { return as_table(table_).contains(key); }
 
+bool Config::same_as(const Config& other) const { return as_table(table_) == as_table(other.table_); }
+
 std::string Config::where(std::string_view key) const {
   const toml::table& t = as_table(table_);
   if (!key.empty()) {

@@ -29,6 +29,16 @@ class Endpoints {
   void remove_stage(const std::string& stage) {
     std::erase_if(routes_, [&](const auto& r) { return r.second.stage == stage; });
   }
+  // A stage that moves to another pipeline takes what it serves along.
+  void take_stage(Endpoints& from, const std::string& stage) {
+    for (auto it = from.routes_.begin(); it != from.routes_.end();) {
+      if (it->second.stage != stage) {
+        ++it;
+        continue;
+      }
+      routes_.insert(from.routes_.extract(it++));
+    }
+  }
 
  private:
   struct Route {

@@ -1,14 +1,19 @@
 // A test stage: does one configured thing to every packet (pass, reply or drop), optionally
 // writing a socket into its metadata, and counts what it saw in each direction. Lets the executor be tested with real edges and no special hooks.
-// Serves /v1/probe/<stage> on the admin listener (its action and what it saw), for the worker's requests.
+// Serves /v1/probe/<stage> on the admin listener (its action and what it saw), for the worker's
+// requests, and /v1/probe/<stage>/instance: which instance of the plugin this is (counted from 1
+// in the process), so a test tells a stage carried over a reload from one made again.
 #include "waygate/plugin.hpp"
 
 namespace {
 
+int instances = 0;  // only the worker's thread makes plugins
+
 class Probe final : public waygate::Plugin {
  public:
   explicit Probe(waygate::Context& c)
-      : ctx_(c),
+      : instance_(++instances),
+        ctx_(c),
         seen_out_(c.counter("seen_total", "", {{"direction", "outbound"}})),
         seen_in_(c.counter("seen_total", "", {{"direction", "inbound"}})),
         dropped_(c.drop_reason("probe_drop")) {}
@@ -25,6 +30,8 @@ class Probe final : public waygate::Plugin {
       return waygate::Response{200, "text/plain",
                                action_ + " " + std::to_string(seen_out_.value() + seen_in_.value())};
     });
+    ctx_.serve(waygate::Listener::admin, "/v1/probe/" + std::string(ctx_.name()) + "/instance",
+               [this](const waygate::Request&) { return waygate::Response{200, "text/plain", std::to_string(instance_)}; });
   }
   void process(waygate::Burst& b, waygate::Output& out) override {
     (b.direction() == waygate::Direction::outbound ? seen_out_ : seen_in_).add(b.size());
@@ -37,6 +44,7 @@ class Probe final : public waygate::Plugin {
   }
 
  private:
+  int instance_;
   waygate::Context& ctx_;
   waygate::Counter seen_out_, seen_in_;
   waygate::Drop dropped_;

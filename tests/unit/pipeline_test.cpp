@@ -27,20 +27,29 @@ class Harness {
   // `middle` is inserted between the two edges: [[stage]] tables of probes.
   explicit Harness(const std::string& middle, bool right_edge = true)
       : pool_(512, 2048, 128), loop_(pool_, 256, 512), catalog_({}) {
-    std::string toml = fmt::format(
-        "[host]\nplugin_path = ['{}', '{}']\n[[stage]]\nname = 'left'\nplugin = 'tun'\nfd = {}\n{}",
-        WAYGATE_BUILD_PLUGINS, WAYGATE_TEST_PLUGINS, left_.fds[0], middle);
-    if (right_edge)
-      toml += fmt::format("[[stage]]\nname = 'right'\nplugin = 'tun'\nfd = {}\n", right_.fds[0]);
-    config_ = waygate::parse_host_config(toml, "test.toml");
-    pipeline_ = std::make_unique<waygate::Pipeline>(
-        config_, catalog_,
-        waygate::StageResources{registry_, 0, timers_, pool_, crew_,
-                                [this](std::uint32_t s) -> waygate::Io& { return loop_.io(s); },
-                                waygate::make_stage_logger});
+    config_ = waygate::parse_host_config(with_edges(middle, right_edge), "test.toml");
+    pipeline_ = std::make_unique<waygate::Pipeline>(config_, catalog_, resources());
     pipeline_->start();
   }
   ~Harness() { pipeline_->stop(); }
+
+  // A reload of another shape, as the worker does it: returns how many stages were carried over.
+  std::size_t reload(const std::string& middle) {
+    config_ = waygate::parse_host_config(with_edges(middle, true), "test.toml");
+    auto fresh = std::make_unique<waygate::Pipeline>(config_, catalog_, resources(), pipeline_.get());
+    const std::size_t carried = fresh->carried();
+    EXPECT_EQ(fresh->take_over(*pipeline_, config_), "");
+    pipeline_ = std::move(fresh);
+    pipeline_->start();
+    return carried;
+  }
+  // A probe's instance number, or "" when no stage serves it.
+  std::string instance(const std::string& stage) {
+    waygate::Request r;
+    r.path = "/v1/probe/" + stage + "/instance";
+    auto answer = pipeline_->handle(waygate::Listener::admin, r);
+    return answer ? answer->body : "";
+  }
 
   void send(Wire& w, std::vector<std::uint8_t> bytes) {
     ASSERT_EQ(::write(w.fds[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
@@ -67,6 +76,19 @@ class Harness {
   Wire left_, right_;
 
  private:
+  std::string with_edges(const std::string& middle, bool right_edge) {
+    std::string toml = fmt::format(
+        "[host]\nplugin_path = ['{}', '{}']\n[[stage]]\nname = 'left'\nplugin = 'tun'\nfd = {}\n{}",
+        WAYGATE_BUILD_PLUGINS, WAYGATE_TEST_PLUGINS, left_.fds[0], middle);
+    if (right_edge)
+      toml += fmt::format("[[stage]]\nname = 'right'\nplugin = 'tun'\nfd = {}\n", right_.fds[0]);
+    return toml;
+  }
+  waygate::StageResources resources() {
+    return {registry_, 0, timers_, pool_, crew_, [this](std::uint32_t owner) -> waygate::Io& { return loop_.io(owner); },
+            waygate::make_stage_logger};
+  }
+
   waygate::Pool pool_;
   waygate::UringLoop loop_;
   waygate::TimerQueue timers_;
@@ -141,6 +163,39 @@ TEST(Pipeline, DropsCountForTheSocketInTheirMetadata) {
     EXPECT_EQ(h.metric("waygate_drops_total", {{"stage", "b"}, {"reason", "probe_drop"}}), 1);
     for (auto& sample : h.snapshot()) EXPECT_NE(sample.name, "waygate_socket_drops_total");
   }
+}
+
+// A reload of another shape carries the stages whose name, plugin and settings did not change into
+// the new pipeline running, the same instances with their state; only what is new is made and
+// started, what is gone or changed is stopped. The edges keep their I/O wherever they now stand.
+TEST(Pipeline, AReloadOfAnotherShapeCarriesWhatDidNotChange) {
+  Harness h("[[stage]]\nname = 'a'\nplugin = 'probe'\n");
+  const std::string a = h.instance("a");
+  h.send(h.left_, packet(1));
+  EXPECT_EQ(h.receive(h.right_), packet(1));
+
+  // A stage added after a: left, a and right carried (right now one place further), b new.
+  EXPECT_EQ(h.reload("[[stage]]\nname = 'a'\nplugin = 'probe'\n[[stage]]\nname = 'b'\nplugin = 'probe'\n"), 3u);
+  EXPECT_EQ(h.instance("a"), a);
+  const std::string b = h.instance("b");
+  EXPECT_NE(b, "");
+  EXPECT_NE(b, a);
+  h.send(h.left_, packet(2));
+  EXPECT_EQ(h.receive(h.right_), packet(2));
+  h.send(h.right_, packet(3));  // the right edge's reads come back to it at its new place
+  EXPECT_EQ(h.receive(h.left_), packet(3));
+  EXPECT_EQ(h.metric("waygate_probe_seen_total", {{"stage", "b"}, {"direction", "inbound"}}), 1);
+
+  // a's settings change and b goes: a is made again (and drops), b is stopped and serves nothing.
+  EXPECT_EQ(h.reload("[[stage]]\nname = 'a'\nplugin = 'probe'\naction = 'drop'\n"), 2u);
+  EXPECT_NE(h.instance("a"), a);
+  EXPECT_EQ(h.instance("b"), "");
+  h.send(h.left_, packet(4));
+  EXPECT_TRUE(h.receive(h.right_).empty());
+  EXPECT_EQ(h.metric("waygate_drops_total", {{"stage", "a"}, {"reason", "probe_drop"}}), 1);
+  h.send(h.right_, packet(5));  // the edges still carry both ways
+  EXPECT_TRUE(h.receive(h.left_).empty());
+  EXPECT_EQ(h.metric("waygate_tun_rx_packets_total", {{"stage", "right"}}), 2);
 }
 
 TEST(Pipeline, UnknownPluginNamesTheStageAndLine) {

@@ -45,6 +45,8 @@ class Config {
   ~Config();
 
   bool has(std::string_view key) const;
+  // The same keys with the same values, whatever their order or place in the file.
+  bool same_as(const Config& other) const;
 
   std::string string(std::string_view key) const;  // required
   std::string string(std::string_view key, std::string_view fallback) const;

@@ -35,6 +35,17 @@ expect_error missing-file "no such file" \
 name = \"a\"
 plugin = \"$TESTPLUGINS/waygate-gone.so\""
 
+# What an exit node reaches: prefixes strictly written, never both allowed and denied, and only on
+# an exit node.
+expect_error allow-host-bits "allow-host-bits.toml:4:1: socket 'x': key 'allow': '10.1.2.3/8' has bits set beyond its length: the prefix is 10.0.0.0/8" \
+  $'[[socket]]\nname = "x"\ntype = "exit_node"\nallow = ["10.1.2.3/8"]\n[[stage]]\nname = "a"\nplugin = "tun"'
+expect_error deny-not-prefix "deny-not-prefix.toml:4:1: socket 'x': key 'deny': 'lan' is not a prefix" \
+  $'[[socket]]\nname = "x"\ntype = "exit_node"\ndeny = ["lan"]\n[[stage]]\nname = "a"\nplugin = "tun"'
+expect_error allow-and-deny "allow-and-deny.toml:5:1: socket 'x': key 'deny': 10.0.0.0/8 is both allowed and denied" \
+  $'[[socket]]\nname = "x"\ntype = "exit_node"\nallow = ["10.0.0.0/8"]\ndeny = ["10.0.0.0/8"]\n[[stage]]\nname = "a"\nplugin = "tun"'
+expect_error allow-on-router "allow-on-router.toml:5:1: socket 'x': key 'allow': a subnet router reaches exactly its routes" \
+  $'[[socket]]\nname = "x"\ntype = "subnet_router"\nroutes = ["10.9.0.0/16"]\nallow = ["10.0.0.0/8"]\n[[stage]]\nname = "a"\nplugin = "tun"'
+
 out=$("$WAYGATE" check -c "$WORK/absent.toml" 2>&1) && fail "missing config accepted"
 grep -q "absent.toml: cannot open the file" <<<"$out" || fail "missing config: $out"
 pass "missing config file"

@@ -86,18 +86,8 @@ port_range = "40000-40999"
 TOML
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 
-client() {  # NS NAME ENDPOINT ADDRESS4 ADDRESS6: a wireguard-go client with the exit node's routes
-  local iface="g$2$RUN_ID" prefix
-  wireguard_go "$1" "$iface"
-  ip netns exec "$1" wg set "$iface" private-key "$WORK/$2.key" \
-    peer "$(cat "$WORK/server.pub")" endpoint "$3:51820" allowed-ips 0.0.0.0/0,::/0 persistent-keepalive 1
-  ip -n "$1" addr add "$4/32" dev "$iface"
-  ip -n "$1" addr add "$5/128" dev "$iface" nodad
-  ip -n "$1" link set "$iface" up mtu 1420
-  for prefix in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do ip -n "$1" route add "$prefix" dev "$iface"; done
-}
-client "$C" alice 10.31.0.1 10.30.0.2 fd30::2
-client "$D" bob 10.33.0.1 10.30.0.3 fd30::3
+exit_peer "$C" alice 10.31.0.1 10.30.0.2 fd30::2
+exit_peer "$D" bob 10.33.0.1 10.30.0.3 fd30::3
 
 # A web server on the outside host answers on every address it has (the internet's, the
 # neighbour's, the metadata service's); another on the connector stands for its own services.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-run-serial
 # Floods at the exit node's WireGuard port, from thousands of spoofed sources and ports in the
 # client's network (a raw-socket sender, tests/tools/udp_flood.py):
 #   1. handshake initiations with a valid MAC1 (anyone who knows the server's public key can make

@@ -252,6 +252,21 @@ exit_client() {
   for prefix in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do ip -n "$C" route add "$prefix" dev "$gc"; done
 }
 
+# exit_peer NS NAME ENDPOINT ADDRESS4 ADDRESS6: a wireguard-go client in NS (interface g<NAME><id>)
+# for identity NAME: key $WORK/NAME.key, the connector $WORK/server.pub at ENDPOINT:51820, its
+# overlay addresses, and the exit node's routes (installed by hand: a client the connector offers
+# none to gets them too, to show its packets go nowhere).
+exit_peer() {
+  local iface="g$2$RUN_ID" prefix
+  wireguard_go "$1" "$iface"
+  ip netns exec "$1" wg set "$iface" private-key "$WORK/$2.key" \
+    peer "$(cat "$WORK/server.pub")" endpoint "$3:51820" allowed-ips 0.0.0.0/0,::/0
+  ip -n "$1" addr add "$4/32" dev "$iface"
+  ip -n "$1" addr add "$5/128" dev "$iface" nodad
+  ip -n "$1" link set "$iface" up mtu 1420
+  for prefix in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do ip -n "$1" route add "$prefix" dev "$iface"; done
+}
+
 # exit_traffic N FAMILY EGRESS: from the client through the exit to the outside host 10.N2.0.2 or
 # fdN2::2 (FAMILY 4 or 6): ICMP echo, TCP (curl to a python http.server) and UDP (an echo of the
 # sender's address); the outside host must see only EGRESS as the source.

@@ -104,23 +104,10 @@ write_config '"alice"'
 # The whole connector runs inside its namespace: its tunnel API listens on the overlay address there.
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 
-# client NS NAME ENDPOINT ADDRESS4 ADDRESS6: a wireguard-go client with the exit-node routes
-# (installed by hand for bob: the connector never offers them to him).
-client() {
-  local iface="g$2$RUN_ID" prefix
-  wireguard_go "$1" "$iface"
-  ip netns exec "$1" wg set "$iface" private-key "$WORK/$2.key" \
-    peer "$(cat "$WORK/server.pub")" endpoint "$3:51820" allowed-ips 0.0.0.0/0,::/0
-  ip -n "$1" addr add "$4/32" dev "$iface"
-  ip -n "$1" addr add "$5/128" dev "$iface" nodad
-  ip -n "$1" link set "$iface" up mtu 1420
-  ip -n "$1" route add 10.50.0.0/24 dev "$iface"
-  ip -n "$1" route add fd50::/64 dev "$iface"
-  for prefix in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do ip -n "$1" route add "$prefix" dev "$iface"; done
-}
-# Pool addresses in file order: the connector has .1, alice .2, bob .3.
-client "$C" alice 10.51.0.1 10.50.0.2 fd50::2
-client "$D" bob 10.53.0.1 10.50.0.3 fd50::3
+# Pool addresses in file order: the connector has .1, alice .2, bob .3. bob's exit-node routes are
+# installed by hand: the connector never offers them to him.
+exit_peer "$C" alice 10.51.0.1 10.50.0.2 fd50::2
+exit_peer "$D" bob 10.53.0.1 10.50.0.3 fd50::3
 [[ $(cat "$WORK/state/overlay-addresses") == *"10.50.0.2"* ]] || fail "pool assignments not recorded"
 
 api() {  # NS PATH: the clients' API through the tunnel
@@ -178,22 +165,31 @@ pass "stats moved by exactly 384 bytes each way; waygate stats shows alice on co
 
 # The NAT log answers "who had this public address and port at that time?": the outside host
 # records the address and port a datagram came from, nat-lookup names alice.
-ip netns exec "$O" timeout 5 python3 -c '
+# The client asks again every half second until answered, as a resolver would (one socket: the
+# same NAT session each time).
+ip netns exec "$O" timeout 8 python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("10.52.0.2", 9053))
-data, peer = s.recvfrom(100)
-open(sys.argv[1], "w").write("%s:%d" % peer)
-s.sendto(b"ok", peer)
+while True:
+    data, peer = s.recvfrom(100)
+    open(sys.argv[1], "w").write("%s:%d" % peer)
+    s.sendto(b"ok", peer)
 ' "$WORK/seen-from" &
 PIDS+=($!)
-sleep 0.3
-ip netns exec "$C" timeout 3 python3 -c '
-import socket
+wait_for 5 bash -c "[[ -n \$(ip netns exec $O ss -Hlun 'sport = :9053') ]]"
+ip netns exec "$C" timeout 6 python3 -c '
+import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(2)
-s.sendto(b"hello", ("10.52.0.2", 9053))
-s.recvfrom(100)
+s.settimeout(0.5)
+for _ in range(10):
+    s.sendto(b"hello", ("10.52.0.2", 9053))
+    try:
+        s.recvfrom(100)
+        sys.exit(0)
+    except TimeoutError:
+        pass
+sys.exit(1)
 ' || fail "UDP through the exit"
 seen=$(cat "$WORK/seen-from")
 wait_for 5 grep -q "\"outside\":\"$seen\"" "$WORK/nat.log" || fail "no NAT log line for $seen: $(cat "$WORK/nat.log")"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-run-serial
 # A reload of another shape keeps what did not change. While a wireguard-go client downloads
 # through the exit node (iperf3, reversed, at 5 Mbit/s: faster, the client's own socket buffer
 # overflows now and then, reload or not) and pings the outside host every 100 ms, the connector

@@ -57,7 +57,7 @@ void Access::reset(std::shared_ptr<const Directory> d, std::chrono::sys_seconds 
   std::stable_sort(subnet_routes_.begin(), subnet_routes_.end(),
                    [](const auto& a, const auto& b) { return a.first.bits > b.first.bits; });
   timed_ = std::any_of(dir.policies.begin(), dir.policies.end(),
-                       [](const Policy& p) { return policy::has_time_conditions(p); });
+                       [](const Policy& p) { return waygate::has_time_conditions(p); });
   for (std::size_t i = 0; i < rows_.size(); ++i) evaluate_row(static_cast<std::uint32_t>(i), now);
 }
 

@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "evaluate.hpp"
+#include "waygate/verdict.hpp"
 #include "waygate/directory.hpp"
 #include "waygate/packet.hpp"
 

@@ -3,7 +3,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "evaluate.hpp"
+#include "waygate/verdict.hpp"
 #include "waygate/utc.hpp"
 
 namespace waygate::policy {

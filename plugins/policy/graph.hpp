@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "evaluate.hpp"
+#include "waygate/verdict.hpp"
 
 namespace waygate::policy {
 

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <qrencode.h>
 
-#include "evaluate.hpp"
+#include "waygate/verdict.hpp"
 #include "keys.hpp"
 #include "waygate/config.hpp"
 #include "waygate/directory.hpp"
@@ -98,9 +98,9 @@ int peer_command(int argc, char** argv) {
     if (i == kNoId) throw std::runtime_error("no identity is named '" + name + "'");
     if (s == kNoId || d->sockets[s].type != SocketType::exit_node)
       throw std::runtime_error("no exit node is named '" + socket + "'");
-    policy::Situation anywhere;
+    Situation anywhere;
     anywhere.who_only = true;  // where and when are for the moment of use
-    policy::Verdict v = policy::evaluate(*d, i, s, anywhere);
+    Verdict v = evaluate(*d, i, s, anywhere);
     if (!v.granted) {
       fmt::print(stderr, "{} may not use {}: {}\n", name, socket, v.explain(*d, s));
       return 3;

@@ -1,5 +1,6 @@
 // Whether an identity may use a socket, and if not, why: the one place policy conditions are
-// read, for the stage's verdicts, the clients' API and the access graph alike. The verdict is the
+// read, for the policy stage's verdicts, the clients' API, the access graph and any command that
+// asks (a stock client's configuration, say) alike. The verdict is the
 // union of the policies that apply to the socket (linked to it, or organization-wide) and whose
 // conditions all hold; no such policy granting `network` means no access.
 #pragma once
@@ -11,7 +12,7 @@
 
 #include "waygate/directory.hpp"
 
-namespace waygate::policy {
+namespace waygate {
 
 // What the conditions are checked against besides the identity.
 struct Situation {
@@ -44,4 +45,4 @@ bool has_time_conditions(const Policy& p);
 // The where and when conditions in words ("from 192.0.2.0/24; 08:00-18:00 Europe/Berlin"), "" if none.
 std::string situational(const Policy& p);
 
-}  // namespace waygate::policy
+}  // namespace waygate

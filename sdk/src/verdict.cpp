@@ -1,4 +1,4 @@
-#include "evaluate.hpp"
+#include "waygate/verdict.hpp"
 
 #include <algorithm>
 
@@ -8,7 +8,7 @@
 
 #include "waygate/utc.hpp"
 
-namespace waygate::policy {
+namespace waygate {
 
 namespace {
 
@@ -135,4 +135,4 @@ std::string Verdict::explain(const Directory& d, std::uint32_t socket) const {
   return (granted ? "granted by " : "denied: ") + out;
 }
 
-}  // namespace waygate::policy
+}  // namespace waygate

@@ -9,7 +9,7 @@
 
 #include <boost/json/value.hpp>
 
-#include "admin_client.hpp"
+#include "waygate/admin_client.hpp"
 #include "settings.hpp"
 
 namespace waygate::client {

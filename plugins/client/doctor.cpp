@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "client_file.hpp"
-#include "nft_command.hpp"
+#include "waygate/nft.hpp"
 #include "routes.hpp"
 #include "selection.hpp"
 #include "waygate/packet.hpp"

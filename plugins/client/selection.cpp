@@ -13,7 +13,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "nft_command.hpp"
+#include "waygate/nft.hpp"
 #include "waygate/files.hpp"
 #include "waygate/packet.hpp"
 

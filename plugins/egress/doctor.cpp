@@ -14,7 +14,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "admin_client.hpp"
+#include "waygate/admin_client.hpp"
 #include "nft.hpp"
 #include "settings.hpp"
 #include "waygate/config.hpp"

@@ -12,9 +12,9 @@
 #include <memory>
 #include <vector>
 
-#include "coalesce.hpp"
+#include "waygate/net/gro.hpp"
 #include "frame.hpp"
-#include "segment.hpp"
+#include "waygate/net/gso.hpp"
 #include "doctor.hpp"
 #include "kernel.hpp"
 #include "nft.hpp"
@@ -32,7 +32,7 @@ constexpr std::uint64_t kRead = 3;     // kernel: the device's stream
 constexpr std::uint64_t kReceive6 = 4;  // shared: the same for IPv6
 constexpr std::uint64_t kTrain = 5;    // shared: a glued train to its device, + the buffer's number
 // Shared mode reads into large buffers of its own, a few queued per packet socket: what GRO
-// merged arrives whole and is cut into its segments (segment.hpp).
+// merged arrives whole and is cut into its segments (waygate/net/gso.hpp).
 constexpr std::size_t kReads = 4;
 
 constexpr const char* kRestart = "needs a restart";
@@ -103,13 +103,13 @@ class EgressEdge final : public Plugin {
     if (settings_.mode == Mode::shared) {
       shared_ = std::make_unique<SharedSystem>(settings_, table, ctx_.log());
       const bool trains = shared_->trains4() >= 0 || shared_->trains6() >= 0;
-      if (trains && !glue_) glue_ = std::make_unique<tun::GlueBuffers>();
+      if (trains && !glue_) glue_ = std::make_unique<net::GlueBuffers>();
       trains_device_.set(trains ? 1 : 0);
       pending4_.reserve(kBurstMax);
       pending6_.reserve(kBurstMax);
       scratch_.reserve(kBurstMax);
       cut_.reserve(128);
-      if (!reads_) reads_ = std::make_unique<tun::ReadBuffers>(2 * kReads);  // IPv4's, then IPv6's
+      if (!reads_) reads_ = std::make_unique<net::ReadBuffers>(2 * kReads);  // IPv4's, then IPv6's
       for (std::size_t i = 0; i < reads_->size(); ++i) {
         const bool v4 = i < kReads;
         if (int fd = v4 ? shared_->packet4() : shared_->packet6(); fd >= 0)
@@ -226,10 +226,10 @@ class EgressEdge final : public Plugin {
     if (h.gso_type != kGsoNone) {
       cut_.clear();
       auto ip = frame.bytes().subspan(kVnetHeader + link);
-      auto r = tun::cut(h, ip, ctx_.pool(), cut_);
-      if (r == tun::Cut::malformed) too_big_.add();  // merged, and not TCP we can cut
-      if (r == tun::Cut::no_buffer) no_buffer_.add();
-      if (r != tun::Cut::malformed) merged_.add();
+      auto r = net::cut(h, ip, ctx_.pool(), cut_);
+      if (r == net::Cut::malformed) too_big_.add();  // merged, and not TCP we can cut
+      if (r == net::Cut::no_buffer) no_buffer_.add();
+      if (r != net::Cut::malformed) merged_.add();
       for (Packet* p : cut_) {
         rx_packets_.add();
         rx_bytes_.add(p->size());
@@ -257,10 +257,10 @@ class EgressEdge final : public Plugin {
   // Shared mode's packets of one family from a burst, in order: trains into their device (when
   // the family has one), the rest by the raw socket to their destination.
   void send_pending(std::vector<Packet*>& pending, int trains, int raw) {
-    if (trains >= 0) tun::group_by_flow(pending, scratch_);
+    if (trains >= 0) net::group_by_flow(pending, scratch_);
     std::span<Packet* const> all(pending);
     for (std::size_t i = 0, n = 1; i < all.size(); i += n) {
-      auto glued = trains >= 0 ? glue_->take(all.subspan(i), ctx_.pool()) : tun::GlueBuffers::Glued{};
+      auto glued = trains >= 0 ? glue_->take(all.subspan(i), ctx_.pool()) : net::GlueBuffers::Glued{};
       n = glued.count;
       if (glued.packet != nullptr) {
         ctx_.io().write(trains, glued.packet, kTrain + glued.buffer);
@@ -314,8 +314,8 @@ class EgressEdge final : public Plugin {
   std::unique_ptr<SharedSystem> shared_;
   std::unique_ptr<KernelSystem> kernel_;
   std::vector<Packet*> pending4_, pending6_, scratch_;
-  std::unique_ptr<tun::GlueBuffers> glue_;
-  std::unique_ptr<tun::ReadBuffers> reads_;
+  std::unique_ptr<net::GlueBuffers> glue_;
+  std::unique_ptr<net::ReadBuffers> reads_;
   std::vector<Packet*> cut_;
 };
 

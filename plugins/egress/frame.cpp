@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "segment.hpp"
+#include "waygate/net/gso.hpp"
 
 namespace waygate::egress {
 
@@ -24,7 +24,7 @@ Unwrap unwrap(Packet& p, std::size_t link_len) {
   p.resize(length);
   if ((h.flags & kNeedsChecksum) == 0) return Unwrap::ok;
   const std::size_t start = le16toh(h.csum_start);  // counted from the link header
-  if (start < link_len || !tun::finish_checksum(p.bytes(), start - link_len, le16toh(h.csum_offset)))
+  if (start < link_len || !net::finish_checksum(p.bytes(), start - link_len, le16toh(h.csum_offset)))
     return Unwrap::malformed;
   return Unwrap::ok;
 }

@@ -5,22 +5,22 @@
 // (CHECKSUM_PARTIAL: the field holds only the pseudo-header sum), which the kernel would have
 // trusted but a WireGuard client behind us would drop. The header says so (NEEDS_CSUM, with where
 // the sum starts and where it goes), and unwrap() completes it. A packet the kernel merged (GRO)
-// is no job of unwrap()'s (too_big): the edge cuts it into its segments (segment.hpp).
+// is no job of unwrap()'s (too_big): the edge cuts it into its segments (waygate/net/gso.hpp).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "vnet.hpp"
+#include "waygate/net/vnet.hpp"
 #include "waygate/packet.hpp"
 
 namespace waygate::egress {
 
 // A packet socket's csum_start counts from the start of the frame (the link header).
-using tun::VnetHeader;
-inline constexpr std::size_t kVnetHeader = tun::kVnetHeaderSize;
-inline constexpr std::uint8_t kNeedsChecksum = tun::kVnetNeedsCsum;
-inline constexpr std::uint8_t kGsoNone = tun::kVnetGsoNone;
+using net::VnetHeader;
+inline constexpr std::size_t kVnetHeader = net::kVnetHeaderSize;
+inline constexpr std::uint8_t kNeedsChecksum = net::kVnetNeedsCsum;
+inline constexpr std::uint8_t kGsoNone = net::kVnetGsoNone;
 
 enum class Unwrap { ok, malformed, too_big };
 

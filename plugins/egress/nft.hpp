@@ -3,13 +3,13 @@
 // after the stage ("waygate_<stage>", family inet) and owned by it: every script first creates the
 // table if it is missing and deletes it, then creates it whole, in one transaction, so a start
 // replaces a table left by a crashed run and a failed script changes nothing.
-// Scripts run through run_nft (plugins/common/nft.hpp).
+// Scripts run through the SDK's run_nft (waygate/nft.hpp).
 #pragma once
 
 #include <string>
 #include <string_view>
 
-#include "nft_command.hpp"  // run_nft
+#include "waygate/nft.hpp"  // run_nft
 #include "settings.hpp"
 #include "waygate/log.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <charconv>
 
-#include "tun_device.hpp"
+#include "waygate/tun_device.hpp"
 
 namespace waygate::egress {
 

@@ -12,7 +12,7 @@
 #include "nft.hpp"
 #include "settings.hpp"
 #include "sysctl.hpp"
-#include "tun_device.hpp"
+#include "waygate/tun_device.hpp"
 #include "waygate/log.hpp"
 
 namespace waygate::egress {

@@ -7,7 +7,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "admin_client.hpp"
+#include "waygate/admin_client.hpp"
 #include "waygate/secret.hpp"
 
 namespace waygate::stats {

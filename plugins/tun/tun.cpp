@@ -2,9 +2,9 @@
 // pipeline; it writes every packet that reaches it. With `offload` (the default) the device
 // carries a virtio-net header both ways, as a network card with TSO and USO would: the kernel's
 // TCP (and UDP sent with UDP_SEGMENT) hands over up to 64 KiB at a time, read into a few large
-// buffers of the edge's own, one read queued on each, and cut into segments (segment.hpp); and a
-// burst's back-to-back segments of one TCP flow go to the kernel glued into one write
-// (coalesce.hpp). Without it, the edge asks the host once to keep reading the device (one
+// buffers of the edge's own, one read queued on each, and cut into segments (the SDK's GSO,
+// waygate/net/gso.hpp); and a burst's back-to-back segments of one TCP flow go to the kernel glued
+// into one write (its GRO, waygate/net/gro.hpp). Without it, the edge asks the host once to keep reading the device (one
 // multishot read on io_uring into pool packets), so a busy device costs no submission per packet.
 //
 // With `take`, it is a tap into the kernel's stack in the middle of a pipeline: only outbound
@@ -16,15 +16,24 @@
 #include <optional>
 #include <vector>
 
-#include "coalesce.hpp"
-#include "segment.hpp"
-#include "tun_device.hpp"
+#include "waygate/net/gro.hpp"
+#include "waygate/net/gso.hpp"
 #include "waygate/net/prefix.hpp"
 #include "waygate/plugin.hpp"
+#include "waygate/tun_device.hpp"
 
 namespace waygate::tun {
 
 namespace {
+
+using net::add_plain_header;
+using net::Cut;
+using net::GlueBuffers;
+using net::group_by_flow;
+using net::kVnetGsoNone;
+using net::kVnetHeaderSize;
+using net::ReadBuffers;
+using net::VnetHeader;
 
 constexpr std::uint64_t kRead = 0;       // the device's stream, without offload
 constexpr std::uint64_t kWrite = 1;
@@ -189,7 +198,7 @@ class TunEdge final : public Plugin {
     if (read.size() <= kVnetHeaderSize) return read_errors_.add();
     std::memcpy(&h, read.data(), sizeof h);
     cut_.clear();
-    switch (tun::take_apart(h, read.bytes().subspan(kVnetHeaderSize), ctx_.pool(), cut_)) {
+    switch (net::take_apart(h, read.bytes().subspan(kVnetHeaderSize), ctx_.pool(), cut_)) {
       case Cut::ok: break;
       case Cut::malformed: return not_ip_.add();
       case Cut::no_buffer: no_buffer_.add(); break;

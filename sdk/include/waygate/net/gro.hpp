@@ -12,11 +12,11 @@
 #include <span>
 #include <vector>
 
-#include "vnet.hpp"
+#include "waygate/net/vnet.hpp"
 #include "waygate/packet.hpp"
 #include "waygate/pool.hpp"
 
-namespace waygate::tun {
+namespace waygate::net {
 
 // The most one glued packet holds: an IP packet's limit.
 inline constexpr std::size_t kMaxGlued = 65535;
@@ -79,4 +79,4 @@ class GlueBuffers {
   std::array<Slot, kCount> slots_;
 };
 
-}  // namespace waygate::tun
+}  // namespace waygate::net

@@ -1,4 +1,4 @@
-#include "coalesce.hpp"
+#include "waygate/net/gro.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 #include "waygate/net/checksum.hpp"
 #include "waygate/net/headers.hpp"
 
-namespace waygate::tun {
+namespace waygate::net {
 
 namespace {
 
@@ -219,4 +219,4 @@ bool add_plain_header(Packet& p) {
   return true;
 }
 
-}  // namespace waygate::tun
+}  // namespace waygate::net

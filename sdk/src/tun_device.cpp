@@ -1,4 +1,4 @@
-#include "tun_device.hpp"
+#include "waygate/tun_device.hpp"
 
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -69,7 +69,7 @@ Device::Device(const Settings& s) {
   // The kernel's TCP then hands the device 64 KiB packets with their checksums left to do, as to
   // a network card with TSO, instead of cutting each into MTU-sized ones first; so does a UDP
   // socket sending with UDP_SEGMENT (QUIC, say), with USO (Linux 6.2). A kernel that refuses
-  // still gives us whole packets: a read of any kind is taken apart (segment.hpp).
+  // still gives us whole packets: a read of any kind is taken apart (waygate/net/gso.hpp).
   if (s.vnet_header && s.segmentation) {
     constexpr unsigned kUso4 = 0x20, kUso6 = 0x40;  // TUN_F_USO4/6, newer than these headers
     const unsigned tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;

@@ -11,11 +11,11 @@
 #include <span>
 #include <vector>
 
-#include "vnet.hpp"
+#include "waygate/net/vnet.hpp"
 #include "waygate/packet.hpp"
 #include "waygate/pool.hpp"
 
-namespace waygate::tun {
+namespace waygate::net {
 
 enum class Cut { ok, malformed, no_buffer };
 
@@ -52,4 +52,4 @@ class ReadBuffers {
   std::vector<Packet> packets_;
 };
 
-}  // namespace waygate::tun
+}  // namespace waygate::net

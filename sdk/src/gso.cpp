@@ -1,4 +1,4 @@
-#include "segment.hpp"
+#include "waygate/net/gso.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -6,7 +6,7 @@
 #include "waygate/net/checksum.hpp"
 #include "waygate/net/headers.hpp"
 
-namespace waygate::tun {
+namespace waygate::net {
 
 namespace {
 
@@ -126,4 +126,4 @@ Packet* ReadBuffers::operator[](std::size_t i) {
   return &packets_[i];
 }
 
-}  // namespace waygate::tun
+}  // namespace waygate::net

@@ -1,8 +1,8 @@
 // Gluing TCP segments for a virtio-net TUN device: which runs form a train, and that the glued
 // packet is what the kernel's GRO would have built (lengths, header, checksum to be finished);
 // and cutting such a packet again into the segments it stands for.
-#include "coalesce.hpp"
-#include "segment.hpp"
+#include "waygate/net/gro.hpp"
+#include "waygate/net/gso.hpp"
 
 #include <gtest/gtest.h>
 
@@ -84,14 +84,14 @@ class Coalesce : public ::testing::Test {
  protected:
   waygate::Pool pool{128, 2048, 64};
   std::vector<Packet*> packets;
-  std::vector<std::uint8_t> out = std::vector<std::uint8_t>(waygate::tun::kVnetHeaderSize + waygate::tun::kMaxGlued);
+  std::vector<std::uint8_t> out = std::vector<std::uint8_t>(waygate::net::kVnetHeaderSize + waygate::net::kMaxGlued);
 
   Packet& add(const Flow& f, std::uint32_t seq, std::size_t payload, std::uint8_t flags = 0x10) {
     packets.push_back(pool.alloc());
     segment(*packets.back(), f, seq, payload, flags);
     return *packets.back();
   }
-  std::size_t length() { return waygate::tun::train_length(packets); }
+  std::size_t length() { return waygate::net::train_length(packets); }
 };
 
 TEST_F(Coalesce, OneFlowsSegmentsGlueAsTheKernelsGroWould) {
@@ -103,18 +103,18 @@ TEST_F(Coalesce, OneFlowsSegmentsGlueAsTheKernelsGroWould) {
     add(f, 1000 + 5 * kMss + 300, kMss);
     ASSERT_EQ(length(), 6u) << v6;
 
-    std::size_t n = waygate::tun::glue(std::span(packets).first(6), out.data());
+    std::size_t n = waygate::net::glue(std::span(packets).first(6), out.data());
     const std::size_t ip = v6 ? 40 : 20, headers = ip + 32, total = headers + 5 * kMss + 300;
-    ASSERT_EQ(n, waygate::tun::kVnetHeaderSize + total);
+    ASSERT_EQ(n, waygate::net::kVnetHeaderSize + total);
     const std::uint8_t* h = out.data();
-    EXPECT_EQ(h[0], waygate::tun::kVnetNeedsCsum);
-    EXPECT_EQ(h[1], v6 ? waygate::tun::kVnetGsoTcpV6 : waygate::tun::kVnetGsoTcpV4);
+    EXPECT_EQ(h[0], waygate::net::kVnetNeedsCsum);
+    EXPECT_EQ(h[1], v6 ? waygate::net::kVnetGsoTcpV6 : waygate::net::kVnetGsoTcpV4);
     EXPECT_EQ(le16(h + 2), headers);
     EXPECT_EQ(le16(h + 4), kMss);
     EXPECT_EQ(le16(h + 6), ip);
     EXPECT_EQ(le16(h + 8), 16);
 
-    const std::uint8_t* b = h + waygate::tun::kVnetHeaderSize;
+    const std::uint8_t* b = h + waygate::net::kVnetHeaderSize;
     if (v6) {
       EXPECT_EQ(be16(b + 4), total - 40);
     } else {
@@ -176,7 +176,7 @@ TEST_F(Coalesce, AnythingTheKernelWouldNotMergeEndsTheTrain) {
   for (Packet* p : packets) pool.free(p);
   packets.clear();
   for (int i = 0; i < 70; ++i) add(f, 1000 + i * kMss, kMss);
-  EXPECT_EQ(length(), (waygate::tun::kMaxGlued - 52) / kMss);
+  EXPECT_EQ(length(), (waygate::net::kMaxGlued - 52) / kMss);
   for (Packet* p : packets) pool.free(p);
 }
 
@@ -190,12 +190,12 @@ TEST_F(Coalesce, CutUndoesGlue) {
     for (int i = 0; i < 7; ++i) add(f, 5000 + i * kMss, kMss);
     add(f, 5000 + 7 * kMss, 123, 0x18);
     ASSERT_EQ(length(), 8u);
-    std::size_t n = waygate::tun::glue(packets, out.data());
-    waygate::tun::VnetHeader h;
+    std::size_t n = waygate::net::glue(packets, out.data());
+    waygate::net::VnetHeader h;
     std::memcpy(&h, out.data(), sizeof h);
     std::vector<Packet*> cut;
-    ASSERT_EQ(waygate::tun::cut(h, {out.data() + waygate::tun::kVnetHeaderSize, n - waygate::tun::kVnetHeaderSize}, pool, cut),
-              waygate::tun::Cut::ok);
+    ASSERT_EQ(waygate::net::cut(h, {out.data() + waygate::net::kVnetHeaderSize, n - waygate::net::kVnetHeaderSize}, pool, cut),
+              waygate::net::Cut::ok);
     ASSERT_EQ(cut.size(), packets.size());
     const std::size_t ip = v6 ? 40 : 20;
     for (std::size_t i = 0; i < cut.size(); ++i) {
@@ -208,9 +208,9 @@ TEST_F(Coalesce, CutUndoesGlue) {
     }
     for (Packet* p : cut) pool.free(p);
   }
-  waygate::tun::VnetHeader udp{0, 5, 0, 1000, 0, 0};  // UDP segmentation of a TCP packet
+  waygate::net::VnetHeader udp{0, 5, 0, 1000, 0, 0};  // UDP segmentation of a TCP packet
   std::vector<Packet*> none;
-  EXPECT_EQ(waygate::tun::cut(udp, packets[0]->bytes(), pool, none), waygate::tun::Cut::malformed);
+  EXPECT_EQ(waygate::net::cut(udp, packets[0]->bytes(), pool, none), waygate::net::Cut::malformed);
   EXPECT_TRUE(none.empty());
 }
 
@@ -227,7 +227,7 @@ TEST_F(Coalesce, GroupingByFlowMakesInterleavedFlowsTrains) {
   udp.data()[9] = 17;  // no longer TCP
   std::vector<Packet*> before = packets, scratch;
   scratch.reserve(packets.size());
-  waygate::tun::group_by_flow(packets, scratch);
+  waygate::net::group_by_flow(packets, scratch);
   ASSERT_EQ(packets.size(), before.size());
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(packets[i], before[3 * i]);
@@ -235,7 +235,7 @@ TEST_F(Coalesce, GroupingByFlowMakesInterleavedFlowsTrains) {
     EXPECT_EQ(packets[8 + i], before[3 * i + 2]);
   }
   EXPECT_EQ(packets[12], &udp);
-  for (std::size_t at : {0u, 4u, 8u}) EXPECT_EQ(waygate::tun::train_length(std::span(packets).subspan(at)), 4u) << at;
+  for (std::size_t at : {0u, 4u, 8u}) EXPECT_EQ(waygate::net::train_length(std::span(packets).subspan(at)), 4u) << at;
   for (Packet* p : packets) pool.free(p);
   packets.clear();
 }
@@ -243,10 +243,10 @@ TEST_F(Coalesce, GroupingByFlowMakesInterleavedFlowsTrains) {
 // Each train borrows a buffer until its write completes. With every buffer lent, a train is
 // handed back whole, to be written segment by segment and counted, not one packet at a time.
 TEST_F(Coalesce, TrainsBorrowBuffersUntilTheirWriteIsDone) {
-  waygate::tun::GlueBuffers glue;
+  waygate::net::GlueBuffers glue;
   Flow f;
   std::vector<std::size_t> lent;
-  for (std::size_t t = 0; t < waygate::tun::GlueBuffers::kCount; ++t) {
+  for (std::size_t t = 0; t < waygate::net::GlueBuffers::kCount; ++t) {
     packets.clear();
     add(f, 100, kMss);
     add(f, 100 + kMss, kMss);
@@ -282,8 +282,8 @@ TEST_F(Coalesce, TrainsBorrowBuffersUntilTheirWriteIsDone) {
 // A TUN device with TSO hands over either a train to cut or one packet whose checksum is left to
 // finish; each comes out as the segments a network would carry, with whole checksums.
 TEST_F(Coalesce, AReadIsTakenApartIntoWholePackets) {
-  using waygate::tun::Cut;
-  using waygate::tun::VnetHeader;
+  using waygate::net::Cut;
+  using waygate::net::VnetHeader;
   for (bool v6 : {false, true}) {
     const std::size_t ip = v6 ? 40 : 20;
     Packet& whole = add(Flow{v6}, 9000, 300, 0x18);
@@ -299,34 +299,34 @@ TEST_F(Coalesce, AReadIsTakenApartIntoWholePackets) {
     partial[ip + 16] = static_cast<std::uint8_t>(pseudo >> 8);
     partial[ip + 17] = static_cast<std::uint8_t>(pseudo);
     ASSERT_NE(std::memcmp(partial.data(), whole.data(), whole.size()), 0);
-    VnetHeader h{waygate::tun::kVnetNeedsCsum, waygate::tun::kVnetGsoNone, 0, 0, static_cast<std::uint16_t>(ip), 16};
+    VnetHeader h{waygate::net::kVnetNeedsCsum, waygate::net::kVnetGsoNone, 0, 0, static_cast<std::uint16_t>(ip), 16};
     std::vector<Packet*> got;
-    ASSERT_EQ(waygate::tun::take_apart(h, partial, pool, got), Cut::ok);
+    ASSERT_EQ(waygate::net::take_apart(h, partial, pool, got), Cut::ok);
     ASSERT_EQ(got.size(), 1u);
     ASSERT_EQ(got[0]->size(), whole.size());
     EXPECT_EQ(std::memcmp(got[0]->data(), whole.data(), whole.size()), 0) << "v6 " << v6;
     pool.free(got[0]);
     got.clear();
     // Nothing asked: as it came.
-    ASSERT_EQ(waygate::tun::take_apart(VnetHeader{}, whole.bytes(), pool, got), Cut::ok);
+    ASSERT_EQ(waygate::net::take_apart(VnetHeader{}, whole.bytes(), pool, got), Cut::ok);
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(std::memcmp(got[0]->data(), whole.data(), whole.size()), 0);
     pool.free(got[0]);
     got.clear();
     // A checksum to finish outside the packet, or a packet no pool packet holds: refused.
     h.csum_start = static_cast<std::uint16_t>(partial.size());
-    EXPECT_EQ(waygate::tun::take_apart(h, partial, pool, got), Cut::malformed);
+    EXPECT_EQ(waygate::net::take_apart(h, partial, pool, got), Cut::malformed);
     std::vector<std::uint8_t> huge(4096, 0x45);
-    EXPECT_EQ(waygate::tun::take_apart(VnetHeader{}, huge, pool, got), Cut::malformed);
+    EXPECT_EQ(waygate::net::take_apart(VnetHeader{}, huge, pool, got), Cut::malformed);
     EXPECT_TRUE(got.empty());
     pool.free(&whole);
     packets.clear();
     // A TSO read: the segments it stands for.
     Flow f{v6};
     for (int i = 0; i < 5; ++i) add(f, 100 + i * kMss, kMss);
-    std::size_t n = waygate::tun::glue(packets, out.data());
+    std::size_t n = waygate::net::glue(packets, out.data());
     std::memcpy(&h, out.data(), sizeof h);
-    ASSERT_EQ(waygate::tun::take_apart(h, {out.data() + waygate::tun::kVnetHeaderSize, n - waygate::tun::kVnetHeaderSize},
+    ASSERT_EQ(waygate::net::take_apart(h, {out.data() + waygate::net::kVnetHeaderSize, n - waygate::net::kVnetHeaderSize},
                                        pool, got),
               Cut::ok);
     ASSERT_EQ(got.size(), 5u);
@@ -355,11 +355,11 @@ TEST_F(Coalesce, UdpSegmentationIsCutIntoItsDatagrams) {
     }
     b[ip] = 0x30, b[ip + 1] = 0x39, b[ip + 2] = 0x01, b[ip + 3] = 0xbb;  // 12345 -> 443
     for (std::size_t i = 0; i < payload; ++i) b[ip + 8 + i] = static_cast<std::uint8_t>(i * 7);
-    waygate::tun::VnetHeader h{waygate::tun::kVnetNeedsCsum, waygate::tun::kVnetGsoUdpL4,
+    waygate::net::VnetHeader h{waygate::net::kVnetNeedsCsum, waygate::net::kVnetGsoUdpL4,
                                static_cast<std::uint16_t>(ip + 8), static_cast<std::uint16_t>(size),
                                static_cast<std::uint16_t>(ip), 6};
     std::vector<Packet*> got;
-    ASSERT_EQ(waygate::tun::take_apart(h, b, pool, got), waygate::tun::Cut::ok);
+    ASSERT_EQ(waygate::net::take_apart(h, b, pool, got), waygate::net::Cut::ok);
     ASSERT_EQ(got.size(), 3u);
     for (std::size_t k = 0; k < got.size(); ++k) {
       const std::uint8_t* d = got[k]->data();
@@ -391,10 +391,10 @@ TEST_F(Coalesce, UdpSegmentationIsCutIntoItsDatagrams) {
 TEST_F(Coalesce, APlainHeaderAsksNothing) {
   Packet& p = add(Flow{}, 1, 10);
   std::size_t before = p.size();
-  ASSERT_TRUE(waygate::tun::add_plain_header(p));
-  EXPECT_EQ(p.size(), before + waygate::tun::kVnetHeaderSize);
-  for (std::size_t i = 0; i < waygate::tun::kVnetHeaderSize; ++i) EXPECT_EQ(p.data()[i], 0);
-  EXPECT_EQ(p.data()[waygate::tun::kVnetHeaderSize], 0x45);
+  ASSERT_TRUE(waygate::net::add_plain_header(p));
+  EXPECT_EQ(p.size(), before + waygate::net::kVnetHeaderSize);
+  for (std::size_t i = 0; i < waygate::net::kVnetHeaderSize; ++i) EXPECT_EQ(p.data()[i], 0);
+  EXPECT_EQ(p.data()[waygate::net::kVnetHeaderSize], 0x45);
   pool.free(&p);
 }
 

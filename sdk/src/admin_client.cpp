@@ -1,4 +1,4 @@
-#include "admin_client.hpp"
+#include "waygate/admin_client.hpp"
 
 #include <filesystem>
 #include <optional>

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace waygate::tun {
+namespace waygate::net {
 
 struct VnetHeader {
   std::uint8_t flags;
@@ -27,4 +27,4 @@ inline constexpr std::uint8_t kVnetGsoTcpV4 = 1;   // VIRTIO_NET_HDR_GSO_TCPV4
 inline constexpr std::uint8_t kVnetGsoTcpV6 = 4;   // VIRTIO_NET_HDR_GSO_TCPV6
 inline constexpr std::uint8_t kVnetGsoUdpL4 = 5;   // VIRTIO_NET_HDR_GSO_UDP_L4: UDP, either family
 
-}  // namespace waygate::tun
+}  // namespace waygate::net

@@ -84,6 +84,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (*run) return waygate::run_host(options, catalog);
   if (*check) return waygate::check_config(options, catalog);
-  if (*version) fmt::print("waygate {} (plugin ABI {})\n", WAYGATE_VERSION, waygate::kAbiVersion);
+  if (*version) fmt::print("waygate {} (plugin ABI {})\n", WAYGATE_VERSION, waygate::abi_text(waygate::kAbiVersion));
   return 0;
 }

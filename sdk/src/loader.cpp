@@ -49,9 +49,8 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const std::string& path) {
   const auto& info = lib->handle_->library.get_alias<const PluginInfo>("waygate_plugin");
   if (info.abi != kAbiVersion)
     throw LoadError(fmt::format(
-        "plugin {}: built for Waygate SDK ABI version {}, but this host uses version {}; rebuild it "
-        "against this SDK",
-        path, info.abi, kAbiVersion));
+        "plugin {}: built for Waygate SDK ABI {}, but this host uses ABI {}; rebuild it against this SDK",
+        path, abi_text(info.abi), abi_text(kAbiVersion)));
   if (info.name == nullptr || info.create == nullptr)
     throw LoadError(fmt::format("plugin {}: incomplete registration (no name or factory)", path));
   lib->info_ = &info;

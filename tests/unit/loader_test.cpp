@@ -43,8 +43,8 @@ TEST(Loader, WrongAbiNamesBothVersions) {
   std::string path = kTest + "/waygate-wrong-abi.so";
   std::string e = error_of(path);
   EXPECT_NE(e.find(path), std::string::npos) << e;
-  EXPECT_NE(e.find("ABI version " + std::to_string(waygate::kAbiVersion + 1)), std::string::npos) << e;
-  EXPECT_NE(e.find("this host uses version " + std::to_string(waygate::kAbiVersion)), std::string::npos) << e;
+  EXPECT_NE(e.find("built for Waygate SDK ABI " + waygate::abi_text(waygate::kAbiVersion + 1)), std::string::npos) << e;
+  EXPECT_NE(e.find("this host uses ABI " + waygate::abi_text(waygate::kAbiVersion)), std::string::npos) << e;
 }
 
 TEST(Loader, NotAnElfFileSaysWhy) {

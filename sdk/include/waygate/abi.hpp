@@ -1,18 +1,22 @@
 // The SDK's ABI version. A plugin records the version it was compiled against; the host refuses a
-// plugin whose version differs from its own, naming both. Bump it whenever a public header changes
-// the layout of a type or the signature of a virtual function that crosses the plugin boundary.
+// plugin whose version differs from its own, naming both. It is derived from the public headers
+// by the build (sdk/cmake/WaygateAbi.cmake): whatever changes what a plugin compiles against
+// changes it, so a plugin is never loaded by a host whose types it would misread.
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "waygate/abi_version.hpp"  // made by the build: kAbiVersion
 
 namespace waygate {
 
-// 2: Context::directory() and Context::serve(); 3: BurstSink::dropped() (drops by socket and
-// identity), Context::metrics(),
-// and Config's table path with record_keys()/asked() (the schema `waygate check --keys` prints);
-// 4: Io::send_segments() and Io::receive_segments() (UDP GSO and GRO); 5: Context::crew() and
-// Plugin::flush() (a burst's crypto spread over threads); 6: Directory::warnings, and Socket's
-// allow and deny (what an exit node reaches beyond and within the internet).
-inline constexpr std::uint32_t kAbiVersion = 6;
+// How versions are written for people: 8 hex digits, "3f2a91c0".
+inline std::string abi_text(std::uint32_t version) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", version);
+  return text;
+}
 
 }  // namespace waygate

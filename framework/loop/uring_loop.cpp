@@ -231,8 +231,8 @@ void UringLoop::submit(std::uint32_t id) {
     case Kind::receive_each: {
       auto room = p->writable();
       op.iov = {room.data(), room.size()};
-      op.msg.msg_name = &p->endpoint.addr;
-      op.msg.msg_namelen = sizeof p->endpoint.addr;
+      op.msg.msg_name = &p->meta.endpoint.addr;
+      op.msg.msg_namelen = sizeof p->meta.endpoint.addr;
       op.msg.msg_iov = &op.iov;
       op.msg.msg_iovlen = 1;
       io_uring_prep_recvmsg(s, op.fd, &op.msg, 0);
@@ -240,8 +240,8 @@ void UringLoop::submit(std::uint32_t id) {
     }
     case Kind::send:
       op.iov = {p->data(), p->size()};
-      op.msg.msg_name = &p->endpoint.addr;
-      op.msg.msg_namelen = p->endpoint.len;
+      op.msg.msg_name = &p->meta.endpoint.addr;
+      op.msg.msg_namelen = p->meta.endpoint.len;
       op.msg.msg_iov = &op.iov;
       op.msg.msg_iovlen = 1;
       io_uring_prep_sendmsg(s, op.fd, &op.msg, 0);
@@ -256,8 +256,8 @@ void UringLoop::submit(std::uint32_t id) {
       break;
     case Kind::send_segments: {
       Train& t = trains_[op.train];
-      op.msg.msg_name = &p->endpoint.addr;
-      op.msg.msg_namelen = p->endpoint.len;
+      op.msg.msg_name = &p->meta.endpoint.addr;
+      op.msg.msg_namelen = p->meta.endpoint.len;
       op.msg.msg_iov = t.iov.data();
       op.msg.msg_iovlen = t.count;
       op.msg.msg_control = t.control.data();
@@ -357,7 +357,7 @@ void UringLoop::finish(std::uint32_t id, std::int32_t result, Deliver&& deliver)
                op.kind == Kind::receive_each;
   if (result >= 0 && reads) op.packet->resize(static_cast<std::size_t>(result));
   if (op.kind == Kind::receive || op.kind == Kind::receive_each)
-    op.packet->endpoint.len = result >= 0 ? op.msg.msg_namelen : 0;
+    op.packet->meta.endpoint.len = result >= 0 ? op.msg.msg_namelen : 0;
   Kind kind = op.kind;
   bool again = (kind == Kind::read_each || kind == Kind::receive_each) && !op.cancelled && result != -ECANCELED;
   op = Op{};
@@ -380,7 +380,7 @@ void UringLoop::split(const Op& op, std::uint32_t buffer, std::int32_t result, D
     if (r > 0) {
       std::memcpy(p->data(), bytes, static_cast<std::size_t>(r));
       p->resize(static_cast<std::size_t>(r));
-      p->endpoint = from;
+      p->meta.endpoint = from;
     }
     deliver(Delivery{op.owner, Completion{op.tag, r, p}, op.fd});
   };
@@ -454,8 +454,8 @@ void UringLoop::settle(const io_uring_cqe& cqe, Deliver&& deliver) {
       deliver(d);
       return;
     }
-    p->endpoint.len = std::min<socklen_t>(out->namelen, sizeof p->endpoint.addr);
-    std::memcpy(&p->endpoint.addr, io_uring_recvmsg_name(out), p->endpoint.len);
+    p->meta.endpoint.len = std::min<socklen_t>(out->namelen, sizeof p->meta.endpoint.addr);
+    std::memcpy(&p->meta.endpoint.addr, io_uring_recvmsg_name(out), p->meta.endpoint.len);
     auto* payload = static_cast<std::uint8_t*>(io_uring_recvmsg_payload(out, &msg));
     unsigned length = io_uring_recvmsg_payload_length(out, cqe.res, &msg);
     p->strip(static_cast<std::size_t>(payload - p->data()));

@@ -278,15 +278,15 @@ class EgressEdge final : public Plugin {
   // A raw socket's address for p: its destination, port 0 (the header's protocol goes).
   static void address_to_destination(Packet& p) {
     if ((p.data()[0] >> 4) == 4) {
-      p.endpoint.addr.v4 = sockaddr_in{};
-      p.endpoint.addr.v4.sin_family = AF_INET;
-      std::memcpy(&p.endpoint.addr.v4.sin_addr, p.data() + 16, 4);
-      p.endpoint.len = sizeof(sockaddr_in);
+      p.meta.endpoint.addr.v4 = sockaddr_in{};
+      p.meta.endpoint.addr.v4.sin_family = AF_INET;
+      std::memcpy(&p.meta.endpoint.addr.v4.sin_addr, p.data() + 16, 4);
+      p.meta.endpoint.len = sizeof(sockaddr_in);
     } else {
-      p.endpoint.addr.v6 = sockaddr_in6{};
-      p.endpoint.addr.v6.sin6_family = AF_INET6;
-      std::memcpy(&p.endpoint.addr.v6.sin6_addr, p.data() + 24, 16);
-      p.endpoint.len = sizeof(sockaddr_in6);
+      p.meta.endpoint.addr.v6 = sockaddr_in6{};
+      p.meta.endpoint.addr.v6.sin6_family = AF_INET6;
+      std::memcpy(&p.meta.endpoint.addr.v6.sin6_addr, p.data() + 24, 16);
+      p.meta.endpoint.len = sizeof(sockaddr_in6);
     }
   }
 

@@ -142,8 +142,8 @@ class PolicyStage final : public Plugin {
         out.drop(p, no_identity_);
         continue;
       }
-      if (d == Direction::outbound && !p->endpoint.empty() && !access_.endpoint_is(identity, p->endpoint))
-        access_.set_endpoint(identity, p->endpoint, now());
+      if (d == Direction::outbound && !p->meta.endpoint.empty() && !access_.endpoint_is(identity, p->meta.endpoint))
+        access_.set_endpoint(identity, p->meta.endpoint, now());
       std::uint32_t socket = d == Direction::inbound && p->meta.socket != kNoId
                                  ? p->meta.socket
                                  : access_.socket_for(identity, far);

@@ -47,13 +47,13 @@ class RigIo final : public Io {
     done.push_back({tag, n < 0 ? -errno : static_cast<std::int32_t>(n), p});
   }
   void send(int fd, Packet* p, std::uint64_t tag) override {
-    ssize_t n = ::sendto(fd, p->data(), p->size(), 0, &p->endpoint.addr.sa, p->endpoint.len);
+    ssize_t n = ::sendto(fd, p->data(), p->size(), 0, &p->meta.endpoint.addr.sa, p->meta.endpoint.len);
     done.push_back({tag, n < 0 ? -errno : static_cast<std::int32_t>(n), p});
   }
   // One by one, to the first packet's endpoint: what the kernel's segmenting amounts to.
   void send_segments(int fd, std::span<Packet* const> packets, std::uint64_t tag) override {
     for (Packet* p : packets) {
-      p->endpoint = packets.front()->endpoint;
+      p->meta.endpoint = packets.front()->meta.endpoint;
       send(fd, p, tag);
     }
   }
@@ -77,7 +77,7 @@ class RigIo final : public Io {
   enum class Took { nothing, one, ended };
   Took take(int fd, Packet* p, std::uint64_t tag, bool with_source) {
     auto room = p->writable();
-    Endpoint& from = p->endpoint;
+    Endpoint& from = p->meta.endpoint;
     from.len = sizeof from.addr;
     ssize_t n = ::recvfrom(fd, room.data(), room.size(), MSG_DONTWAIT, with_source ? &from.addr.sa : nullptr,
                            with_source ? &from.len : nullptr);
@@ -109,7 +109,7 @@ class RigIo final : public Io {
       if (p == nullptr) return;
       std::memcpy(p->data(), large.data() + at, std::min(size, p->writable().size()));
       p->resize(std::min(size, p->writable().size()));
-      p->endpoint = from;
+      p->meta.endpoint = from;
       done.push_back({tag, static_cast<std::int32_t>(p->size()), p});
     });
     return Took::one;
@@ -313,7 +313,7 @@ void Rig::push(Direction d, const std::vector<std::vector<std::uint8_t>>& packet
     std::memcpy(p->data(), bytes.data(), bytes.size());
     p->meta = meta;
     p->meta.direction = d;
-    p->endpoint = endpoint;
+    if (!endpoint.empty()) p->meta.endpoint = endpoint;  // else the meta's own, if any
     burst.push(p);
     if (burst.full()) run();
   }

@@ -47,7 +47,7 @@ class Loop : public ::testing::TestWithParam<bool> {
         if (owner == waygate::UringLoop::kWakeOwner) return;
         if (c.result > 0) {
           got.emplace_back(c.packet->data(), c.packet->data() + c.packet->size());
-          from.push_back(c.packet->endpoint);
+          from.push_back(c.packet->meta.endpoint);
         }
         pool.free(c.packet);
       });
@@ -117,8 +117,8 @@ TEST_P(Loop, SendSegmentsLeaveAsOneTrain) {
     waygate::Packet* p = pool.alloc();
     p->resize(train_size(i));
     std::fill(p->data(), p->data() + p->size(), static_cast<std::uint8_t>(i));
-    std::memcpy(&p->endpoint.addr, &rx_addr, sizeof rx_addr);
-    p->endpoint.len = sizeof rx_addr;
+    std::memcpy(&p->meta.endpoint.addr, &rx_addr, sizeof rx_addr);
+    p->meta.endpoint.len = sizeof rx_addr;
     train.push_back(p);
   }
   std::vector<std::int32_t> sent;

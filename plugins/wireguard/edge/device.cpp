@@ -231,7 +231,7 @@ int Device::socket_for(const Endpoint& e) const {
 }
 
 void Device::transmit(Packet* p) {
-  int fd = socket_for(p->endpoint);
+  int fd = socket_for(p->meta.endpoint);
   if (fd < 0) {
     send_failed_.add();
     ctx_.pool().free(p);
@@ -239,7 +239,7 @@ void Device::transmit(Packet* p) {
   }
   tx_packets_.add();
   tx_bytes_.add(p->size());
-  ctx_.io().send(fd, p, kSend | (p->endpoint.addr.sa.sa_family == AF_INET6 ? 1u : 0u));
+  ctx_.io().send(fd, p, kSend | (p->meta.endpoint.addr.sa.sa_family == AF_INET6 ? 1u : 0u));
 }
 
 void Device::transmit_sealed() {
@@ -247,11 +247,11 @@ void Device::transmit_sealed() {
   std::span<Packet* const> all(sealed_);
   for (std::size_t i = 0, n = 1; i < all.size(); i += n) {
     Packet* first = all[i];
-    const int family = first->endpoint.addr.sa.sa_family == AF_INET6 ? 1 : 0;
+    const int family = first->meta.endpoint.addr.sa.sa_family == AF_INET6 ? 1 : 0;
     std::size_t bytes = first->size();
     for (n = 1; segments_[family] && i + n < all.size() && n < kMaxSegments; ++n) {
       Packet* q = all[i + n];
-      if (q->size() > first->size() || bytes + q->size() > kMaxSegmentsBytes || !(q->endpoint == first->endpoint)) break;
+      if (q->size() > first->size() || bytes + q->size() > kMaxSegmentsBytes || !(q->meta.endpoint == first->meta.endpoint)) break;
       bytes += q->size();
       if (q->size() < first->size()) {  // a shorter datagram ends the train
         ++n;

@@ -37,7 +37,7 @@ void Device::initiate(Peer& p, bool retry) {
   packet->resize(kInitiationSize);
   write(message, packet->bytes().first<kInitiationSize>());
   p.sent_mac1 = add_macs(packet->bytes(), p.keys.mac1_key, p.cookies.cookie(now));
-  packet->endpoint = p.endpoint;
+  packet->meta.endpoint = p.endpoint;
   p.initiation_sent = now;
   initiations_sent_.add();
   transmit(packet);
@@ -50,7 +50,7 @@ void Device::initiate(Peer& p, bool retry) {
 bool Device::cookie_demanded(Packet* p, std::uint32_t sender_index) {
   if (!under_load()) return false;
   std::array<std::uint8_t, 18> source{};
-  auto from = std::span(source).first(source_bytes(&p->endpoint.addr, source));
+  auto from = std::span(source).first(source_bytes(&p->meta.endpoint.addr, source));
   if (cookies_.mac2_valid(p->bytes(), from, ctx_.now())) return false;
   CookieReply reply = cookies_.reply(p->bytes(), sender_index, from, identity_.cookie_key, ctx_.now());
   cookie_demanded_.add();
@@ -103,7 +103,7 @@ void Device::receive_initiation(Packet* p, Output& out) {
   if (peer.next) forget_index(peer.next->keys.local_index);
   peer.next = std::move(session);
 
-  peer.endpoint = p->endpoint;
+  peer.endpoint = p->meta.endpoint;
   p->resize(kResponseSize);
   write(response, p->bytes().first<kResponseSize>());
   add_macs(p->bytes(), peer.keys.mac1_key, peer.cookies.cookie(now));
@@ -151,7 +151,7 @@ void Device::receive_response(Packet* p, Output& out) {
     forget_index(peer.next->keys.local_index);
     peer.next.reset();
   }
-  peer.endpoint = p->endpoint;
+  peer.endpoint = p->meta.endpoint;
   ctx_.pool().free(p);
   on_authenticated(peer);
   on_handshake_complete(peer);

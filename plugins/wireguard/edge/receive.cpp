@@ -133,7 +133,7 @@ void Device::let_in(const Opening& o, Output& out) {
   }
 
   // Authenticated: the peer is where this came from, and a responder's new session is confirmed.
-  if (!p->endpoint.empty()) peer.endpoint = p->endpoint;
+  if (!p->meta.endpoint.empty()) peer.endpoint = p->meta.endpoint;
   if (session == peer.next.get()) {
     if (peer.previous) forget_index(peer.previous->keys.local_index);
     peer.previous = std::move(peer.current);

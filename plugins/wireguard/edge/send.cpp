@@ -65,7 +65,7 @@ void Device::encrypt_and_send(Peer& peer, Session& s, Packet* p) {
   p->resize(padded + kTagSize);
   std::uint8_t* header = p->prepend(kTransportHeaderSize);
   write(TransportHeader{s.keys.remote_index, counter}, std::span<std::uint8_t, kTransportHeaderSize>(header, kTransportHeaderSize));
-  p->endpoint = peer.endpoint;
+  p->meta.endpoint = peer.endpoint;
   peer.tx_bytes.add(length);
   sealed_.push_back(p);
   sealing_.push_back({&s.keys.send, counter, false});

@@ -33,14 +33,14 @@ class Io {
   virtual void read(int fd, Packet* p, std::uint64_t tag) = 0;
   // Writes p's bytes as one datagram/packet.
   virtual void write(int fd, Packet* p, std::uint64_t tag) = 0;
-  // A datagram socket's read: as read(), and the sender's address lands in p->endpoint.
+  // A datagram socket's read: as read(), and the sender's address lands in p->meta.endpoint.
   virtual void receive(int fd, Packet* p, std::uint64_t tag) = 0;
-  // A datagram socket's write: p's bytes to p->endpoint.
+  // A datagram socket's write: p's bytes to p->meta.endpoint.
   virtual void send(int fd, Packet* p, std::uint64_t tag) = 0;
   // Keeps reading packets from fd (a TUN device, say) until cancel(fd): each completes with a
   // fresh pool packet, result its length; a negative result is an error, and reading goes on.
   virtual void read_many(int fd, std::uint64_t tag) = 0;
-  // The same for a datagram socket, with each sender's address in p->endpoint.
+  // The same for a datagram socket, with each sender's address in p->meta.endpoint.
   virtual void receive_many(int fd, std::uint64_t tag) = 0;
   // Several datagrams to the first packet's endpoint in one call, which the kernel cuts apart (UDP
   // GSO): one trip through the stack for all of them. Every packet is as long as the first, but

@@ -32,15 +32,6 @@ constexpr const char* to_string(Direction d) {
 
 inline constexpr std::uint32_t kNoId = 0xffffffffu;
 
-// What stages know about a packet beyond its bytes. Stages communicate only through this.
-struct Meta {
-  Direction direction = Direction::outbound;
-  std::uint32_t peer = kNoId;      // tunnel peer that sent it or will receive it
-  std::uint32_t identity = kNoId;  // policy identity owning the peer
-  std::uint32_t socket = kNoId;    // socket (exit node) the packet is bound to
-  std::uint32_t flow_hash = 0;     // hash of the 5-tuple, for sharding and flow tables
-};
-
 // A socket address, IPv4 or IPv6: where a datagram came from or goes to.
 struct Endpoint {
   union {
@@ -52,6 +43,18 @@ struct Endpoint {
 
   bool empty() const { return len == 0; }
   bool operator==(const Endpoint& o) const;
+};
+
+// What stages know about a packet beyond its bytes. Stages communicate only through this.
+struct Meta {
+  Direction direction = Direction::outbound;
+  std::uint32_t peer = kNoId;      // tunnel peer that sent it or will receive it
+  std::uint32_t identity = kNoId;  // policy identity owning the peer
+  std::uint32_t socket = kNoId;    // socket (exit node) the packet is bound to
+  std::uint32_t flow_hash = 0;     // hash of the 5-tuple, for sharding and flow tables
+  // The underlay address on the far side of a datagram edge: where a received datagram came from
+  // (the tunnel leaves its client's here, for policy's *where*), where a sent one goes.
+  Endpoint endpoint;
 };
 
 class Packet {
@@ -97,13 +100,11 @@ class Packet {
     head_ = static_cast<std::uint32_t>(headroom < cap_ ? headroom : cap_);
     len_ = 0;
     meta = Meta{};
-    endpoint.len = 0;
   }
 
   std::uint32_t index() const { return index_; }  // position in its pool
 
   Meta meta;
-  Endpoint endpoint;  // for datagram edges: the source of a received packet, the target of a sent one
 
  private:
   std::uint8_t* buf_ = nullptr;

@@ -66,8 +66,8 @@ class Rig {
   Response request(Listener listener, std::string_view method, std::string_view target,
                    const net::Address& peer = {}, std::string_view body = {});
 
-  // One packet, or several as one burst, processed in direction d; `endpoint` is what a datagram
-  // edge would have recorded as the packets' underlay source.
+  // One packet, or several as one burst, processed in direction d; `endpoint` (or meta.endpoint)
+  // is what a datagram edge would have recorded as the packets' underlay source.
   void push(Direction d, std::span<const std::uint8_t> bytes, Meta meta = {}, const Endpoint& endpoint = {});
   void push(Direction d, const std::vector<std::vector<std::uint8_t>>& packets, Meta meta = {},
             const Endpoint& endpoint = {});

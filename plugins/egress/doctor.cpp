@@ -19,6 +19,7 @@
 #include "settings.hpp"
 #include "waygate/config.hpp"
 #include "waygate/directory.hpp"
+#include "waygate/metric_names.hpp"
 #include "waygate/net/interfaces.hpp"
 #include "waygate/netns.hpp"
 
@@ -230,9 +231,10 @@ std::vector<Check> connector_checks(const std::string& file, double wait) {
       std::string before = admin_get(admin, "/metrics", token);
       std::this_thread::sleep_for(std::chrono::duration<double>(wait));
       std::string after = admin_get(admin, "/metrics", token);
-      double packets = metric_sum(after, "waygate_wireguard_rx_packets_total") -
-                       metric_sum(before, "waygate_wireguard_rx_packets_total");
-      double handshakes = metric_sum(after, "waygate_wireguard_handshakes_total");
+      // The wireguard stage's, by the names it publishes for others (waygate/metric_names.hpp).
+      const std::string rx = "waygate_wireguard_" + std::string(metric::kRxPackets);
+      double packets = metric_sum(after, rx) - metric_sum(before, rx);
+      double handshakes = metric_sum(after, "waygate_wireguard_" + std::string(metric::kHandshakes));
       add("packets arriving", packets > 0,
           fmt::format("{} WireGuard packets in {} s; {} handshakes since start", packets, wait, handshakes),
           fmt::format("no client sent anything: are clients connected and selecting the exit node? Is UDP {} "

@@ -15,6 +15,7 @@
 #include "nat_log.hpp"
 #include "waygate/journal.hpp"
 #include "waygate/net/prefix.hpp"
+#include "waygate/metric_names.hpp"
 #include "waygate/plugin.hpp"
 
 namespace waygate::nat {
@@ -153,7 +154,7 @@ class NatStage final : public Plugin {
     for (auto& so : next.sockets) {
       const auto& d = *ctx_.directory();
       std::string name = so.id < d.sockets.size() ? d.sockets[so.id].name : std::to_string(so.id);
-      per_socket.emplace_back(so.id, ctx_.gauge("socket_sessions", "Live NAT sessions of a socket", {{"socket", name}}));
+      per_socket.emplace_back(so.id, ctx_.gauge(metric::kSocketSessions, "Live NAT sessions of a socket", {{"socket", name}}));
     }
     if (auto error = engine_.configure(std::move(next))) c.fail(error->key, error->message);
     log_settings_ = log;

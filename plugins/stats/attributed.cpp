@@ -1,5 +1,7 @@
 #include "attributed.hpp"
 
+#include "waygate/metric_names.hpp"
+
 namespace waygate::stats {
 
 namespace {
@@ -22,13 +24,13 @@ Attributed attribute(const std::vector<CounterRegistry::Sample>& metrics, const 
     if (m.value <= 0) continue;
     const auto n = static_cast<std::uint64_t>(m.value);
     std::string_view name = m.name;
-    if (name.ends_with("socket_drops_total")) {
+    if (metric::is(name, metric::kSocketDrops)) {
       if (auto s = d.socket_by_name(label(m, "socket")); s != kNoId) a.socket_drops[s][label(m, "reason")] += n;
-    } else if (name.ends_with("identity_drops_total")) {
+    } else if (metric::is(name, metric::kIdentityDrops)) {
       if (auto i = d.identity_by_name(label(m, "identity")); i != kNoId) a.identity_drops[i][label(m, "reason")] += n;
-    } else if (name.ends_with("socket_sessions")) {
+    } else if (metric::is(name, metric::kSocketSessions)) {
       if (auto s = d.socket_by_name(label(m, "socket")); s != kNoId) a.socket_sessions[s] += n;
-    } else if (name.ends_with("peer_handshakes_total")) {
+    } else if (metric::is(name, metric::kPeerHandshakes)) {
       if (auto i = d.identity_by_name(label(m, "peer")); i != kNoId) a.identity_handshakes[i] += n;
     }
   }

@@ -1,5 +1,7 @@
 #include "drop_ledger.hpp"
 
+#include "waygate/metric_names.hpp"
+
 #include <map>
 
 namespace waygate {
@@ -65,7 +67,7 @@ void DropLedger::collect(std::vector<CounterRegistry::Sample>& out) const {
       const bool socket = row < sockets_;
       Labels labels{{socket ? "socket" : "identity", socket ? socket_names_[row] : identity_names_[row - sockets_]}};
       labels.insert(labels.end(), reasons_[r].labels.begin(), reasons_[r].labels.end());
-      out.push_back({reasons_[r].prefix + (socket ? "socket_drops_total" : "identity_drops_total"),
+      out.push_back({reasons_[r].prefix + std::string(socket ? metric::kSocketDrops : metric::kIdentityDrops),
                      socket ? "Packets of a socket dropped, by stage and reason"
                             : "Packets of an identity dropped, by stage and reason",
                      MetricKind::counter, std::move(labels), static_cast<std::int64_t>(v)});

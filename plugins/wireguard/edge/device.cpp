@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "waygate/metric_names.hpp"
 #include "waygate/netns.hpp"
 
 namespace waygate::wg {
@@ -23,13 +24,13 @@ Device::Device(Context& ctx, Settings settings)
       settings_(std::move(settings)),
       identity_(Identity::from_private(settings_.private_key)),
       aeads_(std::make_unique<Aead[]>(ctx.crew().size())),
-      rx_packets_(ctx.counter("rx_packets_total", "UDP datagrams received")),
+      rx_packets_(ctx.counter(metric::kRxPackets, "UDP datagrams received")),
       rx_bytes_(ctx.counter("rx_bytes_total", "UDP payload bytes received")),
       tx_packets_(ctx.counter("tx_packets_total", "UDP datagrams sent")),
       tx_bytes_(ctx.counter("tx_bytes_total", "UDP payload bytes sent")),
       initiations_sent_(ctx.counter("handshake_initiations_sent_total", "Handshake initiations sent")),
       cookies_sent_(ctx.counter("cookie_replies_sent_total", "Cookie replies sent while under load")),
-      handshakes_(ctx.counter("handshakes_total", "Handshakes completed")),
+      handshakes_(ctx.counter(metric::kHandshakes, "Handshakes completed")),
       trains_(ctx.counter("trains_sent_total", "Sends of several datagrams in one (UDP GSO)")),
       malformed_(ctx.drop_reason("malformed")),
       bad_mac1_(ctx.drop_reason("bad_mac1")),
@@ -74,7 +75,7 @@ void Device::add_peer(PeerSettings s) {
   Labels labels{{"peer", peer.settings.name}};
   peer.rx_bytes = ctx_.counter("peer_rx_bytes_total", "Inner bytes received from a peer", labels);
   peer.tx_bytes = ctx_.counter("peer_tx_bytes_total", "Inner bytes sent to a peer", labels);
-  peer.handshakes = ctx_.counter("peer_handshakes_total", "Handshakes completed with a peer", labels);
+  peer.handshakes = ctx_.counter(metric::kPeerHandshakes, "Handshakes completed with a peer", labels);
   arm_timers(peer);
   for (const auto& prefix : peer.settings.allowed_ips) allowed_.insert(prefix, peer.id);
   by_key_[peer.settings.public_key] = peer.id;

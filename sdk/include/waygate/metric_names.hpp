@@ -1,0 +1,30 @@
+// Metrics a stage publishes for other stages and commands to read: the one place their names are
+// written. The publisher declares each with its name here (Context::counter/gauge add the
+// "waygate_<plugin>_" prefix), and a reader (the stats stage, the doctor) finds it by the name's
+// ending in Context::metrics(), whichever plugin publishes it, with the labels said here.
+#pragma once
+
+#include <string_view>
+
+namespace waygate::metric {
+
+// The host's, for every stage: drops of packets whose metadata names a socket or an identity
+// (labels socket or identity, stage, reason).
+inline constexpr std::string_view kSocketDrops = "socket_drops_total";
+inline constexpr std::string_view kIdentityDrops = "identity_drops_total";
+
+// A stage that keeps sessions for sockets (the NAT): how many are open now, per socket (label socket).
+inline constexpr std::string_view kSocketSessions = "socket_sessions";
+
+// A tunnel: handshakes completed in all, and per peer (label peer: the identity's name when the
+// peer is one), and datagrams received.
+inline constexpr std::string_view kHandshakes = "handshakes_total";
+inline constexpr std::string_view kPeerHandshakes = "peer_handshakes_total";
+inline constexpr std::string_view kRxPackets = "rx_packets_total";
+
+// Whether `full` (as /metrics shows it: "waygate_nat_socket_sessions") is the metric `name`.
+constexpr bool is(std::string_view full, std::string_view name) {
+  return full.size() > name.size() && full.ends_with(name) && full[full.size() - name.size() - 1] == '_';
+}
+
+}  // namespace waygate::metric

@@ -15,6 +15,7 @@
 #include "waygate/net/gro.hpp"
 #include "frame.hpp"
 #include "waygate/net/gso.hpp"
+#include "waygate/net/ip.hpp"
 #include "doctor.hpp"
 #include "kernel.hpp"
 #include "nft.hpp"
@@ -201,14 +202,14 @@ class EgressEdge final : public Plugin {
   // egress address: anything else is a packet the NAT did not translate, which must not leave
   // with a client's address.
   void send(Packet* p, Output& out) {
-    const std::uint8_t* d = p->data();
-    const std::size_t size = p->size();
-    if (size >= 20 && (d[0] >> 4) == 4) {
-      if (!listed(settings_.egress4, d + 12)) return out.drop(p, no_egress_address_);
+    const unsigned version = net::ip::version(p->bytes());
+    const std::uint8_t* source = net::ip::source_bytes(p->bytes()).data();
+    if (version == 4) {
+      if (!listed(settings_.egress4, source)) return out.drop(p, no_egress_address_);
       if (!shared_) return out.drop(p, send_failed_);
       pending4_.push_back(p);
-    } else if (size >= 40 && (d[0] >> 4) == 6) {
-      if (!listed(settings_.egress6, d + 8)) return out.drop(p, no_egress_address_);
+    } else if (version == 6) {
+      if (!listed(settings_.egress6, source)) return out.drop(p, no_egress_address_);
       if (!shared_) return out.drop(p, send_failed_);
       pending6_.push_back(p);
     } else {
@@ -277,15 +278,16 @@ class EgressEdge final : public Plugin {
 
   // A raw socket's address for p: its destination, port 0 (the header's protocol goes).
   static void address_to_destination(Packet& p) {
-    if ((p.data()[0] >> 4) == 4) {
+    const auto to = net::ip::destination_bytes(p.bytes());
+    if (to.size() == 4) {
       p.meta.endpoint.addr.v4 = sockaddr_in{};
       p.meta.endpoint.addr.v4.sin_family = AF_INET;
-      std::memcpy(&p.meta.endpoint.addr.v4.sin_addr, p.data() + 16, 4);
+      std::memcpy(&p.meta.endpoint.addr.v4.sin_addr, to.data(), 4);
       p.meta.endpoint.len = sizeof(sockaddr_in);
     } else {
       p.meta.endpoint.addr.v6 = sockaddr_in6{};
       p.meta.endpoint.addr.v6.sin6_family = AF_INET6;
-      std::memcpy(&p.meta.endpoint.addr.v6.sin6_addr, p.data() + 24, 16);
+      std::memcpy(&p.meta.endpoint.addr.v6.sin6_addr, to.data(), 16);
       p.meta.endpoint.len = sizeof(sockaddr_in6);
     }
   }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "waygate/net/gso.hpp"
+#include "waygate/net/ip.hpp"
 
 namespace waygate::egress {
 
@@ -15,12 +16,8 @@ Unwrap unwrap(Packet& p, std::size_t link_len) {
   if (h.gso_type != kGsoNone) return Unwrap::too_big;
   p.strip(kVnetHeader + link_len);
   // Ethernet pads short frames to 60 bytes: the IP header's length is the packet's.
-  const std::uint8_t* ip = p.data();
-  std::size_t length = 0;
-  if ((ip[0] >> 4) == 4 && p.size() >= 20) length = (std::size_t{ip[2]} << 8) | ip[3];
-  else if ((ip[0] >> 4) == 6 && p.size() >= 40) length = 40 + ((std::size_t{ip[4]} << 8) | ip[5]);
-  else return Unwrap::malformed;
-  if (length > p.size()) return Unwrap::malformed;
+  const std::size_t length = net::ip::claimed_length(p.bytes());
+  if (length == 0 || length > p.size()) return Unwrap::malformed;
   p.resize(length);
   if ((h.flags & kNeedsChecksum) == 0) return Unwrap::ok;
   const std::size_t start = le16toh(h.csum_start);  // counted from the link header

@@ -26,6 +26,7 @@
 #include "reach.hpp"
 #include "waygate/journal.hpp"
 #include "waygate/net/headers.hpp"
+#include "waygate/net/ip.hpp"
 #include "waygate/net/interfaces.hpp"
 #include "waygate/plugin.hpp"
 #include "waygate/utc.hpp"
@@ -49,12 +50,7 @@ std::vector<net::Address> own_addresses() {
 
 // The destination (outbound) or source (inbound) of an IP packet; none if it is not one.
 net::Address far_end(const Packet& p, Direction d) {
-  auto b = p.bytes();
-  if (b.size() >= 20 && (b[0] >> 4) == 4)
-    return net::Address::v4(std::span<const std::uint8_t, 4>(b.data() + (d == Direction::outbound ? 16 : 12), 4));
-  if (b.size() >= 40 && (b[0] >> 4) == 6)
-    return net::Address::v6(std::span<const std::uint8_t, 16>(b.data() + (d == Direction::outbound ? 24 : 8), 16));
-  return {};
+  return d == Direction::outbound ? net::ip::destination(p.bytes()) : net::ip::source(p.bytes());
 }
 
 net::Address near_end(const Packet& p, Direction d) { return far_end(p, opposite(d)); }

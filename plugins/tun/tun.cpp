@@ -18,6 +18,7 @@
 
 #include "waygate/net/gro.hpp"
 #include "waygate/net/gso.hpp"
+#include "waygate/net/ip.hpp"
 #include "waygate/net/prefix.hpp"
 #include "waygate/plugin.hpp"
 #include "waygate/tun_device.hpp"
@@ -207,10 +208,7 @@ class TunEdge final : public Plugin {
     for (Packet* p : cut_) take_in(p, out);
   }
   bool taken(const Packet& p) const {
-    auto b = p.bytes();
-    net::Address to;
-    if (b.size() >= 20 && (b[0] >> 4) == 4) to = net::Address::v4(std::span<const std::uint8_t, 4>(b.data() + 16, 4));
-    else if (b.size() >= 40 && (b[0] >> 4) == 6) to = net::Address::v6(std::span<const std::uint8_t, 16>(b.data() + 24, 16));
+    const net::Address to = net::ip::destination(p.bytes());
     for (auto& prefix : take_)
       if (prefix.contains(to)) return true;
     return false;

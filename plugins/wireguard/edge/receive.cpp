@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "device.hpp"
+#include "waygate/net/ip.hpp"
 
 namespace waygate::wg {
 
@@ -26,18 +27,9 @@ Session* session_of(Peer& peer, std::uint32_t local_index) {
 }
 
 Inner inner_of(std::span<const std::uint8_t> b) {
-  if (b.empty()) return {};
-  if ((b[0] >> 4) == 4 && b.size() >= 20) {
-    std::size_t total = (std::size_t{b[2]} << 8) | b[3];
-    if (total < 20 || total > b.size()) return {};
-    return {total, b.subspan(12, 4)};
-  }
-  if ((b[0] >> 4) == 6 && b.size() >= 40) {
-    std::size_t total = 40 + ((std::size_t{b[4]} << 8) | b[5]);
-    if (total > b.size()) return {};
-    return {total, b.subspan(8, 16)};
-  }
-  return {};
+  const std::size_t total = net::ip::claimed_length(b);
+  if (total < 20 || total > b.size()) return {};
+  return {total, net::ip::source_bytes(b)};
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "device.hpp"
+#include "waygate/net/ip.hpp"
 
 namespace waygate::wg {
 
@@ -17,11 +18,8 @@ bool Device::usable_for_send(const Session* s) const {
 
 void Device::send(Burst& burst, Output& out) {
   for (Packet* p : burst) {
-    auto b = p->bytes();
-    std::span<const std::uint8_t> destination;
-    if (!b.empty() && (b[0] >> 4) == 4 && b.size() >= 20) destination = b.subspan(16, 4);
-    else if (!b.empty() && (b[0] >> 4) == 6 && b.size() >= 40) destination = b.subspan(24, 16);
-    else {
+    const auto destination = net::ip::destination_bytes(p->bytes());
+    if (destination.empty()) {
       out.drop(p, not_ip_);
       continue;
     }

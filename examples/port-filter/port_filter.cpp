@@ -59,7 +59,7 @@ class PortFilter final : public waygate::Plugin {
   void configure(const waygate::Config& c) override {
     auto next = std::make_unique<Rules>();
 
-    if (!c.has("ports")) c.fail("ports", "missing (an array of ports from 1 to 65535 is required)");
+    c.require("ports", "an array of ports from 1 to 65535");
     for (std::int64_t port : c.integers("ports", 1, 65535))
       next->ports.push_back(static_cast<std::uint16_t>(port));
     if (next->ports.empty()) c.fail("ports", "list at least one port");

@@ -1,6 +1,7 @@
 #include "waygate/config.hpp"
 
 #include <algorithm>
+#include <set>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -15,6 +16,7 @@ struct Config::State {
   std::string origin;
   bool record = false;
   std::vector<KeyUse> asked;
+  std::set<std::pair<const void*, std::string>, std::less<>> required;  // (table, key) by require()
 };
 
 namespace {
@@ -95,6 +97,7 @@ std::vector<KeyUse> Config::asked() const { return state_->asked; }
 
 void Config::note(std::string_view key, std::string_view type, std::string fallback) const {
   if (!state_->record) return;
+  if (state_->required.count({table_, std::string(key)})) fallback = "required";
   for (auto& k : state_->asked)
     if (k.key == key && k.table == path_ && k.context == context_) return;
   state_->asked.push_back({context_, path_, std::string(key), std::string(type), std::move(fallback)});
@@ -110,6 +113,11 @@ void Config::accept(std::string_view key) const {
 }
 
 bool Config::has(std::string_view key) const { return as_table(table_).contains(key); }
+
+void Config::require(std::string_view key, std::string_view what) const {
+  state_->required.emplace(table_, std::string(key));
+  if (!has(key)) fail(key, fmt::format("missing ({} is required)", what));
+}
 
 bool Config::same_as(const Config& other) const { return as_table(table_) == as_table(other.table_); }
 

@@ -74,13 +74,12 @@ std::vector<net::Address> addresses_of(const Config& t, std::string_view key) {
   return out;
 }
 
-// Strict: "10.1.2.3/8" is refused, not read as 10.0.0.0/8, since it may as well mean 10.1.2.3/32.
+// Strict (net::Prefix::parse), saying what a prefix with bits set beyond its length meant.
 net::Prefix prefix_of(const Config& t, std::string_view key, const std::string& text) {
-  auto p = net::Prefix::parse(text);
-  if (!p) t.fail(key, fmt::format("'{}' is not a prefix such as 10.0.0.0/8 or fd00::/64", text));
-  if (net::parse_address(text.substr(0, text.find('/'))) != p->address)
-    t.fail(key, fmt::format("'{}' has bits set beyond its length: the prefix is {}", text, p->to_string()));
-  return *p;
+  if (auto p = net::Prefix::parse(text)) return *p;
+  if (auto m = net::Prefix::masked(text))
+    t.fail(key, fmt::format("'{}' has bits set beyond its length: the prefix is {}", text, m->to_string()));
+  t.fail(key, fmt::format("'{}' is not a prefix such as 10.0.0.0/8 or fd00::/64", text));
 }
 
 std::vector<net::Prefix> prefixes_of(const Config& t, std::string_view key) {

@@ -105,3 +105,22 @@ TEST(Config, MissingFile) {
 }
 
 }  // namespace
+
+namespace {
+
+// A list (or anything with a default) that must be there: an error naming the key when absent,
+// and the schema `waygate check --keys` prints says so either way.
+TEST(Config, RequireMakesAnyKeyRequired) {
+  Config present = Config::parse("ports = [25]\n", "t.toml");
+  present.record_keys();
+  present.require("ports", "an array of ports");
+  EXPECT_EQ(present.integers("ports", 1, 65535), std::vector<std::int64_t>{25});
+  auto asked = present.asked();
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].fallback, "required");
+  Config absent = Config::parse("colour = 'red'\n", "t.toml");
+  EXPECT_EQ(error_of([&] { absent.require("ports", "an array of ports"); }),
+            "t.toml:1:1: key 'ports': missing (an array of ports is required)");
+}
+
+}  // namespace

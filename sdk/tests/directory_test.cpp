@@ -186,7 +186,10 @@ TEST(Directory, ErrorsNameFileLineAndKey) {
 }
 
 TEST(Prefix, ParsesMasksAndContains) {
-  auto p = net::Prefix::parse("10.1.2.3/8");
+  // Strict: bits beyond the length are refused by parse(), cleared by masked().
+  EXPECT_FALSE(net::Prefix::parse("10.1.2.3/8"));
+  EXPECT_FALSE(net::Prefix::parse("fd64::1/64"));
+  auto p = net::Prefix::masked("10.1.2.3/8");
   ASSERT_TRUE(p);
   EXPECT_EQ(p->to_string(), "10.0.0.0/8");
   EXPECT_TRUE(p->contains(ip("10.200.0.1")));

@@ -45,6 +45,10 @@ class Config {
   ~Config();
 
   bool has(std::string_view key) const;
+  // A key that must be there, for the getters whose absent value is a default or an empty list:
+  // `c.require("ports", "an array of ports"); c.integers("ports", 1, 65535)`. Absent: a ConfigError
+  // "missing (<what> is required)"; `waygate check --keys` shows it required either way.
+  void require(std::string_view key, std::string_view what) const;
   // The same keys with the same values, whatever their order or place in the file.
   bool same_as(const Config& other) const;
 

@@ -28,9 +28,16 @@ struct Prefix {
   Address address;  // host bits cleared
   std::uint8_t bits = 0;
 
-  // "10.0.0.0/8", "fd00::/64", or a bare address (a host prefix). Host bits beyond the length
-  // are cleared, so "10.1.2.3/8" reads as 10.0.0.0/8.
+  // "10.0.0.0/8", "fd00::/64", or a bare address (a host prefix). Strict: "10.1.2.3/8", with bits
+  // set beyond its length, is refused, since it may as well mean 10.1.2.3/32 as 10.0.0.0/8.
   static std::optional<Prefix> parse(std::string_view text) {
+    auto p = masked(text);
+    if (p && parse_address(text.substr(0, text.find('/'))) != p->address) return std::nullopt;
+    return p;
+  }
+  // The same, with bits beyond the length cleared: "10.1.2.3/8" reads as 10.0.0.0/8 (the
+  // network of an interface address, say), and an error can say what was meant.
+  static std::optional<Prefix> masked(std::string_view text) {
     auto slash = text.find('/');
     auto address = parse_address(text.substr(0, slash));
     if (!address) return std::nullopt;

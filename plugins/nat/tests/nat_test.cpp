@@ -14,6 +14,7 @@
 
 #include "engine.hpp"
 #include "waygate/net/headers.hpp"
+#include "waygate/testing/packets.hpp"
 #include "waygate/testing/rig.hpp"
 
 using namespace std::chrono_literals;
@@ -44,78 +45,31 @@ void put16(Bytes& b, std::size_t off, std::uint16_t v) {
 }
 std::uint16_t get16(const Bytes& b, std::size_t off) { return static_cast<std::uint16_t>((b[off] << 8) | b[off + 1]); }
 
-// An IP packet around `l4` (whose checksum field is filled in here unless keep_checksum).
+// The SDK's test packets (waygate/testing/packets.hpp), in this file's words.
 Bytes ip(const std::string& src, const std::string& dst, std::uint8_t proto, Bytes l4, bool keep_checksum = false) {
-  const auto s = addr(src), d = addr(dst);
-  Bytes p;
-  if (s.is_v4()) {
-    p.assign(20, 0);
-    p[0] = 0x45;
-    put16(p, 2, static_cast<std::uint16_t>(20 + l4.size()));
-    put16(p, 4, 0x1234);
-    p[8] = 64;
-    p[9] = proto;
-    std::memcpy(p.data() + 12, s.bytes().data(), 4);
-    std::memcpy(p.data() + 16, d.bytes().data(), 4);
-  } else {
-    p.assign(40, 0);
-    p[0] = 0x60;
-    put16(p, 4, static_cast<std::uint16_t>(l4.size()));
-    p[6] = proto;
-    p[7] = 64;
-    std::memcpy(p.data() + 8, s.bytes().data(), 16);
-    std::memcpy(p.data() + 24, d.bytes().data(), 16);
-  }
-  p.insert(p.end(), l4.begin(), l4.end());
-  if (s.is_v4()) net::ipv4_set_header_checksum(p);
-  if (!keep_checksum) {
-    auto r = net::parse_packet(p);
-    EXPECT_TRUE(r.ok());
-    auto c = net::l4_checksum(p, r.info);
-    EXPECT_TRUE(c.has_value());
-    put16(p, r.info.l4_offset + *net::l4_checksum_offset(r.info.version, r.info.protocol), *c);
-  }
-  return p;
+  return waygate::testing::ip_packet(src, dst, proto, std::move(l4), keep_checksum);
 }
 
 Bytes udp(const std::string& src, std::uint16_t sport, const std::string& dst, std::uint16_t dport,
           bool zero_checksum = false) {
-  Bytes l4 = {0, 0, 0, 0, 0, 12, 0, 0, 'h', 'e', 'l', 'o'};
-  put16(l4, 0, sport);
-  put16(l4, 2, dport);
-  return ip(src, dst, net::ipproto::udp, l4, zero_checksum);
+  Bytes p = waygate::testing::udp(src, sport, dst, dport);
+  if (zero_checksum) put16(p, (addr(src).is_v4() ? 20 : 40) + 6, 0);  // "none", as IPv4 allows
+  return p;
 }
 
 Bytes tcp(const std::string& src, std::uint16_t sport, const std::string& dst, std::uint16_t dport,
           std::uint8_t flags) {
-  Bytes l4(23, 0);
-  put16(l4, 0, sport);
-  put16(l4, 2, dport);
-  put16(l4, 4, 0x0102);
-  put16(l4, 6, 0x0304);
-  l4[12] = 5 << 4;
-  l4[13] = flags;
-  put16(l4, 14, 65535);
-  l4[20] = 'a', l4[21] = 'b', l4[22] = 'c';  // odd length on purpose
-  return ip(src, dst, net::ipproto::tcp, l4);
+  return waygate::testing::tcp(src, sport, dst, dport, flags, "abc", 0x01020304);  // odd length on purpose
 }
 
 Bytes echo(const std::string& src, const std::string& dst, bool request, std::uint16_t id) {
-  const bool v6 = src.find(':') != std::string::npos;
-  Bytes l4 = {0, 0, 0, 0, 0, 0, 0, 7, 'p', 'i', 'n', 'g'};
-  l4[0] = v6 ? (request ? 128 : 129) : (request ? 8 : 0);
-  put16(l4, 4, id);
-  return ip(src, dst, v6 ? net::ipproto::icmpv6 : net::ipproto::icmp, l4);
+  return waygate::testing::echo(src, dst, id, request);
 }
 
 // An ICMP error (type/code) from `src` to `dst` quoting `quoted` whole.
 Bytes icmp_error(const std::string& src, const std::string& dst, std::uint8_t type, std::uint8_t code,
                  const Bytes& quoted) {
-  const bool v6 = src.find(':') != std::string::npos;
-  Bytes l4 = {type, code, 0, 0, 0, 0, 0, 0};
-  if (v6 && type == 2) put16(l4, 6, 1280);
-  l4.insert(l4.end(), quoted.begin(), quoted.end());
-  return ip(src, dst, v6 ? net::ipproto::icmpv6 : net::ipproto::icmp, l4);
+  return waygate::testing::icmp_error(src, dst, type, code, quoted);
 }
 
 // Every checksum of `p` (and of the packet an ICMP error quotes) verified from scratch.

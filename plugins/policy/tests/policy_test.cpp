@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "geoip.hpp"
+#include "waygate/testing/packets.hpp"
 #include "waygate/testing/rig.hpp"
 
 namespace {
@@ -27,15 +28,8 @@ namespace net = waygate::net;
 constexpr const char* kAlice = "zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ=";
 constexpr const char* kBob = "nPOeBeVKE6GYPA78yStsYfNHVu6wTIGbmekpIQzfl3w=";
 
-// An IP header is all the stage reads: version and addresses.
-Bytes packet(const std::string& src, const std::string& dst) {
-  auto s = *net::parse_address(src), d = *net::parse_address(dst);
-  Bytes p(s.is_v4() ? 28 : 48, 0);
-  p[0] = s.is_v4() ? 0x45 : 0x60;
-  std::copy(s.bytes().begin(), s.bytes().end(), p.begin() + (s.is_v4() ? 12 : 8));
-  std::copy(d.bytes().begin(), d.bytes().end(), p.begin() + (s.is_v4() ? 16 : 24));
-  return p;
-}
+// A UDP datagram from src to dst (the stage reads only the IP header's version and addresses).
+Bytes packet(const std::string& src, const std::string& dst) { return waygate::testing::udp(src, 40000, dst, 53); }
 
 Endpoint udp_endpoint(const char* address, std::uint16_t port) {
   Endpoint e;

@@ -15,6 +15,7 @@
 #include "crypto.hpp"
 #include "keys.hpp"
 #include "messages.hpp"
+#include "waygate/testing/packets.hpp"
 #include "waygate/testing/rig.hpp"
 
 using namespace std::chrono_literals;
@@ -44,17 +45,10 @@ int free_udp_port() {
   return ntohs(a.sin_port);
 }
 
-// An IPv4 UDP packet from src to dst (10.0.0.x), with a payload tag; checksums do not matter here.
+// An IPv4 UDP packet of `size` bytes from src to dst (10.0.0.x), its payload all `tag`.
 std::vector<std::uint8_t> ipv4(std::uint8_t src, std::uint8_t dst, std::uint8_t tag, std::size_t size = 60) {
-  std::vector<std::uint8_t> p(size, tag);
-  p[0] = 0x45;
-  p[2] = static_cast<std::uint8_t>(size >> 8);
-  p[3] = static_cast<std::uint8_t>(size);
-  p[9] = 17;
-  std::uint8_t s[] = {10, 0, 0, src}, d[] = {10, 0, 0, dst};
-  std::copy(s, s + 4, p.begin() + 12);
-  std::copy(d, d + 4, p.begin() + 16);
-  return p;
+  return waygate::testing::udp("10.0.0." + std::to_string(src), 4000, "10.0.0." + std::to_string(dst), 4000,
+                               std::string(size - 28, static_cast<char>(tag)));
 }
 
 // A wireguard edge at the outside end of its rig (what it receives travels inbound), with this

@@ -4,7 +4,8 @@
 #   2. the unit and rig tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and the
 #      host's tests (worker, loop, pipeline, crew; the worker driven from other threads) and the
 #      wireguard edge sealing and opening on a crew under ThreadSanitizer;
-#   3. the out-of-tree example plugin, built against the installed SDK, with its own tests;
+#   3. the SDK built and installed alone, and the out-of-tree example plugin against it, with its
+#      own tests;
 #   4. each fuzz target for a bounded time.
 # Namespace tests need root; without it they are skipped, not failed.
 set -euo pipefail
@@ -34,11 +35,14 @@ ninja -C build-tsan host_test wireguard_test
 TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/host_test --gtest_brief=1
 TSAN_OPTIONS=halt_on_error=1 build-tsan/plugins/wireguard/wireguard_test --gtest_brief=1 --gtest_filter='WireGuardEdge.ACrew*'
 
-echo "== example plugin against the installed SDK"
-rm -rf build/sdk-install build/example
-cmake --install build --prefix build/sdk-install >/dev/null
+echo "== the SDK built and installed alone, and the example plugin against it"
+rm -rf build/sdk-alone build/sdk-install build/example
+cmake -S sdk -B build/sdk-alone -G Ninja -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
+ninja -C build/sdk-alone >/dev/null
+cmake --install build/sdk-alone --prefix build/sdk-install >/dev/null
+# Its host_check runs this tree's host, which loads the stock plugins beside it.
 cmake -S examples/port-filter -B build/example -G Ninja -DCMAKE_PREFIX_PATH="$top/build/sdk-install" \
-  -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
+  -DWAYGATE_HOST="$top/build/waygate" -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
 ninja -C build/example
 run_ctest --test-dir build/example --output-on-failure
 

@@ -46,16 +46,18 @@ void Access::reset(std::shared_ptr<const Directory> d, std::chrono::sys_seconds 
     if (it != old.end()) rows_[i] = std::move(it->second);
     else rows_[i].reported.assign(sockets_, -1);
   }
-  subnet_routes_.clear();
   exit_nodes_.clear();
-  for (std::size_t s = 0; s < sockets_; ++s) {
+  // Of two subnet routers routing the same prefix, the first in the file: the later entry of a
+  // PrefixMap decides a tie, so they go in last to first.
+  std::vector<net::PrefixMap<std::uint32_t>::Entry> routes;
+  for (std::size_t s = sockets_; s-- > 0;) {
     const Socket& sock = dir.sockets[s];
-    if (sock.type == SocketType::exit_node) exit_nodes_.push_back(static_cast<std::uint32_t>(s));
-    else
-      for (auto& p : sock.routes) subnet_routes_.emplace_back(p, static_cast<std::uint32_t>(s));
+    if (sock.type == SocketType::subnet_router)
+      for (auto& p : sock.routes) routes.push_back({p, static_cast<std::uint32_t>(s)});
   }
-  std::stable_sort(subnet_routes_.begin(), subnet_routes_.end(),
-                   [](const auto& a, const auto& b) { return a.first.bits > b.first.bits; });
+  subnet_routes_ = net::PrefixMap<std::uint32_t>(std::move(routes));
+  for (std::size_t s = 0; s < sockets_; ++s)
+    if (dir.sockets[s].type == SocketType::exit_node) exit_nodes_.push_back(static_cast<std::uint32_t>(s));
   timed_ = std::any_of(dir.policies.begin(), dir.policies.end(),
                        [](const Policy& p) { return waygate::has_time_conditions(p); });
   for (std::size_t i = 0; i < rows_.size(); ++i) evaluate_row(static_cast<std::uint32_t>(i), now);
@@ -104,8 +106,7 @@ std::uint32_t Access::exit_node(std::uint32_t identity) const {
 }
 
 std::uint32_t Access::socket_for(std::uint32_t identity, const net::Address& destination) const {
-  for (auto& [prefix, socket] : subnet_routes_)
-    if (prefix.contains(destination)) return socket;
+  if (const auto* route = subnet_routes_.find(destination)) return route->value;
   return exit_node(identity);
 }
 

@@ -15,6 +15,7 @@
 
 #include "waygate/verdict.hpp"
 #include "waygate/directory.hpp"
+#include "waygate/net/prefix_map.hpp"
 #include "waygate/packet.hpp"
 
 namespace waygate::policy {
@@ -90,7 +91,7 @@ class Access {
   std::vector<Row> rows_;
   std::vector<std::uint8_t> allowed_;  // identity-major, one byte per socket
   std::size_t sockets_ = 0;
-  std::vector<std::pair<net::Prefix, std::uint32_t>> subnet_routes_;  // longest prefix first
+  net::PrefixMap<std::uint32_t> subnet_routes_;  // the subnet routers' prefixes: which socket
   std::vector<std::uint32_t> exit_nodes_;                             // in file order
   std::unordered_map<net::Address, std::uint32_t, AddressHash> by_address_;
   bool timed_ = false;

@@ -2,7 +2,8 @@
 // 10.64.0.0/16 and a /128 inside fd00:6c:7761::/48, and one more peer holding the default routes
 // 0.0.0.0/0 and ::/0. Lookups go to random addresses, half of them a peer's address (a hit on a
 // host route), half not (a miss that falls back to the default route); insert builds the whole
-// table; memory is what the table holds afterwards.
+// table; memory is what the table holds afterwards. Beside it, the SDK's PrefixMap over the same
+// prefixes (BM_PrefixMap*): a table built once and searched, where AllowedIps is changed in place.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "allowed_ips.hpp"
+#include "waygate/net/prefix_map.hpp"
 
 namespace {
 
@@ -164,10 +166,49 @@ void BM_RemoveAll10kPeers(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * (kPeers + 1));
 }
 
+// The same prefixes in the SDK's PrefixMap, built at once.
+waygate::net::PrefixMap<std::uint32_t> prefix_map(const Population& pop) {
+  namespace net = waygate::net;
+  std::vector<net::PrefixMap<std::uint32_t>::Entry> entries;
+  entries.push_back({*net::Prefix::parse("0.0.0.0/0"), kExitPeer});
+  entries.push_back({*net::Prefix::parse("::/0"), kExitPeer});
+  for (std::uint32_t i = 0; i < kPeers; ++i) {
+    entries.push_back({net::Prefix::of(net::Address::v4(std::span<const std::uint8_t, 4>(pop.v4[i].address.data(), 4)), 32), i});
+    entries.push_back({net::Prefix::of(net::Address::v6(pop.v6[i].address), 128), i});
+  }
+  return waygate::net::PrefixMap<std::uint32_t>(std::move(entries));
+}
+
+template <std::size_t N>
+void map_lookups(benchmark::State& state, const std::vector<std::array<std::uint8_t, N>>& probes) {
+  static const auto map = prefix_map(population());
+  std::size_t i = 0;
+  std::uint64_t defaults = 0;
+  for (auto _ : state) {
+    const auto* e = N == 4 ? map.find4(probes[i].data()) : map.find6(probes[i].data());
+    benchmark::DoNotOptimize(e);
+    defaults += e->value == kExitPeer;
+    i = (i + 1) & (probes.size() - 1);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["default_share"] =
+      static_cast<double>(defaults) / static_cast<double>(std::max<std::int64_t>(state.iterations(), 1));
+  state.counters["ranges"] = static_cast<double>(map.ranges());
+}
+void BM_PrefixMapLookupV4(benchmark::State& state) { map_lookups(state, population().probes4); }
+void BM_PrefixMapLookupV6(benchmark::State& state) { map_lookups(state, population().probes6); }
+void BM_PrefixMapBuild10kPeers(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(prefix_map(population()));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * (2 * kPeers + 2));
+}
+
 BENCHMARK(BM_LookupV4);
 BENCHMARK(BM_LookupV6);
 BENCHMARK(BM_LookupMixed);
 BENCHMARK(BM_Insert10kPeers)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RemoveAll10kPeers)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PrefixMapLookupV4);
+BENCHMARK(BM_PrefixMapLookupV6);
+BENCHMARK(BM_PrefixMapBuild10kPeers)->Unit(benchmark::kMillisecond);
 
 }  // namespace

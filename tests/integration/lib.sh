@@ -236,30 +236,22 @@ port_range = "40000-40999"
 TOML
 }
 
-# exit_client N: the client namespace $C as an exit node's client: wireguard-go (interface
-# gc<id>) with key $WORK/client.key, peer $WORK/server.pub at 10.N1.0.1:51820, addresses 10.N0.0.2
-# and fdN0::2, and the exit-node routes as a client installs them (never clashing with its own
+# exit_client N: the client namespace $C as an exit node's client: wireguard-go (interface gc<id>)
+# with key $WORK/client.key, peer $WORK/server.pub at 10.N1.0.1:51820, addresses 10.N0.0.2 and
+# fdN0::2, and the exit-node routes as a client installs them (never clashing with its own
 # default route).
 exit_client() {
-  local n=$1 prefix
-  local gc="gc$RUN_ID"
-  wireguard_go "$C" "$gc"
-  ip netns exec "$C" wg set "$gc" private-key "$WORK/client.key" \
-    peer "$(cat "$WORK/server.pub")" endpoint "10.${n}1.0.1:51820" allowed-ips 0.0.0.0/0,::/0
-  ip -n "$C" addr add "10.${n}0.0.2/32" dev "$gc"
-  ip -n "$C" addr add "fd${n}0::2/128" dev "$gc" nodad
-  ip -n "$C" link set "$gc" up mtu 1420
-  for prefix in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do ip -n "$C" route add "$prefix" dev "$gc"; done
+  exit_peer "$C" c "10.${1}1.0.1" "10.${1}0.0.2" "fd${1}0::2" "$WORK/client.key"
 }
 
-# exit_peer NS NAME ENDPOINT ADDRESS4 ADDRESS6: a wireguard-go client in NS (interface g<NAME><id>)
-# for identity NAME: key $WORK/NAME.key, the connector $WORK/server.pub at ENDPOINT:51820, its
-# overlay addresses, and the exit node's routes (installed by hand: a client the connector offers
-# none to gets them too, to show its packets go nowhere).
+# exit_peer NS NAME ENDPOINT ADDRESS4 ADDRESS6 [KEY]: a wireguard-go client in NS (interface
+# g<NAME><id>) for identity NAME: key KEY ($WORK/NAME.key), the connector $WORK/server.pub at
+# ENDPOINT:51820, its overlay addresses, and the exit node's routes (installed by hand: a client
+# the connector offers none to gets them too, to show its packets go nowhere).
 exit_peer() {
   local iface="g$2$RUN_ID" prefix
   wireguard_go "$1" "$iface"
-  ip netns exec "$1" wg set "$iface" private-key "$WORK/$2.key" \
+  ip netns exec "$1" wg set "$iface" private-key "${6:-$WORK/$2.key}" \
     peer "$(cat "$WORK/server.pub")" endpoint "$3:51820" allowed-ips 0.0.0.0/0,::/0
   ip -n "$1" addr add "$4/32" dev "$iface"
   ip -n "$1" addr add "$5/128" dev "$iface" nodad

@@ -56,6 +56,7 @@ Device::Device(Context& ctx, Settings settings)
   sealing_.reserve(kBurstMax + kMaxStaged);
   opening_.reserve(kBurstMax);
   for (auto& p : settings_.peers) add_peer(p);
+  route();
 }
 
 Device::~Device() {
@@ -77,11 +78,18 @@ void Device::add_peer(PeerSettings s) {
   peer.tx_bytes = ctx_.counter("peer_tx_bytes_total", "Inner bytes sent to a peer", labels);
   peer.handshakes = ctx_.counter(metric::kPeerHandshakes, "Handshakes completed with a peer", labels);
   arm_timers(peer);
-  for (const auto& prefix : peer.settings.allowed_ips) allowed_.insert(prefix, peer.id);
   by_key_[peer.settings.public_key] = peer.id;
   if (!peer.keys.usable)
     ctx_.log().warn("peer {}: its public key is a low-order point; it can never connect", peer.settings.name);
   peers_.push_back(std::move(p));
+}
+
+void Device::route() {
+  std::vector<net::PrefixMap<std::uint32_t>::Entry> entries;
+  for (const auto& p : peers_)
+    if (p)
+      for (const auto& prefix : p->settings.allowed_ips) entries.push_back({prefix, p->id});
+  allowed_ = net::PrefixMap<std::uint32_t>(std::move(entries));
 }
 
 void Device::remove_peer(Peer& p) {
@@ -89,7 +97,6 @@ void Device::remove_peer(Peer& p) {
   if (p.initiator) forget_index(p.initiator_index);
   for (Packet* staged : p.staged) ctx_.pool().free(staged);
   p.staged.clear();
-  allowed_.remove_peer(p.id);
   by_key_.erase(p.settings.public_key);
   peers_[p.id].reset();
 }
@@ -133,8 +140,6 @@ void Device::update(Settings next) {
       clear_sessions(p);
       p.keys = PeerKeys::derive(identity_, it->public_key, it->preshared);
     }
-    allowed_.remove_peer(p.id);
-    for (const auto& prefix : it->allowed_ips) allowed_.insert(prefix, p.id);
     if (!it->endpoint.empty() && !(it->endpoint == p.settings.endpoint)) p.endpoint = it->endpoint;
     bool keepalive_on = p.settings.persistent_keepalive == Duration{0} && it->persistent_keepalive > Duration{0};
     p.settings = std::move(*it);
@@ -148,6 +153,7 @@ void Device::update(Settings next) {
     add_peer(std::move(s));
     if (running_ && peers_.back()->settings.persistent_keepalive > Duration{0}) send_keepalive(*peers_.back());
   }
+  route();
   settings_.peers = std::move(next.peers);
   settings_.mtu = next.mtu;
   settings_.handshake_load = next.handshake_load;

@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "allowed_ips.hpp"
+#include "waygate/net/prefix_map.hpp"
 #include "cookie.hpp"
 #include "noise.hpp"
 #include "replay.hpp"
@@ -20,6 +20,7 @@
 
 namespace waygate::wg {
 
+inline constexpr std::uint32_t kNoPeer = 0xffffffffu;
 inline constexpr std::uint64_t kRekeyAfterMessages = std::uint64_t{1} << 60;
 inline constexpr std::size_t kMaxStaged = 128;  // packets held per peer while a handshake runs
 // "Never" for times we subtract from now: far enough back, yet no overflow (Time::min() would).
@@ -119,6 +120,16 @@ class Device {
   // device.cpp
   void add_peer(PeerSettings settings);
   void remove_peer(Peer& p);
+  // Cryptokey routing (whitepaper 2) from every peer's allowed IPs, built again whenever they
+  // change (configure time); of two peers claiming the same prefix, the one added later.
+  void route();
+  // The peer owning an inner address (4 or 16 bytes): the longest prefix of its allowed IPs.
+  std::uint32_t owner(std::span<const std::uint8_t> address) const {
+    const auto* e = address.size() == 4    ? allowed_.find4(address.data())
+                    : address.size() == 16 ? allowed_.find6(address.data())
+                                           : nullptr;
+    return e != nullptr ? e->value : kNoPeer;
+  }
   std::uint32_t new_index(std::uint32_t peer, Slot slot);
   void forget_index(std::uint32_t index);
   void clear_sessions(Peer& p);
@@ -170,7 +181,7 @@ class Device {
   Identity identity_;
   std::unique_ptr<Aead[]> aeads_;  // one per crew member: a cipher context is not shared
   CookieChecker cookies_;
-  AllowedIps allowed_;
+  net::PrefixMap<std::uint32_t> allowed_;  // cryptokey routing: which peer owns an inner address
   std::vector<std::unique_ptr<Peer>> peers_;  // by id; a removed peer leaves a null slot
   std::map<Key, std::uint32_t> by_key_;
   std::unordered_map<std::uint32_t, Index> indices_;

@@ -145,7 +145,7 @@ void Device::let_in(const Opening& o, Output& out) {
     out.drop(p, malformed_inner_);
     return;
   }
-  if (allowed_.lookup(inner.source) != peer.id) {
+  if (owner(inner.source) != peer.id) {
     out.drop(p, source_not_allowed_);
     return;
   }

@@ -23,7 +23,7 @@ void Device::send(Burst& burst, Output& out) {
       out.drop(p, not_ip_);
       continue;
     }
-    std::uint32_t id = allowed_.lookup(destination);
+    std::uint32_t id = owner(destination);
     if (id == kNoPeer) {
       out.drop(p, no_peer_);
       continue;

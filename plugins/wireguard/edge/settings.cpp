@@ -65,10 +65,11 @@ Settings Settings::read(const Config& c, const Directory& directory) {
         p.fail("preshared_key_file", e.what());
       }
     }
+    // As wg(8) reads them: bits beyond a prefix's length are cleared.
     for (const auto& text : p.strings("allowed_ips")) {
-      Prefix prefix;
-      if (!Prefix::parse(text, prefix)) p.fail("allowed_ips", fmt::format("'{}' is not an address or prefix", text));
-      peer.allowed_ips.push_back(prefix);
+      auto prefix = net::Prefix::masked(text);
+      if (!prefix) p.fail("allowed_ips", fmt::format("'{}' is not an address or prefix", text));
+      peer.allowed_ips.push_back(*prefix);
     }
     if (p.has("endpoint") && !parse_endpoint(p.string("endpoint"), peer.endpoint))
       p.fail("endpoint", "expected an IP address and port: \"192.0.2.1:51820\" or \"[2001:db8::1]:51820\"");
@@ -87,11 +88,7 @@ Settings Settings::read(const Config& c, const Directory& directory) {
       peer.name = id.name;
       peer.identity = static_cast<std::uint32_t>(i);
       peer.public_key = *from_base64(id.public_key);  // the directory checked its form
-      for (const auto& a : id.addresses) {
-        Prefix host;
-        Prefix::parse(a.to_string(), host);
-        peer.allowed_ips.push_back(host);
-      }
+      for (const auto& a : id.addresses) peer.allowed_ips.push_back(net::Prefix::of(a, static_cast<std::uint8_t>(a.size() * 8)));
       for (const auto& other : s.peers)
         if (other.public_key == peer.public_key || other.name == peer.name)
           c.fail("identities", fmt::format("identity '{}' is also listed as peer '{}'", id.name, other.name));

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "allowed_ips.hpp"
+#include "waygate/net/prefix.hpp"
 #include "crypto.hpp"
 #include "waygate/config.hpp"
 #include "waygate/directory.hpp"
@@ -31,7 +31,7 @@ struct PeerSettings {
   std::uint32_t identity = kNoId;    // the directory identity it is, written into Meta::identity
   Key public_key{};
   Key preshared{};
-  std::vector<Prefix> allowed_ips;
+  std::vector<net::Prefix> allowed_ips;
   Endpoint endpoint;                 // empty: learnt from the peer's first handshake
   Duration persistent_keepalive{0};  // 0: off
 };

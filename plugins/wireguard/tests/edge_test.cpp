@@ -365,6 +365,34 @@ persistent_keepalive = "25s"
   EXPECT_LE(pair.a->counter("tx_packets_total") - sent, 5);
 }
 
+// Cryptokey routing follows a reload: the table is built again from the peers' new allowed IPs,
+// and of two peers claiming one prefix the later decides.
+TEST(WireGuardEdge, AReloadRoutesByTheNewAllowedIps) {
+  Pair pair;
+  auto c_private = waygate::wg::generate_private_key();
+  pair.a->reconfigure(fmt::format("private_key_file = \"{}\"\nlisten_port = {}\n{}\n{}", key_file(pair.a_private), pair.a_port,
+                                  peer(pair.b_private, "10.0.0.9/32", pair.b_port, "b"), peer(c_private, "10.0.0.0/24", 0, "c")));
+  pair.a->push(Direction::outbound, ipv4(1, 9, 1));  // b's now: a handshake with b, then delivered
+  std::vector<waygate::testing::Captured> got;
+  pair.exchange([&] {
+    for (auto& c : pair.b->take(Direction::inbound)) got.push_back(c);
+    return !got.empty();
+  });
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].bytes, ipv4(1, 9, 1));
+  const auto sent = pair.a->counter("tx_packets_total");
+  pair.a->push(Direction::outbound, ipv4(1, 2, 2));  // b's no more: c's /24, and c has no endpoint
+  pair.exchange();
+  EXPECT_TRUE(pair.b->take(Direction::inbound).empty());
+  EXPECT_EQ(pair.a->counter("tx_packets_total"), sent);
+  // c claims b's /32 too, and is listed later: c's.
+  pair.a->reconfigure(fmt::format("private_key_file = \"{}\"\nlisten_port = {}\n{}\n{}", key_file(pair.a_private), pair.a_port,
+                                  peer(pair.b_private, "10.0.0.9/32", pair.b_port, "b"), peer(c_private, "10.0.0.9/32", 0, "c")));
+  pair.a->push(Direction::outbound, ipv4(1, 9, 3));
+  pair.exchange();
+  EXPECT_TRUE(pair.b->take(Direction::inbound).empty());
+}
+
 TEST(WireGuardEdge, UnknownPeerIsRefused) {
   Pair pair;
   // A third party that knows b's public key but is not b's peer.

@@ -16,6 +16,7 @@ namespace waygate::net {
 
 // An IPv4 or IPv6 literal; nullopt for anything else (names, ports, prefixes).
 inline std::optional<Address> parse_address(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;  // inet_pton would stop there
   std::string s(text);  // inet_pton wants a terminated string
   std::array<std::uint8_t, 16> b{};
   if (::inet_pton(AF_INET, s.c_str(), b.data()) == 1)

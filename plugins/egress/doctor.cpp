@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 
 #include "waygate/admin_client.hpp"
-#include "nft.hpp"
+#include "tables.hpp"
 #include "settings.hpp"
 #include "waygate/config.hpp"
 #include "waygate/directory.hpp"

@@ -18,7 +18,7 @@
 #include "waygate/net/ip.hpp"
 #include "doctor.hpp"
 #include "kernel.hpp"
-#include "nft.hpp"
+#include "tables.hpp"
 #include "shared.hpp"
 #include "waygate/plugin.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <tuple>
 
-#include "nft.hpp"
+#include "tables.hpp"
 #include "originals.hpp"
 #include "waygate/netns.hpp"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <exception>
 
-#include "nft.hpp"
+#include "tables.hpp"
 
 namespace waygate::egress {
 

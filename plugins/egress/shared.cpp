@@ -18,7 +18,7 @@
 
 #include "filter.hpp"
 #include "frame.hpp"
-#include "nft.hpp"
+#include "tables.hpp"
 #include "originals.hpp"
 #include "waygate/netns.hpp"
 

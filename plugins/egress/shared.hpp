@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "nft.hpp"
+#include "tables.hpp"
 #include "settings.hpp"
 #include "sysctl.hpp"
 #include "waygate/tun_device.hpp"

@@ -13,7 +13,7 @@
 
 #include "filter.hpp"
 #include "frame.hpp"
-#include "nft.hpp"
+#include "tables.hpp"
 #include "originals.hpp"
 #include "sysctl.hpp"
 #include "waygate/net/checksum.hpp"

@@ -1,4 +1,4 @@
-#include "nft.hpp"
+#include "tables.hpp"
 
 #include "waygate/netns.hpp"
 

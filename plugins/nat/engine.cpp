@@ -865,58 +865,9 @@ Result Engine::outbound_error(std::span<std::uint8_t> b, const PacketInfo& info,
   return {Verdict::pass};
 }
 
-std::size_t Engine::make_prohibited(std::span<std::uint8_t> room, std::size_t off, std::size_t len,
-                                    const Meta& meta) {
-  if (off > room.size() || len > room.size() - off || len == 0) return 0;
-  const std::uint8_t version = room[off] >> 4;
-  if (version != 4 && version != 6) return 0;
-  const std::size_t hl = prohibited_header_len(version);
-  if (off != hl) return 0;
+const Address* Engine::answer_from(const Meta& meta, std::uint8_t version) const {
   const std::uint32_t si = find_socket(meta.socket == kNoId ? settings_.default_socket : meta.socket);
-  if (si == kNone) return 0;
-  const Address* eg = egress(static_cast<std::uint16_t>(si), version);
-  if (!eg) return 0;
-  const auto orig = net::parse_packet(room.subspan(off, len));
-  if (!orig) return 0;
-  // Never an error about an ICMP error (RFC 1122 3.2.2).
-  if (orig.info.is_icmp && is_error(version, orig.info.icmp_type)) return 0;
-
-  std::size_t quote;
-  if (version == 4) {
-    // RFC 792: the internet header plus the first 64 bits of the datagram's data.
-    quote = std::min(len, orig.info.l3_header_len + 8);
-  } else {
-    // RFC 4443 2.4(c): as much as fits in the minimum IPv6 MTU.
-    quote = std::min<std::size_t>(len, 1280 - hl);
-  }
-  const std::size_t total = hl + quote;
-  auto out = room.first(total);
-  std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(hl), std::uint8_t{0});
-  const Address& dst = orig.info.src;
-  if (version == 4) {
-    out[0] = 0x45;
-    st16(out, 2, static_cast<std::uint16_t>(total));
-    out[8] = 64;
-    out[9] = net::ipproto::icmp;
-    std::memcpy(out.data() + 12, eg->bytes().data(), 4);
-    std::memcpy(out.data() + 16, dst.bytes().data(), 4);
-    net::ipv4_set_header_checksum(out);
-    out[20] = net::icmp4::dest_unreachable;
-    out[21] = 13;  // communication administratively prohibited (RFC 1812)
-    st16(out, 22, net::checksum(out.subspan(20)));
-  } else {
-    out[0] = 0x60;
-    st16(out, 4, static_cast<std::uint16_t>(total - 40));
-    out[6] = net::ipproto::icmpv6;
-    out[7] = 64;
-    std::memcpy(out.data() + 8, eg->bytes().data(), 16);
-    std::memcpy(out.data() + 24, dst.bytes().data(), 16);
-    out[40] = net::icmp6::dest_unreachable;
-    out[41] = 1;  // communication with destination administratively prohibited
-    const auto ps = net::pseudo_header_sum(*eg, dst, net::ipproto::icmpv6, total - 40);
-    st16(out, 42, net::checksum(out.subspan(40), ps));
-  }
-  return total;
+  return si == kNone ? nullptr : egress(static_cast<std::uint16_t>(si), version);
 }
 
 }  // namespace waygate::nat

@@ -212,13 +212,9 @@ class Engine {
   Result process(Packet& p, Direction d);
   Result process(std::span<std::uint8_t> bytes, Meta& meta, Direction d);
 
-  // Turns the packet that was refused (`original`, `len` bytes at `buf + offset`) into an ICMP
-  // destination unreachable / administratively prohibited from the egress address back to its
-  // source. Returns the reply's length (it starts at `buf`), 0 if none can be made.
-  std::size_t make_prohibited(std::span<std::uint8_t> packet_room, std::size_t original_offset,
-                              std::size_t original_len, const Meta& meta);
-  // How much room in front of the original the reply needs for the original's IP version.
-  static std::size_t prohibited_header_len(std::uint8_t version) { return version == 6 ? 48 : 28; }
+  // Where an answer to a refused packet of `meta` comes from: its socket's egress address of the
+  // IP version, nullptr when it has none.
+  const net::Address* answer_from(const Meta& meta, std::uint8_t version) const;
 
   // Expires idle sessions, looking at a bounded slice of the table (one tick of the timer).
   void sweep();

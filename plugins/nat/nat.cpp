@@ -16,6 +16,7 @@
 #include "waygate/journal.hpp"
 #include "waygate/net/prefix.hpp"
 #include "waygate/metric_names.hpp"
+#include "waygate/net/prohibited.hpp"
 #include "waygate/plugin.hpp"
 
 namespace waygate::nat {
@@ -228,21 +229,12 @@ class NatStage final : public Plugin {
     });
   }
 
-  // Rewrites the refused packet, in its own buffer, into the ICMP error that answers it.
+  // Rewrites the refused packet, in its own buffer, into the ICMP error that answers it from the
+  // socket's egress address.
   bool prohibit(Packet& p) {
     if (p.empty()) return false;
-    const std::size_t len = p.size();
-    const std::size_t hl = Engine::prohibited_header_len(p.data()[0] >> 4);
-    if (p.headroom() >= hl) {
-      p.prepend(hl);
-    } else if (p.writable().size() >= len + hl) {
-      std::memmove(p.data() + hl, p.data(), len);
-      p.resize(len + hl);
-    } else {
-      return false;
-    }
-    const std::size_t n = engine_.make_prohibited(p.writable(), hl, len, p.meta);
-    return n > 0 && p.resize(n);
+    const net::Address* from = engine_.answer_from(p.meta, static_cast<std::uint8_t>(p.data()[0] >> 4));
+    return from != nullptr && net::prohibit(p, *from);
   }
 
   Context& ctx_;

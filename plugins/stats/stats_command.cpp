@@ -64,6 +64,22 @@ std::string stats_table(const std::string& body) {
   return out;
 }
 
+std::string quota_table(const std::string& body) {
+  json::value v = json::parse(body);
+  const json::array& quotas = v.at("quotas").as_array();
+  if (quotas.empty()) return "";
+  std::string out = fmt::format("\n{:<24} {:<20} {:>12} {:>12} {:>6} {:<22}\n", "QUOTA", "EXIT NODE / SOCKET", "USED",
+                                "OF", "PER", "UNTIL");
+  for (auto& q : quotas) {
+    const std::string socket(q.at("socket").as_string());
+    out += fmt::format("{:<24} {:<20} {:>12} {:>12} {:>6} {:<22}{}\n", std::string(q.at("identity").as_string()),
+                       socket.empty() ? "(all)" : socket, human(q.at("used").to_number<std::uint64_t>()),
+                       human(q.at("bytes").to_number<std::uint64_t>()), std::string(q.at("per").as_string()),
+                       std::string(q.at("end").as_string()), q.at("exhausted").as_bool() ? " used up" : "");
+  }
+  return out;
+}
+
 int stats_command(int argc, char** argv) {
   CLI::App app{"Traffic per exit node and per client, from a running connector", "stats"};
   std::string admin = "127.0.0.1:9190", token_file;
@@ -81,6 +97,10 @@ int stats_command(int argc, char** argv) {
     const std::string token = token_file.empty() ? "" : read_secret_file(token_file, "token file", 1024);
     for (;;) {
       std::string table = stats_table(admin_get(admin, "/v1/stats", token));
+      try {  // a connector with a shaper stage: its quotas' use
+        table += quota_table(admin_get(admin, "/v1/shaper", token));
+      } catch (const std::runtime_error&) {
+      }
       if (watch > 0) fmt::print("\x1b[H\x1b[2J");  // a fresh screen each time, as watch(1) does
       fmt::print("{}", table);
       if (watch <= 0) return 0;

@@ -195,3 +195,20 @@ TEST(Stats, ShowsDropsSessionsAndHandshakesOtherStagesCount) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(StatsCommand, QuotasShowTheirUseAgainstTheirSize) {
+  const std::string shaper =
+      R"({"limits":[],"fair":[],"quotas":[{"identity":"bob","socket":"","bytes":10000000000,"used":10000000000,)"
+      R"("per":"day","timezone":"UTC","start":"2026-12-03T00:00:00Z","end":"2026-12-04T00:00:00Z","exhausted":true},)"
+      R"({"identity":"carol","socket":"corporate-exit","bytes":1073741824,"used":1536,"per":"month",)"
+      R"("timezone":"Europe/Berlin","start":"2026-11-30T23:00:00Z","end":"2026-12-31T23:00:00Z","exhausted":false}]})";
+  EXPECT_EQ(waygate::stats::quota_table(shaper),
+            "\nQUOTA                    EXIT NODE / SOCKET           USED           OF    PER UNTIL                 \n"
+            "bob                      (all)                     9.3 GiB      9.3 GiB    day 2026-12-04T00:00:00Z   used up\n"
+            "carol                    corporate-exit            1.5 KiB      1.0 GiB  month 2026-12-31T23:00:00Z  \n");
+  EXPECT_EQ(waygate::stats::quota_table(R"({"limits":[],"fair":[],"quotas":[]})"), "");
+}
+
+}  // namespace

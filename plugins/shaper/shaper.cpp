@@ -46,6 +46,7 @@ struct Lane {
   double level = 0;              // bytes a second, as last computed
   std::vector<Bucket> shares;    // per identity
   std::vector<double> offered;   // bytes per identity this interval
+  std::vector<double> demand;    // bytes a second per identity, as estimated at the last interval
 };
 
 struct Slot {  // one quota of the rules, with its use
@@ -92,7 +93,8 @@ class Shaper final : public Plugin {
       for (int dir = 0; dir < 2; ++dir) {
         const double rate = rules.fair_rate[s][dir];
         if (rate == 0) continue;
-        Lane lane{s, dir, rate, rules.fair_burst[s], rate, {}, std::vector<double>(d->identities.size(), 0)};
+        Lane lane{s, dir, rate, rules.fair_burst[s], rate, {}, std::vector<double>(d->identities.size(), 0),
+                  std::vector<double>(d->identities.size(), 0)};
         lane.shares.assign(d->identities.size(), Bucket(rate, std::max(kMinDepth, rate * lane.burst), now));
         lane_of[s][dir] = static_cast<std::uint32_t>(lanes.size());
         lanes.push_back(std::move(lane));
@@ -266,11 +268,18 @@ class Shaper final : public Plugin {
     if (!usage_path_.empty() && !slots_.empty() && !save_tick_.armed()) save_tick_.arm_in(kSaveInterval);
   }
 
-  // Every interval: each lane's fair level from what its identities offered in the last one.
+  // Every interval: each lane's fair level from what its identities asked for. A demand is what
+  // an identity offered in the last interval, or three quarters of its last estimate if that is
+  // more (a TCP flow that has just halved its window still wants its share), and it is counted
+  // a quarter larger: whoever is below the level may grow into capacity kept free for it (by a
+  // quarter each interval) instead of into the outside link's queue.
   void share() {
     const double seconds = std::chrono::duration<double>(kFairInterval).count();
     for (Lane& lane : lanes_) {
-      for (double& o : lane.offered) o /= seconds;
+      for (std::size_t i = 0; i < lane.demand.size(); ++i) {
+        lane.demand[i] = std::max(lane.offered[i] / seconds, 0.75 * lane.demand[i]);
+        lane.offered[i] = 1.25 * lane.demand[i];  // reused as the demands the level divides
+      }
       lane.level = fair_level(lane.offered, lane.rate);
       const double depth = std::max(kMinDepth, lane.level * lane.burst);
       for (Bucket& b : lane.shares) b.set_rate(lane.level, depth);

@@ -143,6 +143,10 @@ class Shaper final : public Plugin {
   }
 
   void process(Burst& burst, Output& out) override {
+    if (buckets_.empty() && lanes_.empty() && slots_.empty()) {  // nothing set: a stage that passes
+      for (Packet* p : burst) out.pass(p);
+      return;
+    }
     const int d = burst.direction() == Direction::outbound ? 0 : 1;
     const Time now = ctx_.now();
     if (!slots_.empty()) {

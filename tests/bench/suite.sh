@@ -3,8 +3,8 @@
 # topology (client C -- connector S -- outside host O), the connector forwarding to the outside.
 #   bash tests/bench/suite.sh build/waygate [SECONDS] [OUT_DIR]
 # Rows: the plain routed path (no tunnel: the ceiling); Waygate client -> Waygate connector and
-# wireguard-go -> Waygate connector (configs/exit-node.toml's pipeline: WireGuard, policy, stats,
-# NAT, egress); and the peers a user would pick instead, each on both ends with the kernel's
+# wireguard-go -> Waygate connector (configs/exit-node.toml's pipeline: WireGuard, policy, shaper,
+# stats, NAT, egress); and the peers a user would pick instead, each on both ends with the kernel's
 # masquerade on the connector: wireguard-go, OpenVPN 2.6 (userspace, TLS mode, AES-256-GCM) and
 # Nebula 1.6. For each: TCP upload and download with 1 and 4 streams (iperf3), the connector's
 # CPU seconds per GB moved, UDP packets per second at 64-byte payloads, and ping latency (median
@@ -32,6 +32,15 @@ ip netns exec "$O" iperf3 -s -B "$out" -p 5201 >/dev/null 2>&1 &
 PIDS+=($!)
 wait_for 5 listening "$O" 5201
 ROWS="$WORK/rows.jsonl"
+# WAYGATE_BENCH_SHAPER: the connector's shaper stage as configs/exit-node.toml has it, nothing set
+# (unset or "idle"); "none": no shaper stage; "busy": every check on every packet, none binding (the
+# exit node's rate shared fairly, alice's own limit and quota, all far above what a run moves).
+case ${WAYGATE_BENCH_SHAPER:-idle} in
+  none) SHAPER="" ;;
+  idle) SHAPER=$'[[stage]]\nname = "shaper"\nplugin = "shaper"' ;;
+  busy) SHAPER=$'[[stage]]\nname = "shaper"\nplugin = "shaper"\n[[stage.limit]]\nsocket = "corporate-exit"\nup = "100gbit"\ndown = "100gbit"\n[[stage.limit]]\nidentity = "alice"\nup = "100gbit"\ndown = "100gbit"\n[[stage.quota]]\nidentity = "alice"\nbytes = "1000TB"' ;;
+  *) echo "WAYGATE_BENCH_SHAPER: none, idle or busy" >&2; exit 2 ;;
+esac
 # WAYGATE_BENCH_ONLY="plain waygate ...": only those sections' rows, printed, for a quick look.
 want() { [[ -z ${WAYGATE_BENCH_ONLY:-} || " $WAYGATE_BENCH_ONLY " == *" $1 "* ]]; }
 # WAYGATE_CRYPTO_THREADS=N: both Waygate ends spread their crypto over N threads ([host]
@@ -162,6 +171,7 @@ take = ["10.80.0.1/32"]
 [[stage]]
 name = "policy"
 plugin = "policy"
+$SHAPER
 [[stage]]
 name = "stats"
 plugin = "stats"

@@ -1,8 +1,11 @@
-// What the stats stage costs a packet, beside what forwarding one costs, in one run:
-//   stats_bench --benchmark_counters_tabular=true
+// What the stats and shaper stages cost a packet, beside what forwarding one costs, in one run:
+//   stages_bench --benchmark_counters_tabular=true
 // - StatsStage: the stats plugin (the built .so, loaded by the rig) processing bursts of 256
 //   packets spread over 4 sockets and 256 identities, called directly with a burst and an Output
 //   as the pipeline calls it, so only the stage's own work is timed;
+// - ShaperStage/0: the shaper with nothing set (what loading it costs); ShaperStage/1: every
+//   identity with a limit of its own and a quota, every socket's rate shared fairly, all so
+//   high that every packet passes every check (the whole path, nothing dropped);
 // - PassStage: a stage that only passes its packets, through the same harness: what any stage
 //   costs at all (the Output, the burst), to subtract;
 // - NatEstablished: the NAT engine translating an established UDP flow of a hot set (1024 flows,
@@ -92,6 +95,27 @@ void StatsStage(benchmark::State& state) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(StatsStage);
+
+void ShaperStage(benchmark::State& state) {
+  waygate::testing::RigOptions o;
+  o.directory = directory();
+  std::string keys;
+  if (state.range(0) == 1) {
+    for (std::uint32_t s = 0; s < kSockets; ++s)
+      keys += "[[limit]]\nsocket = \"exit-" + std::to_string(s) + "\"\nup = \"1000gbit\"\ndown = \"1000gbit\"\n";
+    for (std::uint32_t i = 0; i < kIdentities; ++i) {
+      keys += "[[limit]]\nidentity = \"id-" + std::to_string(i) + "\"\nup = \"1000gbit\"\ndown = \"1000gbit\"\n";
+      keys += "[[quota]]\nidentity = \"id-" + std::to_string(i) + "\"\nbytes = \"1000000TB\"\n";
+    }
+  }
+  auto rig = Rig::load(WAYGATE_SHAPER_PLUGIN, keys, o);
+  rig->start();
+  run_stage(state, *rig);
+  state.counters["ns_per_packet"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * waygate::kBurstMax,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(ShaperStage)->Arg(0)->Arg(1);
 
 class Pass final : public waygate::Plugin {
  public:

@@ -182,7 +182,7 @@ std::vector<Check> connector_checks(const std::string& file, double wait) {
     std::sscanf(range.c_str(), "%u %u", &low, &high);
     bool clear = high < s.ports.first || low > s.ports.last;
     add("kernel's ephemeral ports", clear,
-        fmt::format("{}-{}, the NAT's {}-{}", low, high, s.ports.first, s.ports.last),
+        fmt::format("{}-{}, the NAT's {} (the sockets' egress_ports)", low, high, to_string(s.ports)),
         "the kernel would reuse the NAT's ports: the egress stage moves the range at start; restart waygate");
     if (s.offload && !s.egress4.empty()) {
       std::string rp = read_file("/proc/sys/net/ipv4/conf/all/rp_filter");

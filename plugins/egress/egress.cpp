@@ -74,7 +74,10 @@ class EgressEdge final : public Plugin {
       refuse("interface", next.interface != settings_.interface);
       refuse("netns", next.netns != settings_.netns);
       if (shared_) {
-        refuse("port_range", next.ports != settings_.ports);
+        // The kernel's ephemeral range was moved off the old ports at start.
+        if (next.ports != settings_.ports)
+          c.fail("", "the NAT's ports ([[socket]] egress_ports) would go from " + to_string(settings_.ports) +
+                         " to " + to_string(next.ports) + ": changing them on a running egress edge " + kRestart);
         refuse("offload", next.offload != settings_.offload);
         refuse("device", next.device != settings_.device);
         // The sockets of a family exist only if it had addresses at start.
@@ -116,8 +119,8 @@ class EgressEdge final : public Plugin {
         if (int fd = v4 ? shared_->packet4() : shared_->packet6(); fd >= 0)
           ctx_.io().receive(fd, (*reads_)[i], v4 ? kReceive : kReceive6);
       }
-      ctx_.log().info("sharing {} on {}: ports {}-{}, nftables table inet {}", addresses(), settings_.interface,
-                      settings_.ports.first, settings_.ports.last, table);
+      ctx_.log().info("sharing {} on {}: ports {} ([[socket]] egress_ports), nftables table inet {}", addresses(),
+                      settings_.interface, to_string(settings_.ports), table);
     } else {
       kernel_ = std::make_unique<KernelSystem>(settings_, table, ctx_.log());
       ctx_.io().read_many(kernel_->fd(), kRead);

@@ -2,7 +2,8 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
+#include <algorithm>
+#include <optional>
 
 #include "waygate/tun_device.hpp"
 
@@ -32,19 +33,31 @@ std::vector<std::array<std::uint8_t, N>> addresses(const Config& c, std::string_
   return out;
 }
 
-}  // namespace
-
-bool parse_range(const std::string& text, PortRange& out) {
-  unsigned first = 0, last = 0;
-  const char* p = text.data();
-  const char* end = p + text.size();
-  auto r1 = std::from_chars(p, end, first);
-  if (r1.ec != std::errc{} || r1.ptr >= end || *r1.ptr != '-') return false;
-  auto r2 = std::from_chars(r1.ptr + 1, end, last);
-  if (r2.ec != std::errc{} || r2.ptr != end || first < 1 || first > last || last > 65535) return false;
-  out = {static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(last)};
-  return true;
+// The NAT's ports, which the kernel and the filters are kept off. The kernel's ephemeral range is
+// one range, and so are the filters' and the table's: where sockets differ, the smallest range
+// covering them all (not their union: ports between two sockets' ranges are kept from the kernel
+// too). The sockets are the directory's with egress addresses, as the nat stage's are by default;
+// an address of the edge's own that none of them has is a nat [[stage.socket]]'s, translated to
+// the default range, which is covered then too.
+PortRange nat_ports(const Settings& s, const Directory& directory) {
+  std::optional<PortRange> cover;
+  auto add = [&](PortRange r) {
+    cover = cover ? PortRange{std::min(cover->first, r.first), std::max(cover->last, r.last)} : r;
+  };
+  std::vector<net::Address> known;
+  for (const auto& socket : directory.sockets) {
+    if (!socket.egress.empty()) add(socket.egress_ports);
+    known.insert(known.end(), socket.egress.begin(), socket.egress.end());
+  }
+  auto unknown = [&](const net::Address& a) { return std::find(known.begin(), known.end(), a) == known.end(); };
+  bool own = false;
+  for (const auto& a : s.egress4) own |= unknown(net::Address::v4(std::span<const std::uint8_t, 4>(a)));
+  for (const auto& a : s.egress6) own |= unknown(net::Address::v6(std::span<const std::uint8_t, 16>(a)));
+  if (own) add(PortRange{});
+  return cover.value_or(PortRange{});
 }
+
+}  // namespace
 
 std::string to_string(const Address4& a) {
   char text[INET_ADDRSTRLEN];
@@ -67,6 +80,9 @@ Settings read_settings(const Config& c, const Directory& directory) {
   if (s.interface.empty() || s.interface.size() >= 16)
     c.fail("interface", "an interface name is 1 to 15 characters");
   s.netns = c.string("netns", "");
+  // One range the nat stage and this edge both read, where the socket's egress addresses are.
+  if (c.has("port_range"))
+    c.fail("port_range", "port_range moved to [[socket]] egress_ports, beside the socket's egress addresses");
 
   if (s.mode == Mode::shared) {
     for (auto key : {"mtu", "routes"}) only_in(c, key, "kernel");
@@ -86,13 +102,11 @@ Settings read_settings(const Config& c, const Directory& directory) {
     if (s.egress4.empty() && s.egress6.empty())
       c.fail("egress4", "shared mode needs the egress addresses: egress4, egress6, or the directory "
                         "sockets' egress");
-    const std::string range = c.string("port_range", "20000-59999");
-    if (!parse_range(range, s.ports))
-      c.fail("port_range", "expected \"FIRST-LAST\" with 1 <= FIRST <= LAST <= 65535, got '" + range + "'");
+    s.ports = nat_ports(s, directory);
     return s;
   }
 
-  for (auto key : {"egress4", "egress6", "port_range", "offload"}) only_in(c, key, "shared");
+  for (auto key : {"egress4", "egress6", "offload"}) only_in(c, key, "shared");
   s.device = c.string("device", "waygate%d");
   if (s.device.empty() || s.device.size() >= 16) c.fail("device", "an interface name is 1 to 15 characters");
   s.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535));

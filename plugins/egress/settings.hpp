@@ -14,11 +14,7 @@ namespace waygate::egress {
 
 enum class Mode : std::uint8_t { shared, kernel };
 
-struct PortRange {
-  std::uint16_t first = 20000;
-  std::uint16_t last = 59999;
-  bool operator==(const PortRange&) const = default;
-};
+using waygate::PortRange;
 
 using Address4 = std::array<std::uint8_t, 4>;
 using Address6 = std::array<std::uint8_t, 16>;
@@ -34,7 +30,7 @@ struct Settings {
   // Shared mode.
   std::vector<Address4> egress4;
   std::vector<Address6> egress6;
-  PortRange ports;
+  PortRange ports;  // the NAT's, from the directory's sockets (nat_ports in settings.cpp)
   bool offload = true;  // IPv4 TCP trains glued and handed to the kernel through `device`
   // Kernel mode's device; shared mode's for trains.
   std::string device = "waygate%d";
@@ -45,9 +41,6 @@ struct Settings {
 // Reads and checks the stage's keys; throws ConfigError naming the key.
 // In shared mode without egress4/egress6, the egress addresses of the directory's sockets.
 Settings read_settings(const Config& c, const Directory& directory);
-
-// Parses "FIRST-LAST" (1 <= FIRST <= LAST <= 65535); false if it is not one.
-bool parse_range(const std::string& text, PortRange& out);
 
 std::string to_string(const Address4& a);
 std::string to_string(const Address6& a);

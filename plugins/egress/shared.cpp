@@ -103,8 +103,8 @@ SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
       log_.info("kernel ephemeral ports {}-{} moved to {}-{}, clear of {}-{}", kernel.first, kernel.last,
                 clear->first, clear->last, s.ports.first, s.ports.last);
     } else if (kernel.last >= s.ports.first && kernel.first <= s.ports.last) {
-      fail(ERANGE, "no ephemeral ports are left to the kernel outside " + std::to_string(s.ports.first) + "-" +
-                       std::to_string(s.ports.last));
+      fail(ERANGE, "no ephemeral ports are left to the kernel outside the NAT's " + to_string(s.ports) +
+                       " (the sockets' egress_ports)");
     }
   } catch (...) {
     release();

@@ -187,9 +187,13 @@ struct Engine::Socket {
   std::vector<Block> blocks;
   std::array<PodArray<std::uint32_t>, 6> ports;  // per family/protocol: mapping index + 1, 0 free
 
-  Socket(SocketSettings c, std::size_t range, std::size_t nblocks) : cfg(std::move(c)), blocks(nblocks) {
-    for (auto& p : ports) p = PodArray<std::uint32_t>(range);
+  // A live socket: its range in blocks of `block_size` (the last one may be shorter).
+  Socket(SocketSettings c, std::uint32_t block_size)
+      : cfg(std::move(c)), blocks((cfg.ports.size() + block_size - 1) / block_size) {
+    for (auto& p : ports) p = PodArray<std::uint32_t>(cfg.ports.size());
   }
+  // The slot of a removed socket: no blocks, no ports, found by no lookup.
+  Socket() : cfg{kNoId, std::nullopt, std::nullopt, {}, {}}, dead(true) {}
   std::size_t mappings_of(std::uint8_t version) const {
     std::size_t n = 0;
     for (const auto& b : blocks)
@@ -245,14 +249,12 @@ std::size_t Engine::bytes_per_session() const {
          n;
 }
 
+std::string label(const SocketSettings& s) {
+  return s.name.empty() ? "socket " + std::to_string(s.id) : "socket '" + s.name + "'";
+}
+
 std::optional<SettingsError> Engine::configure(Settings next) {
   const bool live = mapping_count_ > 0;
-  const std::size_t range = static_cast<std::size_t>(next.port_last) - next.port_first + 1;
-  const std::size_t nblocks = (range + next.block_size - 1) / next.block_size;
-  const bool same_layout = !sockets_.empty() && next.port_first == settings_.port_first &&
-                           next.port_last == settings_.port_last && next.block_size == settings_.block_size;
-  if (live && (next.port_first != settings_.port_first || next.port_last != settings_.port_last))
-    return SettingsError{"port_range", "cannot change while sessions are live: restart to apply it"};
   if (live && next.block_size != settings_.block_size)
     return SettingsError{"block_size", "cannot change while sessions are live: restart to apply it"};
 
@@ -269,19 +271,21 @@ std::optional<SettingsError> Engine::configure(Settings next) {
     const bool busy4 = old.mappings_of(4) > 0, busy6 = old.mappings_of(6) > 0;
     if (it == next.sockets.end()) {
       if (busy4 || busy6)
-        return SettingsError{"socket", "socket " + std::to_string(old.cfg.id) +
-                                           " has live sessions: removing it needs a restart"};
+        return SettingsError{"socket", label(old.cfg) + " has live sessions: removing it needs a restart"};
       continue;
     }
     if (busy4 && it->egress4 != old.cfg.egress4)
-      return SettingsError{"socket", "socket " + std::to_string(old.cfg.id) +
-                                         " has live IPv4 sessions: changing egress4 needs a restart"};
+      return SettingsError{"socket", label(old.cfg) + " has live IPv4 sessions: changing egress4 needs a restart"};
     if (busy6 && it->egress6 != old.cfg.egress6)
-      return SettingsError{"socket", "socket " + std::to_string(old.cfg.id) +
-                                         " has live IPv6 sessions: changing egress6 needs a restart"};
+      return SettingsError{"socket", label(old.cfg) + " has live IPv6 sessions: changing egress6 needs a restart"};
+    // Sessions hold ports of the range as it was laid out: only an idle socket is laid out anew.
+    if ((busy4 || busy6) && it->ports != old.cfg.ports)
+      return SettingsError{"socket", label(*it) + ": egress_ports " + to_string(old.cfg.ports) + " -> " +
+                                         to_string(it->ports) +
+                                         " cannot change while sessions are live: restart to apply it"};
     placed.emplace_back(static_cast<std::size_t>(it - next.sockets.begin()), i);
-    if (same_layout) keep[i] = 1;
-    else fresh[i].emplace(*it, range, nblocks);
+    if (it->ports == old.cfg.ports && next.block_size == settings_.block_size) keep[i] = 1;
+    else fresh[i].emplace(*it, next.block_size);
   }
   std::vector<std::optional<Socket>> added;
   std::size_t slots = sockets_.size();
@@ -301,7 +305,7 @@ std::optional<SettingsError> Engine::configure(Settings next) {
       fresh.emplace_back();
       keep.push_back(0);
     }
-    fresh[at].emplace(next.sockets[c], range, nblocks);
+    fresh[at].emplace(next.sockets[c], next.block_size);
     placed.emplace_back(c, at);
   }
   if (slots > 0xffff) return SettingsError{"socket", "too many sockets"};
@@ -334,13 +338,10 @@ std::optional<SettingsError> Engine::configure(Settings next) {
     } else if (fresh[i]) {
       next_sockets.push_back(std::move(*fresh[i]));
     } else {
-      Socket dead(SocketSettings{kNoId, std::nullopt, std::nullopt}, 0, 0);
-      dead.dead = true;
-      next_sockets.push_back(std::move(dead));
+      next_sockets.emplace_back();
     }
   }
   sockets_ = std::move(next_sockets);
-  nblocks_ = static_cast<std::uint32_t>(nblocks);
   settings_ = std::move(next);
   if (grow) {
     sessions_ = std::move(sessions);
@@ -435,8 +436,9 @@ std::uint32_t Engine::find_outside(std::uint16_t si, std::uint8_t fp, std::uint1
 }
 
 std::uint32_t Engine::mapping_at(std::uint16_t si, std::uint8_t fp, std::uint16_t oport) const {
-  if (oport < settings_.port_first || oport > settings_.port_last) return kNone;
-  const std::uint32_t v = sockets_[si].ports[fp][oport - settings_.port_first];
+  const PortRange r = sockets_[si].cfg.ports;
+  if (oport < r.first || oport > r.last) return kNone;
+  const std::uint32_t v = sockets_[si].ports[fp][oport - r.first];
   return v == 0 ? kNone : v - 1;
 }
 
@@ -445,8 +447,9 @@ std::uint32_t Engine::mapping_at(std::uint16_t si, std::uint8_t fp, std::uint16_
 std::uint32_t Engine::allocate_port(std::uint16_t si, std::uint8_t fp, std::uint32_t identity,
                                     std::uint16_t want) {
   Socket& S = sockets_[si];
-  const std::uint32_t first = settings_.port_first, bs = settings_.block_size;
-  const std::uint32_t range = static_cast<std::uint32_t>(settings_.port_last) - first + 1;
+  const std::uint32_t first = S.cfg.ports.first, bs = settings_.block_size;
+  const std::uint32_t range = S.cfg.ports.size();
+  const auto nblocks = static_cast<std::uint32_t>(S.blocks.size());
   auto len_of = [&](std::uint32_t b) { return std::min(bs, range - b * bs); };
   // A free port of block b: `want` itself, else the next free one after it (or after the
   // block's cursor when `want` lies elsewhere).
@@ -473,14 +476,14 @@ std::uint32_t Engine::allocate_port(std::uint16_t si, std::uint8_t fp, std::uint
     B.owner = identity;
     metrics_.blocks.add(1);
   };
-  const bool in_range = want >= first && want <= settings_.port_last;
+  const bool in_range = want >= first && want <= S.cfg.ports.last;
   const std::uint32_t wb = in_range ? (want - first) / bs : kNone;
   // 1. Port preservation (or the next free port) in the wanted port's block, if it is ours.
   if (wb != kNone && S.blocks[wb].owned && S.blocks[wb].owner == identity) {
     if (auto p = take(wb, want); p != kNone) return p;
   }
   // 2. Any other block this identity holds.
-  for (std::uint32_t b = 0; b < nblocks_; ++b) {
+  for (std::uint32_t b = 0; b < nblocks; ++b) {
     if (b == wb || !S.blocks[b].owned || S.blocks[b].owner != identity) continue;
     if (auto p = take(b, kNone); p != kNone) return p;
   }
@@ -489,7 +492,7 @@ std::uint32_t Engine::allocate_port(std::uint16_t si, std::uint8_t fp, std::uint
     claim(wb);
     return take(wb, want);
   }
-  for (std::uint32_t b = 0; b < nblocks_; ++b) {
+  for (std::uint32_t b = 0; b < nblocks; ++b) {
     if (S.blocks[b].owned) continue;
     claim(b);
     return take(b, kNone);
@@ -499,7 +502,7 @@ std::uint32_t Engine::allocate_port(std::uint16_t si, std::uint8_t fp, std::uint
 
 void Engine::release_port(std::uint16_t si, std::uint8_t fp, std::uint16_t oport) {
   Socket& S = sockets_[si];
-  const std::uint32_t off = oport - settings_.port_first;
+  const std::uint32_t off = oport - S.cfg.ports.first;
   S.ports[fp][off] = 0;
   auto& B = S.blocks[off / settings_.block_size];
   --B.used[fp];
@@ -545,7 +548,7 @@ std::uint32_t Engine::create(std::uint16_t si, std::uint8_t fp, const Address& i
     m.fp = fp;
     m.live = 1;
     Socket& S = sockets_[si];
-    const std::uint32_t off = port - settings_.port_first;
+    const std::uint32_t off = port - S.cfg.ports.first;
     S.ports[fp][off] = mi + 1;
     auto& B = S.blocks[off / settings_.block_size];
     ++B.used[fp];

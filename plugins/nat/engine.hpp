@@ -10,8 +10,8 @@
 //  * by_inside_ / by_outside_: open-addressing (linear probing, backward-shift deletion) indexes of
 //    sessions by their inside 5-tuple and by their outside one, 8 bytes a slot, load <= 1/2.
 //  * mapping_index_: the same kind of index for mappings by inside endpoint.
-//  * per socket, per family and protocol, an array over the port range giving the mapping that
-//    holds each outside port (port allocation and hairpin/endpoint-independent lookups).
+//  * per socket, per family and protocol, an array over the socket's port range giving the mapping
+//    that holds each outside port (port allocation and hairpin/endpoint-independent lookups).
 #pragma once
 
 #include <array>
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "waygate/counters.hpp"
+#include "waygate/directory.hpp"
 #include "waygate/net/headers.hpp"
 #include "waygate/packet.hpp"
 #include "waygate/timer.hpp"
@@ -54,12 +55,15 @@ struct SocketSettings {
   std::uint32_t id = 0;
   std::optional<net::Address> egress4;
   std::optional<net::Address> egress6;
+  PortRange ports;   // the outside ports of its sessions: the directory socket's egress_ports
+  std::string name;  // the directory socket's, for messages; "" names it by id
 };
 
+// "socket 'corporate-exit'", or "socket 5" for one the directory does not name: for messages.
+std::string label(const SocketSettings& s);
+
 struct Settings {
-  std::uint16_t port_first = 20000;
-  std::uint16_t port_last = 59999;
-  std::uint32_t block_size = 512;
+  std::uint32_t block_size = 512;  // every socket's range holds at least one block
   std::uint32_t max_sessions = 1000000;
   std::uint32_t default_socket = 0;
   Filtering filtering = Filtering::address_and_port_dependent;
@@ -280,7 +284,6 @@ class Engine {
   std::uint64_t seed_;
   Settings settings_;
   std::vector<Socket> sockets_;  // index = what sessions store; removed sockets leave dead slots
-  std::uint32_t nblocks_ = 0;
 
   PodArray<Session> sessions_;
   PodArray<Mapping> mappings_;

@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 #include <random>
 
@@ -47,26 +46,10 @@ std::optional<net::Address> address(const Config& c, std::string_view key, int f
 
 Settings read_settings(const Config& c, const Directory& directory) {
   Settings s;
-  const std::string range = c.string("port_range", "20000-59999");
-  {
-    unsigned first = 0, last = 0;
-    const char* p = range.data();
-    const char* end = p + range.size();
-    auto r1 = std::from_chars(p, end, first);
-    bool ok = r1.ec == std::errc{} && r1.ptr < end && *r1.ptr == '-';
-    if (ok) {
-      auto r2 = std::from_chars(r1.ptr + 1, end, last);
-      ok = r2.ec == std::errc{} && r2.ptr == end;
-    }
-    if (!ok || first < 1 || first > last || last > 65535)
-      c.fail("port_range", "expected \"FIRST-LAST\" with 1 <= FIRST <= LAST <= 65535, got '" + range + "'");
-    s.port_first = static_cast<std::uint16_t>(first);
-    s.port_last = static_cast<std::uint16_t>(last);
-  }
-  const std::uint32_t size = static_cast<std::uint32_t>(s.port_last) - s.port_first + 1;
+  // The egress edge keeps the kernel off the same ports, so they are the directory's, read by both.
+  if (c.has("port_range"))
+    c.fail("port_range", "port_range moved to [[socket]] egress_ports, beside the socket's egress addresses");
   s.block_size = static_cast<std::uint32_t>(c.integer("block_size", 512, 1, 65535));
-  if (s.block_size > size)
-    c.fail("block_size", "is larger than port_range (" + std::to_string(size) + " ports)");
   s.max_sessions = static_cast<std::uint32_t>(c.integer("max_sessions", 1000000, 1, 1 << 28));
   s.default_socket = static_cast<std::uint32_t>(c.integer("default_socket", 0, 0, 0xfffffffe));
   const std::string filtering = c.string("filtering", "address-and-port-dependent");
@@ -89,6 +72,12 @@ Settings read_settings(const Config& c, const Directory& directory) {
     so.egress4 = address(t, "egress4", 4);
     so.egress6 = address(t, "egress6", 6);
     if (!so.egress4 && !so.egress6) t.fail("", "a socket needs egress4, egress6 or both");
+    // Its ports are those of the directory's socket with its id (the one policy sends it), where
+    // there is one.
+    if (so.id < directory.sockets.size()) {
+      so.ports = directory.sockets[so.id].egress_ports;
+      so.name = directory.sockets[so.id].name;
+    }
     for (const auto& other : s.sockets) {
       if (other.id == so.id) t.fail("id", "socket " + std::to_string(so.id) + " is listed twice");
       if (so.egress4 && other.egress4 == so.egress4)
@@ -105,6 +94,8 @@ Settings read_settings(const Config& c, const Directory& directory) {
     for (std::size_t i = 0; i < directory.sockets.size(); ++i) {
       SocketSettings so;
       so.id = static_cast<std::uint32_t>(i);
+      so.ports = directory.sockets[i].egress_ports;
+      so.name = directory.sockets[i].name;
       for (const auto& a : directory.sockets[i].egress) {
         auto& slot = a.is_v4() ? so.egress4 : so.egress6;
         if (!slot) slot = a;
@@ -117,6 +108,10 @@ Settings read_settings(const Config& c, const Directory& directory) {
                      "or give the directory's [[socket]] an egress address");
   if (std::none_of(s.sockets.begin(), s.sockets.end(), [&](auto& so) { return so.id == s.default_socket; }))
     c.fail("default_socket", "no socket has id " + std::to_string(s.default_socket));
+  for (const auto& so : s.sockets)
+    if (s.block_size > so.ports.size())
+      c.fail("block_size", "is larger than the " + std::to_string(so.ports.size()) + " ports of " + label(so) +
+                               " (egress_ports " + to_string(so.ports) + ")");
   return s;
 }
 
@@ -153,8 +148,7 @@ class NatStage final : public Plugin {
     if (running_ && log.path != log_settings_.path) c.fail("log", "changing the NAT log needs a restart");
     std::vector<std::pair<std::uint32_t, Gauge>> per_socket;
     for (auto& so : next.sockets) {
-      const auto& d = *ctx_.directory();
-      std::string name = so.id < d.sockets.size() ? d.sockets[so.id].name : std::to_string(so.id);
+      std::string name = so.name.empty() ? std::to_string(so.id) : so.name;
       per_socket.emplace_back(so.id, ctx_.gauge(metric::kSocketSessions, "Live NAT sessions of a socket", {{"socket", name}}));
     }
     if (auto error = engine_.configure(std::move(next))) c.fail(error->key, error->message);

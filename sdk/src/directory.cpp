@@ -3,6 +3,7 @@
 #include "waygate/directory.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <set>
 
@@ -107,6 +108,17 @@ std::uint64_t pool_size(const net::Prefix& p) {
   unsigned host_bits = static_cast<unsigned>(p.address.size() * 8) - p.bits;
   std::uint64_t size = host_bits >= 20 ? (1u << 20) : (std::uint64_t{1} << host_bits);
   return p.address.is_v4() && host_bits < 20 ? (size >= 2 ? size - 1 : 0) : size;
+}
+
+// "FIRST-LAST", digits only, 1 <= FIRST <= LAST <= 65535.
+std::optional<PortRange> parse_ports(std::string_view text) {
+  unsigned first = 0, last = 0;
+  const char* end = text.data() + text.size();
+  auto [dash, e1] = std::from_chars(text.data(), end, first);
+  if (e1 != std::errc{} || dash == end || *dash != '-') return std::nullopt;
+  auto [stop, e2] = std::from_chars(dash + 1, end, last);
+  if (e2 != std::errc{} || stop != end || first < 1 || first > last || last > 65535) return std::nullopt;
+  return PortRange{static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(last)};
 }
 
 std::optional<std::chrono::sys_seconds> time_of(const Config& t, std::string_view key) {
@@ -310,6 +322,15 @@ class Loader {
       s.description = t.string("description", "");
       s.connector = t.string("connector", "");
       s.egress = addresses_of(t, "egress");
+      const std::string ports = t.string("egress_ports", to_string(s.egress_ports));
+      if (auto r = parse_ports(ports)) s.egress_ports = *r;
+      else t.fail("egress_ports", fmt::format("'{}' is not a port range \"FIRST-LAST\" with 1 <= FIRST <= "
+                                              "LAST <= 65535, such as \"40000-59999\"", ports));
+      // The egress edge keeps the kernel off the ports of sockets with egress addresses alone:
+      // ports elsewhere would be ones a nat [[stage.socket]] of this id used and the kernel too.
+      if (t.has("egress_ports") && s.egress.empty())
+        t.fail("egress_ports", "only with egress addresses: these are the NAT's ports on them, and the "
+                               "socket has none");
       s.dns = addresses_of(t, "dns");
       for (auto& a : s.egress)
         for (auto& other : d_->sockets)

@@ -185,6 +185,59 @@ TEST(Directory, ErrorsNameFileLineAndKey) {
   EXPECT_NE(error_of(socket + socket).find("socket 's' is defined twice"), std::string::npos);
 }
 
+// The NAT's ports on a socket's egress addresses: one key the nat stage and the egress edge both
+// read, parsed here once.
+TEST(Directory, EgressPortsAreTheSocketsOwn) {
+  auto d = load(R"(
+[[socket]]
+name = "a"
+type = "exit_node"
+egress = ["198.51.100.1"]
+egress_ports = "40000-40999"
+[[socket]]
+name = "b"
+type = "exit_node"
+egress = ["198.51.100.2", "2001:db8::2"]
+[[socket]]
+name = "c"
+type = "exit_node"
+egress = ["198.51.100.3"]
+egress_ports = "1-65535"
+[[socket]]
+name = "d"
+type = "exit_node"
+egress = ["198.51.100.4"]
+egress_ports = "7-7"
+)");
+  ASSERT_EQ(d->sockets.size(), 4u);
+  EXPECT_EQ(d->sockets[0].egress_ports, (waygate::PortRange{40000, 40999}));
+  EXPECT_EQ(d->sockets[0].egress_ports.size(), 1000u);
+  EXPECT_EQ(d->sockets[1].egress_ports, (waygate::PortRange{20000, 59999})) << "the default";
+  EXPECT_EQ(d->sockets[2].egress_ports, (waygate::PortRange{1, 65535}));
+  EXPECT_EQ(d->sockets[2].egress_ports.size(), 65535u);
+  EXPECT_EQ(d->sockets[3].egress_ports.size(), 1u);
+  EXPECT_EQ(waygate::to_string(d->sockets[0].egress_ports), "40000-40999");
+}
+
+TEST(Directory, EgressPortsAreParsedStrictly) {
+  auto ports = [](const std::string& value) {
+    return error_of("[[socket]]\nname = 'x'\ntype = 'exit_node'\negress = ['198.51.100.1']\negress_ports = " +
+                    value + "\n");
+  };
+  EXPECT_EQ(ports("'9-3'"), "d.toml:5:1: socket 'x': key 'egress_ports': '9-3' is not a port range \"FIRST-LAST\" "
+                            "with 1 <= FIRST <= LAST <= 65535, such as \"40000-59999\"");
+  for (const char* bad : {"'0-10'", "'1-65536'", "'40000'", "'40000-'", "'-40000'", "'40000 - 40999'",
+                          "' 40000-40999'", "'40000-40999 '", "'+1-2'", "'1-2-3'", "'40000:40999'",
+                          "'99999999999-1'", "''"})
+    EXPECT_NE(ports(bad).find("key 'egress_ports': "), std::string::npos) << bad;
+  EXPECT_NE(ports("40000").find("key 'egress_ports': expected a string, got an integer"), std::string::npos);
+  // Ports on no address: a socket without egress cannot have them.
+  EXPECT_EQ(error_of("[[socket]]\nname = 'lab'\ntype = 'subnet_router'\nroutes = ['192.168.10.0/24']\n"
+                     "egress_ports = '40000-40999'\n"),
+            "d.toml:5:1: socket 'lab': key 'egress_ports': only with egress addresses: these are the NAT's "
+            "ports on them, and the socket has none");
+}
+
 TEST(Prefix, ParsesMasksAndContains) {
   // Strict: bits beyond the length are refused by parse(), cleared by masked().
   EXPECT_FALSE(net::Prefix::parse("10.1.2.3/8"));

@@ -30,12 +30,10 @@ constexpr std::uint32_t kRemotes = 16;  // sessions per mapping (endpoint-indepe
 std::unique_ptr<Engine> make_engine() {
   auto e = std::make_unique<Engine>(metrics(), 42);
   waygate::nat::Settings s;
-  s.port_first = 1024;
-  s.port_last = 65535;
   s.block_size = 512;
   s.max_sessions = kSessions + 1024;
   for (std::uint32_t i = 0; i < kSockets; ++i)
-    s.sockets.push_back({i, net::Address::v4(0xC6336401u + i), std::nullopt});  // 198.51.100.1+i
+    s.sockets.push_back({i, net::Address::v4(0xC6336401u + i), std::nullopt, {1024, 65535}, ""});  // 198.51.100.1+i
   if (e->configure(s)) std::abort();
   e->set_clock(std::chrono::seconds(1), std::chrono::system_clock::now());
   return e;

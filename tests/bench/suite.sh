@@ -150,6 +150,7 @@ groups = ["staff"]
 name = "corporate-exit"
 type = "exit_node"
 egress = ["10.82.0.1"]
+egress_ports = "40000-49999"
 allow = ["10.82.0.0/24"]  # the outside host's private network: not the internet
 [[policy]]
 name = "staff-exit"
@@ -178,12 +179,10 @@ plugin = "stats"
 [[stage]]
 name = "nat"
 plugin = "nat"
-port_range = "40000-49999"
 [[stage]]
 name = "egress"
 plugin = "egress"
 interface = "vt$RUN_ID"
-port_range = "40000-49999"
 TOML
 cat >"$WORK/client.toml" <<TOML
 [host]

@@ -63,8 +63,6 @@ waygate::nat::Metrics metrics() { return local_metrics.metrics(); }
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Engine engine(metrics(), 0x5eed);
   waygate::nat::Settings s;
-  s.port_first = 20000;
-  s.port_last = 20063;
   s.block_size = 8;
   s.max_sessions = 48;
   s.filtering = (size & 1) ? waygate::nat::Filtering::endpoint_independent
@@ -73,8 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::array<std::uint8_t, 16> e6{0x20, 0x01, 0x0d, 0xb8};
   e6[15] = 1;
   s.sockets.push_back({0, net::Address::v4(std::span<const std::uint8_t, 4>(e4a)),
-                       net::Address::v6(std::span<const std::uint8_t, 16>(e6))});
-  s.sockets.push_back({5, net::Address::v4(std::span<const std::uint8_t, 4>(e4b)), std::nullopt});
+                       net::Address::v6(std::span<const std::uint8_t, 16>(e6)), {20000, 20063}, ""});
+  s.sockets.push_back({5, net::Address::v4(std::span<const std::uint8_t, 4>(e4b)), std::nullopt, {20000, 20063}, ""});
   if (engine.configure(s)) __builtin_trap();
 
   std::chrono::nanoseconds now{0};

@@ -50,6 +50,7 @@ type = "exit_node"
 description = "Exit node for all corporate traffic"
 connector = "connector-1"
 egress = ["10.62.0.1", "fd62::1"]
+egress_ports = "40000-40999"
 dns = ["10.62.0.2"]
 allow = ["10.62.0.0/24", "fd62::/64"]  # the outside host's private network: not the internet
 [[policy]]
@@ -75,13 +76,11 @@ plugin = "policy"
 [[stage]]
 name = "nat"
 plugin = "nat"
-port_range = "40000-40999"
 block_size = 64
 [[stage]]
 name = "egress"
 plugin = "egress"
 interface = "vt$RUN_ID"
-port_range = "40000-40999"
 TOML
 
 # client_config NAME ADDRESS4 ADDRESS6 ENDPOINT: configs/client.toml's shape for one identity.

@@ -26,25 +26,22 @@ wg_key client
 cat >"$WORK/connector.toml" <<TOML
 [host]
 admin = "$ADMIN"
+[[socket]]
+name = "exit"
+type = "exit_node"
+egress = ["10.72.0.1", "fd72::1"]
+egress_ports = "40000-40999"
 $(tunnel_stage 7)
 [[stage]]
 name = "nat"
 plugin = "nat"
-port_range = "40000-40999"
 block_size = 64
 max_sessions = 10000
-[[stage.socket]]
-id = 0
-egress4 = "10.72.0.1"
-egress6 = "fd72::1"
 [[stage]]
 name = "egress"
 plugin = "egress"
 netns = "$S"
 interface = "vt$RUN_ID"
-egress4 = "10.72.0.1"
-egress6 = "fd72::1"
-port_range = "40000-40999"
 TOML
 start_waygate "$WORK/connector.toml" "$WORK/connector.log"
 

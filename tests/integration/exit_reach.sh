@@ -53,6 +53,7 @@ public_key = "$(cat "$WORK/bob.pub")"
 name = "cloud-exit"
 type = "exit_node"
 egress = ["203.0.113.1"]
+egress_ports = "40000-40999"
 allow = ["203.0.113.0/24"]  # the test's internet: a documentation network, so allowed by name
 [[policy]]
 name = "everyone"
@@ -76,13 +77,11 @@ plugin = "policy"
 [[stage]]
 name = "nat"
 plugin = "nat"
-port_range = "40000-40999"
 block_size = 64
 [[stage]]
 name = "egress"
 plugin = "egress"
 interface = "vt$RUN_ID"
-port_range = "40000-40999"
 TOML
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 

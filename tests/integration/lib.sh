@@ -208,6 +208,7 @@ ${3:-}
 name = "exit"
 type = "exit_node"
 egress = ["10.${1}2.0.1", "fd${1}2::1"]
+egress_ports = "40000-40999"
 allow = ["10.${1}2.0.0/24", "fd${1}2::/64"]  # the outside host's private network: not the internet
 [[policy]]
 name = "all"
@@ -225,14 +226,12 @@ plugin = "policy"
 [[stage]]
 name = "nat"
 plugin = "nat"
-port_range = "40000-40999"
 block_size = 64
 ${4:-}
 [[stage]]
 name = "egress"
 plugin = "egress"
 interface = "vt$RUN_ID"
-port_range = "40000-40999"
 TOML
 }
 

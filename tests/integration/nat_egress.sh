@@ -18,17 +18,17 @@ wg_key client
 cat >"$WORK/connector.toml" <<TOML
 [host]
 admin = ""
+[[socket]]
+name = "exit"
+type = "exit_node"
+egress = ["10.62.0.9", "fd62::9"]
+egress_ports = "30000-30999"
 $(tunnel_stage 6)
 [[stage]]
 name = "nat"
 plugin = "nat"
-port_range = "30000-30999"
 block_size = 64
 max_sessions = 10000
-[[stage.socket]]
-id = 0
-egress4 = "10.62.0.9"
-egress6 = "fd62::9"
 [[stage]]
 name = "egress"
 plugin = "tun"

@@ -30,6 +30,7 @@ name = "corporate-exit"
 type = "exit_node"
 description = "Exit node for all corporate traffic"
 egress = ["10.42.0.1", "fd42::1"]
+egress_ports = "40000-40999"
 dns = ["10.42.0.53"]
 allow = ["10.42.0.0/24", "fd42::/64"]  # the outside host's private network: not the internet
 [[policy]]
@@ -50,13 +51,11 @@ plugin = "policy"
 [[stage]]
 name = "nat"
 plugin = "nat"
-port_range = "40000-40999"
 block_size = 64
 [[stage]]
 name = "egress"
 plugin = "egress"
 interface = "vt$RUN_ID"
-port_range = "40000-40999"
 TOML
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 

@@ -52,6 +52,7 @@ type = "exit_node"
 description = "Exit node for all corporate traffic"
 connector = "connector-1"
 egress = ["10.52.0.1", "fd52::1"]
+egress_ports = "40000-40999"
 allow = ["10.52.0.0/24", "fd52::/64"]  # the outside host's private network: not the internet
 
 [[policy]]
@@ -88,7 +89,6 @@ history = "$WORK/state/stats.json"
 [[stage]]
 name = "nat"
 plugin = "nat"
-port_range = "40000-40999"
 block_size = 64
 max_sessions = 10000
 log = "$WORK/nat.log"
@@ -97,7 +97,6 @@ log = "$WORK/nat.log"
 name = "egress"
 plugin = "egress"
 interface = "vt$RUN_ID"
-port_range = "40000-40999"
 TOML
 }
 write_config '"alice"'

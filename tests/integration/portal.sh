@@ -44,6 +44,7 @@ type = "exit_node"
 description = "Exit node for all corporate traffic"
 connector = "connector-1"
 egress = ["10.92.0.1", "fd92::1"]
+egress_ports = "40000-40999"
 allow = ["10.92.0.0/24", "fd92::/64"]  # the outside host's private network: not the internet
 
 [[policy]]
@@ -71,7 +72,6 @@ history = "$WORK/state/stats.json"
 [[stage]]
 name = "nat"
 plugin = "nat"
-port_range = "40000-40999"
 block_size = 64
 max_sessions = 10000
 
@@ -79,7 +79,6 @@ max_sessions = 10000
 name = "egress"
 plugin = "egress"
 interface = "vt$RUN_ID"
-port_range = "40000-40999"
 TOML
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 

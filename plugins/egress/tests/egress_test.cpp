@@ -32,7 +32,6 @@ constexpr const char* kShared = R"(
 interface = "eth0"
 egress4 = ["198.51.100.1", "198.51.100.7"]
 egress6 = "2001:db8::1"
-port_range = "40000-40999"
 )";
 
 std::string error_of(const std::string& toml) {
@@ -156,6 +155,34 @@ TEST(EgressConfig, SharedModeTakesTheSocketsEgressFromTheDirectory) {
   EXPECT_THROW(Rig::load(WAYGATE_EGRESS_PLUGIN, "interface = 'eth0'", without_egress), waygate::ConfigError);
 }
 
+// The NAT's ports come from the directory's sockets, as the nat stage's do: one range for the
+// kernel's ephemeral ports, the filters and the table, covering every socket's egress_ports.
+TEST(EgressConfig, ThePortsAreTheDirectorySocketsEgressPorts) {
+  auto ports = [](const std::string& stage, const std::string& directory) {
+    auto d = waygate::Directory::load(waygate::Config::parse(directory, "d.toml"));
+    return read_settings(waygate::Config::parse("interface = 'eth0'\n" + stage, "s.toml"), *d).ports;
+  };
+  auto socket = [](const std::string& name, const std::string& egress, const std::string& egress_ports) {
+    return "[[socket]]\nname = '" + name + "'\ntype = 'exit_node'\negress = ['" + egress + "']\n" +
+           (egress_ports.empty() ? "" : "egress_ports = '" + egress_ports + "'\n");
+  };
+  EXPECT_EQ(ports("", socket("a", "198.51.100.1", "40000-40999")), (PortRange{40000, 40999}));
+  EXPECT_EQ(ports("", socket("a", "198.51.100.1", "")), (PortRange{20000, 59999})) << "the default";
+  // Sockets that differ: the smallest range covering them all.
+  EXPECT_EQ(ports("", socket("a", "198.51.100.1", "45000-45999") + socket("b", "2001:db8::1", "40000-40999") +
+                          socket("c", "198.51.100.3", "41000-41999")),
+            (PortRange{40000, 45999}));
+  // A socket without egress addresses has no NAT ports to keep.
+  EXPECT_EQ(ports("", socket("a", "198.51.100.1", "40000-40999") +
+                          "[[socket]]\nname = 'lab'\ntype = 'subnet_router'\nroutes = ['10.9.0.0/16']\n"),
+            (PortRange{40000, 40999}));
+  // Addresses of the edge's own: a socket's, its ports; no socket's (a nat [[stage.socket]]'s),
+  // the default ones.
+  EXPECT_EQ(ports("egress4 = '198.51.100.1'", socket("a", "198.51.100.1", "40000-40999")), (PortRange{40000, 40999}));
+  EXPECT_EQ(ports("egress4 = '198.51.100.9'", socket("a", "198.51.100.1", "40000-40999")), (PortRange{20000, 59999}));
+  EXPECT_EQ(ports("egress6 = '2001:db8::9'", ""), (PortRange{20000, 59999}));
+}
+
 TEST(EgressConfig, SharedModeErrors) {
   auto has = [](const std::string& error, const std::string& part) {
     return error.find(part) != std::string::npos;
@@ -168,10 +195,8 @@ TEST(EgressConfig, SharedModeErrors) {
   EXPECT_TRUE(has(e, "key 'egress6': '198.51.100.1' is not an IPv6 address")) << e;
   e = error_of("interface = 'eth0'\negress4 = ['198.51.100.1', '198.51.100.1']");
   EXPECT_TRUE(has(e, "key 'egress4': '198.51.100.1' is listed twice")) << e;
-  e = error_of("interface = 'eth0'\negress4 = '198.51.100.1'\nport_range = '40000-30000'");
-  EXPECT_TRUE(has(e, "key 'port_range': expected \"FIRST-LAST\"")) << e;
-  e = error_of("interface = 'eth0'\negress4 = '198.51.100.1'\nport_range = '0-10'");
-  EXPECT_TRUE(has(e, "key 'port_range'")) << e;
+  e = error_of("interface = 'eth0'\negress4 = '198.51.100.1'\nport_range = '40000-40999'");
+  EXPECT_TRUE(has(e, "key 'port_range': port_range moved to [[socket]] egress_ports")) << e;
   e = error_of("interface = 'eth0'\negress4 = '198.51.100.1'\nroutes = ['10.80.0.0/24']");
   EXPECT_TRUE(has(e, "key 'routes': is only used with mode = \"kernel\"")) << e;
   e = error_of("interface = 'an-interface-name-too-long'\negress4 = '198.51.100.1'");
@@ -194,7 +219,7 @@ TEST(EgressConfig, KernelModeErrors) {
   e = error_of("mode = 'kernel'\ninterface = 'eth0'\nroutes = ['10.80.0.0/24']\negress4 = '198.51.100.1'");
   EXPECT_TRUE(has(e, "key 'egress4': is only used with mode = \"shared\"")) << e;
   e = error_of("mode = 'kernel'\ninterface = 'eth0'\nroutes = ['10.80.0.0/24']\nport_range = '1-2'");
-  EXPECT_TRUE(has(e, "key 'port_range': is only used with mode = \"shared\"")) << e;
+  EXPECT_TRUE(has(e, "key 'port_range': port_range moved to [[socket]] egress_ports")) << e;
   e = error_of("mode = 'kernel'\ninterface = 'eth0'\nroutes = ['10.80.0.0/24']\nmtu = 100");
   EXPECT_TRUE(has(e, "key 'mtu'")) << e;
   EXPECT_EQ(error_of("mode = 'kernel'\ninterface = 'eth0'\nroutes = ['10.80.0.0/24', 'fd80::/64']"), "accepted");
@@ -517,17 +542,28 @@ TEST(EgressEdge, StartInstallsAndStopRemovesEverything) {
   Namespace ns;
   if (!ns.ok()) GTEST_SKIP() << "cannot make a namespace here";
   const std::string before = ns.run("cat /proc/sys/net/ipv4/ip_local_port_range");
-  const std::string toml = "interface = 'eth0'\negress4 = '198.51.100.1'\nport_range = '40000-40999'\nnetns = '" +
-                           ns.name() + "'\n";
-  auto rig = Rig::load(WAYGATE_EGRESS_PLUGIN, toml, {.name = "edge", .received = Direction::inbound});
+  const std::string toml = "interface = 'eth0'\nnetns = '" + ns.name() + "'\n";
+  auto directory = [](const std::string& egress, const std::string& ports) {
+    return "[[socket]]\nname = 'exit'\ntype = 'exit_node'\negress = ['" + egress + "']\negress_ports = '" + ports + "'\n";
+  };
+  auto rig = Rig::load(WAYGATE_EGRESS_PLUGIN, toml,
+                       {.name = "edge", .received = Direction::inbound,
+                        .directory = directory("198.51.100.1", "40000-40999")});
   rig->start();
   EXPECT_NE(ns.run("nft list table inet waygate_edge").find("th dport 40000-40999 drop"), std::string::npos);
   EXPECT_EQ(ns.run("cat /proc/sys/net/ipv4/ip_local_port_range"), "41000\t60999\n") << "was " << before;
 
-  EXPECT_THROW(rig->reconfigure(toml + "port_range = '40000-41999'\n"), waygate::ConfigError);
   try {
-    rig->reconfigure("interface = 'eth1'\negress4 = '198.51.100.1'\nport_range = '40000-40999'\nnetns = '" +
-                     ns.name() + "'\n");
+    rig->reconfigure(toml, directory("198.51.100.1", "40000-41999"));
+    ADD_FAILURE() << "changed the NAT's ports of a running edge";
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("the NAT's ports ([[socket]] egress_ports) would go from 40000-40999 to "
+                                         "40000-41999: changing them on a running egress edge needs a restart"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    rig->reconfigure("interface = 'eth1'\nnetns = '" + ns.name() + "'\n");
     ADD_FAILURE() << "changed the interface of a running edge";
   } catch (const waygate::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("key 'interface': changing it on a running egress edge needs a restart"),
@@ -535,8 +571,7 @@ TEST(EgressEdge, StartInstallsAndStopRemovesEverything) {
         << e.what();
   }
   // Another address is taken in place: the table follows.
-  rig->reconfigure("interface = 'eth0'\negress4 = '198.51.100.9'\nport_range = '40000-40999'\nnetns = '" +
-                   ns.name() + "'\n");
+  rig->reconfigure(toml, directory("198.51.100.9", "40000-40999"));
   EXPECT_NE(ns.run("nft list table inet waygate_edge").find("198.51.100.9"), std::string::npos);
 
   rig->stop();

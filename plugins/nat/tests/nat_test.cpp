@@ -100,7 +100,6 @@ net::PacketInfo info(const Bytes& p) {
 }
 
 const char* kConfig = R"(
-port_range = "20000-20999"
 block_size = 100
 max_sessions = 1000
 [[socket]]
@@ -112,9 +111,23 @@ id = 5
 egress4 = "198.51.100.5"
 )";
 
+// The directory's socket 0 gives the stage's socket 0 its ports; socket 5, which the directory
+// does not have, gets the default ones.
+std::string directory(const std::string& egress_ports) {
+  return "[[socket]]\nname = 'zero'\ntype = 'exit_node'\negress = ['198.51.100.1', '2001:db8::1']\n"
+         "egress_ports = '" + egress_ports + "'\n";
+}
+
+waygate::testing::RigOptions with(const std::string& directory) {
+  waygate::testing::RigOptions o;
+  o.directory = directory;
+  return o;
+}
+
 struct Nat {
-  explicit Nat(const std::string& extra = "", const std::string& config = kConfig)
-      : rig(Rig::load(WAYGATE_NAT_PLUGIN, extra + config)) {
+  explicit Nat(const std::string& extra = "", const std::string& config = kConfig,
+               const std::string& ports = "20000-20999")
+      : rig(Rig::load(WAYGATE_NAT_PLUGIN, extra + config, with(directory(ports)))) {
     rig->start();
   }
   // One packet outbound; returns what passed (asserting exactly one, checksums verified).
@@ -179,8 +192,9 @@ routes = ["192.168.10.0/24"]
 name = "corporate-exit"
 type = "exit_node"
 egress = ["2001:db8::7", "198.51.100.7"]
+egress_ports = "20000-20999"
 )";
-  auto rig = Rig::load(WAYGATE_NAT_PLUGIN, "port_range = \"20000-20999\"\nblock_size = 100\ndefault_socket = 1", o);
+  auto rig = Rig::load(WAYGATE_NAT_PLUGIN, "block_size = 100\ndefault_socket = 1", o);
   rig->start();
   rig->push(Direction::outbound, udp("10.0.0.2", 20010, "203.0.113.5", 53), who(3, 9, 1));
   auto got = rig->take(Direction::outbound);
@@ -192,7 +206,7 @@ egress = ["2001:db8::7", "198.51.100.7"]
   // Nothing to translate for: an error naming both ways to fix it.
   waygate::testing::RigOptions none;
   none.directory = "[[socket]]\nname = 'lab'\ntype = 'subnet_router'\nroutes = ['192.168.10.0/24']\n";
-  EXPECT_THROW(Rig::load(WAYGATE_NAT_PLUGIN, "port_range = \"20000-20999\"", none), waygate::ConfigError);
+  EXPECT_THROW(Rig::load(WAYGATE_NAT_PLUGIN, "block_size = 100", none), waygate::ConfigError);
 }
 
 // Live sessions per socket, named from the directory, for the stats stage and /metrics; drops of
@@ -207,12 +221,14 @@ public_key = "zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ="
 name = "corporate-exit"
 type = "exit_node"
 egress = ["198.51.100.7"]
+egress_ports = "20000-20999"
 [[socket]]
 name = "home-exit"
 type = "exit_node"
 egress = ["198.51.100.8"]
+egress_ports = "20000-20999"
 )";
-  auto rig = Rig::load(WAYGATE_NAT_PLUGIN, "port_range = \"20000-20999\"\nblock_size = 100\nudp = \"10s\"", o);
+  auto rig = Rig::load(WAYGATE_NAT_PLUGIN, "block_size = 100\nudp = \"10s\"", o);
   rig->start();
   auto sessions = [&](const char* socket) { return rig->counter("socket_sessions", {{"socket", socket}}); };
   rig->push(Direction::outbound, udp("10.0.0.2", 20010, "203.0.113.5", 53), who(0, 1, 1));
@@ -249,9 +265,9 @@ public_key = "zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ="
 name = "corporate-exit"
 type = "exit_node"
 egress = ["198.51.100.1"]
+egress_ports = "20000-20999"
 )";
-  auto rig = Rig::load(WAYGATE_NAT_PLUGIN,
-                       "port_range = \"20000-20999\"\nlog_max_size = 4096\nlog_keep = 2\nlog = \"" + log + "\"", o);
+  auto rig = Rig::load(WAYGATE_NAT_PLUGIN, "log_max_size = 4096\nlog_keep = 2\nlog = \"" + log + "\"", o);
   rig->start();
   rig->push(Direction::outbound, udp("10.64.0.2", 20010, "203.0.113.5", 53), who(0, 1, 0));
   rig->advance(3min);  // past the UDP timeout and a sweep: the session ends
@@ -340,13 +356,12 @@ void check_prohibited(const Bytes& reply, const Bytes& original, bool v6) {
 
 TEST(Nat, PortExhaustionDropsAndAnswersAdministrativelyProhibited) {
   Nat nat("", R"(
-port_range = "20000-20009"
 block_size = 5
 [[socket]]
 id = 0
 egress4 = "198.51.100.1"
 egress6 = "2001:db8::1"
-)");
+)", "20000-20009");
   for (std::uint16_t i = 0; i < 10; ++i) nat.out(udp("10.0.0.2", static_cast<std::uint16_t>(1000 + i), "203.0.113.5", 53), who(1));
   EXPECT_EQ(nat.rig->counter("blocks_in_use"), 2);
   const Bytes refused = udp("10.0.0.2", 2000, "203.0.113.5", 53);
@@ -640,7 +655,6 @@ TEST(Nat, ReloadKeepsSessions) {
   Nat nat;
   auto p = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1))).src_port;
   nat.rig->reconfigure(std::string("udp = \"10m\"\nmax_sessions = 5000\n") + R"(
-port_range = "20000-20999"
 block_size = 100
 [[socket]]
 id = 0
@@ -654,14 +668,16 @@ egress4 = "198.51.100.9"
   EXPECT_EQ(info(nat.out(udp("10.0.0.2", 40000, "203.0.113.6", 53), who(1, 1, 9))).src, addr("198.51.100.9"));
 
   try {
-    nat.rig->reconfigure("port_range = \"30000-30999\"\n[[socket]]\nid = 0\negress4 = \"198.51.100.1\"\n");
-    FAIL() << "port_range changed under live sessions";
+    nat.rig->reconfigure("block_size = 100\n[[socket]]\nid = 0\negress4 = \"198.51.100.1\"\n", directory("30000-30999"));
+    FAIL() << "egress_ports changed under live sessions";
   } catch (const waygate::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("key 'port_range'"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("restart"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("socket 'zero': egress_ports 20000-20999 -> 30000-30999 cannot change while "
+                                         "sessions are live: restart to apply it"),
+              std::string::npos)
+        << e.what();
   }
   try {
-    nat.rig->reconfigure("port_range = \"20000-20999\"\nblock_size = 100\ndefault_socket = 9\n[[socket]]\nid = 9\negress4 = \"198.51.100.9\"\n");
+    nat.rig->reconfigure("block_size = 100\ndefault_socket = 9\n[[socket]]\nid = 9\negress4 = \"198.51.100.9\"\n");
     FAIL() << "removed a socket with sessions";
   } catch (const waygate::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("restart"), std::string::npos) << e.what();
@@ -669,9 +685,9 @@ egress4 = "198.51.100.9"
   nat.in(udp("203.0.113.5", 53, "198.51.100.1", p));  // the old config still runs
 }
 
-std::string config_error(const std::string& toml) {
+std::string config_error(const std::string& toml, const std::string& directory = "") {
   try {
-    Rig::load(WAYGATE_NAT_PLUGIN, toml);
+    Rig::load(WAYGATE_NAT_PLUGIN, toml, with(directory));
   } catch (const waygate::ConfigError& e) {
     return e.what();
   }
@@ -680,8 +696,9 @@ std::string config_error(const std::string& toml) {
 
 TEST(Nat, ConfigErrorsNameTheKey) {
   const std::string sock = "\n[[socket]]\nid = 0\negress4 = \"198.51.100.1\"\n";
-  EXPECT_NE(config_error("port_range = \"9-3\"" + sock).find("key 'port_range'"), std::string::npos);
-  EXPECT_NE(config_error("port_range = \"1000-1009\"\nblock_size = 20" + sock).find("key 'block_size'"), std::string::npos);
+  EXPECT_NE(config_error("block_size = 20" + sock, directory("1000-1009"))
+                .find("key 'block_size': is larger than the 10 ports of socket 'zero' (egress_ports 1000-1009)"),
+            std::string::npos);
   EXPECT_NE(config_error("max_sessions = 0" + sock).find("key 'max_sessions'"), std::string::npos);
   EXPECT_NE(config_error("filtering = \"full-cone\"" + sock).find("key 'filtering'"), std::string::npos);
   EXPECT_NE(config_error("udp = \"2x\"" + sock).find("key 'udp'"), std::string::npos);
@@ -695,6 +712,114 @@ TEST(Nat, ConfigErrorsNameTheKey) {
   EXPECT_NE(config_error("udp = 10").find("key 'socket'"), std::string::npos);
   // Compound durations ("2h4m", the RFC 5382 default) and integer seconds are accepted.
   EXPECT_EQ(config_error("tcp_established = \"2h4m\"\ntcp_transitory = 240\nudp = \"2m\"\nicmp = \"60s\"" + sock), "accepted");
+}
+
+// ----- the ports: the directory's [[socket]] egress_ports -----
+
+TEST(Nat, PortRangeMovedToTheDirectory) {
+  const std::string e = config_error("port_range = \"20000-20999\"\n[[socket]]\nid = 0\negress4 = \"198.51.100.1\"\n");
+  EXPECT_NE(e.find("<rig>:1:1: key 'port_range': port_range moved to [[socket]] egress_ports"),
+            std::string::npos)
+      << e;
+}
+
+const char* kTwoSockets = R"(
+[[socket]]
+name = "a"
+type = "exit_node"
+egress = ["198.51.100.1"]
+egress_ports = "20000-20099"
+[[socket]]
+name = "b"
+type = "exit_node"
+egress = ["198.51.100.2"]
+egress_ports = "30000-30149"
+)";
+
+TEST(Nat, EachSocketAllocatesWithinItsOwnEgressPorts) {
+  auto rig = Rig::load(WAYGATE_NAT_PLUGIN, "block_size = 50", with(kTwoSockets));
+  rig->start();
+  auto out = [&](std::uint16_t sport, std::uint32_t socket) {
+    rig->push(Direction::outbound, udp("10.0.0.2", sport, "203.0.113.5", 53), who(1, 1, socket));
+    auto got = rig->take(Direction::outbound);
+    EXPECT_EQ(got.size(), 1u);
+    return got.empty() ? net::PacketInfo{} : info(got[0].bytes);
+  };
+  // An inside port in the socket's own range is preserved; one in the other socket's is not.
+  const auto b = out(30010, 1);
+  EXPECT_EQ(b.src, addr("198.51.100.2"));
+  EXPECT_EQ(b.src_port, 30010);
+  const auto a = out(30010, 0);
+  EXPECT_EQ(a.src, addr("198.51.100.1"));
+  EXPECT_GE(a.src_port, 20000);
+  EXPECT_LE(a.src_port, 20099);
+  EXPECT_EQ(out(20010, 0).src_port, 20010);
+  const auto b2 = out(20010, 1).src_port;
+  EXPECT_GE(b2, 30000);
+  EXPECT_LE(b2, 30149);
+  // The answers come back to their socket.
+  rig->push(Direction::inbound, udp("203.0.113.5", 53, "198.51.100.2", 30010));
+  auto back = rig->take(Direction::inbound);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].meta.socket, 1u);
+  // Every port either socket hands out is of its own range, until that range runs out: a has 100
+  // ports, b 150, and two of each are taken above.
+  auto fill = [&](std::uint32_t socket, std::uint16_t first, std::uint16_t last) {
+    std::size_t n = 0;
+    for (std::uint16_t i = 0; i < 200; ++i) {
+      rig->push(Direction::outbound, udp("10.0.0.3", static_cast<std::uint16_t>(1000 + i), "203.0.113.5", 53),
+                who(1, 1, socket));
+      for (auto& c : rig->take(Direction::outbound)) {
+        const auto port = info(c.bytes).src_port;
+        EXPECT_TRUE(port >= first && port <= last) << "socket " << socket << ": port " << port;
+        ++n;
+      }
+    }
+    rig->take(Direction::inbound);  // the refusals' answers
+    return n;
+  };
+  EXPECT_EQ(fill(0, 20000, 20099), 98u);
+  EXPECT_EQ(fill(1, 30000, 30149), 148u);
+  EXPECT_EQ(rig->drops("ports_exhausted"), (200u - 98u) + (200u - 148u));
+}
+
+// A [[stage.socket]] takes the ports of the directory's socket with its id, the default without one.
+TEST(Nat, StageSocketsTakeTheDirectorySocketsEgressPorts) {
+  Nat nat;  // socket 0 is the directory's 'zero', 20000-20999; socket 5 is not in the directory
+  const auto zero = info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1, 1, 0))).src_port;
+  EXPECT_GE(zero, 20000);
+  EXPECT_LE(zero, 20999);
+  EXPECT_EQ(info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1, 1, 5))).src_port, 40000)
+      << "preserved: in the default 20000-59999";
+}
+
+// Sessions hold ports of their socket's range: a socket's egress_ports change on reload while it is
+// idle, and is refused, naming it, while it has sessions; other sockets' sessions live on.
+TEST(Nat, EgressPortsChangeOnReloadOnlyWhereNoSessionsAre) {
+  auto rig = Rig::load(WAYGATE_NAT_PLUGIN, "block_size = 50", with(kTwoSockets));
+  rig->start();
+  rig->push(Direction::outbound, udp("10.0.0.2", 20010, "203.0.113.5", 53), who(1, 1, 0));
+  ASSERT_EQ(rig->take(Direction::outbound).size(), 1u);
+  std::string moved = kTwoSockets;
+  moved.replace(moved.find("30000-30149"), 11, "31000-31099");
+  rig->reconfigure("block_size = 50", moved);  // b is idle
+  rig->push(Direction::outbound, udp("10.0.0.2", 30010, "203.0.113.5", 53), who(1, 1, 1));
+  auto got = rig->take(Direction::outbound);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_GE(info(got[0].bytes).src_port, 31000);
+  EXPECT_LE(info(got[0].bytes).src_port, 31099);
+  moved.replace(moved.find("20000-20099"), 11, "20000-20199");
+  try {
+    rig->reconfigure("block_size = 50", moved);
+    ADD_FAILURE() << "egress_ports changed under live sessions";
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("socket 'a': egress_ports 20000-20099 -> 20000-20199 cannot change while "
+                                         "sessions are live: restart to apply it"),
+              std::string::npos)
+        << e.what();
+  }
+  rig->push(Direction::inbound, udp("203.0.113.5", 53, "198.51.100.1", 20010));  // the old config still runs
+  EXPECT_EQ(rig->take(Direction::inbound).size(), 1u);
 }
 
 TEST(Nat, CompoundDurations) {
@@ -724,10 +849,10 @@ TEST(Nat, RemovingAnIdleSocket) {
   Nat nat;
   nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1, 1, 5));
   nat.rig->advance(3min);  // socket 5's session expires
-  nat.rig->reconfigure("port_range = \"20000-20999\"\nblock_size = 100\n[[socket]]\nid = 0\negress4 = \"198.51.100.1\"\n");
+  nat.rig->reconfigure("block_size = 100\n[[socket]]\nid = 0\negress4 = \"198.51.100.1\"\n");
   nat.rig->push(Direction::outbound, udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1, 1, 5));
   EXPECT_EQ(nat.rig->drops("unknown_socket"), 1u);
-  nat.rig->reconfigure(std::string("port_range = \"20000-20999\"\nblock_size = 100\n[[socket]]\nid = 0\n") +
+  nat.rig->reconfigure(std::string("block_size = 100\n[[socket]]\nid = 0\n") +
                        "egress4 = \"198.51.100.1\"\n[[socket]]\nid = 6\negress4 = \"198.51.100.6\"\n");
   EXPECT_EQ(info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1, 1, 6))).src, addr("198.51.100.6"));
 }
@@ -743,7 +868,7 @@ TEST(NatEngine, SessionEventsAreKeptInARing) {
   m.blocks = waygate::Gauge(&slots[7]);
   waygate::nat::Engine engine(m, 1);
   waygate::nat::Settings s;
-  s.sockets.push_back({0, addr("198.51.100.1"), std::nullopt});
+  s.sockets.push_back({0, addr("198.51.100.1"), std::nullopt, {}, ""});
   ASSERT_FALSE(engine.configure(s).has_value());
   const auto wall = std::chrono::sys_days{std::chrono::year{2026} / 3 / 1};
   engine.set_clock(0s, wall);

@@ -40,6 +40,16 @@ constexpr const char* to_string(SocketType t) {
   return t == SocketType::exit_node ? "exit_node" : "subnet_router";
 }
 
+// Ports FIRST-LAST, both ends included. By default the NAT's on a socket's egress addresses
+// when its [[socket]] names none.
+struct PortRange {
+  std::uint16_t first = 20000;
+  std::uint16_t last = 59999;
+  std::uint32_t size() const { return std::uint32_t{last} - first + 1; }
+  bool operator==(const PortRange&) const = default;
+};
+inline std::string to_string(PortRange r) { return std::to_string(r.first) + "-" + std::to_string(r.last); }
+
 struct Socket {
   std::string name;
   SocketType type = SocketType::exit_node;
@@ -47,6 +57,9 @@ struct Socket {
   std::string connector;               // the connector it runs on
   std::vector<net::Prefix> routes;     // exit node: 0.0.0.0/0 and ::/0; subnet router: its prefixes
   std::vector<net::Address> egress;    // the public address(es) its traffic is NAT'd to
+  // The ports the NAT owns on them: nat translates the socket's sessions to these, the egress
+  // edge keeps the kernel off them. Set only where there are egress addresses.
+  PortRange egress_ports;
   std::vector<net::Address> dns;       // resolvers offered to its clients
   // An exit node reaches the internet (IANA's global destinations, waygate/net/special_purpose.hpp)
   // but not the overlay or the connector's own addresses, plus `allow` and minus `deny`: the most

@@ -53,6 +53,7 @@ groups = ["contractors"]
 name = "exit"
 type = "exit_node"
 egress = ["10.92.0.1"]
+egress_ports = "40000-40999"
 allow = ["10.92.0.0/24"]  # the outside host's private network: not the internet
 [[policy]]
 name = "everyone"
@@ -74,13 +75,11 @@ plugin = "stats"
 [[stage]]
 name = "nat"
 plugin = "nat"
-port_range = "40000-40999"
 block_size = 64
 [[stage]]
 name = "egress"
 plugin = "egress"
 interface = "vt$RUN_ID"
-port_range = "40000-40999"
 TOML
 }
 shaper_stage() {

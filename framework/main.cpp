@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "doctor.hpp"
 #include "host.hpp"
 #include "plugin_catalog.hpp"
 #include "waygate/abi.hpp"
@@ -14,7 +15,7 @@
 namespace {
 
 bool builtin(const char* word) {
-  for (const char* b : {"run", "check", "version"})
+  for (const char* b : {"run", "check", "doctor", "version"})
     if (std::strcmp(word, b) == 0) return true;
   return word[0] == '-';
 }
@@ -79,11 +80,16 @@ int main(int argc, char** argv) {
   add_common(check);
   check->add_flag("--keys", options.keys,
                   "Print every key the host and its plugins read: section, table, key, type, default");
+  auto* doctor = app.add_subcommand("doctor", "Check a connector (or a client) the way its troubleshooting list says");
+  add_common(doctor);
+  double wait = 2;
+  doctor->add_option("--wait", wait, "Seconds to watch the counters move")->check(CLI::Range(0.1, 60.0));
   auto* version = app.add_subcommand("version", "Print the version and the plugin ABI version");
 
   CLI11_PARSE(app, argc, argv);
   if (*run) return waygate::run_host(options, catalog);
   if (*check) return waygate::check_config(options, catalog);
+  if (*doctor) return waygate::doctor(options, wait, catalog);
   if (*version) fmt::print("waygate {} (plugin ABI {})\n", WAYGATE_VERSION, waygate::abi_text(waygate::kAbiVersion));
   return 0;
 }

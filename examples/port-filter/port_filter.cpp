@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "waygate/admin_client.hpp"
+#include "waygate/doctor.hpp"
 #include "waygate/net/headers.hpp"
 #include "waygate/plugin.hpp"
 
@@ -136,3 +138,30 @@ class PortFilter final : public waygate::Plugin {
 }  // namespace port_filter
 
 WAYGATE_PLUGIN(port_filter::PortFilter, "port-filter", "0.1.0")
+
+// What `waygate doctor -c FILE` says of each port-filter stage: the ports it blocks, and when the
+// connector runs, how many packets it has blocked (a stage that blocks a port the clients need is
+// where an operator looks first).
+namespace port_filter {
+namespace {
+
+std::vector<waygate::Check> checks(const waygate::Patient& p) {
+  const std::string name = p.stage.string("name", "port-filter");
+  std::string ports;
+  for (auto port : p.stage.integers("ports", 1, 65535)) ports += (ports.empty() ? "" : ", ") + std::to_string(port);
+  std::string detail = "blocks " + ports;
+  if (p.running) {
+    try {
+      const double blocked = waygate::metric_sum(waygate::admin_get(p.admin, "/metrics", p.token),
+                                                 "waygate_drops_total{stage=\"" + name + "\",reason=\"port_blocked\"}");
+      detail += "; " + std::to_string(static_cast<long long>(blocked)) + " packet(s) blocked since start";
+    } catch (const std::exception&) {  // the host's own check says when the admin API stops answering
+    }
+  }
+  return {{name, true, detail, "", false}};
+}
+
+}  // namespace
+}  // namespace port_filter
+
+WAYGATE_DOCTOR(port_filter::checks)

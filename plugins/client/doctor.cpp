@@ -25,13 +25,9 @@ namespace {
 namespace json = boost::json;
 
 struct Report {
-  int failed = 0;
+  std::vector<Check> checks;
   bool check(const std::string& name, bool ok, const std::string& detail, const std::string& hint = "") {
-    fmt::print("{} {}: {}\n", ok ? "pass" : "FAIL", name, detail);
-    if (!ok) {
-      ++failed;
-      fmt::print("     -> {}\n", hint);
-    }
+    checks.push_back({name, ok, detail, hint});
     return ok;
   }
 };
@@ -95,22 +91,24 @@ bool dns_answers(const net::Address& server, double wait) {
 
 }  // namespace
 
-int client_doctor(const std::string& file, double wait) {
+std::vector<Check> client_checks(const std::string& file, double wait, bool alone) {
   Report r;
   std::optional<ClientFile> f;
   try {
     f = ClientFile::read(file);
   } catch (const std::exception& e) {
     r.check("config", false, e.what(), "fix the file; `waygate check -c " + file + "` checks every stage");
-    return 1;
+    return r.checks;
   }
-  r.check("config", true, fmt::format("{} reads: {} connector(s), device {}", file, f->settings.connectors.size(), f->settings.device));
+  if (alone)
+    r.check("config", true, fmt::format("{} reads: {} connector(s), device {}", file, f->settings.connectors.size(), f->settings.device));
 
   std::vector<TunnelPeer> peers;
   bool running = false;
   try {
     peers = tunnel_peers(*f);
-    running = r.check("client running", true, "its admin API answers on " + f->admin.address);
+    running = true;
+    if (alone) r.check("client running", true, "its admin API answers on " + f->admin.address);
   } catch (const std::exception& e) {
     r.check("client running", false, e.what(), "start it: `waygate run -c " + file + "`");
   }
@@ -153,7 +151,7 @@ int client_doctor(const std::string& file, double wait) {
 
   if (!r.check("exit node selected", s.has_value(), s ? fmt::format("{} on {}", s->exit_node, s->connector) : "none",
                "`waygate client exit-nodes -c " + file + "` lists them; `waygate client use NAME -c " + file + "`"))
-    return 1;
+    return r.checks;
   if (answer) {
     bool offered = false;
     for (auto& x : answer->at("exit_nodes").as_array()) offered |= x.at("name").as_string() == s->exit_node;
@@ -172,7 +170,7 @@ int client_doctor(const std::string& file, double wait) {
   }
   if (!r.check("installed", s->installed.has_value(), s->installed ? "routes and the rest are in place" : "selected but not installed",
                "the client host installs it when it starts: is it running?"))
-    return 1;
+    return r.checks;
 
   RouteTable table;
   for (auto& prefix : s->routes) {
@@ -225,8 +223,26 @@ int client_doctor(const std::string& file, double wait) {
     r.check("lockdown", present, present ? "nftables table inet " + name + " lets nothing out but the tunnel" : "its table is gone",
             "a firewall manager flushed the ruleset: `waygate client use " + s->exit_node + " --lockdown` again");
   }
-  fmt::print("{}\n", r.failed == 0 ? "all checks pass" : fmt::format("{} check(s) failed", r.failed));
-  return r.failed == 0 ? 0 : 1;
+  return r.checks;
 }
 
+int client_doctor(const std::string& file, double wait) {
+  int failed = 0;
+  for (const Check& c : client_checks(file, wait, true)) {
+    fmt::print("{} {}: {}\n", c.ok ? "pass" : "FAIL", c.name, c.detail);
+    if (!c.ok) ++failed, fmt::print("     -> {}\n", c.hint);
+  }
+  fmt::print("{}\n", failed == 0 ? "all checks pass" : fmt::format("{} check(s) failed", failed));
+  return failed == 0 ? 0 : 1;
+}
+
+namespace {
+
+// In `waygate doctor -c CLIENT.toml`, after the host's own checks (the file, the admin API).
+std::vector<Check> checkup(const Patient& p) { return client_checks(p.file, p.wait, false); }
+
+}  // namespace
+
 }  // namespace waygate::client
+
+WAYGATE_DOCTOR(waygate::client::checkup)

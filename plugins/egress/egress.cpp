@@ -16,7 +16,6 @@
 #include "frame.hpp"
 #include "waygate/net/gso.hpp"
 #include "waygate/net/ip.hpp"
-#include "doctor.hpp"
 #include "kernel.hpp"
 #include "tables.hpp"
 #include "shared.hpp"
@@ -329,5 +328,4 @@ class EgressEdge final : public Plugin {
 }  // namespace waygate::egress
 
 WAYGATE_PLUGIN(waygate::egress::EgressEdge, "egress", "0.1.0")
-WAYGATE_COMMANDS({"doctor", "Check an exit node: config, policies, NAT and nftables, egress address, firewall, packets",
-                  &waygate::egress::doctor_command})
+

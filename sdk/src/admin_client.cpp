@@ -1,6 +1,8 @@
 #include "waygate/admin_client.hpp"
 
+#include <cstdlib>
 #include <filesystem>
+#include <string_view>
 #include <optional>
 #include <stdexcept>
 
@@ -71,6 +73,22 @@ std::string admin_get(const std::string& address, const std::string& target, con
   HttpAnswer a = http_request(address, "GET", target, "", token);
   if (a.status != 200) throw std::runtime_error(fmt::format("{} answered {} {}", address, a.status, a.body));
   return a.body;
+}
+
+double metric_sum(const std::string& text, const std::string& name) {
+  double sum = 0;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + at, end - at);
+    at = end + 1;
+    if (!line.starts_with(name)) continue;
+    if (line.size() > name.size() && line[name.size()] != '{' && line[name.size()] != ' ') continue;
+    const std::size_t space = line.rfind(' ');
+    if (space != std::string_view::npos) sum += std::strtod(std::string(line.substr(space + 1)).c_str(), nullptr);
+  }
+  return sum;
 }
 
 }  // namespace waygate

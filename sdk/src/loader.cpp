@@ -64,4 +64,10 @@ std::span<const Command> PluginLibrary::commands() const {
   return {table.commands, table.count};
 }
 
+Checkup PluginLibrary::checkup() const {
+  if (!handle_->library.has("waygate_doctor")) return nullptr;
+  const auto& table = handle_->library.get_alias<const DoctorTable>("waygate_doctor");
+  return table.abi == kAbiVersion ? table.checks : nullptr;
+}
+
 }  // namespace waygate

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "waygate/doctor.hpp"
 #include "waygate/plugin.hpp"
 
 namespace waygate {
@@ -27,6 +28,8 @@ class PluginLibrary {
   const PluginInfo& info() const { return *info_; }
   // The commands the plugin adds to the waygate binary (none if it exports no table).
   std::span<const Command> commands() const;
+  // The checks it adds to `waygate doctor` (nullptr if it exports none).
+  Checkup checkup() const;
   const std::string& path() const { return path_; }
 
  private:

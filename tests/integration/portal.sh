@@ -65,6 +65,14 @@ name = "policy"
 plugin = "policy"
 
 [[stage]]
+name = "shaper"
+plugin = "shaper"
+[[stage.quota]]
+identity = "alice"
+bytes = "10GB"
+per = "day"
+
+[[stage]]
 name = "stats"
 plugin = "stats"
 history = "$WORK/state/stats.json"

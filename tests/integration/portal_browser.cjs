@@ -55,6 +55,9 @@ function check(ok, what) {
 
     await page.waitForSelector('#clients tr[data-client="alice"]', { timeout: 15000 });
     check(true, "alice is listed among the connected clients");
+    await page.waitForFunction(() => /of 9\.3 GiB \/ day/.test(document.querySelector('#clients tr[data-client="alice"] .quota').textContent),
+      null, { timeout: 15000 });
+    check(true, `her quota's use is shown: ${await page.textContent('#clients tr[data-client="alice"] .quota')}`);
     await page.waitForFunction(() => Number(document.querySelector("#graph").getAttribute("data-edges")) >= 1, null,
       { timeout: 10000 });
     check(await page.$("#graph canvas") !== null, "the access graph is drawn by Cytoscape.js");

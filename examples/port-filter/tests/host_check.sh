@@ -3,6 +3,7 @@
 # (accepted), and over copies in which this plugin, then a stock one, refuses a value: each is
 # exit 1 and one line naming the file, line, column, stage and key. The rig cannot show this:
 # there the plugin's error is read while its library is loaded; the host prints it afterwards.
+# Then `waygate doctor` over the sample config: the plugin's own check among the host's.
 set -euo pipefail
 waygate=$1 plugins=$2 config=$3
 work=$(mktemp -d)
@@ -30,3 +31,9 @@ refused port-zero 's/^ports = .*/ports = [0]/' \
 line=$(grep -n '^mtu' "$config" | head -1 | cut -d: -f1)
 refused stock-mtu "${line}s/^mtu = .*/mtu = 5/" \
   "^$work/stock-mtu.toml:$line:[0-9]+: stage 'inside': key 'mtu': expected an integer from [0-9]+ to [0-9]+, got 5\$"
+
+# Its own line in `waygate doctor`, among the host's (no connector runs here, so that one fails).
+out=$("$waygate" doctor -c "$config" --plugin-path "$plugins" --wait 0.1 2>&1) && { echo "FAIL: doctor passed with no connector running: $out"; exit 1; }
+grep -q "^pass no-smtp: blocks 25, 465, 587, 137, 138, 139, 445$" <<<"$out" || { echo "FAIL: doctor says nothing of the stage: $out"; exit 1; }
+echo "ok: doctor: $(grep "^pass no-smtp" <<<"$out")"
+

@@ -33,4 +33,8 @@ AdminAccess admin_access(const std::string& config_file);
 // else (nothing listening, another status).
 std::string admin_get(const std::string& address, const std::string& target, const std::string& token = "");
 
+// The sum of a metric's samples in /metrics' text, whatever their labels: "waygate_x_total" sums
+// every waygate_x_total{...} line; "waygate_x_total{stage=\"a\"}" that one line. 0 when absent.
+double metric_sum(const std::string& metrics_text, const std::string& name);
+
 }  // namespace waygate

@@ -196,7 +196,14 @@ async function loadSeries(name) {
 
 // --- clients ------------------------------------------------------------------------------------
 
-function renderClients(stats, peers) {
+// An identity's quotas as "1.2 GiB of 10 GiB / day", "used up" once they are.
+function quotaText(quotas, name) {
+  return quotas.filter((q) => q.identity === name)
+    .map((q) => `${bytes(q.used)} of ${bytes(q.bytes)} / ${q.per}${q.socket ? ` on ${q.socket}` : ""}${q.exhausted ? ": used up" : ""}`)
+    .join("; ") || "—";
+}
+
+function renderClients(stats, peers, quotas) {
   const tbody = $("#clients tbody");
   tbody.replaceChildren();
   const byName = new Map(stats.identities.map((i) => [i.name, i]));
@@ -218,6 +225,7 @@ function renderClients(stats, peers) {
       el("td", { textContent: peer ? ago(peer.last_handshake) : "—" }),
       el("td", { class: "num", textContent: bytes(up) }),
       el("td", { class: "num", textContent: bytes(down) }),
+      el("td", { class: "quota", textContent: quotaText(quotas, name) }),
       el("td", { class: "num", textContent: id && id.drops ? String(Object.values(id.drops).reduce((a, b) => a + b, 0)) : "0",
         title: id && id.drops ? Object.entries(id.drops).map(([r, n]) => `${r}: ${n}`).join("\n") : "" }),
       el("td", {}, el("span", { class: `pill ${active ? "on" : "off"}`, textContent: active ? "active" : "idle" }))));
@@ -368,10 +376,11 @@ async function tick(everything = false) {
     for (const s of stats.body.sockets) renderSocket(s, directory.get(s.name));
     if (slow && counted) await Promise.all(stats.body.sockets.map((s) => loadSeries(s.name)));
     if (slow) {
-      const peers = await api("/v1/peers");  // the wireguard stage's, where it serves them
+      const [peers, shaper] = await Promise.all([api("/v1/peers"), api("/v1/shaper")]);  // where stages serve them
       lastPeers = peers.status === 200 ? peers.body : null;
+      lastQuotas = shaper.status === 200 ? shaper.body.quotas : [];
     }
-    renderClients(stats.body, lastPeers ? lastPeers.peers : null);
+    renderClients(stats.body, lastPeers ? lastPeers.peers : null, lastQuotas);
     const clients = stats.body.sockets.reduce((a, s) => a + s.clients, 0);
     $("#summary").textContent = `${stats.body.sockets.length} socket(s) · ${clients} active client(s)`;
     status(true, `${counted ? "live" : "no stats stage"} · ${new Date().toLocaleTimeString()}`);
@@ -381,6 +390,7 @@ async function tick(everything = false) {
   }
 }
 let lastPeers = null;
+let lastQuotas = [];
 
 window.addEventListener("resize", () => { for (const c of cards.values()) c.plot.setSize(chartSize(c.chart)); });
 setupForm();

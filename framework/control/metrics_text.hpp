@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "waygate/counters.hpp"
+#include "counter_registry.hpp"
 
 namespace waygate {
 

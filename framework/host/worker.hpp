@@ -16,7 +16,7 @@
 #include "host_config.hpp"
 #include "plugin_catalog.hpp"
 #include "waygate/api.hpp"
-#include "waygate/counters.hpp"
+#include "counter_registry.hpp"
 
 namespace waygate {
 

@@ -5,14 +5,14 @@
 namespace waygate::stats {
 
 namespace {
-std::string label(const CounterRegistry::Sample& s, std::string_view name) {
+std::string label(const MetricSample& s, std::string_view name) {
   for (auto& [k, v] : s.labels)
     if (k == name) return v;
   return "";
 }
 }  // namespace
 
-Attributed attribute(const std::vector<CounterRegistry::Sample>& metrics, const Directory& d,
+Attributed attribute(const std::vector<MetricSample>& metrics, const Directory& d,
                      const std::vector<std::uint32_t>& socket_of) {
   Attributed a;
   a.socket_drops.resize(d.sockets.size());

@@ -24,7 +24,7 @@ struct Attributed {
 };
 
 // `socket_of[i]`: the socket identity i last sent to (kNoId: none), for its handshakes.
-Attributed attribute(const std::vector<CounterRegistry::Sample>& metrics, const Directory& d,
+Attributed attribute(const std::vector<MetricSample>& metrics, const Directory& d,
                      const std::vector<std::uint32_t>& socket_of);
 
 }  // namespace waygate::stats

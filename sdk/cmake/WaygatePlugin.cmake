@@ -12,6 +12,7 @@ function(waygate_add_plugin name)
     set_target_properties(waygate-${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${WAYGATE_PLUGIN_OUTPUT_DIR})
   endif()
   # A plugin must not leave symbols for the host to supply: fail at link time, not at load time.
-  # Only "waygate_plugin" leaves the object: the SDK library linked in stays private to it.
+  # Only the registrations (waygate_plugin, waygate_commands, waygate_doctor) leave the object:
+  # the SDK library linked in stays private to it.
   target_link_options(waygate-${name} PRIVATE -Wl,--no-undefined -Wl,--exclude-libs,ALL)
 endfunction()

@@ -334,7 +334,11 @@ std::int64_t Rig::counter(std::string_view name, const Labels& labels) const {
   return impl_->registry.value(name, labels);
 }
 
-CounterRegistry& Rig::counters() { return impl_->registry; }
+std::vector<MetricSample> Rig::metrics() const { return impl_->registry.snapshot(); }
+
+void Rig::set_metric(std::string_view name, MetricKind kind, const Labels& labels, std::uint64_t value) {
+  impl_->registry.slot(name, "", kind, labels, 0)->store(value, std::memory_order_relaxed);
+}
 
 void Rig::advance(Duration d) { impl_->timers.advance(impl_->timers.now() + d); }
 Time Rig::now() const { return impl_->timers.now(); }

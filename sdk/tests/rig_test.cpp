@@ -124,7 +124,7 @@ TEST(Rig, DropsAreCountedBySocketAndIdentity) {
   EXPECT_EQ(rig.counter("socket_drops_total", {{"socket", "corporate-exit"}, {"reason", "odd"}}), 2);
   EXPECT_EQ(rig.counter("identity_drops_total", {{"identity", "bob"}, {"reason", "odd"}}), 2);
   // Only cells that counted something are reported: alice has none.
-  for (auto& s : rig.counters().snapshot())
+  for (auto& s : rig.metrics())
     for (auto& [k, v] : s.labels) EXPECT_FALSE(k == "identity" && v == "alice") << s.name;
   EXPECT_EQ(rig.pool().available(), rig.pool().capacity());
 

@@ -187,12 +187,12 @@ allowed_ips = ["10.${1}0.0.2/32", "fd${1}0::2/128"]
 TOML
 }
 
-# exit_connector N HOST_KEYS [IDENTITIES] [NAT_KEYS]: prints a connector's config for three_hosts N:
-# identity "laptop" ($WORK/client.pub) and the [[identity]] tables IDENTITIES, the exit node "exit"
-# on 10.N2.0.1 and fdN2::1 that a policy grants everyone (and that reaches the outside network,
-# private as test networks are), and the pipeline tunnel (port 51820,
-# $WORK/server.key, every identity a peer) -> policy -> nat (ports 40000-40999 in blocks of 64,
-# and NAT_KEYS) -> egress on vt<id>. HOST_KEYS are the lines of [host].
+# exit_connector N HOST_KEYS [IDENTITIES] [NAT_KEYS] [MIDDLE_STAGES]: prints a connector's config for
+# three_hosts N: identity "laptop" ($WORK/client.pub) and the [[identity]] tables IDENTITIES, the
+# exit node "exit" on 10.N2.0.1 and fdN2::1 that a policy grants everyone (and that reaches the
+# outside network, private as test networks are), and the pipeline tunnel (port 51820,
+# $WORK/server.key, every identity a peer) -> policy -> MIDDLE_STAGES -> nat (ports 40000-40999
+# in blocks of 64, and NAT_KEYS) -> egress on vt<id>. HOST_KEYS are the lines of [host].
 exit_connector() {
   cat <<TOML
 [host]
@@ -223,6 +223,7 @@ identities = true
 [[stage]]
 name = "policy"
 plugin = "policy"
+${5:-}
 [[stage]]
 name = "nat"
 plugin = "nat"

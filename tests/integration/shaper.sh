@@ -31,17 +31,11 @@ ip -n "$S" link set "ve$RUN_ID" up
 ip netns exec "$O" tc qdisc add dev "vo$RUN_ID" root tbf rate 40mbit burst 64kb latency 100ms
 
 wg_key server
+wg_key client  # the helper's "laptop", not used here
 wg_key alice
 wg_key bob
 ADMIN=127.0.0.1:9190
-# connector SHAPER_STAGE: the connector's config with SHAPER_STAGE between policy and stats.
-connector() {
-  cat <<TOML
-[host]
-admin = "$ADMIN"
-[overlay]
-pool4 = "10.90.0.0/24"
-pool6 = "fd90::/64"
+IDENTITIES=$(cat <<TOML
 [[identity]]
 name = "alice"
 public_key = "$(cat "$WORK/alice.pub")"
@@ -49,39 +43,10 @@ public_key = "$(cat "$WORK/alice.pub")"
 name = "bob"
 public_key = "$(cat "$WORK/bob.pub")"
 groups = ["contractors"]
-[[socket]]
-name = "exit"
-type = "exit_node"
-egress = ["10.92.0.1"]
-egress_ports = "40000-40999"
-allow = ["10.92.0.0/24"]  # the outside host's private network: not the internet
-[[policy]]
-name = "everyone"
-organization_wide = true
-permissions = ["network"]
-[[stage]]
-name = "tunnel"
-plugin = "wireguard"
-listen_port = 51820
-private_key_file = "$WORK/server.key"
-identities = true
-[[stage]]
-name = "policy"
-plugin = "policy"
-$1
-[[stage]]
-name = "stats"
-plugin = "stats"
-[[stage]]
-name = "nat"
-plugin = "nat"
-block_size = 64
-[[stage]]
-name = "egress"
-plugin = "egress"
-interface = "vt$RUN_ID"
 TOML
-}
+)
+# connector SHAPER_STAGE: the connector's config with SHAPER_STAGE and stats between policy and nat.
+connector() { exit_connector 9 "admin = \"$ADMIN\"" "$IDENTITIES" "" "$1"$'\n[[stage]]\nname = "stats"\nplugin = "stats"'; }
 shaper_stage() {
   cat <<TOML
 [[stage]]
@@ -108,8 +73,8 @@ reload() {
 
 connector "" >"$WORK/connector.toml"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
-exit_peer "$C" alice 10.91.0.1 10.90.0.2 fd90::2
-exit_peer "$D" bob 10.93.0.1 10.90.0.3 fd90::3
+exit_peer "$C" alice 10.91.0.1 10.90.0.3 fd90::3  # laptop has .2
+exit_peer "$D" bob 10.93.0.1 10.90.0.4 fd90::4
 for port in 5201 5202; do
   ip netns exec "$O" iperf3 -s -B 10.92.0.2 -p "$port" >"$WORK/iperf-$port.log" 2>&1 &
   PIDS+=($!)

@@ -9,7 +9,7 @@ For every folder of plugins/, it refuses
     ("waygate/...", present in sdk/include): another plugin's header, a host header, an SDK
     source-tree header;
   - a target in its CMakeLists.txt that another plugin folder defines, or one of the host's
-    (waygate_host, waygate_sdk_internal, ...);
+    (waygate_host, waygate_runtime, ...);
   - an include directory that leaves the folder.
 Prints one line per finding and exits 1 if there is any, else prints what it checked.
 """
@@ -21,7 +21,7 @@ import tempfile
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
 DEFINED = re.compile(r'add_library\(\s*([A-Za-z0-9_.-]+)')
 WORD = re.compile(r'[A-Za-z0-9_:.-]+')
-HOST_TARGETS = {"waygate_host", "waygate_control", "waygate_sdk_internal"}
+HOST_TARGETS = {"waygate_host", "waygate_control", "waygate_runtime"}
 
 
 def sources(folder):

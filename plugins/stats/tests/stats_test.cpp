@@ -164,7 +164,7 @@ TEST(Stats, ApiAndTable) {
 TEST(Stats, ShowsDropsSessionsAndHandshakesOtherStagesCount) {
   auto r = stats();
   auto set = [&](const char* name, waygate::MetricKind kind, const waygate::Labels& labels, std::uint64_t v) {
-    r->counters().slot(name, "", kind, labels, 0)->store(v);
+    r->set_metric(name, kind, labels, v);
   };
   using waygate::MetricKind;
   set("waygate_socket_drops_total", MetricKind::counter, {{"socket", "corporate-exit"}, {"stage", "nat"}, {"reason", "no_session"}}, 4);

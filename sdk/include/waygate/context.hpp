@@ -35,7 +35,7 @@ class Context {
   // Every metric of the process as /metrics shows it (full names, summed over workers): for a
   // stage that reports what others count (stats). It allocates and takes locks: call it from a
   // timer or a request, never per packet.
-  virtual std::vector<CounterRegistry::Sample> metrics() const = 0;
+  virtual std::vector<MetricSample> metrics() const = 0;
 
   virtual Timer timer(std::function<void()> fire) = 0;
   virtual Time now() const = 0;  // monotonic: for durations and timers

@@ -6,11 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
-#include <memory>
 #include <string>
-#include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -61,54 +57,13 @@ class Gauge {
 
 enum class MetricKind : std::uint8_t { counter, gauge };
 
-class DropLedger;  // drops by socket and identity (the SDK's src/drop_ledger.hpp)
-
-// Every counter of one process. Registration takes a lock (configure time only); the slots it
-// hands out never move, so the hot path holds plain pointers.
-class CounterRegistry {
- public:
-  struct Sample {
-    std::string name;
-    std::string help;
-    MetricKind kind;
-    Labels labels;
-    std::int64_t value;  // counters are reported as their (non-negative) sum
-  };
-
-  explicit CounterRegistry(unsigned workers = 1);
-  ~CounterRegistry();
-  CounterRegistry(const CounterRegistry&) = delete;
-  CounterRegistry& operator=(const CounterRegistry&) = delete;
-
-  // The slot of `worker` for the metric with this name and labels, created on first use.
-  // Throws std::invalid_argument if the name was registered with another kind.
-  std::atomic<std::uint64_t>* slot(std::string_view name, std::string_view help, MetricKind kind,
-                                   const Labels& labels, unsigned worker);
-
-  // Sum over workers of one metric (0 if unknown).
-  std::int64_t value(std::string_view name, const Labels& labels = {}) const;
-  // Every metric, summed over workers, in registration order; then the drop ledgers' cells.
-  std::vector<Sample> snapshot() const;
-  // The ledger of `worker`'s drops by socket and identity, kept as long as the registry.
-  DropLedger& drop_ledger(unsigned worker);
-
- private:
-  struct Entry;
-  struct Chunk;
-  std::atomic<std::uint64_t>* new_slot(unsigned worker);
-
-  mutable std::mutex mutex_;
-  unsigned workers_;
-  Entry* find(std::string_view name, const Labels& labels) const;
-
-  std::vector<std::unique_ptr<Entry>> entries_;              // in registration order
-  // By name and labels (key()), and each name's kind: a registry of ten thousand peers' counters
-  // is searched without walking it.
-  std::unordered_map<std::string, Entry*> index_;
-  std::unordered_map<std::string, MetricKind> kinds_;
-  std::vector<std::vector<std::unique_ptr<Chunk>>> chunks_;  // per worker
-  std::vector<std::size_t> used_;                            // slots used in each worker's last chunk
-  std::vector<std::unique_ptr<DropLedger>> ledgers_;          // per worker
+// One metric as /metrics shows it, summed over workers: what Context::metrics() lists.
+struct MetricSample {
+  std::string name;
+  std::string help;
+  MetricKind kind;
+  Labels labels;
+  std::int64_t value;  // counters are reported as their (non-negative) sum
 };
 
 }  // namespace waygate

@@ -76,7 +76,11 @@ class Rig {
 
   std::uint64_t drops(std::string_view reason) const;
   std::int64_t counter(std::string_view name, const Labels& labels = {}) const;
-  CounterRegistry& counters();
+  // Every metric, as the plugin's Context::metrics() lists them.
+  std::vector<MetricSample> metrics() const;
+  // Sets a metric as another stage would count it (a stage that reports what others count, as
+  // stats does, is tested with it). `name` in full, as /metrics shows it.
+  void set_metric(std::string_view name, MetricKind kind, const Labels& labels, std::uint64_t value);
 
   // Fake clock: moves time forward and fires the timers due. The plugin's wall() starts at
   // 2026-01-01 00:00 UTC and moves with it.

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "counter_registry.hpp"
 #include "endpoints.hpp"
 #include "waygate/context.hpp"
 
@@ -35,7 +36,7 @@ class StageContext final : public Context {
   Pool& pool() override { return pool_; }
   Io& io() override { return io_; }
   Crew& crew() override { return crew_; }
-  std::vector<CounterRegistry::Sample> metrics() const override { return registry_.snapshot(); }
+  std::vector<MetricSample> metrics() const override { return registry_.snapshot(); }
   std::shared_ptr<const Directory> directory() const override { return directory_; }
   // Also sizes the worker's drop ledger for the directory's sockets and identities.
   void set_directory(std::shared_ptr<const Directory> d);

@@ -42,7 +42,7 @@ class DropLedger {
   }
 
   // The cells that are not zero, as samples, for CounterRegistry::snapshot().
-  void collect(std::vector<CounterRegistry::Sample>& out) const;
+  void collect(std::vector<MetricSample>& out) const;
 
  private:
   struct Reason {

@@ -1,4 +1,4 @@
-#include "waygate/counters.hpp"
+#include "counter_registry.hpp"
 
 #include <array>
 #include <map>

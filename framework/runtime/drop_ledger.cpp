@@ -57,7 +57,7 @@ void DropLedger::resize(std::vector<std::string> sockets, std::vector<std::strin
   identities_ = identity_names_.size();
 }
 
-void DropLedger::collect(std::vector<CounterRegistry::Sample>& out) const {
+void DropLedger::collect(std::vector<MetricSample>& out) const {
   std::lock_guard lock(mutex_);
   const std::size_t n = reasons_.size();
   for (std::size_t row = 0; row < sockets_ + identities_; ++row)

@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "waygate/counters.hpp"
+#include "counter_registry.hpp"
 #include "waygate/pool.hpp"
 
 using waygate::CounterRegistry;

@@ -116,6 +116,9 @@ bool Config::has(std::string_view key) const { return as_table(table_).contains(
 
 void Config::require(std::string_view key, std::string_view what) const {
   state_->required.emplace(table_, std::string(key));
+  // Called after the getter, it still marks what the getter recorded.
+  for (auto& k : state_->asked)
+    if (k.key == key && k.table == path_ && k.context == context_) k.fallback = "required";
   if (!has(key)) fail(key, fmt::format("missing ({} is required)", what));
 }
 

@@ -121,6 +121,13 @@ TEST(Config, RequireMakesAnyKeyRequired) {
   Config absent = Config::parse("colour = 'red'\n", "t.toml");
   EXPECT_EQ(error_of([&] { absent.require("ports", "an array of ports"); }),
             "t.toml:1:1: key 'ports': missing (an array of ports is required)");
+  // Asked before it is required, the key is marked all the same.
+  Config later = Config::parse("ports = [25]\n", "t.toml");
+  later.record_keys();
+  EXPECT_EQ(later.integers("ports", 1, 65535), std::vector<std::int64_t>{25});
+  later.require("ports", "an array of ports");
+  ASSERT_EQ(later.asked().size(), 1u);
+  EXPECT_EQ(later.asked()[0].fallback, "required");
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// fuzz-sources: plugins/nat/engine.cpp
+// fuzz-sources: plugins/nat/engine.cpp sdk/src/prohibited.cpp
 // fuzz-flags: -Iplugins/nat
 //
 // Arbitrary bytes through the NAT engine (plugins/nat/engine.cpp), no host and no rig. The input is
@@ -8,7 +8,8 @@
 // tables are tiny (64 ports, blocks of 8, 48 sessions) so exhaustion and a full table happen.
 // After each packet: a translated packet must still parse, and every checksum that verified before
 // (IPv4 header, L4, and for an ICMP error the quoted packet's) must verify after; an ICMP error the
-// engine builds must verify from scratch. Anything else traps.
+// answer to a refused packet (the SDK's net::prohibit, from the engine's egress address) must verify
+// from scratch. Anything else traps.
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -19,6 +20,7 @@
 
 #include "engine.hpp"
 #include "waygate/net/headers.hpp"
+#include "waygate/net/prohibited.hpp"
 
 namespace {
 
@@ -106,14 +108,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (before.quoted_l4 && !after.quoted_l4) __builtin_trap();
       if (before.udp_zero && !after.udp_zero) __builtin_trap();
     } else if (r.verdict == Verdict::prohibit) {
-      const std::size_t hl = Engine::prohibited_header_len(len ? pkt[0] >> 4 : 4);
-      auto room = std::span<std::uint8_t>(buf.data() + kHead - hl, buf.size() - kHead + hl);
-      const std::size_t n = engine.make_prohibited(room, hl, len, meta);
-      if (n > 0) {
-        const auto reply = room.first(n);
-        const auto c = check(reply);
+      waygate::Packet p(buf.data(), static_cast<std::uint32_t>(buf.size()), 0);
+      p.reset(kHead);
+      p.resize(len);
+      const net::Address* from = engine.answer_from(meta, static_cast<std::uint8_t>(len ? pkt[0] >> 4 : 4));
+      if (from != nullptr && net::prohibit(p, *from)) {
+        const auto c = check(p.bytes());
         if (!c.parsed || !c.l4) __builtin_trap();
-        if (reply[0] >> 4 == 4 && !c.ip) __builtin_trap();
+        if (p.data()[0] >> 4 == 4 && !c.ip) __builtin_trap();
       }
     }
   }

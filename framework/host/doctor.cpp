@@ -1,45 +1,14 @@
 #include "doctor.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include <fmt/format.h>
 
 #include "host_config.hpp"
+#include "waygate/admin_client.hpp"
 #include "waygate/doctor.hpp"
-#include "waygate/packet.hpp"
 
 namespace waygate {
 
 namespace {
-
-// Whether something accepts TCP connections on the admin address within two seconds; "" if so,
-// else why not. Only a connect: the stages' checks ask the API itself. (Not the SDK's HTTP client:
-// the host builds Asio for io_uring, the SDK with Asio's defaults, and one binary must not hold
-// both.)
-std::string answers(const std::string& address) {
-  Endpoint at;
-  if (!parse_endpoint(address, at)) return "'" + address + "' is not ADDRESS:PORT";
-  const int fd = ::socket(at.addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::strerror(errno);
-  std::string why;
-  if (::connect(fd, &at.addr.sa, at.len) != 0 && errno != EINPROGRESS) {
-    why = std::strerror(errno);
-  } else {
-    pollfd p{fd, POLLOUT, 0};
-    int error = 0;
-    socklen_t len = sizeof error;
-    if (::poll(&p, 1, 2000) != 1) why = "no answer within 2 s";
-    else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) why = std::strerror(error);
-  }
-  ::close(fd);
-  return why.empty() ? "" : address + ": " + why;
-}
 
 std::vector<Check> checkup(const HostOptions& options, double wait, PluginCatalog& catalog) {
   std::vector<Check> checks;
@@ -66,10 +35,14 @@ std::vector<Check> checkup(const HostOptions& options, double wait, PluginCatalo
 
   bool running = false;
   if (!config.admin.empty()) {
-    const std::string why = answers(config.admin);
-    running = why.empty();
-    checks.push_back({"running", running, running ? "the admin API answers on " + config.admin : why,
-                      "start it: `waygate run -c " + file + "` (in the namespace it runs in), or fix [host] admin"});
+    try {
+      admin_get(config.admin, "/healthz", config.admin_token);
+      running = true;
+      checks.push_back({"running", true, "the admin API answers on " + config.admin, ""});
+    } catch (const std::exception& e) {
+      checks.push_back({"running", false, e.what(),
+                        "start it: `waygate run -c " + file + "` (in the namespace it runs in), or fix [host] admin"});
+    }
   }
 
   for (const StageSpec& stage : config.stages) {

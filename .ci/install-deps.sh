@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libqrencode-dev libmaxminddb-dev prometheus-cpp-dev
   libnl-route-3-dev libcap-dev libnftables-dev
   nftables ethtool iproute2 iputils-ping wireguard-go wireguard-tools iperf3 curl python3 bc
+  etcd-server etcd-client  # the directory's store, for the namespace tests
   chromium  # the portal's browser test (driven by playwright-core from npm)
 )
 
@@ -27,6 +28,14 @@ done
 if ((${#missing[@]})); then
   SUDO=$([[ $(id -u) -eq 0 ]] || echo sudo)
   echo "installing: ${missing[*]}"
+  # A package that brings a daemon (etcd) must not start one here: the tests run their own, in
+  # namespaces of their own. Debian's policy-rc.d says so to the packages' scripts.
+  policy=/usr/sbin/policy-rc.d
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

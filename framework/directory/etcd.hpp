@@ -1,0 +1,40 @@
+// etcd's v3 API through its JSON gateway (POST /v3/kv/range, /v3/kv/txn), one request per call,
+// trying the cluster's members in turn until one answers: what the directory needs of a
+// distributed store, and no more. Keys and values are bytes; the gateway carries them in base64.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace waygate {
+
+struct KeyValue {
+  std::string key, value;
+  std::int64_t mod_revision = 0;
+};
+
+// Everything under a prefix as of one revision of the store.
+struct Snapshot {
+  std::int64_t revision = 0;
+  std::vector<KeyValue> kvs;  // by key
+};
+
+class Etcd {
+ public:
+  // Members as "http://10.0.0.1:2379"; throws std::invalid_argument for anything else.
+  explicit Etcd(const std::vector<std::string>& members);
+
+  Snapshot range(const std::string& prefix) const;
+  // The puts and deletes in one transaction, taken only if no key under `prefix` was written
+  // after `revision`; false (and nothing written) otherwise.
+  bool commit(const std::string& prefix, std::int64_t revision, const std::vector<KeyValue>& puts,
+              const std::vector<std::string>& deletes) const;
+
+ private:
+  // The answer's body from the first member that answers; throws naming every member otherwise.
+  std::string post(const std::string& target, const std::string& body) const;
+  std::vector<std::string> members_;  // "10.0.0.1:2379"
+};
+
+}  // namespace waygate

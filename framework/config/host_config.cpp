@@ -140,7 +140,28 @@ HostConfig build(Config root, const std::string& origin) {
     table.set_context(fmt::format("stage '{}'", name));
     out.stages.push_back({name, plugin, table});
   }
-  out.directory = Directory::load(root, read_assignments(out.state_dir));
+  if (root.has("directory")) {
+    Config d = root.table("directory");
+    d.set_context("[directory]");
+    d.require("etcd", "etcd's members, as [\"http://10.0.0.1:2379\"]");
+    EtcdDirectory e;
+    e.members = d.strings("etcd");
+    for (auto& m : e.members)
+      if (!m.starts_with("http://") || m.size() <= 7) d.fail("etcd", "'" + m + "': expected http://HOST:PORT");
+    if (e.members.empty()) d.fail("etcd", "names no member");
+    e.prefix = d.string("prefix", e.prefix);
+    if (!e.prefix.starts_with('/')) d.fail("prefix", "'" + e.prefix + "': a key prefix starts with '/'");
+    if (!e.prefix.ends_with('/')) e.prefix += '/';
+    e.connector = d.string("connector");
+    if (!valid_name(e.connector)) d.fail("connector", "a connector name is 1-32 characters of a-z, 0-9, '-' and '_'");
+    d.complete();
+    for (const char* kind : {"overlay", "identity", "socket", "policy"})
+      if (root.has(kind))
+        root.fail(kind, "the directory comes from etcd ([directory]): keep its tables there (waygate directory push)");
+    out.etcd = std::move(e);
+  } else {
+    out.directory = Directory::load(root, read_assignments(out.state_dir));
+  }
   root.complete();
   return out;
 }

@@ -7,7 +7,9 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,13 @@ struct StageSpec {
   std::string name;
   std::string plugin;  // a name found on the plugin path, or a path to a .so
   Config table;        // the whole [[stage]] table; `name` and `plugin` already accepted
+};
+
+// [directory]: the directory's tables live in etcd, not in the file.
+struct EtcdDirectory {
+  std::vector<std::string> members;  // "http://10.0.0.1:2379"
+  std::string prefix = "/waygate/";
+  std::string connector;             // this connector's name: its status key, PREFIXstatus/NAME
 };
 
 struct HostConfig {
@@ -45,10 +54,17 @@ struct HostConfig {
   std::vector<std::string> capabilities;
   std::vector<StageSpec> stages;
   std::shared_ptr<const Directory> directory = std::make_shared<const Directory>();
+  // With [directory] etcd: where it lives, and once read (etcd_directory.hpp), its revision and
+  // text (what the cache in state_dir keeps). Without it, the file's tables are the directory.
+  std::optional<EtcdDirectory> etcd;
+  std::int64_t directory_revision = 0;
+  std::string directory_text;
+  std::string directory_source;  // where it was read: "etcd /waygate/directory/ at revision 12", a copy
 };
 
 // Reads and checks the host's part of the file and the directory (keeping the overlay addresses
-// recorded in state_dir); stage tables are checked by their plugins.
+// recorded in state_dir); stage tables are checked by their plugins. With [directory] etcd, the
+// directory is left empty for load_directory() (etcd_directory.hpp) to fill.
 // `record_keys`: remember every key asked of the document (Config::asked), for `check --keys`.
 HostConfig load_host_config(const std::string& path, bool record_keys = false);
 HostConfig parse_host_config(std::string_view toml, const std::string& origin);

@@ -78,16 +78,17 @@ int directory_command(int argc, char** argv) {
     return app.exit(e);
   }
   if (!prefix.ends_with('/')) prefix += '/';
+  const std::string dir = directory_prefix(prefix);
   try {
     const Etcd etcd(members);
     if (*pull) {
-      const Snapshot s = etcd.range(prefix);
-      fmt::print("# the directory under {} at etcd revision {}\n\n{}", prefix, s.revision, directory_toml(below(s, prefix)));
+      const Snapshot s = etcd.range(dir);
+      fmt::print("# the directory under {} at etcd revision {}\n\n{}", dir, s.revision, directory_toml(below(s, dir)));
       return 0;
     }
     const DirectoryKeys wanted = directory_keys(file);
-    const Snapshot s = etcd.range(prefix);
-    Change c = changes(below(s, prefix), wanted, prefix);
+    const Snapshot s = etcd.range(dir);
+    Change c = changes(below(s, dir), wanted, dir);
     if (*diff) {
       for (auto& line : c.lines) fmt::print("{}\n", line);
       fmt::print("{}\n", c.lines.empty() ? "no change" : fmt::format("{} change(s) against etcd revision {}", c.lines.size(), s.revision));
@@ -98,12 +99,12 @@ int directory_command(int argc, char** argv) {
       return 0;
     }
     const std::int64_t read_at = base > 0 ? std::min(base, s.revision) : s.revision;
-    c.puts.push_back({prefix + std::string(kPushedKey), who(), 0});
-    if (!etcd.commit(prefix, read_at, c.puts, c.deletes)) {
+    c.puts.push_back({dir + std::string(kPushedKey), who(), 0});
+    if (!etcd.commit(dir, read_at, c.puts, c.deletes)) {
       fmt::print(stderr,
                  "waygate directory push: refused: something under {} was written after revision {} (another admin?); "
                  "pull, merge and push again\n",
-                 prefix, read_at);
+                 dir, read_at);
       return 1;
     }
     for (auto& line : c.lines) fmt::print("{}\n", line);

@@ -1,11 +1,12 @@
-// The directory as etcd keeps it: one key per object under a prefix, so that one change touches
-// one key, each value the object's TOML table as an operator writes it in a connector's file.
-//   PREFIX overlay            [overlay]
-//   PREFIX identity/NAME      an [[identity]]
-//   PREFIX socket/NAME        a [[socket]]
-//   PREFIX policy/NAME        a [[policy]]
-// and PREFIX pushed, which every push rewrites (who, when), so that two pushes from the same read
-// cannot both land.
+// The directory as etcd keeps it: one key per object under PREFIX directory/, so that one change
+// touches one key, each value the object's TOML table as an operator writes it in a connector's
+// file. Beside it, PREFIX status/CONNECTOR: what each connector made of it.
+//   PREFIX directory/overlay            [overlay]
+//   PREFIX directory/identity/NAME      an [[identity]]
+//   PREFIX directory/socket/NAME        a [[socket]]
+//   PREFIX directory/policy/NAME        a [[policy]]
+// and PREFIX directory/pushed, which every push rewrites (who, when), so that two pushes from the
+// same read cannot both land.
 #pragma once
 
 #include <map>
@@ -24,5 +25,8 @@ DirectoryKeys directory_keys(const std::string& file);
 std::string directory_toml(const DirectoryKeys& keys);
 
 inline constexpr std::string_view kPushedKey = "pushed";
+
+// Where the directory's keys are, below a connector's [directory] prefix.
+inline std::string directory_prefix(const std::string& prefix) { return prefix + "directory/"; }
 
 }  // namespace waygate

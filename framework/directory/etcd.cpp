@@ -95,6 +95,10 @@ Snapshot Etcd::range(const std::string& prefix) const {
   return s;
 }
 
+void Etcd::put(const std::string& key, const std::string& value) const {
+  post("/v3/kv/put", json::serialize(json::object{{"key", b64(key)}, {"value", b64(value)}}));
+}
+
 bool Etcd::commit(const std::string& prefix, std::int64_t revision, const std::vector<KeyValue>& puts,
                   const std::vector<std::string>& deletes) const {
   json::array success;

@@ -26,6 +26,7 @@ class Etcd {
   explicit Etcd(const std::vector<std::string>& members);
 
   Snapshot range(const std::string& prefix) const;
+  void put(const std::string& key, const std::string& value) const;
   // The puts and deletes in one transaction, taken only if no key under `prefix` was written
   // after `revision`; false (and nothing written) otherwise.
   bool commit(const std::string& prefix, std::int64_t revision, const std::vector<KeyValue>& puts,

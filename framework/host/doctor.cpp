@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
+
+#include "etcd.hpp"
+#include "etcd_directory.hpp"
 #include "host_config.hpp"
 #include "waygate/admin_client.hpp"
 #include "waygate/doctor.hpp"
@@ -20,6 +24,29 @@ std::vector<Check> checkup(const HostOptions& options, double wait, PluginCatalo
   } catch (const std::exception& e) {
     checks.push_back({"config", false, e.what(), "fix the file; `waygate check -c " + file + "` checks every stage too"});
     return checks;
+  }
+  if (config.etcd) {
+    // What the connector made of etcd's directory, by its own word (its status key).
+    std::string running;
+    try {
+      for (auto& kv : Etcd(config.etcd->members).range(config.etcd->prefix + "status/" + config.etcd->connector).kvs)
+        running = " (the connector runs revision " +
+                  std::to_string(boost::json::parse(kv.value).at("revision").to_number<std::int64_t>()) + ")";
+    } catch (const std::exception&) {  // etcd away: load_directory() below says so
+    }
+    try {
+      load_directory(config);
+      const bool copy = !config.directory_source.starts_with("etcd ");
+      checks.push_back({"directory", !copy, config.directory_source,
+                        "the connector runs on its last directory; bring etcd back (its members: [directory] etcd)"});
+    } catch (const ConfigError& e) {
+      checks.push_back({"directory in etcd", false, std::string("does not check: ") + e.what() + running,
+                        "correct it and push again: `waygate directory diff -c FILE --etcd ...` shows what etcd holds"});
+      return checks;
+    } catch (const std::exception& e) {
+      checks.push_back({"directory", false, e.what(), "bring etcd back, or run the connector once while it answers"});
+      return checks;
+    }
   }
   const Directory& d = *config.directory;
   const bool has_directory = !d.identities.empty() || !d.sockets.empty() || !d.policies.empty();

@@ -8,7 +8,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <csignal>
+
 #include "control_plane.hpp"
+#include "etcd_directory.hpp"
+#include "etcd_watch.hpp"
 #include "host_config.hpp"
 #include "host_logger.hpp"
 #include "metrics_text.hpp"
@@ -52,6 +56,13 @@ HostConfig with_cli_path(HostConfig config, const HostOptions& options) {
   return config;
 }
 
+// The file, and the directory wherever it lives (the file, or etcd and the copy kept of it).
+HostConfig load(const HostOptions& options, bool record_keys = false) {
+  HostConfig config = with_cli_path(load_host_config(options.config, record_keys), options);
+  load_directory(config);
+  return config;
+}
+
 // One line per key read, tab-separated: where it is documented ("plugin NAME" for a stage's
 // tables, else its table: "host", "stage", "socket", ...), its table, the key, its type and default.
 // Each once, though every identity's table (say) is read.
@@ -71,7 +82,7 @@ void print_keys(const HostConfig& config) {
 
 int check_config(const HostOptions& options, PluginCatalog& catalog) {
   try {
-    HostConfig config = with_cli_path(load_host_config(options.config, options.keys), options);
+    HostConfig config = load(options, options.keys);
     validate(config, catalog);
     for (auto& w : config.directory->warnings) fmt::print(stderr, "warning: {}\n", w);
     if (options.keys) {
@@ -89,7 +100,7 @@ int check_config(const HostOptions& options, PluginCatalog& catalog) {
 int run_host(const HostOptions& options, PluginCatalog& catalog) {
   HostConfig config;
   try {
-    config = with_cli_path(load_host_config(options.config), options);
+    config = load(options);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;
@@ -139,19 +150,35 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
       return e.what();
     }
   };
+  // What runs now, for the directory's status in etcd and the copy kept of it.
+  HostConfig running = config;
   hooks.reload = [&] {
     spdlog::info("SIGHUP: reloading {}", options.config);
     std::string why;
+    std::int64_t revision = 0;
     try {
       HostConfig next = with_cli_path(load_host_config(options.config), options);
+      try {
+        load_directory(next);
+      } catch (...) {
+        revision = -1;  // etcd's newest, which did not check
+        throw;
+      }
+      revision = next.directory_revision;
       validate(next, catalog);
       log_warnings(next);
       why = apply(next);
+      if (why.empty()) running = std::move(next);
     } catch (const std::exception& e) {
       why = e.what();
     }
-    if (why.empty()) spdlog::info("reload: applied");
-    else spdlog::error("reload failed, still running the previous config: {}", why);
+    if (why.empty()) {
+      spdlog::info("reload: applied{}", running.etcd ? fmt::format(" (the directory at etcd revision {})", running.directory_revision) : "");
+      keep_directory(running);
+    } else {
+      spdlog::error("reload failed, still running the previous config: {}", why);
+    }
+    report_directory(running, revision, why);
   };
   hooks.create_socket = [&](const std::string& body) {
     return create_socket(options.config, body, [&](const std::string& text) -> std::function<std::string()> {
@@ -174,6 +201,12 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
                  ::getuid(), thread_capabilities());
   };
 
+  // A change of the directory in etcd is applied as a SIGHUP applies a changed file.
+  keep_directory(config);
+  report_directory(config, 0, "");
+  std::optional<DirectoryWatch> watch;
+  if (config.etcd) watch.emplace(*config.etcd, config.directory_revision, [] { ::kill(::getpid(), SIGHUP); });
+
   int code = 0;
   try {
     run_control_plane(config.admin, config.api, hooks);
@@ -181,6 +214,7 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     spdlog::error("control plane: {}", e.what());
     code = 1;
   }
+  watch.reset();
   worker.stop();
   spdlog::info("stopped");
   return code;

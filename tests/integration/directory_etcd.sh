@@ -28,7 +28,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cp "$top/configs/exit-node.toml" "$WORK/exit-node.toml"
 out=$(directory push -c "$WORK/exit-node.toml") || fail "push: $out"
 keys=$(etcdctl_ get --prefix /waygate/ --keys-only | grep . | sort | tr '\n' ' ')
-[[ $keys == "/waygate/identity/alice /waygate/identity/bob /waygate/overlay /waygate/policy/staff-exit /waygate/pushed /waygate/socket/corporate-exit " ]] ||
+[[ $keys == "/waygate/directory/identity/alice /waygate/directory/identity/bob /waygate/directory/overlay /waygate/directory/policy/staff-exit /waygate/directory/pushed /waygate/directory/socket/corporate-exit " ]] ||
   fail "the keys in etcd: $keys"
 pass "push writes one key per object: $keys"
 
@@ -71,7 +71,7 @@ base=$(directory pull | sed -n 's/^# the directory under .* at etcd revision \([
 directory push -c "$WORK/edited.toml" >/dev/null || fail "the other admin's push"
 out=$(directory push -c "$WORK/exit-node.toml" --base "$base" 2>&1) && fail "a push from an overtaken read went through: $out"
 [[ $out == *"written after revision $base"* ]] || fail "the refusal reads: $out"
-etcdctl_ get /waygate/identity/carol --print-value-only | grep -q carol || fail "the other admin's change was lost"
+etcdctl_ get /waygate/directory/identity/carol --print-value-only | grep -q carol || fail "the other admin's change was lost"
 pass "a push based on revision $base, overtaken by another admin's, is refused; carol stays"
 
 # One member down: the commands go to the others.

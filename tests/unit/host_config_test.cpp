@@ -120,3 +120,31 @@ TEST(HostConfig, SecretFilesMustBeRegularFiles) {
   ::rmdir(dir);
   EXPECT_EQ(error, "c.toml:2:1: [host]: key 'admin_token_file': token file " + fifo + " is not a regular file");
 }
+
+// [directory]: the directory's tables live in etcd; the file then names the members and this
+// connector, and holds none of those tables itself.
+TEST(HostConfig, DirectoryInEtcd) {
+  auto c = parse_host_config(R"(
+[directory]
+etcd = ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
+prefix = "/corp"
+connector = "connector-1"
+[[stage]]
+name = "stats"
+plugin = "stats"
+)", "c.toml");
+  ASSERT_TRUE(c.etcd.has_value());
+  EXPECT_EQ(c.etcd->members.size(), 2u);
+  EXPECT_EQ(c.etcd->prefix, "/corp/");
+  EXPECT_EQ(c.etcd->connector, "connector-1");
+  EXPECT_TRUE(c.directory->identities.empty());  // read from etcd by the host, not here
+
+  const std::string stage = "\n[[stage]]\nname = \"stats\"\nplugin = \"stats\"\n";
+  EXPECT_NE(error_of("[directory]\netcd = [\"http://10.0.0.1:2379\"]\nconnector = \"c1\"\n[[identity]]\nname = \"a\"\n" + stage)
+                .find("the directory comes from etcd ([directory])"),
+            std::string::npos);
+  EXPECT_NE(error_of("[directory]\netcd = [\"10.0.0.1:2379\"]\nconnector = \"c1\"\n" + stage).find("expected http://HOST:PORT"),
+            std::string::npos);
+  EXPECT_NE(error_of("[directory]\nconnector = \"c1\"\n" + stage).find("key 'etcd': missing"), std::string::npos);
+  EXPECT_NE(error_of("[directory]\netcd = [\"http://10.0.0.1:2379\"]\n" + stage).find("key 'connector'"), std::string::npos);
+}

@@ -1,0 +1,93 @@
+#include "etcd_directory.hpp"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "directory_keys.hpp"
+#include "etcd.hpp"
+#include "waygate/files.hpp"
+#include "waygate/utc.hpp"
+
+namespace waygate {
+
+namespace {
+
+constexpr const char* kCacheHeader = "# the directory from etcd at revision ";
+
+std::string cache_path(const HostConfig& c) {
+  return c.state_dir.empty() ? "" : (std::filesystem::path(c.state_dir) / "directory.toml").string();
+}
+
+void take(HostConfig& config, std::string text, std::int64_t revision, const std::string& origin) {
+  config.directory = Directory::load(Config::parse(text, origin), read_assignments(config.state_dir));
+  config.directory_revision = revision;
+  config.directory_text = std::move(text);
+}
+
+}  // namespace
+
+void load_directory(HostConfig& config) {
+  if (!config.etcd) return;
+  const EtcdDirectory& e = *config.etcd;
+  std::string unreachable;
+  try {
+    const std::string dir = directory_prefix(e.prefix);
+    const Snapshot s = Etcd(e.members).range(dir);
+    DirectoryKeys keys;
+    for (auto& kv : s.kvs) keys[kv.key.substr(dir.size())] = kv.value;
+    take(config, directory_toml(keys), s.revision, fmt::format("etcd {} (revision {})", dir, s.revision));
+    config.directory_source = fmt::format("etcd {} at revision {}", dir, s.revision);
+    return;
+  } catch (const ConfigError&) {
+    throw;  // etcd answered with a directory that does not check: refused, never replaced by the copy
+  } catch (const std::exception& ex) {
+    unreachable = ex.what();
+  }
+  const std::string path = cache_path(config);
+  std::ifstream in(path);
+  if (path.empty() || !in)
+    throw std::runtime_error("the directory is in etcd, which does not answer (" + unreachable +
+                             "), and no copy of it is kept" + (path.empty() ? " (no [host] state_dir)" : " in " + path));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string first;
+  std::getline(text, first);
+  const std::int64_t revision = first.starts_with(kCacheHeader) ? std::stoll(first.substr(std::strlen(kCacheHeader))) : 0;
+  spdlog::warn("etcd does not answer ({}): the directory kept in {} (revision {})", unreachable, path, revision);
+  take(config, text.str().substr(first.size() + 1), revision, path);
+  config.directory_source = fmt::format("the copy kept in {} (revision {}): etcd does not answer ({})", path, revision, unreachable);
+}
+
+void keep_directory(const HostConfig& config) {
+  const std::string path = cache_path(config);
+  if (!config.etcd || path.empty() || config.directory_text.empty()) return;
+  try {
+    write_file_atomically(path, kCacheHeader + std::to_string(config.directory_revision) + "\n" + config.directory_text);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot keep the directory in {}: {}", path, e.what());
+  }
+}
+
+void report_directory(const HostConfig& running, std::int64_t refused_revision, const std::string& error) {
+  if (!running.etcd) return;
+  const EtcdDirectory& e = *running.etcd;
+  boost::json::object status{{"revision", running.directory_revision},
+                             {"at", format_utc(std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()))}};
+  if (!error.empty()) {
+    if (refused_revision > 0) status["refused_revision"] = refused_revision;
+    status["error"] = error;
+  }
+  try {
+    Etcd(e.members).put(e.prefix + "status/" + e.connector, boost::json::serialize(status));
+  } catch (const std::exception& ex) {
+    spdlog::warn("cannot write the directory's status to etcd: {}", ex.what());
+  }
+}
+
+}  // namespace waygate

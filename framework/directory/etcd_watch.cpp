@@ -1,0 +1,157 @@
+#include "etcd_watch.hpp"
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include "directory_keys.hpp"
+#include "waygate/packet.hpp"
+
+namespace waygate {
+
+namespace {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+std::string b64(const std::string& bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.pop_back();
+  return out;
+}
+
+std::string end_of(std::string prefix) {
+  ++prefix.back();  // a prefix ends with '/': the next byte up
+  return prefix;
+}
+
+// A TCP connection to "host:port" (an IP literal), within three seconds; -1 otherwise.
+int connect_to(const std::string& address) {
+  Endpoint at;
+  if (!parse_endpoint(address, at)) return -1;
+  const int fd = ::socket(at.addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (::connect(fd, &at.addr.sa, at.len) != 0 && errno != EINPROGRESS) return ::close(fd), -1;
+  pollfd p{fd, POLLOUT, 0};
+  int error = 0;
+  socklen_t len = sizeof error;
+  if (::poll(&p, 1, 3000) != 1 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0)
+    return ::close(fd), -1;
+  return fd;
+}
+
+}  // namespace
+
+DirectoryWatch::DirectoryWatch(EtcdDirectory where, std::int64_t from_revision, std::function<void()> changed)
+    : where_(std::move(where)), from_revision_(from_revision), changed_(std::move(changed)), thread_([this] { run(); }) {}
+
+DirectoryWatch::~DirectoryWatch() {
+  stopping_ = true;
+  if (int fd = fd_.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  thread_.join();
+}
+
+void DirectoryWatch::run() {
+  std::int64_t from = from_revision_ + 1;
+  bool lost = false;
+  auto backoff = std::chrono::seconds(1);
+  while (!stopping_) {
+    for (const std::string& member : where_.members) {
+      if (stopping_) return;
+      const bool reached = watch(member.substr(7), from);  // "http://" off
+      if (!reached) continue;
+      if (lost) {
+        spdlog::info("etcd answers again ({}): reading the directory whole", member);
+        lost = false;
+      }
+      backoff = std::chrono::seconds(1);
+      from = 0;  // a new watch starts from now, after a reload that reads everything
+      if (!stopping_) changed_();
+    }
+    if (stopping_) return;
+    if (!lost) {
+      spdlog::warn("etcd: no member answers the directory's watch ({} member(s)); forwarding goes on with the "
+                   "directory in use, retrying with backoff",
+                   where_.members.size());
+      lost = true;
+    }
+    for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stopping_; waited += std::chrono::milliseconds(100))
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    backoff = std::min(backoff * 2, std::chrono::seconds(30));
+  }
+}
+
+bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision) {
+  const int fd = connect_to(member);
+  if (fd < 0) return false;
+  fd_ = fd;
+  const std::string dir = directory_prefix(where_.prefix);
+  json::object create{{"key", b64(dir)}, {"range_end", b64(end_of(dir))}};
+  if (from_revision > 0) create["start_revision"] = from_revision;
+  http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
+  req.set(http::field::host, member);
+  req.set(http::field::content_type, "application/json");
+  req.body() = json::serialize(json::object{{"create_request", create}});
+  req.prepare_payload();
+  std::ostringstream wire;
+  wire << req;
+  const std::string request = wire.str();
+  bool ok = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
+
+  // The answer streams one JSON message per event batch, each in chunks of the HTTP body.
+  json::stream_parser messages;
+  bool created = false;
+  auto on_body = [&](std::uint64_t, std::string_view body, boost::beast::error_code&) -> std::size_t {
+    std::size_t at = 0;
+    while (at < body.size()) {
+      boost::system::error_code ec;
+      at += messages.write_some(body.data() + at, body.size() - at, ec);
+      if (ec) {
+        messages.reset();
+        return body.size();
+      }
+      if (!messages.done()) continue;
+      const json::value v = messages.release();
+      messages.reset();
+      const json::object* result = v.is_object() ? v.as_object().if_contains("result") ? v.at("result").if_object() : nullptr : nullptr;
+      if (result == nullptr) continue;
+      if (result->contains("created")) created = true;
+      const bool events = result->contains("events") && !result->at("events").as_array().empty();
+      if ((events || result->contains("compact_revision")) && !stopping_) changed_();
+    }
+    return body.size();
+  };
+  http::response_parser<http::string_body> parser;  // after on_body, which it refers to
+  parser.body_limit(boost::none);
+  parser.on_chunk_body(on_body);
+  char buffer[16384];
+  while (ok && !stopping_) {
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 1000);
+    if (ready == 0) continue;
+    const ssize_t n = ready > 0 ? ::recv(fd, buffer, sizeof buffer, 0) : -1;
+    if (n <= 0) break;
+    boost::beast::error_code ec;
+    std::size_t at = 0;
+    while (at < static_cast<std::size_t>(n) && !ec && !parser.is_done())
+      at += parser.put(boost::asio::buffer(buffer + at, static_cast<std::size_t>(n) - at), ec);
+    if (ec == http::error::need_more) ec = {};
+    if (ec || parser.is_done() || (parser.is_header_done() && parser.get().result() != http::status::ok)) break;
+  }
+  fd_ = -1;
+  ::close(fd);
+  return created || ok;
+}
+
+}  // namespace waygate

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# A connector whose directory lives in etcd ([directory]): it starts from etcd, applies a change
+# pushed there as a reload applies a changed file, refuses one that does not check (keeping its
+# last good directory and saying why under its status key, and in `waygate doctor`), goes on when
+# the whole cluster is gone, starts again from the copy it keeps in state_dir while etcd is away,
+# and catches up when etcd is back. Three etcd members in a namespace of the run's own; the
+# connector (a stats stage, which lists the directory's identities) in the same namespace.
+source "$(dirname "$0")/lib.sh"
+command -v etcd >/dev/null || { echo "SKIP: etcd not installed"; exit 77; }
+
+E=$(new_ns e)
+cluster=""
+for m in 1 2 3; do cluster+="${cluster:+,}m$m=http://127.0.0.1:238$m"; done
+start_member() {  # N: member N of the cluster, new or again from its data
+  ip netns exec "$E" etcd --name "m$1" --data-dir "$WORK/m$1" \
+    --listen-client-urls "http://127.0.0.1:237$1" --advertise-client-urls "http://127.0.0.1:237$1" \
+    --listen-peer-urls "http://127.0.0.1:238$1" --initial-advertise-peer-urls "http://127.0.0.1:238$1" \
+    --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "t$RUN_ID" \
+    >>"$WORK/etcd-m$1.log" 2>&1 &
+  PIDS+=($!)
+  eval "ETCD_PID_$1=$!"
+}
+for m in 1 2 3; do start_member "$m"; done
+ETCD=http://127.0.0.1:2371,http://127.0.0.1:2372,http://127.0.0.1:2373
+etcdctl_() { ip netns exec "$E" env ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2371,127.0.0.1:2372,127.0.0.1:2373 "$@"; }
+wait_for 20 etcdctl_ endpoint health || fail "the etcd cluster did not come up"
+directory() { ip netns exec "$E" "$WAYGATE" directory "$@" --etcd "$ETCD"; }
+
+# The directory, pushed once: alice and bob.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+sed -n '/^\[overlay\]/,/^# ---- The pipeline/p' "$top/configs/exit-node.toml" >"$WORK/directory.toml"
+directory push -c "$WORK/directory.toml" >/dev/null || fail "push"
+
+ADMIN=127.0.0.1:9190
+cat >"$WORK/connector.toml" <<TOML
+[host]
+admin = "$ADMIN"
+state_dir = "$WORK/state"
+[directory]
+etcd = ["http://127.0.0.1:2371", "http://127.0.0.1:2372", "http://127.0.0.1:2373"]
+connector = "connector-1"
+[[stage]]
+name = "stats"
+plugin = "stats"
+TOML
+start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$E"
+identities() { ip netns exec "$E" curl -fsS -m 2 "http://$ADMIN/v1/stats" | python3 -c 'import json, sys; print(" ".join(i["name"] for i in json.load(sys.stdin)["identities"]))'; }
+has() { [[ " $(identities) " == *" $1 "* ]]; }
+lacks() { [[ " $(identities) " != *" $1 "* ]]; }
+wait_for 5 has bob || fail "the connector did not start from etcd's directory: $(identities)"
+pass "the connector runs etcd's directory: $(identities)"
+
+# A change pushed once reaches it, applied as a reload.
+cat "$WORK/directory.toml" - >"$WORK/more.toml" <<'TOML'
+[[identity]]
+name = "carol"
+public_key = "Yb8Ri0vLMdTL7u9XSj3hS0M8zMHnGSKsCufJIcF2I2c="
+TOML
+started=$(date +%s%N)
+directory push -c "$WORK/more.toml" >/dev/null || fail "push carol"
+wait_for 5 has carol || fail "carol did not reach the connector"
+pass "a pushed change is applied in $((($(date +%s%N) - started) / 1000000)) ms (measured by polling every 100 ms)"
+status() { etcdctl_ get /waygate/status/connector-1 --print-value-only; }
+wait_for 5 grep -q '"revision"' <(status) || fail "no status key"
+[[ $(status) != *error* ]] || fail "status after a good change: $(status)"
+
+# A value that does not check (written past `waygate directory`, which would refuse it): refused,
+# the last good directory stays, the status key and the doctor say why.
+etcdctl_ put /waygate/directory/identity/dave 'name = "dave"
+public_key = "not a key"' >/dev/null
+wait_for 5 grep -q dave <(status) || fail "the refusal is not in the status key: $(status)"
+[[ $(status) == *'"error"'*"public_key"* ]] || fail "the status key: $(status)"
+has carol || fail "the connector lost its last good directory"
+doctor=$(ip netns exec "$E" "$WAYGATE" doctor -c "$WORK/connector.toml" --wait 0.1 2>&1) && fail "doctor passed with a refused directory"
+[[ $doctor == *"FAIL directory in etcd: does not check: "*"identity 'dave': key 'public_key'"*"(the connector runs revision"* ]] ||
+  fail "doctor: $doctor"
+pass "a change that does not check is refused: the connector keeps carol, and says why ($(grep -o 'key .public_key.[^"]*' <<<"$(status)" | head -1))"
+etcdctl_ del /waygate/directory/identity/dave >/dev/null
+clean_status() { [[ $(status) != *error* ]]; }
+wait_for 5 clean_status || fail "the status still reports an error after the bad key went: $(status)"
+
+# The whole cluster gone: forwarding goes on with the directory in use; a restart starts from the copy.
+for m in 1 2 3; do eval "kill \$ETCD_PID_$m; wait \$ETCD_PID_$m" 2>/dev/null || true; done
+sleep 1
+has carol || fail "the connector lost its directory with etcd gone"
+stop_waygate
+start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$E"
+wait_for 5 has carol || fail "restarted during the outage, the connector did not start from its copy: $(identities)"
+grep -q "the directory kept in" "$WORK/connector.log" || fail "the start from the copy is not logged"
+pass "etcd gone: the connector goes on, and a restart starts from the copy it kept (carol there)"
+
+# etcd back, with a change made meanwhile... by restoring the members and pushing bob's removal.
+for m in 1 2 3; do start_member "$m"; done
+wait_for 20 etcdctl_ endpoint health || fail "the etcd cluster did not come back"
+sed '/^\[\[identity\]\]$/{N;/name = "bob"/{N;N;N;d}}' "$WORK/more.toml" >"$WORK/less.toml"
+directory push -c "$WORK/less.toml" >/dev/null || fail "push without bob"
+wait_for 40 lacks bob || fail "the connector did not catch up when etcd came back: $(identities)"
+has carol || fail "carol went with bob"
+pass "etcd back: the connector catches up (bob gone, carol kept)"
+stop_waygate

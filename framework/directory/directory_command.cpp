@@ -100,7 +100,8 @@ int directory_command(int argc, char** argv) {
     }
     const std::int64_t read_at = base > 0 ? std::min(base, s.revision) : s.revision;
     c.puts.push_back({dir + std::string(kPushedKey), who(), 0});
-    if (!etcd.commit(dir, read_at, c.puts, c.deletes)) {
+    const std::int64_t revision = etcd.commit(dir, read_at, c.puts, c.deletes);
+    if (revision == 0) {
       fmt::print(stderr,
                  "waygate directory push: refused: something under {} was written after revision {} (another admin?); "
                  "pull, merge and push again\n",
@@ -108,7 +109,7 @@ int directory_command(int argc, char** argv) {
       return 1;
     }
     for (auto& line : c.lines) fmt::print("{}\n", line);
-    fmt::print("pushed {} change(s)\n", c.lines.size());
+    fmt::print("pushed {} change(s): etcd revision {}\n", c.lines.size(), revision);
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "waygate directory: {}\n", e.what());

@@ -99,8 +99,8 @@ void Etcd::put(const std::string& key, const std::string& value) const {
   post("/v3/kv/put", json::serialize(json::object{{"key", b64(key)}, {"value", b64(value)}}));
 }
 
-bool Etcd::commit(const std::string& prefix, std::int64_t revision, const std::vector<KeyValue>& puts,
-                  const std::vector<std::string>& deletes) const {
+std::int64_t Etcd::commit(const std::string& prefix, std::int64_t revision, const std::vector<KeyValue>& puts,
+                          const std::vector<std::string>& deletes) const {
   json::array success;
   for (const KeyValue& kv : puts)
     success.push_back(json::object{{"request_put", json::object{{"key", b64(kv.key)}, {"value", b64(kv.value)}}}});
@@ -115,7 +115,8 @@ bool Etcd::commit(const std::string& prefix, std::int64_t revision, const std::v
   const json::object request{{"compare", json::array{guard}}, {"success", success}};
   const json::value answer = json::parse(post("/v3/kv/txn", json::serialize(request)));
   const json::value* ok = answer.as_object().if_contains("succeeded");
-  return ok != nullptr && ok->is_bool() && ok->as_bool();
+  if (ok == nullptr || !ok->is_bool() || !ok->as_bool()) return 0;
+  return number(answer.at("header").as_object(), "revision");
 }
 
 }  // namespace waygate

@@ -28,9 +28,9 @@ class Etcd {
   Snapshot range(const std::string& prefix) const;
   void put(const std::string& key, const std::string& value) const;
   // The puts and deletes in one transaction, taken only if no key under `prefix` was written
-  // after `revision`; false (and nothing written) otherwise.
-  bool commit(const std::string& prefix, std::int64_t revision, const std::vector<KeyValue>& puts,
-              const std::vector<std::string>& deletes) const;
+  // after `revision`: the store's revision after it, or 0 (and nothing written) otherwise.
+  std::int64_t commit(const std::string& prefix, std::int64_t revision, const std::vector<KeyValue>& puts,
+                      const std::vector<std::string>& deletes) const;
 
  private:
   // The answer's body from the first member that answers; throws naming every member otherwise.

@@ -1,10 +1,10 @@
 #include "etcd_watch.hpp"
 
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <sstream>
 
@@ -14,7 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "directory_keys.hpp"
-#include "waygate/packet.hpp"
+#include "waygate/admin_client.hpp"
 
 namespace waygate {
 
@@ -34,21 +34,6 @@ std::string b64(const std::string& bytes) {
 std::string end_of(std::string prefix) {
   ++prefix.back();  // a prefix ends with '/': the next byte up
   return prefix;
-}
-
-// A TCP connection to "host:port" (an IP literal), within three seconds; -1 otherwise.
-int connect_to(const std::string& address) {
-  Endpoint at;
-  if (!parse_endpoint(address, at)) return -1;
-  const int fd = ::socket(at.addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (::connect(fd, &at.addr.sa, at.len) != 0 && errno != EINPROGRESS) return ::close(fd), -1;
-  pollfd p{fd, POLLOUT, 0};
-  int error = 0;
-  socklen_t len = sizeof error;
-  if (::poll(&p, 1, 3000) != 1 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0)
-    return ::close(fd), -1;
-  return fd;
 }
 
 }  // namespace
@@ -93,8 +78,12 @@ void DirectoryWatch::run() {
 }
 
 bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision) {
-  const int fd = connect_to(member);
-  if (fd < 0) return false;
+  int fd;
+  try {
+    fd = connect_tcp(member, std::chrono::seconds(3));
+  } catch (const std::exception&) {
+    return false;
+  }
   fd_ = fd;
   const std::string dir = directory_prefix(where_.prefix);
   json::object create{{"key", b64(dir)}, {"range_end", b64(end_of(dir))}};
@@ -136,22 +125,33 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
   parser.body_limit(boost::none);
   parser.on_chunk_body(on_body);
   char buffer[16384];
+  std::string pending;  // received, not yet taken by the parser
   while (ok && !stopping_) {
     pollfd p{fd, POLLIN, 0};
     const int ready = ::poll(&p, 1, 1000);
     if (ready == 0) continue;
     const ssize_t n = ready > 0 ? ::recv(fd, buffer, sizeof buffer, 0) : -1;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (n <= 0) break;
+    pending.append(buffer, static_cast<std::size_t>(n));
     boost::beast::error_code ec;
-    std::size_t at = 0;
-    while (at < static_cast<std::size_t>(n) && !ec && !parser.is_done())
-      at += parser.put(boost::asio::buffer(buffer + at, static_cast<std::size_t>(n) - at), ec);
-    if (ec == http::error::need_more) ec = {};
-    if (ec || parser.is_done() || (parser.is_header_done() && parser.get().result() != http::status::ok)) break;
+    while (!pending.empty() && !parser.is_done()) {
+      const std::size_t used = parser.put(boost::asio::buffer(pending), ec);
+      pending.erase(0, used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec || used == 0) break;
+    }
+    if (ec || parser.is_done() || (parser.is_header_done() && parser.get().result() != http::status::ok)) {
+      if (!created) spdlog::warn("etcd {}: the watch was not taken: {}", member, ec ? ec.message() : std::string(parser.get().reason()));
+      break;
+    }
   }
   fd_ = -1;
   ::close(fd);
-  return created || ok;
+  return true;  // reached, however the stream ended
 }
 
 }  // namespace waygate

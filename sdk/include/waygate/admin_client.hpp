@@ -20,6 +20,10 @@ HttpAnswer http_request(const std::string& address, const std::string& method, c
                         const std::string& body = "", const std::string& token = "",
                         std::chrono::milliseconds deadline = std::chrono::seconds(5));
 
+// A TCP connection to "host:port" (an IP literal or a name) within the deadline, for a client that
+// reads a stream of its own (etcd's watch); throws std::runtime_error naming the address.
+int connect_tcp(const std::string& address, std::chrono::milliseconds deadline);
+
 // Where a host's admin API listens and the token it wants, from the config file's [host] table
 // (admin, admin_token_file); the defaults when the file has none. Throws ConfigError as the host
 // would for a token file it refuses.

@@ -7,18 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "etcd_answers.hpp"
+
 namespace waygate {
 
-struct KeyValue {
-  std::string key, value;
-  std::int64_t mod_revision = 0;
-};
-
-// Everything under a prefix as of one revision of the store.
-struct Snapshot {
-  std::int64_t revision = 0;
-  std::vector<KeyValue> kvs;  // by key
-};
 
 class Etcd {
  public:

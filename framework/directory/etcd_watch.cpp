@@ -10,10 +10,10 @@
 
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include "directory_keys.hpp"
+#include "etcd_answers.hpp"
 #include "waygate/admin_client.hpp"
 
 namespace waygate {
@@ -22,14 +22,6 @@ namespace {
 
 namespace http = boost::beast::http;
 namespace json = boost::json;
-
-std::string b64(const std::string& bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.pop_back();
-  return out;
-}
 
 std::string end_of(std::string prefix) {
   ++prefix.back();  // a prefix ends with '/': the next byte up
@@ -86,7 +78,7 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
   }
   fd_ = fd;
   const std::string dir = directory_prefix(where_.prefix);
-  json::object create{{"key", b64(dir)}, {"range_end", b64(end_of(dir))}};
+  json::object create{{"key", to_base64(dir)}, {"range_end", to_base64(end_of(dir))}};
   if (from_revision > 0) create["start_revision"] = from_revision;
   http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
   req.set(http::field::host, member);
@@ -111,13 +103,10 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
         return body.size();
       }
       if (!messages.done()) continue;
-      const json::value v = messages.release();
+      const WatchNews news = read_watch(json::serialize(messages.release()));
       messages.reset();
-      const json::object* result = v.is_object() ? v.as_object().if_contains("result") ? v.at("result").if_object() : nullptr : nullptr;
-      if (result == nullptr) continue;
-      if (result->contains("created")) created = true;
-      const bool events = result->contains("events") && !result->at("events").as_array().empty();
-      if ((events || result->contains("compact_revision")) && !stopping_) changed_();
+      if (news == WatchNews::created) created = true;
+      if (news == WatchNews::changed && !stopping_) changed_();
     }
     return body.size();
   };

@@ -1,0 +1,110 @@
+#include "etcd_answers.hpp"
+
+#include <sodium.h>
+
+#include <charconv>
+#include <stdexcept>
+
+#include <boost/json.hpp>
+
+namespace waygate {
+
+namespace {
+
+namespace json = boost::json;
+
+std::runtime_error bad(const std::string& why) { return std::runtime_error("etcd's answer: " + why); }
+
+std::string from_base64(const json::value* v) {
+  if (v == nullptr) return "";
+  if (!v->is_string()) throw bad("a key or value that is not a string");
+  const json::string& text = v->as_string();
+  std::string out(text.size(), '\0');
+  std::size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
+                        &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+    throw bad("a key or value that is not base64");
+  out.resize(len);
+  return out;
+}
+
+// The gateway writes 64-bit numbers as strings, and leaves out zeros.
+std::int64_t number(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr) return 0;
+  std::int64_t n = 0;
+  if (v->is_string()) {
+    const json::string& s = v->as_string();
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc{} || end != s.data() + s.size()) throw bad(std::string(key) + " is not a number");
+    return n;
+  }
+  if (v->is_int64()) return v->as_int64();
+  throw bad(std::string(key) + " is not a number");
+}
+
+const json::object& object(const json::value& v, std::string_view what) {
+  if (!v.is_object()) throw bad(std::string(what) + " is not an object");
+  return v.as_object();
+}
+
+json::value parse(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) throw bad("not JSON: " + ec.message());
+  return v;
+}
+
+const json::object& header(const json::object& answer) {
+  const json::value* h = answer.if_contains("header");
+  if (h == nullptr) throw bad("no header");
+  return object(*h, "header");
+}
+
+}  // namespace
+
+Snapshot read_range(std::string_view text) {
+  const json::value v = parse(text);
+  const json::object& answer = object(v, "the answer");
+  Snapshot s;
+  s.revision = number(header(answer), "revision");
+  if (const json::value* kvs = answer.if_contains("kvs")) {
+    if (!kvs->is_array()) throw bad("kvs is not a list");
+    for (const json::value& kv : kvs->as_array()) {
+      const json::object& o = object(kv, "a key-value");
+      s.kvs.push_back({from_base64(o.if_contains("key")), from_base64(o.if_contains("value")), number(o, "mod_revision")});
+    }
+  }
+  return s;
+}
+
+std::int64_t read_txn(std::string_view text) {
+  const json::value v = parse(text);
+  const json::object& answer = object(v, "the answer");
+  const json::value* ok = answer.if_contains("succeeded");
+  if (ok == nullptr || !ok->is_bool() || !ok->as_bool()) return 0;
+  return number(header(answer), "revision");
+}
+
+WatchNews read_watch(std::string_view text) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return WatchNews::nothing;
+  const json::value* r = v.as_object().if_contains("result");
+  if (r == nullptr || !r->is_object()) return WatchNews::nothing;
+  const json::object& result = r->as_object();
+  const json::value* events = result.if_contains("events");
+  if ((events != nullptr && events->is_array() && !events->as_array().empty()) || result.contains("compact_revision"))
+    return WatchNews::changed;
+  return result.contains("created") ? WatchNews::created : WatchNews::nothing;
+}
+
+std::string to_base64(std::string_view bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.pop_back();  // the terminating zero
+  return out;
+}
+
+}  // namespace waygate

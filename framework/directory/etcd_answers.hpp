@@ -1,0 +1,35 @@
+// What etcd's JSON gateway says, read: its answers to a range and a transaction, and the messages
+// of a watch's stream. Everything in them is outside input: a malformed answer is a
+// std::runtime_error (or, from a watch, a message that changes nothing), never a crash.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace waygate {
+
+struct KeyValue {
+  std::string key, value;
+  std::int64_t mod_revision = 0;
+};
+
+// Everything under a prefix as of one revision of the store.
+struct Snapshot {
+  std::int64_t revision = 0;
+  std::vector<KeyValue> kvs;  // by key
+};
+
+Snapshot read_range(std::string_view answer);
+// The store's revision after a transaction that was taken, 0 for one whose comparison failed.
+std::int64_t read_txn(std::string_view answer);
+
+// One message of a watch's stream, by what it means for the directory.
+enum class WatchNews { nothing, created, changed };
+WatchNews read_watch(std::string_view message);
+
+// The gateway carries keys and values in base64.
+std::string to_base64(std::string_view bytes);
+
+}  // namespace waygate

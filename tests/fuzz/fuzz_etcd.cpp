@@ -1,0 +1,28 @@
+// fuzz-sources: framework/directory/etcd_answers.cpp
+// fuzz-flags: -Iframework/directory -DBOOST_JSON_DYN_LINK -lboost_json -lsodium
+//
+// What etcd answers, as the directory reads it (framework/directory/etcd_answers.cpp): a range, a
+// transaction's outcome and a watch's messages. Anything may come back over the network; reading
+// it either succeeds or throws std::runtime_error, never anything else.
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string_view>
+
+#include "etcd_answers.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  try {
+    const waygate::Snapshot s = waygate::read_range(text);
+    for (auto& kv : s.kvs)
+      if (kv.key.size() > size || kv.value.size() > size) __builtin_trap();  // base64 only shrinks
+  } catch (const std::runtime_error&) {
+  }
+  try {
+    (void)waygate::read_txn(text);
+  } catch (const std::runtime_error&) {
+  }
+  (void)waygate::read_watch(text);
+  return 0;
+}

@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
   sigemptyset(&control);
   for (int signo : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&control, signo);
   pthread_sigmask(SIG_BLOCK, &control, nullptr);
+  // A peer that goes away is an error of the write (EPIPE), not the end of the process: OpenSSL
+  // writes with write(2), which cannot say MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
 
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   waygate::PluginCatalog catalog(waygate::PluginCatalog::default_search_path());

@@ -146,8 +146,23 @@ HostConfig build(Config root, const std::string& origin) {
     d.require("etcd", "etcd's members, as [\"http://10.0.0.1:2379\"]");
     EtcdDirectory e;
     e.members = d.strings("etcd");
-    for (auto& m : e.members)
-      if (!m.starts_with("http://") || m.size() <= 7) d.fail("etcd", "'" + m + "': expected http://HOST:PORT");
+    if (d.has("ca")) {
+      Tls t;
+      auto file = [&](const char* key) {
+        std::filesystem::path f(d.string(key));
+        return (f.is_relative() ? base / f : f).string();
+      };
+      t.ca = file("ca");
+      if (d.has("cert") != d.has("key")) d.fail(d.has("cert") ? "key" : "cert", "a client certificate needs both cert and key");
+      if (d.has("cert")) t.cert = file("cert"), t.key = file("key");
+      e.tls = t;
+    }
+    for (auto& m : e.members) {
+      const bool secure = m.starts_with("https://");
+      if ((!secure && !m.starts_with("http://")) || m.size() <= (secure ? 8u : 7u))
+        d.fail("etcd", "'" + m + "': expected http://HOST:PORT or https://HOST:PORT");
+      if (secure && !e.tls) d.fail("etcd", "'" + m + "' is https: name the cluster's ca (and cert and key, if it checks clients)");
+    }
     if (e.members.empty()) d.fail("etcd", "names no member");
     e.prefix = d.string("prefix", e.prefix);
     if (!e.prefix.starts_with('/')) d.fail("prefix", "'" + e.prefix + "': a key prefix starts with '/'");

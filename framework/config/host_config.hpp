@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "waygate/admin_client.hpp"
 #include "waygate/config.hpp"
 #include "waygate/directory.hpp"
 
@@ -29,6 +30,8 @@ struct EtcdDirectory {
   std::vector<std::string> members;  // "http://10.0.0.1:2379"
   std::string prefix = "/waygate/";
   std::string connector;             // this connector's name: its status key, PREFIXstatus/NAME
+  std::optional<Tls> tls;            // ca, cert, key: for https members
+  const Tls* tls_or_null() const { return tls ? &*tls : nullptr; }
 };
 
 struct HostConfig {

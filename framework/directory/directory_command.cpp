@@ -59,11 +59,15 @@ int directory_command(int argc, char** argv) {
   std::string file, prefix = "/waygate/";
   std::vector<std::string> members;
   std::int64_t base = 0;
+  Tls tls;
   auto with_etcd = [&](CLI::App* cmd) {
-    cmd->add_option("--etcd", members, "etcd's members, http://HOST:PORT (comma-separated or repeated)")
+    cmd->add_option("--etcd", members, "etcd's members, http(s)://HOST:PORT (comma-separated or repeated)")
         ->required()
         ->delimiter(',');
     cmd->add_option("--prefix", prefix, "Where the directory's keys live");
+    cmd->add_option("--ca", tls.ca, "The cluster's CA certificate (PEM), for https members");
+    cmd->add_option("--cert", tls.cert, "This client's certificate (PEM), when the cluster checks clients");
+    cmd->add_option("--key", tls.key, "Its private key (PEM)");
     return cmd;
   };
   auto* push = with_etcd(app.add_subcommand("push", "Check a file's directory and write it to etcd in one transaction"));
@@ -80,7 +84,7 @@ int directory_command(int argc, char** argv) {
   if (!prefix.ends_with('/')) prefix += '/';
   const std::string dir = directory_prefix(prefix);
   try {
-    const Etcd etcd(members);
+    const Etcd etcd(members, tls.ca.empty() ? nullptr : &tls);
     if (*pull) {
       const Snapshot s = etcd.range(dir);
       fmt::print("# the directory under {} at etcd revision {}\n\n{}", dir, s.revision, directory_toml(below(s, dir)));

@@ -27,14 +27,20 @@ std::string prefix_end(std::string prefix) {
 
 }  // namespace
 
-Etcd::Etcd(const std::vector<std::string>& members) {
-  for (const std::string& m : members) {
-    if (!m.starts_with("http://") || m.size() <= 7)
-      throw std::invalid_argument("etcd member '" + m + "': expected http://HOST:PORT");
-    std::string address = m.substr(7);
-    if (address.ends_with("/")) address.pop_back();
-    members_.push_back(address);
-  }
+std::string member_address(const std::string& url, const Tls* tls) {
+  const bool secure = url.starts_with("https://");
+  if (!secure && !url.starts_with("http://"))
+    throw std::invalid_argument("etcd member '" + url + "': expected http://HOST:PORT or https://HOST:PORT");
+  if (secure && tls == nullptr) throw std::invalid_argument("etcd member '" + url + "': https needs a ca (and a client cert and key)");
+  std::string address = url.substr(secure ? 8 : 7);
+  if (address.ends_with("/")) address.pop_back();
+  if (address.empty()) throw std::invalid_argument("etcd member '" + url + "': no HOST:PORT");
+  return address;
+}
+
+Etcd::Etcd(const std::vector<std::string>& members, const Tls* tls) {
+  if (tls != nullptr) tls_ = *tls;
+  for (const std::string& m : members) members_.push_back(member_address(m, tls));
   if (members_.empty()) throw std::invalid_argument("no etcd member given");
 }
 
@@ -42,7 +48,7 @@ std::string Etcd::post(const std::string& target, const std::string& body) const
   std::string why;
   for (const std::string& m : members_) {
     try {
-      HttpAnswer a = http_request(m, "POST", target, body, "", std::chrono::seconds(3));
+      HttpAnswer a = http_request(m, "POST", target, body, "", std::chrono::seconds(3), tls_ ? &*tls_ : nullptr);
       if (a.status == 200) return a.body;
       why += fmt::format("{}{} answered {}: {}", why.empty() ? "" : "; ", m, a.status, a.body);
     } catch (const std::exception& e) {

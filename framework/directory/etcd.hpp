@@ -5,17 +5,23 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "etcd_answers.hpp"
+#include "waygate/admin_client.hpp"
 
 namespace waygate {
 
 
+// "10.0.0.1:2379" of "http://10.0.0.1:2379" or "https://..."; throws std::invalid_argument for
+// anything else, and for https without TLS files.
+std::string member_address(const std::string& url, const Tls* tls);
+
 class Etcd {
  public:
-  // Members as "http://10.0.0.1:2379"; throws std::invalid_argument for anything else.
-  explicit Etcd(const std::vector<std::string>& members);
+  // Members as "http://10.0.0.1:2379", or "https://..." with `tls`.
+  explicit Etcd(const std::vector<std::string>& members, const Tls* tls = nullptr);
 
   Snapshot range(const std::string& prefix) const;
   void put(const std::string& key, const std::string& value) const;
@@ -28,6 +34,7 @@ class Etcd {
   // The answer's body from the first member that answers; throws naming every member otherwise.
   std::string post(const std::string& target, const std::string& body) const;
   std::vector<std::string> members_;  // "10.0.0.1:2379"
+  std::optional<Tls> tls_;
 };
 
 }  // namespace waygate

@@ -38,7 +38,7 @@ void load_directory(HostConfig& config) {
   std::string unreachable;
   try {
     const std::string dir = directory_prefix(e.prefix);
-    const Snapshot s = Etcd(e.members).range(dir);
+    const Snapshot s = Etcd(e.members, e.tls_or_null()).range(dir);
     DirectoryKeys keys;
     for (auto& kv : s.kvs) keys[kv.key.substr(dir.size())] = kv.value;
     take(config, directory_toml(keys), s.revision, fmt::format("etcd {} (revision {})", dir, s.revision));
@@ -84,7 +84,7 @@ void report_directory(const HostConfig& running, std::int64_t refused_revision, 
     status["error"] = error;
   }
   try {
-    Etcd(e.members).put(e.prefix + "status/" + e.connector, boost::json::serialize(status));
+    Etcd(e.members, e.tls_or_null()).put(e.prefix + "status/" + e.connector, boost::json::serialize(status));
   } catch (const std::exception& ex) {
     spdlog::warn("cannot write the directory's status to etcd: {}", ex.what());
   }

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "directory_keys.hpp"
+#include "etcd.hpp"
 #include "etcd_answers.hpp"
 #include "waygate/admin_client.hpp"
 
@@ -35,7 +36,10 @@ DirectoryWatch::DirectoryWatch(EtcdDirectory where, std::int64_t from_revision, 
 
 DirectoryWatch::~DirectoryWatch() {
   stopping_ = true;
-  if (int fd = fd_.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  {
+    std::lock_guard lock(mutex_);
+    if (connection_ != nullptr) connection_->abort();
+  }
   thread_.join();
 }
 
@@ -46,7 +50,7 @@ void DirectoryWatch::run() {
   while (!stopping_) {
     for (const std::string& member : where_.members) {
       if (stopping_) return;
-      const bool reached = watch(member.substr(7), from);  // "http://" off
+      const bool reached = watch(member_address(member, where_.tls_or_null()), from);
       if (!reached) continue;
       if (lost) {
         spdlog::info("etcd answers again ({}): reading the directory whole", member);
@@ -70,13 +74,17 @@ void DirectoryWatch::run() {
 }
 
 bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision) {
-  int fd;
+  std::unique_ptr<Connection> c;
   try {
-    fd = connect_tcp(member, std::chrono::seconds(3));
-  } catch (const std::exception&) {
+    c = std::make_unique<Connection>(member, Connection::Clock::now() + std::chrono::seconds(3), where_.tls_or_null());
+  } catch (const std::exception& e) {
+    spdlog::debug("etcd {}: {}", member, e.what());
     return false;
   }
-  fd_ = fd;
+  {
+    std::lock_guard lock(mutex_);
+    connection_ = c.get();
+  }
   const std::string dir = directory_prefix(where_.prefix);
   json::object create{{"key", to_base64(dir)}, {"range_end", to_base64(end_of(dir))}};
   if (from_revision > 0) create["start_revision"] = from_revision;
@@ -87,8 +95,12 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
   req.prepare_payload();
   std::ostringstream wire;
   wire << req;
-  const std::string request = wire.str();
-  bool ok = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
+  bool ok = true;
+  try {
+    c->send(wire.str(), Connection::Clock::now() + std::chrono::seconds(3));
+  } catch (const std::exception&) {
+    ok = false;
+  }
 
   // The answer streams one JSON message per event batch, each in chunks of the HTTP body.
   json::stream_parser messages;
@@ -116,12 +128,13 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
   char buffer[16384];
   std::string pending;  // received, not yet taken by the parser
   while (ok && !stopping_) {
-    pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, 1000);
-    if (ready == 0) continue;
-    const ssize_t n = ready > 0 ? ::recv(fd, buffer, sizeof buffer, 0) : -1;
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n <= 0) break;
+    std::size_t n = 0;
+    try {
+      n = c->receive(buffer, sizeof buffer, Connection::Clock::now() + std::chrono::seconds(1));
+    } catch (const std::exception&) {
+      continue;  // a quiet second: look at stopping_ again
+    }
+    if (n == 0) break;
     pending.append(buffer, static_cast<std::size_t>(n));
     boost::beast::error_code ec;
     while (!pending.empty() && !parser.is_done()) {
@@ -138,8 +151,10 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
       break;
     }
   }
-  fd_ = -1;
-  ::close(fd);
+  {
+    std::lock_guard lock(mutex_);
+    connection_ = nullptr;
+  }
   return true;  // reached, however the stream ended
 }
 

@@ -8,9 +8,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "host_config.hpp"
+#include "waygate/admin_client.hpp"
 
 namespace waygate {
 
@@ -30,7 +32,8 @@ class DirectoryWatch {
   std::int64_t from_revision_;
   std::function<void()> changed_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> fd_{-1};
+  std::mutex mutex_;
+  Connection* connection_ = nullptr;  // the one the thread reads, for the destructor to abort
   std::thread thread_;
 };
 

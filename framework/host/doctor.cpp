@@ -29,7 +29,7 @@ std::vector<Check> checkup(const HostOptions& options, double wait, PluginCatalo
     // What the connector made of etcd's directory, by its own word (its status key).
     std::string running;
     try {
-      for (auto& kv : Etcd(config.etcd->members).range(config.etcd->prefix + "status/" + config.etcd->connector).kvs)
+      for (auto& kv : Etcd(config.etcd->members, config.etcd->tls_or_null()).range(config.etcd->prefix + "status/" + config.etcd->connector).kvs)
         running = " (the connector runs revision " +
                   std::to_string(boost::json::parse(kv.value).at("revision").to_number<std::int64_t>()) + ")";
     } catch (const std::exception&) {  // etcd away: load_directory() below says so

@@ -14,6 +14,9 @@
 #include <string_view>
 
 #include <boost/beast/http.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <fmt/format.h>
 
 #include "waygate/config.hpp"
@@ -22,7 +25,7 @@
 namespace waygate {
 
 namespace http = boost::beast::http;
-using Clock = std::chrono::steady_clock;
+using Clock = Connection::Clock;
 
 namespace {
 
@@ -40,17 +43,14 @@ bool ready(int fd, short events, Clock::time_point until) {
   return n == 1;
 }
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+std::string tls_error() {
+  const unsigned long e = ::ERR_get_error();
+  char text[256] = "unknown TLS error";
+  if (e != 0) ::ERR_error_string_n(e, text, sizeof text);
+  return text;
+}
 
-}  // namespace
-
-int connect_tcp(const std::string& address, std::chrono::milliseconds deadline) {
-  const auto until = Clock::now() + deadline;
+int connect_tcp(const std::string& address, Clock::time_point until) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) throw std::runtime_error("address '" + address + "' has no port");
   std::string host = address.substr(0, colon);
@@ -62,38 +62,127 @@ int connect_tcp(const std::string& address, std::chrono::milliseconds deadline) 
     throw std::runtime_error(fmt::format("{}: {}", address, ::gai_strerror(rc)));
   std::string why = "no address";
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    Fd s{::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
-    if (s.fd < 0) continue;
-    if (::connect(s.fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      why = std::strerror(errno);
-      continue;
-    }
+    const int fd = ::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
     int error = 0;
     socklen_t len = sizeof error;
-    if (!ready(s.fd, POLLOUT, until)) {
-      why = fmt::format("did not answer within {} ms", deadline.count());
-      continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) why = std::strerror(errno);
+    else if (!ready(fd, POLLOUT, until)) why = "did not answer in time";
+    else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) why = std::strerror(error);
+    else {
+      ::freeaddrinfo(found);
+      return fd;
     }
-    if (::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
-      why = std::strerror(error);
-      continue;
-    }
-    ::freeaddrinfo(found);
-    const int fd = s.fd;
-    s.fd = -1;
-    return fd;
+    ::close(fd);
   }
   ::freeaddrinfo(found);
   throw std::runtime_error(fmt::format("{}: {}", address, why));
 }
 
-// Plain sockets and Beast's serializer and parser, no Asio I/O object: the host runs its own Asio
-// on io_uring, and one binary must not hold two builds of it (nor may a process that gave up
+}  // namespace
+
+Connection::Connection(const std::string& address, Clock::time_point until, const Tls* tls)
+    : address_(address), fd_(connect_tcp(address, until)) {
+  if (tls == nullptr) return;
+  auto fail = [&](const std::string& why) {
+    close();  // a constructor that throws runs no destructor
+    throw std::runtime_error(fmt::format("{}: TLS: {}", address, why));
+  };
+  SSL_CTX* ctx = ::SSL_CTX_new(::TLS_client_method());
+  ctx_ = ctx;
+  if (ctx == nullptr) fail(tls_error());
+  ::SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  if (::SSL_CTX_load_verify_locations(ctx, tls->ca.c_str(), nullptr) != 1) fail("ca " + tls->ca + ": " + tls_error());
+  if (!tls->cert.empty() && ::SSL_CTX_use_certificate_chain_file(ctx, tls->cert.c_str()) != 1)
+    fail("cert " + tls->cert + ": " + tls_error());
+  if (!tls->key.empty() && ::SSL_CTX_use_PrivateKey_file(ctx, tls->key.c_str(), SSL_FILETYPE_PEM) != 1)
+    fail("key " + tls->key + ": " + tls_error());
+  SSL* ssl = ::SSL_new(ctx);
+  ssl_ = ssl;
+  if (ssl == nullptr) fail(tls_error());
+  ::SSL_set_fd(ssl, fd_);
+  // The certificate must name what was dialled: an IP literal, or a DNS name.
+  std::string host = address.substr(0, address.rfind(':'));
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  X509_VERIFY_PARAM* param = ::SSL_get0_param(ssl);
+  if (::X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
+    ::X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+    ::SSL_set_tlsext_host_name(ssl, host.c_str());
+  }
+  for (;;) {
+    const int rc = ::SSL_connect(ssl);
+    if (rc == 1) break;
+    const int e = ::SSL_get_error(ssl, rc);
+    if (e == SSL_ERROR_WANT_READ && ready(fd_, POLLIN, until)) continue;
+    if (e == SSL_ERROR_WANT_WRITE && ready(fd_, POLLOUT, until)) continue;
+    const long verify = ::SSL_get_verify_result(ssl);
+    fail(verify != X509_V_OK ? ::X509_verify_cert_error_string(verify) : tls_error());
+  }
+}
+
+Connection::~Connection() { close(); }
+
+void Connection::close() {
+  if (ssl_ != nullptr) ::SSL_free(static_cast<SSL*>(ssl_));
+  if (ctx_ != nullptr) ::SSL_CTX_free(static_cast<SSL_CTX*>(ctx_));
+  if (fd_ >= 0) ::close(fd_);
+  ssl_ = ctx_ = nullptr;
+  fd_ = -1;
+}
+
+void Connection::abort() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
+void Connection::send(std::string_view bytes, Clock::time_point until) {
+  for (std::size_t sent = 0; sent < bytes.size();) {
+    if (ssl_ != nullptr) {
+      const int n = ::SSL_write(static_cast<SSL*>(ssl_), bytes.data() + sent, static_cast<int>(bytes.size() - sent));
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+        continue;
+      }
+      const int e = ::SSL_get_error(static_cast<SSL*>(ssl_), n);
+      if ((e == SSL_ERROR_WANT_WRITE && ready(fd_, POLLOUT, until)) || (e == SSL_ERROR_WANT_READ && ready(fd_, POLLIN, until)))
+        continue;
+      throw std::runtime_error(fmt::format("{}: TLS: {}", address_, tls_error()));
+    }
+    if (!ready(fd_, POLLOUT, until)) throw std::runtime_error(fmt::format("{} did not answer in time", address_));
+    const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) throw std::runtime_error(fmt::format("{}: {}", address_, std::strerror(errno)));
+    if (n > 0) sent += static_cast<std::size_t>(n);
+  }
+}
+
+std::size_t Connection::receive(char* buffer, std::size_t size, Clock::time_point until) {
+  for (;;) {
+    if (ssl_ != nullptr) {
+      const int n = ::SSL_read(static_cast<SSL*>(ssl_), buffer, static_cast<int>(size));
+      if (n > 0) return static_cast<std::size_t>(n);
+      const int e = ::SSL_get_error(static_cast<SSL*>(ssl_), n);
+      if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL) return 0;
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        if (!ready(fd_, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, until))
+          throw std::runtime_error(fmt::format("{} did not answer in time", address_));
+        continue;
+      }
+      throw std::runtime_error(fmt::format("{}: TLS: {}", address_, tls_error()));
+    }
+    if (!ready(fd_, POLLIN, until)) throw std::runtime_error(fmt::format("{} did not answer in time", address_));
+    const ssize_t n = ::recv(fd_, buffer, size, 0);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EAGAIN && errno != EINTR) return 0;
+  }
+}
+
+// Beast's serializer and parser over a Connection, no Asio I/O object: the host runs its own Asio
+// on io_uring, and one binary must not hold two builds of it (nor can a process that gave up
 // CAP_IPC_LOCK count on a new ring's locked memory).
 HttpAnswer http_request(const std::string& address, const std::string& method, const std::string& target,
-                        const std::string& body, const std::string& token, std::chrono::milliseconds deadline) {
+                        const std::string& body, const std::string& token, std::chrono::milliseconds deadline,
+                        const Tls* tls) {
   const auto until = Clock::now() + deadline;
-  Fd s{connect_tcp(address, deadline)};
+  Connection c(address, until, tls);
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, address);
   req.set(http::field::connection, "close");
@@ -103,29 +192,20 @@ HttpAnswer http_request(const std::string& address, const std::string& method, c
   req.prepare_payload();
   std::ostringstream wire;
   wire << req;
-  const std::string out = wire.str();
-  for (std::size_t sent = 0; sent < out.size();) {
-    if (!ready(s.fd, POLLOUT, until)) throw std::runtime_error(fmt::format("{} did not answer within {} ms", address, deadline.count()));
-    const ssize_t n = ::send(s.fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EINTR) throw std::runtime_error(fmt::format("{}: {}", address, std::strerror(errno)));
-    if (n > 0) sent += static_cast<std::size_t>(n);
-  }
+  c.send(wire.str(), until);
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
   std::string pending;
   char buffer[16384];
   while (!parser.is_done()) {
-    if (!ready(s.fd, POLLIN, until)) throw std::runtime_error(fmt::format("{} did not answer within {} ms", address, deadline.count()));
-    const ssize_t n = ::recv(s.fd, buffer, sizeof buffer, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n < 0) throw std::runtime_error(fmt::format("{}: {}", address, std::strerror(errno)));
+    const std::size_t n = c.receive(buffer, sizeof buffer, until);
     boost::beast::error_code ec;
     if (n == 0) {
       parser.put_eof(ec);
       if (ec || !parser.is_done()) throw std::runtime_error(fmt::format("{}: the answer ended early", address));
       break;
     }
-    pending.append(buffer, static_cast<std::size_t>(n));
+    pending.append(buffer, n);
     while (!pending.empty() && !parser.is_done()) {
       const std::size_t used = parser.put(boost::asio::buffer(pending), ec);
       pending.erase(0, used);

@@ -147,4 +147,9 @@ plugin = "stats"
             std::string::npos);
   EXPECT_NE(error_of("[directory]\nconnector = \"c1\"\n" + stage).find("key 'etcd': missing"), std::string::npos);
   EXPECT_NE(error_of("[directory]\netcd = [\"http://10.0.0.1:2379\"]\n" + stage).find("key 'connector'"), std::string::npos);
+  EXPECT_NE(error_of("[directory]\netcd = [\"https://10.0.0.1:2379\"]\nconnector = \"c1\"\n" + stage).find("name the cluster's ca"),
+            std::string::npos);
+  EXPECT_NE(error_of("[directory]\netcd = [\"https://10.0.0.1:2379\"]\nconnector = \"c1\"\nca = \"ca.pem\"\ncert = \"c.pem\"\n" + stage)
+                .find("needs both cert and key"),
+            std::string::npos);
 }

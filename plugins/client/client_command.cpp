@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "client_file.hpp"
-#include "doctor.hpp"
+#include "checkup.hpp"
 #include "selection.hpp"
 
 namespace waygate::client {

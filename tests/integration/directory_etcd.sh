@@ -7,21 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 command -v etcd >/dev/null || { echo "SKIP: etcd not installed"; exit 77; }
 
-E=$(new_ns e)
-cluster=""
-for m in 1 2 3; do cluster+="${cluster:+,}m$m=http://127.0.0.1:238$m"; done
-for m in 1 2 3; do
-  ip netns exec "$E" etcd --name "m$m" --data-dir "$WORK/m$m" \
-    --listen-client-urls "http://127.0.0.1:237$m" --advertise-client-urls "http://127.0.0.1:237$m" \
-    --listen-peer-urls "http://127.0.0.1:238$m" --initial-advertise-peer-urls "http://127.0.0.1:238$m" \
-    --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "t$RUN_ID" \
-    >"$WORK/etcd-m$m.log" 2>&1 &
-  PIDS+=($!)
-  eval "ETCD_PID_$m=$!"
-done
-ETCD=http://127.0.0.1:2371,http://127.0.0.1:2372,http://127.0.0.1:2373
-etcdctl_() { ip netns exec "$E" env ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2371,127.0.0.1:2372,127.0.0.1:2373 "$@"; }
-wait_for 20 etcdctl_ endpoint health || fail "the etcd cluster did not come up"
+etcd_cluster
 directory() { ip netns exec "$E" "$WAYGATE" directory "$@" --etcd "$ETCD"; }
 
 top=$(cd "$(dirname "$0")/../.." && pwd)

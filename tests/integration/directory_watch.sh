@@ -8,22 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 command -v etcd >/dev/null || { echo "SKIP: etcd not installed"; exit 77; }
 
-E=$(new_ns e)
-cluster=""
-for m in 1 2 3; do cluster+="${cluster:+,}m$m=http://127.0.0.1:238$m"; done
-start_member() {  # N: member N of the cluster, new or again from its data
-  ip netns exec "$E" etcd --name "m$1" --data-dir "$WORK/m$1" \
-    --listen-client-urls "http://127.0.0.1:237$1" --advertise-client-urls "http://127.0.0.1:237$1" \
-    --listen-peer-urls "http://127.0.0.1:238$1" --initial-advertise-peer-urls "http://127.0.0.1:238$1" \
-    --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "t$RUN_ID" \
-    >>"$WORK/etcd-m$1.log" 2>&1 &
-  PIDS+=($!)
-  eval "ETCD_PID_$1=$!"
-}
-for m in 1 2 3; do start_member "$m"; done
-ETCD=http://127.0.0.1:2371,http://127.0.0.1:2372,http://127.0.0.1:2373
-etcdctl_() { ip netns exec "$E" env ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2371,127.0.0.1:2372,127.0.0.1:2373 "$@"; }
-wait_for 20 etcdctl_ endpoint health || fail "the etcd cluster did not come up"
+etcd_cluster
 directory() { ip netns exec "$E" "$WAYGATE" directory "$@" --etcd "$ETCD"; }
 
 # The directory, pushed once: alice and bob.
@@ -90,7 +75,7 @@ grep -q "the directory kept in" "$WORK/connector.log" || fail "the start from th
 pass "etcd gone: the connector goes on, and a restart starts from the copy it kept (carol there)"
 
 # etcd back, with a change made meanwhile... by restoring the members and pushing bob's removal.
-for m in 1 2 3; do start_member "$m"; done
+for m in 1 2 3; do etcd_member "$m"; done
 wait_for 20 etcdctl_ endpoint health || fail "the etcd cluster did not come back"
 sed '/^\[\[identity\]\]$/{N;/name = "bob"/{N;N;N;d}}' "$WORK/more.toml" >"$WORK/less.toml"
 directory push -c "$WORK/less.toml" >/dev/null || fail "push without bob"

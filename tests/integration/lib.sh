@@ -308,6 +308,27 @@ else:
   pass "UDP over IPv$family: the outside host saw only $egress, and its answer came back"
 }
 
+# etcd_cluster: a three-member etcd cluster in a new namespace $E, on 127.0.0.1:2371-2373 (peers
+# 2381-2383), data in $WORK/mN. Sets ETCD (the members as --etcd takes them) and ETCD_PID_N, and
+# waits until it is healthy. etcd_member N starts member N (again, from its data).
+etcd_cluster() {
+  E=$(new_ns e)
+  ETCD=http://127.0.0.1:2371,http://127.0.0.1:2372,http://127.0.0.1:2373
+  for m in 1 2 3; do etcd_member "$m"; done
+  wait_for 20 etcdctl_ endpoint health || fail "the etcd cluster did not come up"
+}
+etcd_member() {
+  ip netns exec "$E" etcd --name "m$1" --data-dir "$WORK/m$1" \
+    --listen-client-urls "http://127.0.0.1:237$1" --advertise-client-urls "http://127.0.0.1:237$1" \
+    --listen-peer-urls "http://127.0.0.1:238$1" --initial-advertise-peer-urls "http://127.0.0.1:238$1" \
+    --initial-cluster m1=http://127.0.0.1:2381,m2=http://127.0.0.1:2382,m3=http://127.0.0.1:2383 \
+    --initial-cluster-state new --initial-cluster-token "t$RUN_ID" >>"$WORK/etcd-m$1.log" 2>&1 &
+  PIDS+=($!)
+  eval "ETCD_PID_$1=$!"
+}
+# etcdctl_ ARGS...: etcdctl (v3) on the cluster, in its namespace.
+etcdctl_() { ip netns exec "$E" env ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2371,127.0.0.1:2372,127.0.0.1:2373 "$@"; }
+
 # stop_waygate: SIGTERM, and wait until it has cleaned up and exited.
 stop_waygate() {
   kill -TERM "$WAYGATE_PID"

@@ -1,4 +1,4 @@
-#include "doctor.hpp"
+#include "checkup.hpp"
 
 #include <netinet/in.h>
 #include <poll.h>

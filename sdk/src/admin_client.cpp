@@ -160,13 +160,13 @@ std::size_t Connection::receive(char* buffer, std::size_t size, Clock::time_poin
       const int n = ::SSL_read(static_cast<SSL*>(ssl_), buffer, static_cast<int>(size));
       if (n > 0) return static_cast<std::size_t>(n);
       const int e = ::SSL_get_error(static_cast<SSL*>(ssl_), n);
-      if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL) return 0;
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
         if (!ready(fd_, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, until))
           throw std::runtime_error(fmt::format("{} did not answer in time", address_));
         continue;
       }
-      throw std::runtime_error(fmt::format("{}: TLS: {}", address_, tls_error()));
+      ::ERR_clear_error();
+      return 0;  // closed, reset or broken: the stream ends here, as a plain socket's would
     }
     if (!ready(fd_, POLLIN, until)) throw std::runtime_error(fmt::format("{} did not answer in time", address_));
     const ssize_t n = ::recv(fd_, buffer, size, 0);

@@ -30,7 +30,8 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   void send(std::string_view bytes, Clock::time_point until);
-  // Some bytes into `buffer`; 0 at the end of the stream. Throws when the deadline passes first.
+  // Some bytes into `buffer`; 0 at the end of the stream (or when it broke). Throws only when the
+  // deadline passes first.
   std::size_t receive(char* buffer, std::size_t size, Clock::time_point until);
   // Ends the connection from another thread: a receive() waiting returns 0.
   void abort();

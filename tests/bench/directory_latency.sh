@@ -15,17 +15,7 @@ sed -n '/^\[overlay\]/,/^# ---- The pipeline/p' "$top/configs/exit-node.toml" >"
 ip netns exec "$E" "$WAYGATE" directory push -c "$WORK/directory.toml" --etcd "$ETCD" >/dev/null
 
 for c in 1 2 3; do
-  cat >"$WORK/c$c.toml" <<TOML
-[host]
-admin = "127.0.0.1:919$c"
-state_dir = "$WORK/state$c"
-[directory]
-etcd = ["http://127.0.0.1:2371", "http://127.0.0.1:2372", "http://127.0.0.1:2373"]
-connector = "c$c"
-[[stage]]
-name = "stats"
-plugin = "stats"
-TOML
+  etcd_connector "127.0.0.1:919$c" "$WORK/state$c" "c$c" >"$WORK/c$c.toml"
   start_waygate "$WORK/c$c.toml" "$WORK/c$c.log" "$E"
 done
 

@@ -17,17 +17,7 @@ sed -n '/^\[overlay\]/,/^# ---- The pipeline/p' "$top/configs/exit-node.toml" >"
 directory push -c "$WORK/directory.toml" >/dev/null || fail "push"
 
 ADMIN=127.0.0.1:9190
-cat >"$WORK/connector.toml" <<TOML
-[host]
-admin = "$ADMIN"
-state_dir = "$WORK/state"
-[directory]
-etcd = ["http://127.0.0.1:2371", "http://127.0.0.1:2372", "http://127.0.0.1:2373"]
-connector = "connector-1"
-[[stage]]
-name = "stats"
-plugin = "stats"
-TOML
+etcd_connector "$ADMIN" "$WORK/state" connector-1 >"$WORK/connector.toml"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$E"
 identities() { ip netns exec "$E" curl -fsS -m 2 "http://$ADMIN/v1/stats" | python3 -c 'import json, sys; print(" ".join(i["name"] for i in json.load(sys.stdin)["identities"]))'; }
 has() { [[ " $(identities) " == *" $1 "* ]]; }

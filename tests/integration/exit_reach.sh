@@ -17,12 +17,7 @@ source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
 
 three_hosts 3
-D=$(new_ns d)
-ip link add "vd$RUN_ID" netns "$D" type veth peer name "ve$RUN_ID" netns "$S"
-ip -n "$D" addr add 10.33.0.2/24 dev "vd$RUN_ID"
-ip -n "$S" addr add 10.33.0.1/24 dev "ve$RUN_ID"
-ip -n "$D" link set "vd$RUN_ID" up
-ip -n "$S" link set "ve$RUN_ID" up
+second_client 3
 # The connector's public address, and the cloud's side of the subnet: the metadata service on
 # link-local, the outside world behind the neighbour (its gateway).
 ip -n "$S" addr add 203.0.113.1/32 dev "vt$RUN_ID"

@@ -11,12 +11,8 @@ command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed";
 command -v iperf3 >/dev/null || { echo "SKIP: iperf3 not installed"; exit 77; }
 
 three_hosts 2
-C2=$(new_ns d)
-ip link add "vd$RUN_ID" netns "$C2" type veth peer name "ve$RUN_ID" netns "$S"
-ip -n "$C2" addr add 10.23.0.2/24 dev "vd$RUN_ID"
-ip -n "$S" addr add 10.23.0.1/24 dev "ve$RUN_ID"
-ip -n "$C2" link set "vd$RUN_ID" up
-ip -n "$S" link set "ve$RUN_ID" up
+second_client 2
+C2=$D
 # A server's configured IPv6 addresses stay on a link that goes down (networkd or ifupdown put
 # them back; here the kernel keeps them).
 ip netns exec "$S" sysctl -qw net.ipv6.conf.all.keep_addr_on_down=1 "net.ipv6.conf.vt$RUN_ID.keep_addr_on_down=1"

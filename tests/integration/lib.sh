@@ -91,6 +91,17 @@ three_hosts() {
   ip netns exec "$S" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 }
 
+# second_client N: a second client namespace D, joined to the connector S of three_hosts N:
+#   D 10.N3.0.2 --- 10.N3.0.1 S
+second_client() {
+  D=$(new_ns d)
+  ip link add "vd$RUN_ID" netns "$D" type veth peer name "ve$RUN_ID" netns "$S"
+  ip -n "$D" addr add "10.${1}3.0.2/24" dev "vd$RUN_ID"
+  ip -n "$S" addr add "10.${1}3.0.1/24" dev "ve$RUN_ID"
+  ip -n "$D" link set "vd$RUN_ID" up
+  ip -n "$S" link set "ve$RUN_ID" up
+}
+
 # wire_config FILE ADMIN LEFT_ADDRESSES RIGHT_ADDRESSES [LEFT_KEYS] [MIDDLE_STAGES]: writes a
 # wire between namespaces $A and $B (devices wl<id>, wr<id>). Addresses are the inside of a TOML
 # array ('"10.99.0.1/24", "fd99::1/64"'); LEFT_KEYS are extra lines for the left stage;
@@ -325,6 +336,21 @@ etcd_member() {
     --initial-cluster-state new --initial-cluster-token "t$RUN_ID" >>"$WORK/etcd-m$1.log" 2>&1 &
   PIDS+=($!)
   eval "ETCD_PID_$1=$!"
+}
+# etcd_connector ADMIN STATE_DIR NAME: a connector's file whose directory is the cluster's, with
+# one stats stage (which lists the directory's identities on /v1/stats).
+etcd_connector() {
+  cat <<TOML
+[host]
+admin = "$1"
+state_dir = "$2"
+[directory]
+etcd = ["http://127.0.0.1:2371", "http://127.0.0.1:2372", "http://127.0.0.1:2373"]
+connector = "$3"
+[[stage]]
+name = "stats"
+plugin = "stats"
+TOML
 }
 # etcdctl_ ARGS...: etcdctl (v3) on the cluster, in its namespace.
 etcdctl_() { ip netns exec "$E" env ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2371,127.0.0.1:2372,127.0.0.1:2373 "$@"; }

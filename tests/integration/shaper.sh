@@ -22,12 +22,7 @@ command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed";
 command -v iperf3 >/dev/null || { echo "SKIP: iperf3 not installed"; exit 77; }
 
 three_hosts 9
-D=$(new_ns d)
-ip link add "vd$RUN_ID" netns "$D" type veth peer name "ve$RUN_ID" netns "$S"
-ip -n "$D" addr add 10.93.0.2/24 dev "vd$RUN_ID"
-ip -n "$S" addr add 10.93.0.1/24 dev "ve$RUN_ID"
-ip -n "$D" link set "vd$RUN_ID" up
-ip -n "$S" link set "ve$RUN_ID" up
+second_client 9
 ip netns exec "$O" tc qdisc add dev "vo$RUN_ID" root tbf rate 40mbit burst 64kb latency 100ms
 
 wg_key server

@@ -1,6 +1,7 @@
 // The directory as etcd keeps it: one key per object under PREFIX directory/, so that one change
 // touches one key, each value the object's TOML table as an operator writes it in a connector's
-// file. Beside it, PREFIX status/CONNECTOR: what each connector made of it.
+// file. Beside it, PREFIX status/CONNECTOR: what each connector made of it, and PREFIX addresses/
+// (below).
 //   PREFIX directory/overlay            [overlay]
 //   PREFIX directory/identity/NAME      an [[identity]]
 //   PREFIX directory/socket/NAME        a [[socket]]
@@ -28,5 +29,9 @@ inline constexpr std::string_view kPushedKey = "pushed";
 
 // Where the directory's keys are, below a connector's [directory] prefix.
 inline std::string directory_prefix(const std::string& prefix) { return prefix + "directory/"; }
+// The overlay addresses given out from the pools: PREFIX addresses/ADDRESS, its value the public
+// key of the identity that holds it. One key per address, so that a transaction that creates it
+// is what makes it one identity's (etcd_directory.hpp).
+inline std::string addresses_prefix(const std::string& prefix) { return prefix + "addresses/"; }
 
 }  // namespace waygate

@@ -58,8 +58,9 @@ std::string Etcd::post(const std::string& target, const std::string& body) const
   throw std::runtime_error("no etcd member answered: " + why);
 }
 
-Snapshot Etcd::range(const std::string& prefix) const {
-  const json::object request{{"key", to_base64(prefix)}, {"range_end", to_base64(prefix_end(prefix))}};
+Snapshot Etcd::range(const std::string& prefix, std::int64_t revision) const {
+  json::object request{{"key", to_base64(prefix)}, {"range_end", to_base64(prefix_end(prefix))}};
+  if (revision > 0) request["revision"] = std::to_string(revision);
   return read_range(post("/v3/kv/range", json::serialize(request)));
 }
 
@@ -68,7 +69,7 @@ void Etcd::put(const std::string& key, const std::string& value) const {
 }
 
 std::int64_t Etcd::commit(const std::string& prefix, std::int64_t revision, const std::vector<KeyValue>& puts,
-                          const std::vector<std::string>& deletes) const {
+                          const std::vector<std::string>& deletes, const std::vector<KeyValue>& unchanged) const {
   json::array success;
   for (const KeyValue& kv : puts)
     success.push_back(json::object{{"request_put", json::object{{"key", to_base64(kv.key)}, {"value", to_base64(kv.value)}}}});
@@ -80,7 +81,13 @@ std::int64_t Etcd::commit(const std::string& prefix, std::int64_t revision, cons
                            {"target", "MOD"},
                            {"result", "LESS"},
                            {"mod_revision", std::to_string(revision + 1)}};
-  const json::object request{{"compare", json::array{guard}}, {"success", success}};
+  json::array compare{guard};
+  for (const KeyValue& kv : unchanged)
+    compare.push_back(json::object{{"key", to_base64(kv.key)},
+                                   {"target", "MOD"},
+                                   {"result", "EQUAL"},
+                                   {"mod_revision", std::to_string(kv.mod_revision)}});
+  const json::object request{{"compare", compare}, {"success", success}};
   return read_txn(post("/v3/kv/txn", json::serialize(request)));
 }
 

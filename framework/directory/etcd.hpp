@@ -23,12 +23,14 @@ class Etcd {
   // Members as "http://10.0.0.1:2379", or "https://..." with `tls`.
   explicit Etcd(const std::vector<std::string>& members, const Tls* tls = nullptr);
 
-  Snapshot range(const std::string& prefix) const;
+  // Everything under `prefix`, now or (revision > 0) as of that revision.
+  Snapshot range(const std::string& prefix, std::int64_t revision = 0) const;
   void put(const std::string& key, const std::string& value) const;
   // The puts and deletes in one transaction, taken only if no key under `prefix` was written
-  // after `revision`: the store's revision after it, or 0 (and nothing written) otherwise.
+  // after `revision` and each of `unchanged`'s keys was last written at its mod_revision (0: the
+  // key does not exist): the store's revision after it, or 0 (and nothing written) otherwise.
   std::int64_t commit(const std::string& prefix, std::int64_t revision, const std::vector<KeyValue>& puts,
-                      const std::vector<std::string>& deletes) const;
+                      const std::vector<std::string>& deletes, const std::vector<KeyValue>& unchanged = {}) const;
 
  private:
   // The answer's body from the first member that answers; throws naming every member otherwise.

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <boost/json.hpp>
@@ -24,10 +25,48 @@ std::string cache_path(const HostConfig& c) {
   return c.state_dir.empty() ? "" : (std::filesystem::path(c.state_dir) / "directory.toml").string();
 }
 
-void take(HostConfig& config, std::string text, std::int64_t revision, const std::string& origin) {
-  config.directory = Directory::load(Config::parse(text, origin), read_assignments(config.state_dir));
+void take(HostConfig& config, std::string text, std::int64_t revision, const std::string& origin,
+          const Assignments& held) {
+  config.directory = Directory::load(Config::parse(text, origin), held);
   config.directory_revision = revision;
   config.directory_text = std::move(text);
+}
+
+// Reads the directory and the addresses held in one revision, gives the identities without one
+// theirs, and makes the new ones theirs in etcd in one transaction: taken only if the directory is
+// still that revision's and nobody wrote those addresses' keys meanwhile. Two connectors that read
+// the same revision give the same addresses (the load is deterministic) and the second finds them
+// written; one that read another revision, or lost a race, reads again. An address held by a key
+// no longer in the directory is free: giving it again rewrites its key.
+void read_and_claim(HostConfig& config, const Etcd& etcd) {
+  const std::string dir = directory_prefix(config.etcd->prefix), held_at = addresses_prefix(config.etcd->prefix);
+  for (int attempt = 1;; ++attempt) {
+    const Snapshot s = etcd.range(dir);
+    const Snapshot held = etcd.range(held_at, s.revision);
+    Assignments previous;
+    std::map<std::string, const KeyValue*> by_key;
+    for (const KeyValue& kv : held.kvs) {
+      by_key[kv.key] = &kv;
+      if (auto a = net::parse_address(std::string_view(kv.key).substr(held_at.size()))) previous[kv.value].push_back(*a);
+    }
+    DirectoryKeys keys;
+    for (auto& kv : s.kvs) keys[kv.key.substr(dir.size())] = kv.value;
+    take(config, directory_toml(keys), s.revision, fmt::format("etcd {} (revision {})", dir, s.revision), previous);
+    config.directory_source = fmt::format("etcd {} at revision {}", dir, s.revision);
+
+    std::vector<KeyValue> claims, unchanged;
+    for (const auto& [public_key, addresses] : config.directory->assigned)
+      for (const net::Address& a : addresses) {
+        const std::string key = held_at + a.to_string();
+        auto it = by_key.find(key);
+        if (it != by_key.end() && it->second->value == public_key) continue;
+        claims.push_back({key, public_key});
+        unchanged.push_back({key, "", it == by_key.end() ? 0 : it->second->mod_revision});
+      }
+    if (claims.empty() || etcd.commit(dir, s.revision, claims, {}, unchanged) > 0) return;
+    if (attempt == 5) throw std::runtime_error("the overlay addresses kept changing in etcd through five attempts to claim some");
+    spdlog::info("overlay addresses: {} claim(s) overtaken at revision {}, reading again", claims.size(), s.revision);
+  }
 }
 
 }  // namespace
@@ -37,12 +76,7 @@ void load_directory(HostConfig& config) {
   const EtcdDirectory& e = *config.etcd;
   std::string unreachable;
   try {
-    const std::string dir = directory_prefix(e.prefix);
-    const Snapshot s = Etcd(e.members, e.tls_or_null()).range(dir);
-    DirectoryKeys keys;
-    for (auto& kv : s.kvs) keys[kv.key.substr(dir.size())] = kv.value;
-    take(config, directory_toml(keys), s.revision, fmt::format("etcd {} (revision {})", dir, s.revision));
-    config.directory_source = fmt::format("etcd {} at revision {}", dir, s.revision);
+    read_and_claim(config, Etcd(e.members, e.tls_or_null()));
     return;
   } catch (const ConfigError&) {
     throw;  // etcd answered with a directory that does not check: refused, never replaced by the copy
@@ -60,7 +94,7 @@ void load_directory(HostConfig& config) {
   std::getline(text, first);
   const std::int64_t revision = first.starts_with(kCacheHeader) ? std::stoll(first.substr(std::strlen(kCacheHeader))) : 0;
   spdlog::warn("etcd does not answer ({}): the directory kept in {} (revision {})", unreachable, path, revision);
-  take(config, text.str().substr(first.size() + 1), revision, path);
+  take(config, text.str().substr(first.size() + 1), revision, path, read_assignments(config.state_dir));
   config.directory_source = fmt::format("the copy kept in {} (revision {}): etcd does not answer ({})", path, revision, unreachable);
 }
 

@@ -8,7 +8,8 @@
 
 namespace waygate {
 
-// Fills config.directory (and its revision and text) from etcd, or, when no member answers, from
+// Fills config.directory (and its revision and text) from etcd, the identities' pool addresses
+// given out there by transaction (PREFIX addresses/), or, when no member answers, from
 // the copy kept by keep_directory(): a connector restarted during an outage starts from the last
 // directory it ran. Throws ConfigError when the directory in etcd does not check (naming the key
 // and object), std::runtime_error when neither etcd nor a copy has one. No-op without [directory].

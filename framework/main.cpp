@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "connectors_command.hpp"
 #include "directory_command.hpp"
 #include "doctor.hpp"
 #include "host.hpp"
@@ -16,7 +17,7 @@
 namespace {
 
 bool builtin(const char* word) {
-  for (const char* b : {"run", "check", "doctor", "directory", "version"})
+  for (const char* b : {"run", "check", "doctor", "directory", "connectors", "version"})
     if (std::strcmp(word, b) == 0) return true;
   return word[0] == '-';
 }
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   waygate::PluginCatalog catalog(waygate::PluginCatalog::default_search_path());
   if (argc > 1 && std::strcmp(argv[1], "directory") == 0) return waygate::directory_command(argc - 1, argv + 1);
+  if (argc > 1 && std::strcmp(argv[1], "connectors") == 0) return waygate::connectors_command(argc - 1, argv + 1);
   if (argc > 1 && !builtin(argv[1])) {
     int code = run_plugin_command(catalog, argc, argv);
     if (code >= 0) return code;
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
   double wait = 2;
   doctor->add_option("--wait", wait, "Seconds to watch the counters move")->check(CLI::Range(0.1, 60.0));
   app.add_subcommand("directory", "The directory in etcd: push a file's, pull it, diff (see waygate directory --help)");
+  app.add_subcommand("connectors", "The connectors alive in the directory in etcd (see waygate connectors --help)");
   auto* version = app.add_subcommand("version", "Print the version and the plugin ABI version");
 
   CLI11_PARSE(app, argc, argv);

@@ -163,6 +163,10 @@ http::response<http::string_body> answer(Listener listener, const http::request<
     res.result(static_cast<http::status>(created.status));
     res.set(http::field::content_type, created.content_type);
     res.body() = std::move(created.body);
+  } else if (listener == Listener::admin && target == "/v1/connectors" && hooks.connectors) {
+    res.result(http::status::ok);
+    res.set(http::field::content_type, "application/json");
+    res.body() = hooks.connectors();
   } else if (listener == Listener::tunnel || (target != "/healthz" && target != "/metrics")) {
     from_stage(listener, req, peer, hooks, res);
   } else if (req.method() != http::verb::get) {

@@ -21,6 +21,8 @@ struct ControlHooks {
   std::function<std::optional<Response>(Listener, Request)> request;
   // POST /v1/sockets on the admin listener: the request's body, the answer (see socket_file.hpp).
   std::function<Response(const std::string& body)> create_socket;
+  // GET /v1/connectors on the admin listener, when set: the connectors alive in etcd (JSON).
+  std::function<std::string()> connectors;
   // When not empty, every admin request must carry "Authorization: Bearer <token>" (else 401).
   std::string admin_token;
   // Called once the io_context and its listeners exist, before anything is served: where the host

@@ -64,8 +64,23 @@ Snapshot Etcd::range(const std::string& prefix, std::int64_t revision) const {
   return read_range(post("/v3/kv/range", json::serialize(request)));
 }
 
-void Etcd::put(const std::string& key, const std::string& value) const {
-  post("/v3/kv/put", json::serialize(json::object{{"key", to_base64(key)}, {"value", to_base64(value)}}));
+void Etcd::put(const std::string& key, const std::string& value, std::int64_t lease) const {
+  json::object request{{"key", to_base64(key)}, {"value", to_base64(value)}};
+  if (lease != 0) request["lease"] = std::to_string(lease);
+  post("/v3/kv/put", json::serialize(request));
+}
+
+std::int64_t Etcd::grant(int ttl) const {
+  return read_lease(post("/v3/lease/grant", json::serialize(json::object{{"TTL", ttl}}))).id;
+}
+
+std::int64_t Etcd::keep_alive(std::int64_t lease) const {
+  // A stream in gRPC; through the gateway one POST renews once and answers once.
+  return read_lease(post("/v3/lease/keepalive", json::serialize(json::object{{"ID", std::to_string(lease)}}))).ttl;
+}
+
+void Etcd::revoke(std::int64_t lease) const {
+  post("/v3/lease/revoke", json::serialize(json::object{{"ID", std::to_string(lease)}}));
 }
 
 std::int64_t Etcd::commit(const std::string& prefix, std::int64_t revision, const std::vector<KeyValue>& puts,

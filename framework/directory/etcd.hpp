@@ -25,7 +25,14 @@ class Etcd {
 
   // Everything under `prefix`, now or (revision > 0) as of that revision.
   Snapshot range(const std::string& prefix, std::int64_t revision = 0) const;
-  void put(const std::string& key, const std::string& value) const;
+  // With `lease`, the key goes when the lease does.
+  void put(const std::string& key, const std::string& value, std::int64_t lease = 0) const;
+  // A lease of `ttl` seconds: its id.
+  std::int64_t grant(int ttl) const;
+  // Renews the lease: the seconds it has left, 0 when it is gone (expired, revoked).
+  std::int64_t keep_alive(std::int64_t lease) const;
+  // Ends the lease now, and with it the keys put with it.
+  void revoke(std::int64_t lease) const;
   // The puts and deletes in one transaction, taken only if no key under `prefix` was written
   // after `revision` and each of `unchanged`'s keys was last written at its mod_revision (0: the
   // key does not exist): the store's revision after it, or 0 (and nothing written) otherwise.

@@ -86,16 +86,50 @@ std::int64_t read_txn(std::string_view text) {
   return number(header(answer), "revision");
 }
 
-WatchNews read_watch(std::string_view text) {
+Lease read_lease(std::string_view text) {
+  const json::value v = parse(text);
+  const json::object* answer = &object(v, "the answer");
+  if (const json::value* r = answer->if_contains("result")) answer = &object(*r, "the result");  // a keepalive's
+  return {number(*answer, "ID"), number(*answer, "TTL")};
+}
+
+namespace {
+
+// Whether one event of a watch changes the directory (see WatchNews).
+bool news(const json::value& event, std::string_view prefix) {
+  if (!event.is_object()) return false;
+  const json::value* kv = event.as_object().if_contains("kv");
+  if (kv == nullptr || !kv->is_object()) return false;
+  std::string key;
+  try {
+    key = from_base64(kv->as_object().if_contains("key"));
+  } catch (const std::runtime_error&) {
+    return false;
+  }
+  if (!key.starts_with(prefix)) return false;
+  const std::string_view below = std::string_view(key).substr(prefix.size());
+  if (below.starts_with("directory/")) return true;
+  if (!below.starts_with("connectors/")) return false;
+  const json::value* type = event.as_object().if_contains("type");
+  if (type != nullptr && type->is_string() && type->as_string() == "DELETE") return true;
+  const json::value* version = kv->as_object().if_contains("version");  // 1: the put that made the key
+  return version != nullptr && ((version->is_string() && version->as_string() == "1") ||
+                                (version->is_int64() && version->as_int64() == 1));
+}
+
+}  // namespace
+
+WatchNews read_watch(std::string_view text, std::string_view prefix) {
   boost::system::error_code ec;
   const json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) return WatchNews::nothing;
   const json::value* r = v.as_object().if_contains("result");
   if (r == nullptr || !r->is_object()) return WatchNews::nothing;
   const json::object& result = r->as_object();
-  const json::value* events = result.if_contains("events");
-  if ((events != nullptr && events->is_array() && !events->as_array().empty()) || result.contains("compact_revision"))
-    return WatchNews::changed;
+  if (result.contains("compact_revision")) return WatchNews::changed;
+  if (const json::value* events = result.if_contains("events"); events != nullptr && events->is_array())
+    for (const json::value& e : events->as_array())
+      if (news(e, prefix)) return WatchNews::changed;
   return result.contains("created") ? WatchNews::created : WatchNews::nothing;
 }
 

@@ -25,9 +25,18 @@ Snapshot read_range(std::string_view answer);
 // The store's revision after a transaction that was taken, 0 for one whose comparison failed.
 std::int64_t read_txn(std::string_view answer);
 
-// One message of a watch's stream, by what it means for the directory.
+// A lease granted or renewed: its id and the seconds it has left (0: gone).
+struct Lease {
+  std::int64_t id = 0, ttl = 0;
+};
+Lease read_lease(std::string_view answer);
+
+// One message of a watch's stream on a connector's whole [directory] prefix, by what it means for
+// the directory: a change of a key of the directory itself, or a connector registering or going
+// away (PREFIX connectors/NAME created or deleted; its renewals say nothing new). The rest
+// (statuses, addresses) is nothing.
 enum class WatchNews { nothing, created, changed };
-WatchNews read_watch(std::string_view message);
+WatchNews read_watch(std::string_view message, std::string_view prefix);
 
 // The gateway carries keys and values in base64.
 std::string to_base64(std::string_view bytes);

@@ -12,6 +12,7 @@
 
 #include "directory_keys.hpp"
 #include "etcd.hpp"
+#include "registration.hpp"
 #include "waygate/files.hpp"
 #include "waygate/utc.hpp"
 
@@ -30,6 +31,16 @@ void take(HostConfig& config, std::string text, std::int64_t revision, const std
   config.directory = Directory::load(Config::parse(text, origin), held);
   config.directory_revision = revision;
   config.directory_text = std::move(text);
+}
+
+// The connectors registered in etcd (registration.hpp) into the directory, for the clients' API.
+void with_live_connectors(HostConfig& config, const Snapshot& registered) {
+  auto d = std::make_shared<Directory>(*config.directory);
+  for (const KeyValue& kv : registered.kvs) {
+    if (auto r = read_registration(kv.value)) d->connectors.push_back({r->name, r->endpoint, r->public_key});
+    else spdlog::warn("etcd: {} is not a connector's registration: left out", kv.key);
+  }
+  config.directory = std::move(d);
 }
 
 // Reads the directory and the addresses held in one revision, gives the identities without one
@@ -53,6 +64,7 @@ void read_and_claim(HostConfig& config, const Etcd& etcd) {
     for (auto& kv : s.kvs) keys[kv.key.substr(dir.size())] = kv.value;
     take(config, directory_toml(keys), s.revision, fmt::format("etcd {} (revision {})", dir, s.revision), previous);
     config.directory_source = fmt::format("etcd {} at revision {}", dir, s.revision);
+    with_live_connectors(config, etcd.range(connectors_prefix(config.etcd->prefix), s.revision));
 
     std::vector<KeyValue> claims, unchanged;
     for (const auto& [public_key, addresses] : config.directory->assigned)

@@ -85,8 +85,7 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
     std::lock_guard lock(mutex_);
     connection_ = c.get();
   }
-  const std::string dir = directory_prefix(where_.prefix);
-  json::object create{{"key", to_base64(dir)}, {"range_end", to_base64(end_of(dir))}};
+  json::object create{{"key", to_base64(where_.prefix)}, {"range_end", to_base64(end_of(where_.prefix))}};
   if (from_revision > 0) create["start_revision"] = from_revision;
   http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
   req.set(http::field::host, member);
@@ -115,7 +114,7 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
         return body.size();
       }
       if (!messages.done()) continue;
-      const WatchNews news = read_watch(json::serialize(messages.release()));
+      const WatchNews news = read_watch(json::serialize(messages.release()), where_.prefix);
       messages.reset();
       if (news == WatchNews::created) created = true;
       if (news == WatchNews::changed && !stopping_) changed_();

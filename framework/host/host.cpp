@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <set>
@@ -10,6 +11,7 @@
 
 #include <csignal>
 
+#include "connector_lease.hpp"
 #include "control_plane.hpp"
 #include "etcd_directory.hpp"
 #include "etcd_watch.hpp"
@@ -22,6 +24,8 @@
 #include "privileges.hpp"
 #include "scratch.hpp"
 #include "worker.hpp"
+#include "waygate/metric_names.hpp"
+#include "waygate/utc.hpp"
 
 namespace waygate {
 
@@ -76,6 +80,24 @@ void print_keys(const HostConfig& config) {
     std::string line = fmt::format("{}\t{}\t{}\t{}\t{}\n", section, k.table, k.key, k.type, k.fallback);
     if (printed.insert(line).second) fmt::print("{}", line);
   }
+}
+
+// What this connector says of itself in etcd: its tunnel (as the tunnel stage's metric says it),
+// and its load as the stages count it.
+Registration describe(const HostConfig& config, const CounterRegistry& registry, std::int64_t revision,
+                      const std::string& since) {
+  Registration r{config.etcd->connector, "", "", config.admin, WAYGATE_VERSION, revision, 0, 0, since};
+  for (const MetricSample& m : registry.snapshot()) {
+    if (metric::is(m.name, metric::kTunnelInfo) && m.value == 1) {
+      for (auto& [label, value] : m.labels) {
+        if (label == "public_key") r.public_key = value;
+        if (label == "endpoint") r.endpoint = value;
+      }
+    }
+    if (metric::is(m.name, metric::kSocketClients)) r.clients += m.value;
+    if (metric::is(m.name, metric::kSocketSessions)) r.sessions += m.value;
+  }
+  return r;
 }
 
 }  // namespace
@@ -150,8 +172,10 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
       return e.what();
     }
   };
-  // What runs now, for the directory's status in etcd and the copy kept of it.
+  // What runs now, for the directory's status in etcd and the copy kept of it; its revision for
+  // the registration's thread too.
   HostConfig running = config;
+  std::atomic<std::int64_t> running_revision = config.directory_revision;
   hooks.reload = [&] {
     spdlog::info("SIGHUP: reloading {}", options.config);
     std::string why;
@@ -168,7 +192,10 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
       validate(next, catalog);
       log_warnings(next);
       why = apply(next);
-      if (why.empty()) running = std::move(next);
+      if (why.empty()) {
+        running = std::move(next);
+        running_revision = running.directory_revision;
+      }
     } catch (const std::exception& e) {
       why = e.what();
     }
@@ -205,7 +232,15 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
   keep_directory(config);
   report_directory(config, 0, "");
   std::optional<DirectoryWatch> watch;
-  if (config.etcd) watch.emplace(*config.etcd, config.directory_revision, [] { ::kill(::getpid(), SIGHUP); });
+  std::optional<ConnectorLease> lease;
+  if (config.etcd) {
+    watch.emplace(*config.etcd, config.directory_revision, [] { ::kill(::getpid(), SIGHUP); });
+    const std::string since = format_utc(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    lease.emplace(*config.etcd, [&config, &registry, &running_revision, since] {
+      return describe(config, registry, running_revision, since);
+    });
+    hooks.connectors = [&lease] { return lease->connectors(); };
+  }
 
   int code = 0;
   try {
@@ -214,6 +249,7 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     spdlog::error("control plane: {}", e.what());
     code = 1;
   }
+  lease.reset();
   watch.reset();
   worker.stop();
   spdlog::info("stopped");

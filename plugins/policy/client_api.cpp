@@ -22,6 +22,17 @@ json::array strings(const std::vector<net::Address>& v) {
   return out;
 }
 
+// The socket's connectors that are alive in etcd, as a client reaches them; none when the
+// directory is a file (the client then knows only the connector it asks).
+json::array live_connectors(const Directory& d, const Socket& sock) {
+  json::array out;
+  for (const std::string& name : sock.connectors)
+    for (const LiveConnector& c : d.connectors)
+      if (c.name == name)
+        out.push_back(json::object{{"name", c.name}, {"endpoint", c.endpoint}, {"public_key", c.public_key}});
+  return out;
+}
+
 json::value routing(const Access& a, std::uint32_t identity) {
   const Directory& d = a.directory();
   const std::uint32_t in_use = a.exit_node(identity);
@@ -33,7 +44,7 @@ json::value routing(const Access& a, std::uint32_t identity) {
     if (sock.type == SocketType::exit_node) {
       exits.push_back(json::object{{"name", sock.name},
                                    {"description", sock.description},
-                                   {"connector", sock.connector},
+                                   {"connectors", live_connectors(d, sock)},
                                    {"selected", s == in_use}});
       continue;
     }

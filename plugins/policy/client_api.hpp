@@ -5,7 +5,8 @@
 //   PUT    /v1/exit-node  {"name": "corporate-exit"}: use this exit node
 //   DELETE /v1/exit-node  use none
 // Routing information: {"identity", "address", "connector", "exit_nodes": [{"name",
-// "description", "connector", "selected"}], "exit_node": name or null, "routes": [{"prefix",
+// "description", "connectors": the socket's live ones [{"name", "endpoint", "public_key"}],
+// "selected"}], "exit_node": name or null, "routes": [{"prefix",
 // "socket"}], "dns": [...]}. With an exit node in use, its default route comes as the four halves
 // 0.0.0.0/1, 128.0.0.0/1, ::/1 and 8000::/1, so it never clashes with the client's own.
 #pragma once

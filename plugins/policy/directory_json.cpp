@@ -41,7 +41,7 @@ std::string sockets_json(const Directory& d, const Reach& reach) {
     sockets.push_back(json::object{{"name", sock.name},
                                    {"type", to_string(sock.type)},
                                    {"description", sock.description},
-                                   {"connector", sock.connector},
+                                   {"connectors", json::array(sock.connectors.begin(), sock.connectors.end())},
                                    {"egress", texts(sock.egress)},
                                    {"dns", texts(sock.dns)},
                                    {"routes", texts(sock.routes)},

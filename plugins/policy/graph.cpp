@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "reach.hpp"
 #include "waygate/config.hpp"
@@ -50,7 +51,7 @@ std::string graph_text(const Directory& d) {
   for (std::uint32_t s = 0; s < d.sockets.size(); ++s) {
     const Socket& sock = d.sockets[s];
     out += fmt::format("{} ({}{}{})\n", sock.name, to_string(sock.type),
-                       sock.connector.empty() ? "" : " on " + sock.connector,
+                       sock.connectors.empty() ? "" : fmt::format(" on {}", fmt::join(sock.connectors, ", ")),
                        sock.description.empty() ? "" : ": " + sock.description);
     bool any = false;
     for (auto& e : all) {
@@ -101,7 +102,7 @@ std::string graph_json(const Directory& d) {
   }
   for (auto& s : d.sockets)
     sockets.push_back(json::object{{"name", s.name}, {"type", to_string(s.type)},
-                                   {"description", s.description}, {"connector", s.connector}});
+                                   {"description", s.description}, {"connectors", json::array(s.connectors.begin(), s.connectors.end())}});
   for (auto& p : d.policies) {
     json::array linked, permissions;
     for (auto s : p.sockets) linked.emplace_back(d.sockets[s].name);

@@ -16,6 +16,7 @@
 #include "attributed.hpp"
 #include "history.hpp"
 #include "stats_command.hpp"
+#include "waygate/metric_names.hpp"
 #include "waygate/plugin.hpp"
 
 namespace waygate::stats {
@@ -69,7 +70,7 @@ class StatsStage final : public Plugin {
       auto it = series_.find(s.name);
       series.emplace(s.name, it != series_.end() ? std::move(it->second) : Series{});
       sockets.push_back({flow(ctx_, "socket", {{"socket", s.name}}),
-                         ctx_.gauge("socket_clients", "Identities that sent through the socket lately", {{"socket", s.name}}),
+                         ctx_.gauge(metric::kSocketClients, "Identities that sent through the socket lately", {{"socket", s.name}}),
                          ctx_.gauge("socket_handshakes", "WireGuard handshakes of the identities now on the socket",
                                     {{"socket", s.name}}),
                          {}});
@@ -211,7 +212,7 @@ class StatsStage final : public Plugin {
       o["name"] = sock.name;
       o["type"] = to_string(sock.type);
       o["description"] = sock.description;
-      o["connector"] = sock.connector;
+      o["connectors"] = json::array(sock.connectors.begin(), sock.connectors.end());
       o["clients"] = active_now[s];
       o["drops"] = reasons(others.socket_drops[s]);
       o["nat_sessions"] = others.socket_sessions[s];

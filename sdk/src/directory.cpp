@@ -320,7 +320,14 @@ class Loader {
         if (std::find(s.deny.begin(), s.deny.end(), p) != s.deny.end())
           t.fail("deny", fmt::format("{} is both allowed and denied", p.to_string()));
       s.description = t.string("description", "");
-      s.connector = t.string("connector", "");
+      const std::string one = t.string("connector", "");
+      s.connectors = t.strings("connectors");
+      if (!one.empty() && !s.connectors.empty())
+        t.fail("connectors", "give either connector (one) or connectors (several), not both");
+      if (!one.empty()) s.connectors = {one};
+      for (auto& c : s.connectors)
+        if (std::count(s.connectors.begin(), s.connectors.end(), c) > 1)
+          t.fail("connectors", fmt::format("connector '{}' is listed twice", c));
       s.egress = addresses_of(t, "egress");
       const std::string ports = t.string("egress_ports", to_string(s.egress_ports));
       if (auto r = parse_ports(ports)) s.egress_ports = *r;

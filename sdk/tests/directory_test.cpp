@@ -185,6 +185,16 @@ TEST(Directory, ErrorsNameFileLineAndKey) {
   EXPECT_NE(error_of(socket + socket).find("socket 's' is defined twice"), std::string::npos);
 }
 
+// One connector or several run a socket; `connector` is the one-connector spelling of `connectors`.
+TEST(Directory, ASocketRunsOnOneConnectorOrSeveral) {
+  const std::string socket = "[[socket]]\nname = 's'\ntype = 'exit_node'\n";
+  EXPECT_EQ(load(socket + "connector = 'c1'\n")->sockets[0].connectors, std::vector<std::string>{"c1"});
+  EXPECT_EQ(load(socket + "connectors = ['c1', 'c2']\n")->sockets[0].connectors, (std::vector<std::string>{"c1", "c2"}));
+  EXPECT_TRUE(load(socket)->sockets[0].connectors.empty());
+  EXPECT_NE(error_of(socket + "connector = 'c1'\nconnectors = ['c2']\n").find("key 'connectors': give either"), std::string::npos);
+  EXPECT_NE(error_of(socket + "connectors = ['c1', 'c1']\n").find("connector 'c1' is listed twice"), std::string::npos);
+}
+
 // The NAT's ports on a socket's egress addresses: one key the nat stage and the egress edge both
 // read, parsed here once.
 TEST(Directory, EgressPortsAreTheSocketsOwn) {

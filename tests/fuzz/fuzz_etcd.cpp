@@ -1,8 +1,8 @@
-// fuzz-sources: framework/directory/etcd_answers.cpp
+// fuzz-sources: framework/directory/etcd_answers.cpp framework/directory/registration.cpp
 // fuzz-flags: -Iframework/directory -DBOOST_JSON_DYN_LINK -lboost_json -lsodium
 //
 // What etcd answers, as the directory reads it (framework/directory/etcd_answers.cpp): a range, a
-// transaction's outcome and a watch's messages. Anything may come back over the network; reading
+// transaction's outcome, a lease, a watch's messages and connectors' registrations. Anything may come back over the network; reading
 // it either succeeds or throws std::runtime_error, never anything else.
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "etcd_answers.hpp"
+#include "registration.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -23,6 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)waygate::read_txn(text);
   } catch (const std::runtime_error&) {
   }
-  (void)waygate::read_watch(text);
+  try {
+    (void)waygate::read_lease(text);
+  } catch (const std::runtime_error&) {
+  }
+  (void)waygate::read_watch(text, "/waygate/");
+  if (auto r = waygate::read_registration(text); r && r->name.empty()) __builtin_trap();
   return 0;
 }

@@ -140,7 +140,7 @@ import json, sys
 sockets, policies = json.loads(sys.argv[1])["sockets"], json.loads(sys.argv[2])["policies"]
 s = sockets[0]
 assert [x["name"] for x in sockets] == ["corporate-exit"], sockets
-assert (s["type"], s["description"], s["connector"]) == ("exit_node", "Exit node for all corporate traffic", "connector-1"), s
+assert (s["type"], s["description"], s["connectors"]) == ("exit_node", "Exit node for all corporate traffic", ["connector-1"]), s
 assert s["egress"] == ["10.92.0.1", "fd92::1"] and s["policies"] == ["staff-exit"], s
 p = policies[0]
 assert p["name"] == "staff-exit" and p["sockets"] == ["corporate-exit"] and p["who"]["groups"] == ["staff"], p
@@ -211,7 +211,7 @@ grep -qx 'name = "home-exit"' "$WORK/added.toml" && grep -qx 'description = "Cre
 [[ $(stat -c %a "$WORK/connector.toml") == "$(stat -c %a "$WORK/before.toml")" ]] || fail "the file's mode changed"
 "$WAYGATE" check -c "$WORK/connector.toml" >/dev/null || fail "the written file does not check"
 grep -q "new socket 'home-exit' written to .* and applied" "$WORK/connector.log" || fail "not applied"
-[[ $(admin /v1/sockets) == *'"name":"home-exit","type":"exit_node","description":"Created from the portal","connector":"connector-1"'* ]] ||
+[[ $(admin /v1/sockets) == *'"name":"home-exit","type":"exit_node","description":"Created from the portal","connectors":["connector-1"]'* ]] ||
   fail "home-exit is not served: $(admin /v1/sockets)"
 pass "the file keeps its text and comments, gains the new [[socket]] table, and is applied without a restart"
 

@@ -66,7 +66,7 @@ TEST(SocketFile, TableIsAppendedAndStringsCannotBreakOut) {
   EXPECT_EQ(d->sockets[1].name, "home-exit");
   EXPECT_EQ(d->sockets[1].type, SocketType::exit_node);
   EXPECT_EQ(d->sockets[1].description, sneaky);  // all of it a string, no policy added
-  EXPECT_EQ(d->sockets[1].connector, "c1");
+  EXPECT_EQ(d->sockets[1].connectors, std::vector<std::string>{"c1"});
   EXPECT_TRUE(d->policies.empty());
 }
 

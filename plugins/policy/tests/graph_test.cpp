@@ -108,7 +108,7 @@ TEST(AdminJson, SocketsSayWhatEachIsAndWhichPoliciesApply) {
   ASSERT_EQ(sockets.size(), 2u);
   EXPECT_EQ(sockets[0].at("name"), "corporate-exit");
   EXPECT_EQ(sockets[0].at("type"), "exit_node");
-  EXPECT_EQ(sockets[0].at("connector"), "edge-1");
+  EXPECT_EQ(sockets[0].at("connectors"), boost::json::array{"edge-1"});
   EXPECT_EQ(sockets[0].at("description"), "Exit node for all corporate traffic");
   EXPECT_EQ(boost::json::serialize(sockets[0].at("policies")), R"(["staff-exit","partners"])");
   EXPECT_EQ(boost::json::serialize(sockets[1].at("routes")), R"(["192.168.10.0/24"])");

@@ -11,6 +11,7 @@
 
 #include "waygate/metric_names.hpp"
 #include "waygate/netns.hpp"
+#include "keys.hpp"
 
 namespace waygate::wg {
 
@@ -57,9 +58,11 @@ Device::Device(Context& ctx, Settings settings)
   opening_.reserve(kBurstMax);
   for (auto& p : settings_.peers) add_peer(p);
   route();
+  say_info();
 }
 
 Device::~Device() {
+  if (info_) info_->set(0);
   stop();
   for (auto& p : peers_)
     if (p) remove_peer(*p);
@@ -155,9 +158,20 @@ void Device::update(Settings next) {
   }
   route();
   settings_.peers = std::move(next.peers);
+  if (next.public_endpoint != settings_.public_endpoint) {
+    settings_.public_endpoint = next.public_endpoint;
+    say_info();
+  }
   settings_.mtu = next.mtu;
   settings_.handshake_load = next.handshake_load;
   settings_.timing = next.timing;
+}
+
+void Device::say_info() {
+  if (info_) info_->set(0);
+  info_ = ctx_.gauge(metric::kTunnelInfo, "1: the tunnel's public key and the endpoint clients dial",
+                     {{"public_key", to_base64(identity_.public_key)}, {"endpoint", settings_.public_endpoint}});
+  info_->set(1);
 }
 
 void Device::open_sockets() {

@@ -40,9 +40,10 @@ Settings Settings::read(const Config& c, const Directory& directory) {
   }
   s.listen_port = static_cast<int>(c.integer("listen_port", 0, 0, 65535));
   s.netns = c.string("netns", "");
-  // Only `waygate peer config` reads it (the host:port stock clients dial); checked here so a
-  // typo is found by `waygate check`, not by a user.
-  const std::string public_endpoint = c.string("public_endpoint", "");
+  // The host:port clients dial: `waygate peer config` writes it for stock clients, and the
+  // tunnel_info metric says it (with the public key) for the connector's registration in etcd.
+  s.public_endpoint = c.string("public_endpoint", "");
+  const std::string& public_endpoint = s.public_endpoint;
   auto colon = public_endpoint.rfind(':');
   if (!public_endpoint.empty() &&
       (colon == std::string::npos || colon == 0 || colon + 1 == public_endpoint.size() ||

@@ -40,6 +40,7 @@ struct Settings {
   Key private_key{};
   std::string private_key_file;
   int listen_port = 0;  // 0: the kernel picks one
+  std::string public_endpoint;  // host:port as clients dial it ("" if not said)
   std::string netns;
   int mtu = 1420;       // inner packets are padded up to this
   unsigned handshake_load = 128;  // handshake messages per second above which cookies are demanded

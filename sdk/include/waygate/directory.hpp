@@ -54,7 +54,9 @@ struct Socket {
   std::string name;
   SocketType type = SocketType::exit_node;
   std::string description;
-  std::string connector;               // the connector it runs on
+  // The connectors it runs on: `connector = "c1"` in its table, or `connectors = ["c1", "c2"]` for
+  // one served by several (its clients' API lists the live ones, and Waygate's client fails over).
+  std::vector<std::string> connectors;
   std::vector<net::Prefix> routes;     // exit node: 0.0.0.0/0 and ::/0; subnet router: its prefixes
   std::vector<net::Address> egress;    // the public address(es) its traffic is NAT'd to
   // The ports the NAT owns on them: nat translates the socket's sessions to these, the egress
@@ -118,12 +120,22 @@ Assignments read_assignments(const std::string& state_dir);
 // Creates the folder if needed; throws std::system_error when the file cannot be written.
 void write_assignments(const std::string& state_dir, const Assignments& assignments);
 
+// A connector alive in a directory kept in etcd (a connector's [directory]): registered there
+// under a lease it renews, so that one that dies leaves the list by itself. What a client needs
+// to move an exit node's traffic to it.
+struct LiveConnector {
+  std::string name;
+  std::string endpoint;    // its tunnel as clients dial it, "198.51.100.1:51820" ("" if not said)
+  std::string public_key;  // its tunnel's, base64 ("" if not said)
+};
+
 struct Directory {
   Overlay overlay;
   std::vector<Identity> identities;
   std::vector<Socket> sockets;
   std::vector<Policy> policies;
   Assignments assigned;  // the pool addresses in use now
+  std::vector<LiveConnector> connectors;  // by name; empty when the directory is a file
   // What loads but deserves an operator's look, each located like an error ("file:line:col:
   // policy 'x': key 'groups': no identity is in a group 'staff'"): the host logs them, `waygate
   // check`, `waygate doctor` and the access graph show them.

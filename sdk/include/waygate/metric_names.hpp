@@ -22,6 +22,13 @@ inline constexpr std::string_view kHandshakes = "handshakes_total";
 inline constexpr std::string_view kPeerHandshakes = "peer_handshakes_total";
 inline constexpr std::string_view kRxPackets = "rx_packets_total";
 
+// A tunnel clients dial: 1, labels public_key (base64) and endpoint (as clients dial it, "" if
+// not configured). The host says them in the connector's registration in etcd.
+inline constexpr std::string_view kTunnelInfo = "tunnel_info";
+
+// Identities that sent through a socket lately (label socket).
+inline constexpr std::string_view kSocketClients = "socket_clients";
+
 // Whether `full` (as /metrics shows it: "waygate_nat_socket_sessions") is the metric `name`.
 constexpr bool is(std::string_view full, std::string_view name) {
   return full.size() > name.size() && full.ends_with(name) && full[full.size() - name.size() - 1] == '_';

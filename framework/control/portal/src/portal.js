@@ -140,7 +140,7 @@ function renderSocket(sock, info) {
   $(".desc", c.root).textContent = sock.description || "No description";
   const dl = $(".facts", c.root);
   dl.replaceChildren();
-  fact(dl, "Connector", sock.connector);
+  fact(dl, sock.connectors.length > 1 ? "Connectors" : "Connector", sock.connectors.join(", "));
   fact(dl, "Egress", info && info.egress ? info.egress.join(", ") : "");
   if (sock.type === "subnet_router") fact(dl, "Routes", info && info.routes ? info.routes.join(", ") : "");
   else fact(dl, "Reaches", info && info.reaches ? info.reaches : "");

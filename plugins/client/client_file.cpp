@@ -56,6 +56,9 @@ std::vector<TunnelPeer> tunnel_peers(const ClientFile& f) {
   for (auto& p : v.at("peers").as_array()) {
     TunnelPeer t;
     t.name = p.at("name").as_string();
+    if (auto* k = p.as_object().if_contains("public_key"); k && k->is_string()) t.public_key = k->as_string();
+    if (auto* s = p.as_object().if_contains("in_service"); s && s->is_bool()) t.in_service = s->as_bool();
+    if (auto* r = p.as_object().if_contains("handshake_rtt_ms"); r && r->is_number()) t.handshake_rtt_ms = r->to_number<double>();
     if (p.at("endpoint").is_string()) t.endpoint = p.at("endpoint").as_string();
     if (!p.at("last_handshake").is_null()) t.last_handshake = p.at("last_handshake").to_number<long long>();
     t.session = p.at("session").as_bool();
@@ -64,6 +67,12 @@ std::vector<TunnelPeer> tunnel_peers(const ClientFile& f) {
     out.push_back(std::move(t));
   }
   return out;
+}
+
+void put_in_service(const ClientFile& f, const std::string& peer) {
+  const HttpAnswer a = http_request(f.admin.address, "PUT", "/v1/peers",
+                                    json::serialize(json::object{{"in_service", peer}}), f.admin.token);
+  if (a.status != 200) throw std::runtime_error(fmt::format("the tunnel would not put {} in service: {}", peer, a.body));
 }
 
 }  // namespace waygate::client

@@ -32,12 +32,18 @@ boost::json::value connector_api(const Connector& k, const std::string& method, 
 // One peer of the client host's tunnel stage, from its /v1/peers.
 struct TunnelPeer {
   std::string name;
+  std::string public_key;
   std::string endpoint;
+  bool in_service = true;      // false: it stands by for another peer with its allowed IPs
+  double handshake_rtt_ms = 0;  // its latest handshake's round trip, 0 before one
   std::optional<long long> last_handshake;  // unix seconds
   bool session = false;
   std::uint64_t rx_bytes = 0, tx_bytes = 0;
 };
 // Throws std::runtime_error when the client host does not answer.
 std::vector<TunnelPeer> tunnel_peers(const ClientFile& f);
+// Puts a peer of the tunnel in service in place of the one carrying their shared allowed IPs
+// (the tunnel stage's failover_after); throws std::runtime_error saying why not.
+void put_in_service(const ClientFile& f, const std::string& peer);
 
 }  // namespace waygate::client

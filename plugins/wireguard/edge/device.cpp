@@ -33,6 +33,7 @@ Device::Device(Context& ctx, Settings settings)
       cookies_sent_(ctx.counter("cookie_replies_sent_total", "Cookie replies sent while under load")),
       handshakes_(ctx.counter(metric::kHandshakes, "Handshakes completed")),
       trains_(ctx.counter("trains_sent_total", "Sends of several datagrams in one (UDP GSO)")),
+      failovers_(ctx.counter("failovers_total", "Prefixes moved from a silent peer to the next of its group")),
       malformed_(ctx.drop_reason("malformed")),
       bad_mac1_(ctx.drop_reason("bad_mac1")),
       unknown_peer_(ctx.drop_reason("unknown_peer")),
@@ -88,9 +89,10 @@ void Device::add_peer(PeerSettings s) {
 }
 
 void Device::route() {
+  form_groups();
   std::vector<net::PrefixMap<std::uint32_t>::Entry> entries;
   for (const auto& p : peers_)
-    if (p)
+    if (p && !p->standing_by)
       for (const auto& prefix : p->settings.allowed_ips) entries.push_back({prefix, p->id});
   allowed_ = net::PrefixMap<std::uint32_t>(std::move(entries));
 }
@@ -156,6 +158,7 @@ void Device::update(Settings next) {
     add_peer(std::move(s));
     if (running_ && peers_.back()->settings.persistent_keepalive > Duration{0}) send_keepalive(*peers_.back());
   }
+  settings_.failover_after = next.failover_after;
   route();
   settings_.peers = std::move(next.peers);
   if (next.public_endpoint != settings_.public_endpoint) {
@@ -220,7 +223,8 @@ void Device::open_sockets() {
 void Device::start() {
   open_sockets();
   running_ = true;
-  ctx_.serve(Listener::admin, "/v1/peers", [this](const Request&) { return peers_answer(); });
+  ctx_.serve(Listener::admin, "/v1/peers",
+             [this](const Request& r) { return r.method == "PUT" ? put_in_service(r) : peers_answer(); });
   for (int i = 0; i < 2; ++i)
     if (sockets_[i] < 0) continue;
     else if (segments_[i]) ctx_.io().receive_segments(sockets_[i], static_cast<std::uint64_t>(i));

@@ -74,7 +74,10 @@ struct Peer {
   std::unique_ptr<Session> previous;  // receives only, until its packets drain
   std::unique_ptr<Session> next;      // responder's, until the initiator's first packet confirms it
 
-  Timer retransmit, send_keepalive, new_handshake, zero_keys, persistent;
+  Timer retransmit, send_keepalive, new_handshake, zero_keys, persistent, failover;
+  // With failover_after: another peer with the same allowed IPs carries them now.
+  bool standing_by = false;
+  Duration handshake_rtt{0};  // initiation to response, the latest handshake we initiated
   // What the timers decide from (timers.cpp): the packet path only writes these.
   Time last_sent = kLongAgo;
   Time data_unanswered_since = kLongAgo;  // first data received since anything went out
@@ -106,8 +109,10 @@ class Device {
   void flush(Output& out) { open_waiting(out); }
 
   const Settings& settings() const { return settings_; }
-  // GET /v1/peers on the admin listener (peers.cpp).
+  // GET /v1/peers on the admin listener; PUT {"in_service": NAME} puts a standing-by peer in
+  // service in place of the one that is (peers.cpp).
   waygate::Response peers_answer() const;
+  waygate::Response put_in_service(const Request& request);
   std::uint16_t port() const { return port_; }
 
  private:
@@ -123,6 +128,11 @@ class Device {
   // Cryptokey routing (whitepaper 2) from every peer's allowed IPs, built again whenever they
   // change (configure time); of two peers claiming the same prefix, the one added later.
   void route();
+  // failover.cpp: peers sharing their allowed IPs, one of them in service.
+  std::vector<Peer*> group_of(const Peer& p) const;
+  void form_groups();  // one in service in each group: the first listed, unless one already is
+  void check_silence(Peer& p);
+  void fail_over(Peer& from, Peer& to, const char* why);
   // The peer owning an inner address (4 or 16 bytes): the longest prefix of its allowed IPs.
   std::uint32_t owner(std::span<const std::uint8_t> address) const {
     const auto* e = address.size() == 4    ? allowed_.find4(address.data())
@@ -200,7 +210,8 @@ class Device {
   void say_info();
   std::optional<Gauge> info_;
 
-  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, initiations_sent_, cookies_sent_, handshakes_, trains_;
+  Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, initiations_sent_, cookies_sent_, handshakes_, trains_,
+      failovers_;
   Drop malformed_, bad_mac1_, unknown_peer_, stale_timestamp_, handshake_failed_, unknown_index_,
       replayed_, decrypt_failed_, expired_key_, source_not_allowed_, malformed_inner_, no_peer_,
       no_endpoint_, staged_overflow_, handshake_timeout_, send_failed_, not_ip_, rate_limited_,

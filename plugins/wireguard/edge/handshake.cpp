@@ -152,6 +152,7 @@ void Device::receive_response(Packet* p, Output& out) {
     peer.next.reset();
   }
   peer.endpoint = p->meta.endpoint;
+  peer.handshake_rtt = ctx_.now() - peer.initiation_sent;
   ctx_.pool().free(p);
   on_authenticated(peer);
   on_handshake_complete(peer);

@@ -1,9 +1,11 @@
-// GET /v1/peers on the admin listener: each peer's endpoint, last handshake and bytes, for
+// GET /v1/peers on the admin listener: each peer's endpoint, last handshake, bytes, whether it
+// carries its prefixes (failover.cpp) and the round trip of its latest handshake, for
 // operators (the portal, `waygate stats`) and for a client asking about its own tunnel. Read on the
 // worker between bursts, like everything the device does, so it needs no lock.
 #include <boost/json.hpp>
 
 #include "device.hpp"
+#include "keys.hpp"
 
 namespace waygate::wg {
 
@@ -21,6 +23,7 @@ waygate::Response Device::peers_answer() const {
     if (p->settings.identity != kNoId) identity = ctx_.directory()->identities[p->settings.identity].name;
     list.push_back(json::object{{"stage", ctx_.name()},
                                 {"name", p->settings.name},
+                                {"public_key", to_base64(p->settings.public_key)},
                                 {"identity", std::move(identity)},
                                 {"endpoint", p->endpoint.empty() ? json::value(nullptr) : json::value(to_string(p->endpoint))},
                                 {"last_handshake", std::move(handshake)},
@@ -28,6 +31,8 @@ waygate::Response Device::peers_answer() const {
                                 {"rx_bytes", p->rx_bytes.value()},
                                 {"tx_bytes", p->tx_bytes.value()},
                                 {"handshakes", p->handshakes.value()},
+                                {"in_service", !p->standing_by},
+                                {"handshake_rtt_ms", std::chrono::duration<double, std::milli>(p->handshake_rtt).count()},
                                 {"allowed_ips", std::move(allowed)}});
   }
   return {200, "application/json", json::serialize(json::object{{"peers", std::move(list)}}) + "\n"};

@@ -46,6 +46,11 @@ struct Settings {
   unsigned handshake_load = 128;  // handshake messages per second above which cookies are demanded
   bool udp_offload = true;        // UDP GSO and GRO: trains of datagrams cross the kernel as one
   Timing timing;
+  // Above 0: peers with the same allowed IPs take turns (a client's connectors of one exit node).
+  // Their prefixes go to one of them, the first listed at start; when it has not answered for
+  // this long after data went to it, it is asked for a handshake, and when it has not answered
+  // for twice this long, its traffic goes to the next of them (device.hpp, failover).
+  Duration failover_after{0};
   std::vector<PeerSettings> peers;
 
   // Peers come from the stage's [[stage.peer]] tables and, with `identities = true`, one per

@@ -49,6 +49,8 @@ void Device::arm_timers(Peer& p) {
   });
   // Nothing renewed the keys for 3 * REJECT_AFTER_TIME: forget them.
   p.zero_keys = ctx_.timer([this, &p] { clear_sessions(p); });
+  // With failover_after: data went out and nothing came back (failover.cpp).
+  p.failover = ctx_.timer([this, &p] { check_silence(p); });
   // Persistent keepalive: nothing sent for the configured interval.
   p.persistent = ctx_.timer([this, &p] {
     Duration every = p.settings.persistent_keepalive;
@@ -62,6 +64,7 @@ void Device::arm_timers(Peer& p) {
 void Device::on_data_sent(Peer& p) {
   if (p.unanswered_since != kLongAgo) return;
   p.unanswered_since = ctx_.now();
+  if (settings_.failover_after > Duration{0} && !p.failover.armed()) p.failover.arm_in(settings_.failover_after);
   if (!p.new_handshake.armed())
     p.new_handshake.arm_in(settings_.timing.keepalive_timeout + settings_.timing.rekey_timeout);
 }

@@ -536,3 +536,47 @@ TEST(WireGuardEdge, ConfigErrorsNameTheKey) {
 }
 
 }  // namespace
+
+// failover_after: a client's two connectors claim the same prefixes; the first listed carries
+// them. When it falls silent, it is asked for a handshake, and when that goes unanswered too, its
+// traffic moves to the other, which gets it from then on; a PUT on /v1/peers moves it back.
+TEST(WireGuardEdge, PeersSharingPrefixesTakeOverFromASilentOne) {
+  const waygate::wg::Key client = waygate::wg::generate_private_key(), c1 = waygate::wg::generate_private_key(),
+                         c2 = waygate::wg::generate_private_key();
+  const int client_port = free_udp_port(), c1_port = free_udp_port(), c2_port = free_udp_port();
+  auto a = edge(client, fmt::format("listen_port = {}\nfailover_after = \"1s\"\n{}{}", client_port,
+                                    peer(c1, "0.0.0.0/0", c1_port, "c1"), peer(c2, "0.0.0.0/0", c2_port, "c2")));
+  auto one = edge(c1, fmt::format("listen_port = {}\n{}", c1_port, peer(client, "10.0.0.1/32", 0, "client")));
+  auto two = edge(c2, fmt::format("listen_port = {}\n{}", c2_port, peer(client, "10.0.0.1/32", 0, "client")));
+  for (Rig* r : {a.get(), one.get(), two.get()}) r->start();
+  auto exchange = [&] {
+    for (int i = 0; i < 20; ++i)
+      if (a->poll(5ms) + one->poll(5ms) + two->poll(5ms) == 0 && i > 3) break;
+  };
+  auto arrived = [&](Rig& at) { return at.take(Direction::inbound).size(); };
+
+  a->push(Direction::outbound, ipv4(1, 2, 1));
+  exchange();
+  EXPECT_EQ(arrived(*one), 1u);  // the first listed carries the prefixes
+  EXPECT_EQ(arrived(*two), 0u);
+
+  one->stop();  // c1 dies
+  for (int s = 0; s < 4; ++s) {  // a packet every 500 ms, none answered
+    a->push(Direction::outbound, ipv4(1, 2, 2));
+    exchange();
+    a->advance(500ms);
+    two->advance(500ms);
+  }
+  a->push(Direction::outbound, ipv4(1, 2, 3));
+  exchange();
+  EXPECT_EQ(a->counter("failovers_total"), 1);
+  EXPECT_GE(arrived(*two), 1u);  // c2 carries them now
+  const std::string peers = a->request(waygate::Listener::admin, "GET", "/v1/peers").body;
+  EXPECT_NE(peers.find(R"("name":"c2")"), std::string::npos);
+  EXPECT_NE(peers.find(R"("in_service":false)"), std::string::npos) << peers;
+
+  const auto put = a->request(waygate::Listener::admin, "PUT", "/v1/peers", {}, R"({"in_service": "nobody"})");
+  EXPECT_EQ(put.status, 404u);
+  EXPECT_EQ(a->request(waygate::Listener::admin, "PUT", "/v1/peers", {}, R"({"in_service": "c1"})").status, 200u);
+  EXPECT_EQ(a->counter("failovers_total"), 2);
+}

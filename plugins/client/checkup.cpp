@@ -182,13 +182,14 @@ std::vector<Check> client_checks(const std::string& file, double wait, bool alon
                         "again puts it back",
                         s->exit_node));
   }
-  Endpoint e;
-  if (parse_endpoint(s->endpoint, e)) {
-    auto host = s->endpoint.substr(0, s->endpoint.rfind(':'));
+  for (const std::string& endpoint : s->endpoints) {
+    Endpoint e;
+    if (!parse_endpoint(endpoint, e)) continue;
+    auto host = endpoint.substr(0, endpoint.rfind(':'));
     if (host.front() == '[') host = host.substr(1, host.size() - 2);
     auto to = net::parse_address(host);
     auto path = to ? table.lookup(*to) : std::nullopt;
-    r.check("bypass to " + s->connector, path && path->device != f->settings.device,
+    r.check("bypass to " + endpoint, path && path->device != f->settings.device,
             path ? fmt::format("{} goes out of {}{}", host, path->device, path->gateway.empty() ? "" : " via " + path->gateway)
                  : "no route",
             "the tunnel's own packets would enter the tunnel: `waygate client use` installs a route for the "

@@ -73,7 +73,9 @@ std::optional<Selection> load_selection(const std::string& path) {
     Selection s;
     s.connector = v.at("connector").as_string();
     s.exit_node = v.at("exit_node").as_string();
-    s.endpoint = v.at("endpoint").as_string();
+    // One endpoint, as files written before exit nodes had several connectors say it.
+    s.endpoints = v.as_object().contains("endpoints") ? strings(v.at("endpoints"))
+                                                      : std::vector<std::string>{std::string(v.at("endpoint").as_string())};
     s.routes = strings(v.at("routes"));
     s.dns = strings(v.at("dns"));
     s.lockdown = v.at("lockdown").as_bool();
@@ -108,7 +110,7 @@ void save_selection(const std::string& path, const Selection& s) {
                              {"resolver_ours", s.installed->resolver_ours},
                              {"lockdown_table", s.installed->lockdown_table}};
   }
-  json::object o{{"connector", s.connector}, {"exit_node", s.exit_node}, {"endpoint", s.endpoint},
+  json::object o{{"connector", s.connector}, {"exit_node", s.exit_node}, {"endpoints", array(s.endpoints)},
                  {"routes", array(s.routes)},  {"dns", array(s.dns)},          {"lockdown", s.lockdown},
                  {"installed", std::move(installed)}};
   write_file_atomically(path, json::serialize(o) + "\n", 0600);
@@ -125,25 +127,28 @@ std::string lockdown_table(const std::string& stage) {
   return name;
 }
 
-std::string lockdown_script(const std::string& table, const std::string& device, const std::string& endpoint) {
-  Endpoint e;
-  parse_endpoint(endpoint, e);
-  const bool v6 = e.addr.sa.sa_family == AF_INET6;
-  const std::string to = to_string(endpoint_address(endpoint));
-  const unsigned port = ntohs(v6 ? e.addr.v6.sin6_port : e.addr.v4.sin_port);
-  // Beside the tunnel itself: loopback, the tunnel's own datagrams to the connector, and what a
+std::string lockdown_script(const std::string& table, const std::string& device, const std::vector<std::string>& endpoints) {
+  std::string ways_out;
+  for (const std::string& endpoint : endpoints) {
+    Endpoint e;
+    parse_endpoint(endpoint, e);
+    const bool v6 = e.addr.sa.sa_family == AF_INET6;
+    ways_out += fmt::format("\t\t{} daddr {} udp dport {} accept\n", v6 ? "ip6" : "ip", to_string(endpoint_address(endpoint)),
+                            ntohs(v6 ? e.addr.v6.sin6_port : e.addr.v4.sin_port));
+  }
+  // Beside the tunnel itself: loopback, the tunnel's own datagrams to the connectors, and what a
   // host needs to keep its link (neighbour discovery, DHCP), or it would lose the path to it.
   return fmt::format(
       "table inet {0}\ndelete table inet {0}\ntable inet {0} {{\n"
       "\tchain output {{\n\t\ttype filter hook output priority filter; policy drop;\n"
       "\t\toifname \"lo\" accept\n\t\toifname \"{1}\" accept\n"
-      "\t\t{2} daddr {3} udp dport {4} accept\n"
+      "{2}"
       "\t\ticmpv6 type {{ nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert }} accept\n"
       "\t\tudp sport 68 udp dport 67 accept\n\t\tudp sport 546 udp dport 547 accept\n"
       "\t\tcounter comment \"outside the tunnel: dropped\"\n\t}}\n"
       "\tchain forward {{\n\t\ttype filter hook forward priority filter; policy drop;\n"
       "\t\toifname \"{1}\" accept\n\t\tcounter comment \"outside the tunnel: dropped\"\n\t}}\n}}\n",
-      table, device, v6 ? "ip6" : "ip", to, port);
+      table, device, ways_out);
 }
 
 std::string resolver_text(const std::string& before, const std::vector<std::string>& dns, const std::string& exit_node) {
@@ -163,14 +168,16 @@ void install(Selection& s, const Settings& settings) {
   Installed& done = *s.installed;
   try {
     RouteTable table;
-    const net::Address to = endpoint_address(s.endpoint);
-    auto path = table.lookup(to);
-    if (!path) throw std::runtime_error("no route to the connector at " + s.endpoint + ": the tunnel cannot reach it either");
-    if (path->device == settings.device)
-      throw std::runtime_error(fmt::format("the connector at {} is routed through {} itself: remove that route first",
-                                           s.endpoint, settings.device));
-    Route bypass{fmt::format("{}/{}", to.to_string(), to.size() * 8), path->device, path->gateway};
-    if (table.add(bypass)) done.routes.push_back(bypass);
+    for (const std::string& endpoint : s.endpoints) {
+      const net::Address to = endpoint_address(endpoint);
+      auto path = table.lookup(to);
+      if (!path) throw std::runtime_error("no route to the connector at " + endpoint + ": the tunnel cannot reach it either");
+      if (path->device == settings.device)
+        throw std::runtime_error(fmt::format("the connector at {} is routed through {} itself: remove that route first",
+                                             endpoint, settings.device));
+      Route bypass{fmt::format("{}/{}", to.to_string(), to.size() * 8), path->device, path->gateway};
+      if (table.add(bypass)) done.routes.push_back(bypass);
+    }
     for (auto& prefix : s.routes) {
       Route r{prefix, settings.device, ""};
       if (table.add(r)) done.routes.push_back(r);
@@ -183,7 +190,7 @@ void install(Selection& s, const Settings& settings) {
     }
     if (s.lockdown) {
       std::string name = lockdown_table(settings.stage);
-      run_nft(lockdown_script(name, settings.device, s.endpoint));
+      run_nft(lockdown_script(name, settings.device, s.endpoints));
       done.lockdown_table = name;
     }
   } catch (...) {

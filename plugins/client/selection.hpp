@@ -29,7 +29,9 @@ struct Installed {
 struct Selection {
   std::string connector;
   std::string exit_node;
-  std::string endpoint;             // the connector's tunnel endpoint, "192.0.2.1:51820"
+  // The tunnel endpoints of the connector in use, "192.0.2.1:51820", and of those the tunnel may
+  // move the exit node to: each gets a bypass route and, with lockdown, a way out.
+  std::vector<std::string> endpoints;
   std::vector<std::string> routes;  // as the connector hands them out for the exit node
   std::vector<std::string> dns;
   bool lockdown = false;
@@ -50,7 +52,7 @@ std::vector<std::string> uninstall(Selection& s);
 
 // The pieces, for the tests to read.
 std::string lockdown_table(const std::string& stage);
-std::string lockdown_script(const std::string& table, const std::string& device, const std::string& endpoint);
+std::string lockdown_script(const std::string& table, const std::string& device, const std::vector<std::string>& endpoints);
 // The resolver file pointing at `dns`, keeping the old file's search and options lines.
 std::string resolver_text(const std::string& before, const std::vector<std::string>& dns, const std::string& exit_node);
 

@@ -73,7 +73,7 @@ TEST(ClientSettings, ErrorsNameTheKeyAndLine) {
 TEST(ClientSelection, SurvivesTheFileWithWhatWasInstalled) {
   std::string path = temp("selection.json");
   EXPECT_FALSE(load_selection(path).has_value());
-  Selection s{"connector-1", "corporate-exit", "192.0.2.1:51820", {"0.0.0.0/1", "128.0.0.0/1"}, {"198.51.100.53"}, true, std::nullopt};
+  Selection s{"connector-1", "corporate-exit", {"192.0.2.1:51820", "192.0.2.2:51820"}, {"0.0.0.0/1", "128.0.0.0/1"}, {"198.51.100.53"}, true, std::nullopt};
   s.installed = Installed{{{"192.0.2.1/32", "eth0", "192.0.2.254"}, {"0.0.0.0/1", "waygate0", ""}},
                           "/etc/resolv.conf", "nameserver 192.0.2.53\n", "nameserver 198.51.100.53\n", "waygate_exit"};
   save_selection(path, s);
@@ -81,6 +81,7 @@ TEST(ClientSelection, SurvivesTheFileWithWhatWasInstalled) {
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->exit_node, "corporate-exit");
   EXPECT_EQ(back->routes, s.routes);
+  EXPECT_EQ(back->endpoints, s.endpoints);
   EXPECT_TRUE(back->lockdown);
   ASSERT_TRUE(back->installed.has_value());
   EXPECT_EQ(back->installed->routes, s.installed->routes);
@@ -100,7 +101,7 @@ TEST(ClientSelection, SurvivesTheFileWithWhatWasInstalled) {
 
 TEST(ClientSelection, LockdownLetsOutOnlyTheTunnel) {
   EXPECT_EQ(lockdown_table("corp-exit"), "waygate_corp_exit");
-  EXPECT_EQ(lockdown_script("waygate_exit", "waygate0", "192.0.2.1:51820"),
+  EXPECT_EQ(lockdown_script("waygate_exit", "waygate0", {"192.0.2.1:51820"}),
             "table inet waygate_exit\ndelete table inet waygate_exit\ntable inet waygate_exit {\n"
             "\tchain output {\n\t\ttype filter hook output priority filter; policy drop;\n"
             "\t\toifname \"lo\" accept\n\t\toifname \"waygate0\" accept\n"
@@ -110,7 +111,9 @@ TEST(ClientSelection, LockdownLetsOutOnlyTheTunnel) {
             "\t\tcounter comment \"outside the tunnel: dropped\"\n\t}\n"
             "\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n"
             "\t\toifname \"waygate0\" accept\n\t\tcounter comment \"outside the tunnel: dropped\"\n\t}\n}\n");
-  EXPECT_NE(lockdown_script("t", "wg0", "[2001:db8::1]:51820").find("ip6 daddr 2001:db8::1 udp dport 51820 accept"),
+  // An exit node on two connectors: a way out to each.
+  const std::string two = lockdown_script("t", "wg0", {"[2001:db8::1]:51820", "192.0.2.2:51821"});
+  EXPECT_NE(two.find("ip6 daddr 2001:db8::1 udp dport 51820 accept\n\t\tip daddr 192.0.2.2 udp dport 51821 accept"),
             std::string::npos);
 }
 

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# An exit node served by two connectors under one directory in etcd, and Waygate's client failing
+# over: the clients' API lists both connectors alive, `waygate client use` puts the quicker in
+# service; a policy change pushed once reaches both; the connector in use killed with SIGKILL while
+# the client pings every 100 ms, the tunnel moves to the other by itself (routes, resolver and
+# bypasses untouched) and the answers come back, now translated to the other connector's egress
+# address. The lost answers are counted and printed.
+#
+#   C (client) --10.71/24-- S1 (connector-1) --10.72/24-- O (outside, 10.79.0.1)
+#              \-10.73/24-- S2 (connector-2) --10.74/24--/
+#   S1 --10.75/24-- E (etcd, three members) --10.76/24-- S2
+source "$(dirname "$0")/lib.sh"
+command -v etcd >/dev/null || { echo "SKIP: etcd not installed"; exit 77; }
+
+etcd_cluster
+C=$(new_ns c)
+O=$(new_ns o)
+S1=$(new_ns s1)
+S2=$(new_ns s2)
+# link NS_A DEV_A ADDR_A NS_B DEV_B ADDR_B (addresses /24)
+link() {
+  ip link add "$2$RUN_ID" netns "$1" type veth peer name "$5$RUN_ID" netns "$4"
+  ip -n "$1" addr add "$3/24" dev "$2$RUN_ID"
+  ip -n "$4" addr add "$6/24" dev "$5$RUN_ID"
+  ip -n "$1" link set "$2$RUN_ID" up
+  ip -n "$4" link set "$5$RUN_ID" up
+}
+link "$C" ca 10.71.0.2 "$S1" sa 10.71.0.1
+link "$C" cb 10.73.0.2 "$S2" sb 10.73.0.1
+link "$S1" ta 10.72.0.1 "$O" oa 10.72.0.2
+link "$S2" tb 10.74.0.1 "$O" ob 10.74.0.2
+link "$S1" ea 10.75.0.2 "$E" fa 10.75.0.1
+link "$S2" eb 10.76.0.2 "$E" fb 10.76.0.1
+ip -n "$O" addr add 10.79.0.1/32 dev lo
+ip -n "$S1" route add 10.79.0.0/24 via 10.72.0.2
+ip -n "$S2" route add 10.79.0.0/24 via 10.74.0.2
+
+(umask 077
+ for k in alice c1 c2; do "$WAYGATE" genkey >"$WORK/$k.key"; "$WAYGATE" pubkey <"$WORK/$k.key" >"$WORK/$k.pub"; done)
+
+# The directory, in etcd once: alice, the exit node on both connectors, a policy for staff.
+directory_file() {
+  cat <<TOML
+[overlay]
+pool4 = "10.70.0.0/24"
+[[identity]]
+name = "alice"
+public_key = "$(cat "$WORK/alice.pub")"
+groups = [$1]
+[[socket]]
+name = "exit"
+type = "exit_node"
+connectors = ["connector-1", "connector-2"]
+allow = ["10.79.0.0/24"]   # the outside host's private network: not the internet
+[[policy]]
+name = "staff-exit"
+sockets = ["exit"]
+permissions = ["network"]
+groups = ["staff"]
+TOML
+}
+directory_file '"staff"' >"$WORK/directory.toml"
+ip netns exec "$E" "$WAYGATE" directory push -c "$WORK/directory.toml" --etcd "$ETCD" >/dev/null || fail "push"
+
+# connector N ETCD_ADDRESS CLIENT_SIDE EGRESS OUTSIDE_DEV: its own egress address (nat and egress
+# stage tables), everything else from etcd.
+connector() {
+  cat <<TOML
+[host]
+admin = "127.0.0.1:9190"
+state_dir = "$WORK/state$1"
+api = ["10.70.0.1:80"]
+[directory]
+etcd = ["http://$2:2371", "http://$2:2372", "http://$2:2373"]
+connector = "connector-$1"
+[[stage]]
+name = "tunnel"
+plugin = "wireguard"
+listen_port = 51820
+private_key_file = "$WORK/c$1.key"
+public_endpoint = "$3:51820"
+identities = true
+[[stage]]
+name = "api"
+plugin = "tun"
+device = "wa$1$RUN_ID"
+address = ["10.70.0.1/24"]
+take = ["10.70.0.1/32"]
+[[stage]]
+name = "policy"
+plugin = "policy"
+[[stage]]
+name = "nat"
+plugin = "nat"
+block_size = 64
+[[stage.socket]]
+id = 0
+egress4 = "$4"
+[[stage]]
+name = "egress"
+plugin = "egress"
+interface = "$5$RUN_ID"
+egress4 = ["$4"]
+TOML
+}
+connector 1 10.75.0.1 10.71.0.1 10.72.0.1 ta >"$WORK/c1.toml"
+connector 2 10.76.0.1 10.73.0.1 10.74.0.1 tb >"$WORK/c2.toml"
+start_waygate "$WORK/c1.toml" "$WORK/c1.log" "$S1"
+C1_PID=$WAYGATE_PID
+start_waygate "$WORK/c2.toml" "$WORK/c2.log" "$S2"
+C2_PID=$WAYGATE_PID
+
+# Waygate's client: both connectors peers of its tunnel, taking turns.
+cat >"$WORK/alice.toml" <<TOML
+[host]
+admin = "127.0.0.1:9191"
+[[stage]]
+name = "device"
+plugin = "tun"
+device = "cd$RUN_ID"
+address = ["10.70.0.2/24"]
+[[stage]]
+name = "exit"
+plugin = "client"
+device = "cd$RUN_ID"
+state = "$WORK/selection.json"
+resolv_conf = "$WORK/resolv.conf"
+[[stage.connector]]
+name = "connector-1"
+api = "10.70.0.1"
+[[stage.connector]]
+name = "connector-2"
+api = "10.70.0.1"
+[[stage]]
+name = "tunnel"
+plugin = "wireguard"
+private_key_file = "$WORK/alice.key"
+failover_after = "1s"
+[[stage.peer]]
+name = "connector-1"
+public_key = "$(cat "$WORK/c1.pub")"
+endpoint = "10.71.0.1:51820"
+allowed_ips = ["0.0.0.0/0"]
+persistent_keepalive = "1s"
+[[stage.peer]]
+name = "connector-2"
+public_key = "$(cat "$WORK/c2.pub")"
+endpoint = "10.73.0.1:51820"
+allowed_ips = ["0.0.0.0/0"]
+persistent_keepalive = "1s"
+TOML
+echo "nameserver 192.0.2.53" >"$WORK/resolv.conf"
+start_waygate "$WORK/alice.toml" "$WORK/alice.log" "$C"
+client() { ip netns exec "$C" "$WAYGATE" client "$@" -c "$WORK/alice.toml"; }
+
+both_listed() { [[ $(client exit-nodes) == *exit* ]] && grep -q '"public_key"' <<<"$(ip netns exec "$C" curl -fsS -m 2 http://10.70.0.1/v1/routes)" &&
+  [[ $(ip netns exec "$C" curl -fsS -m 2 http://10.70.0.1/v1/routes | grep -o '"name":"connector-[12]"' | sort -u | wc -l) -eq 2 ]]; }
+wait_for 20 both_listed || fail "the clients' API does not list both connectors: $(ip netns exec "$C" curl -sS -m 2 http://10.70.0.1/v1/routes)"
+pass "the clients' API lists the exit node's two live connectors, with their endpoints and keys"
+
+out=$(client use exit) || fail "use: $out"
+[[ $out == *"using exit node exit on connector-"*"1 other connector(s) alive"* ]] || fail "use: $out"
+in_use=$(sed -n 's/^using exit node exit on \(connector-[12]\).*/\1/p' <<<"$out")
+other=$([[ $in_use == connector-1 ]] && echo connector-2 || echo connector-1)
+pass "use: $(head -1 <<<"$out")"
+status=$(client status)
+[[ $status == *"tunnel to $other"*"standing by"* ]] || fail "status does not show $other standing by: $status"
+ip netns exec "$C" ping -c 2 -i 0.2 -W 2 10.79.0.1 >/dev/null || fail "no ping through $in_use"
+
+# A policy change pushed once reaches both: alice out of staff, no answers; back in, answers.
+directory_file '"contractors"' >"$WORK/revoked.toml"
+ip netns exec "$E" "$WAYGATE" directory push -c "$WORK/revoked.toml" --etcd "$ETCD" >/dev/null || fail "push revoked"
+revoked() { ! ip netns exec "$C" ping -c 1 -W 1 10.79.0.1 >/dev/null; }
+wait_for 10 revoked || fail "the revocation did not cut alice's traffic"
+ip netns exec "$E" "$WAYGATE" directory push -c "$WORK/directory.toml" --etcd "$ETCD" >/dev/null || fail "push back"
+granted() { ip netns exec "$C" ping -c 1 -W 1 10.79.0.1 >/dev/null; }
+wait_for 10 granted || fail "alice's access did not come back"
+# Both took both changes in (the one alice's traffic goes through audited her loss) and neither
+# refused anything.
+in_use_log=$WORK/c${in_use#connector-}.log
+grep -q '"event":"denied","identity":"alice"' "$in_use_log" || fail "$in_use did not re-evaluate alice"
+for f in c1 c2; do [[ $(grep -c "reload: applied" "$WORK/$f.log") -ge 3 ]] || fail "$f did not apply both pushes"; done
+listing=$(ip netns exec "$E" "$WAYGATE" connectors --etcd "$ETCD")
+[[ $(grep -c ' ok, up since' <<<"$listing") -eq 2 ]] || fail "waygate connectors: $listing"
+pass "a policy change pushed once cuts alice off and lets her back through the exit node; both connectors applied both, and waygate connectors lists both ok"
+
+# The connector in use killed mid-ping.
+(cd "$WORK" && exec ip netns exec "$O" python3 -m http.server 8080 --bind 10.79.0.1 >"$WORK/http.log" 2>&1) &
+PIDS+=($!)
+wait_for 5 listening "$O" 8080
+ip netns exec "$C" ping -i 0.1 -c 150 -W 1 10.79.0.1 >"$WORK/ping.log" 2>&1 &
+PING=$!
+PIDS+=($PING)
+sleep 3
+victim=$([[ $in_use == connector-1 ]] && echo "$C1_PID" || echo "$C2_PID")
+kill -KILL "$victim"
+wait "$PING" || true
+received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$WORK/ping.log")
+lost=$((150 - received))
+((received >= 100)) || fail "only $received of 150 pings answered: $(tail -2 "$WORK/ping.log")"
+ip netns exec "$C" curl -sS -f -m 5 -o /dev/null http://10.79.0.1:8080/ || fail "no page through $other"
+egress=$([[ $other == connector-1 ]] && echo 10.72.0.1 || echo 10.74.0.1)
+grep -q "^$egress - - " "$WORK/http.log" || fail "the outside host saw $(cut -d' ' -f1 "$WORK/http.log")"
+status=$(client status)
+[[ $status == *"tunnel to $in_use"*"standing by"* && $status == *"exit node: exit on $in_use"* ]] || fail "status after the failover: $status"
+grep -q "route 0.0.0.0/1 dev cd$RUN_ID" <<<"$status" || fail "the exit node's routes are gone: $status"
+pass "$in_use killed: the tunnel moved to $other by itself; $lost of 150 pings (100 ms apart) lost, i.e. back within $((lost * 100)) ms; the page now leaves from $egress; routes and selection unchanged"
+echo "  ($(grep -c "" "$WORK/ping.log") lines of ping; the client's log: $(grep -o 'peer .* silent.*' "$WORK/alice.log" | head -1))"

@@ -1,5 +1,6 @@
 #include "stats_command.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -80,12 +81,75 @@ std::string quota_table(const std::string& body) {
   return out;
 }
 
+namespace {
+
+// Adds b's numbers into a's, recursively; a null of a's gives way to b's value.
+void add_into(json::value& a, const json::value& b) {
+  if (a.is_object() && b.is_object()) {
+    for (auto& [key, value] : b.as_object()) {
+      auto* mine = a.as_object().if_contains(key);
+      if (mine == nullptr) a.as_object()[key] = value;
+      else if (key == "idle_seconds") {  // the least idle
+        if (mine->is_null() || (!value.is_null() && value.to_number<std::int64_t>() < mine->to_number<std::int64_t>())) *mine = value;
+      } else add_into(*mine, value);
+    }
+  } else if (a.is_number() && b.is_number()) {
+    a = a.to_number<std::int64_t>() + b.to_number<std::int64_t>();
+  } else if (a.is_null()) {
+    a = b;
+  }
+}
+
+}  // namespace
+
+std::string merged_stats(const std::vector<std::string>& bodies) {
+  json::object out{{"sockets", json::array{}}, {"identities", json::array{}}};
+  for (const std::string& body : bodies) {
+    const json::value v = json::parse(body);
+    for (const char* list : {"sockets", "identities"}) {
+      json::array& into = out[list].as_array();
+      for (const json::value& x : v.at(list).as_array()) {
+        auto same = std::find_if(into.begin(), into.end(), [&](const json::value& y) { return y.at("name") == x.at("name"); });
+        if (same == into.end()) into.push_back(x);
+        else add_into(*same, x);
+      }
+    }
+  }
+  return json::serialize(out);
+}
+
+namespace {
+
+// --all: each connector alive (the one asked names them, with their admin APIs; the same token
+// for all), then their sum. One that does not answer is said, and left out of the sum.
+std::string every_connector(const std::string& admin, const std::string& token) {
+  const json::value listed = json::parse(admin_get(admin, "/v1/connectors", token));
+  std::string out;
+  std::vector<std::string> bodies;
+  for (const json::value& c : listed.at("connectors").as_array()) {
+    if (!c.at("alive").as_bool()) continue;
+    const std::string name(c.at("name").as_string()), at(c.at("admin").as_string());
+    try {
+      bodies.push_back(admin_get(at, "/v1/stats", token));
+      out += fmt::format("== {} (admin {})\n{}\n", name, at, stats_table(bodies.back()));
+    } catch (const std::exception& e) {
+      out += fmt::format("== {} (admin {}): not answering: {}\n\n", name, at, e.what());
+    }
+  }
+  out += fmt::format("== all {} connector(s) answering, together\n{}", bodies.size(), stats_table(merged_stats(bodies)));
+  return out;
+}
+
+}  // namespace
+
 int stats_command(int argc, char** argv) {
   CLI::App app{"Traffic per exit node and per client, from a running connector", "stats"};
   std::string admin = "127.0.0.1:9190", token_file;
   double watch = 0;
+  bool all = false;
   app.add_option("-a,--admin", admin, "The connector's admin API ([host] admin)");
   app.add_option("--token-file", token_file, "The admin token ([host] admin_token_file), when it needs one");
+  app.add_flag("--all", all, "Every connector alive in the directory in etcd, each and then all together");
   app.add_option("--watch", watch, "Print again every SECONDS until interrupted")->expected(0, 1)->default_str("2");
   try {
     app.parse(argc, argv);
@@ -96,10 +160,15 @@ int stats_command(int argc, char** argv) {
   try {
     const std::string token = token_file.empty() ? "" : read_secret_file(token_file, "token file", 1024);
     for (;;) {
-      std::string table = stats_table(admin_get(admin, "/v1/stats", token));
-      try {  // a connector with a shaper stage: its quotas' use
-        table += quota_table(admin_get(admin, "/v1/shaper", token));
-      } catch (const std::runtime_error&) {
+      std::string table;
+      if (all) {
+        table = every_connector(admin, token);
+      } else {
+        table = stats_table(admin_get(admin, "/v1/stats", token));
+        try {  // a connector with a shaper stage: its quotas' use
+          table += quota_table(admin_get(admin, "/v1/shaper", token));
+        } catch (const std::runtime_error&) {
+        }
       }
       if (watch > 0) fmt::print("\x1b[H\x1b[2J");  // a fresh screen each time, as watch(1) does
       fmt::print("{}", table);

@@ -62,12 +62,13 @@ TOML
 directory_file '"staff"' >"$WORK/directory.toml"
 ip netns exec "$E" "$WAYGATE" directory push -c "$WORK/directory.toml" --etcd "$ETCD" >/dev/null || fail "push"
 
-# connector N ETCD_ADDRESS CLIENT_SIDE EGRESS OUTSIDE_DEV: its own egress address (nat and egress
-# stage tables), everything else from etcd.
+# connector N ETCD_ADDRESS CLIENT_SIDE EGRESS OUTSIDE_DEV ADMIN: its own egress address (nat and
+# egress stage tables), everything else from etcd; its admin API on the etcd side, with a token.
 connector() {
   cat <<TOML
 [host]
-admin = "127.0.0.1:9190"
+admin = "$6:9190"
+admin_token_file = "$WORK/token"
 state_dir = "$WORK/state$1"
 api = ["10.70.0.1:80"]
 [directory]
@@ -90,6 +91,9 @@ take = ["10.70.0.1/32"]
 name = "policy"
 plugin = "policy"
 [[stage]]
+name = "stats"
+plugin = "stats"
+[[stage]]
 name = "nat"
 plugin = "nat"
 block_size = 64
@@ -103,8 +107,9 @@ interface = "$5$RUN_ID"
 egress4 = ["$4"]
 TOML
 }
-connector 1 10.75.0.1 10.71.0.1 10.72.0.1 ta >"$WORK/c1.toml"
-connector 2 10.76.0.1 10.73.0.1 10.74.0.1 tb >"$WORK/c2.toml"
+(umask 077; head -c 24 /dev/urandom | base64 >"$WORK/token")
+connector 1 10.75.0.1 10.71.0.1 10.72.0.1 ta 10.75.0.2 >"$WORK/c1.toml"
+connector 2 10.76.0.1 10.73.0.1 10.74.0.1 tb 10.76.0.2 >"$WORK/c2.toml"
 start_waygate "$WORK/c1.toml" "$WORK/c1.log" "$S1"
 C1_PID=$WAYGATE_PID
 start_waygate "$WORK/c2.toml" "$WORK/c2.log" "$S2"
@@ -183,6 +188,18 @@ for f in c1 c2; do [[ $(grep -c "reload: applied" "$WORK/$f.log") -ge 3 ]] || fa
 listing=$(ip netns exec "$E" "$WAYGATE" connectors --etcd "$ETCD")
 [[ $(grep -c ' ok, up since' <<<"$listing") -eq 2 ]] || fail "waygate connectors: $listing"
 pass "a policy change pushed once cuts alice off and lets her back through the exit node; both connectors applied both, and waygate connectors lists both ok"
+
+# Every connector's traffic, found through etcd: each, then together.
+# (each connector reads the list again at each renewal of its lease, every 3 s)
+stats_all() { ip netns exec "$E" "$WAYGATE" stats --all -a 10.75.0.2:9190 --token-file "$WORK/token"; }
+shows_both() {
+  local all
+  all=$(stats_all) &&
+    [[ $all == *"== connector-1 (admin 10.75.0.2:9190)"$'\n'* && $all == *"== connector-2 (admin 10.76.0.2:9190)"$'\n'* &&
+       $all == *"== all 2 connector(s) answering, together"* ]]
+}
+wait_for 10 shows_both || fail "stats --all: $(stats_all)"
+pass "stats --all shows both connectors' traffic, found through etcd, and their sum"
 
 # The connector in use killed mid-ping.
 (cd "$WORK" && exec ip netns exec "$O" python3 -m http.server 8080 --bind 10.79.0.1 >"$WORK/http.log" 2>&1) &

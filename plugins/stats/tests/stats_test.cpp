@@ -212,3 +212,29 @@ TEST(StatsCommand, QuotasShowTheirUseAgainstTheirSize) {
 }
 
 }  // namespace
+
+// stats --all: two connectors' answers as one, by name; an identity that moved has traffic on both.
+TEST(StatsCommand, ConnectorsAnswersMergeByName) {
+  const std::string one = R"({"sockets": [{"name": "exit", "clients": 1, "bytes": {"outbound": 100, "inbound": 1000},
+      "packets": {"outbound": 1, "inbound": 2}, "drops": {"denied": 2}, "nat_sessions": 3}],
+    "identities": [{"name": "alice", "socket": "exit", "bytes": {"outbound": 100, "inbound": 1000}, "idle_seconds": 30,
+      "drops": {}}]})";
+  const std::string two = R"({"sockets": [{"name": "exit", "clients": 1, "bytes": {"outbound": 50, "inbound": 500},
+      "packets": {"outbound": 4, "inbound": 8}, "drops": {"denied": 1, "no_route": 1}, "nat_sessions": 4}],
+    "identities": [{"name": "alice", "socket": null, "bytes": {"outbound": 50, "inbound": 500}, "idle_seconds": 2,
+      "drops": {}}, {"name": "bob", "socket": null, "bytes": {"outbound": 0, "inbound": 0}, "idle_seconds": null,
+      "drops": {}}]})";
+  const boost::json::value merged = boost::json::parse(waygate::stats::merged_stats({one, two}));
+  const auto& exit = merged.at("sockets").at(0);
+  EXPECT_EQ(exit.at("bytes").at("outbound").to_number<int>(), 150);
+  EXPECT_EQ(exit.at("clients").to_number<int>(), 2);
+  EXPECT_EQ(exit.at("drops").at("denied").to_number<int>(), 3);
+  EXPECT_EQ(exit.at("drops").at("no_route").to_number<int>(), 1);
+  EXPECT_EQ(exit.at("nat_sessions").to_number<int>(), 7);
+  const auto& alice = merged.at("identities").at(0);
+  EXPECT_EQ(alice.at("bytes").at("inbound").to_number<int>(), 1500);
+  EXPECT_EQ(alice.at("socket"), "exit");
+  EXPECT_EQ(alice.at("idle_seconds").to_number<int>(), 2);  // the least idle
+  EXPECT_EQ(merged.at("identities").as_array().size(), 2u);
+  EXPECT_NE(waygate::stats::stats_table(waygate::stats::merged_stats({one, two})).find("bob"), std::string::npos);
+}

@@ -249,8 +249,10 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     spdlog::error("control plane: {}", e.what());
     code = 1;
   }
-  lease.reset();
+  // The watch first: the registration's withdrawal is a change it would answer with a SIGHUP,
+  // which nothing handles once the control plane is gone.
   watch.reset();
+  lease.reset();
   worker.stop();
   spdlog::info("stopped");
   return code;

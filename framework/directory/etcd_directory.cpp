@@ -1,5 +1,6 @@
 #include "etcd_directory.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -43,6 +44,21 @@ void with_live_connectors(HostConfig& config, const Snapshot& registered) {
   config.directory = std::move(d);
 }
 
+// Writes the claims in transactions of at most 127 (etcd takes 128 operations in one, by default:
+// the guard is the 128th comparison); each is taken only if the directory is still at `revision`
+// and its keys as read. false when one was not: what went before stands, and is read back as held.
+bool claim(const Etcd& etcd, const std::string& dir, std::int64_t revision, const std::vector<KeyValue>& claims,
+           const std::vector<KeyValue>& unchanged) {
+  constexpr std::size_t kPerTxn = 127;
+  for (std::size_t at = 0; at < claims.size(); at += kPerTxn) {
+    const std::size_t end = std::min(claims.size(), at + kPerTxn);
+    if (etcd.commit(dir, revision, {claims.begin() + at, claims.begin() + end}, {},
+                    {unchanged.begin() + at, unchanged.begin() + end}) == 0)
+      return false;
+  }
+  return true;
+}
+
 // Reads the directory and the addresses held in one revision, gives the identities without one
 // theirs, and makes the new ones theirs in etcd in one transaction: taken only if the directory is
 // still that revision's and nobody wrote those addresses' keys meanwhile. Two connectors that read
@@ -75,7 +91,7 @@ void read_and_claim(HostConfig& config, const Etcd& etcd) {
         claims.push_back({key, public_key});
         unchanged.push_back({key, "", it == by_key.end() ? 0 : it->second->mod_revision});
       }
-    if (claims.empty() || etcd.commit(dir, s.revision, claims, {}, unchanged) > 0) return;
+    if (claims.empty() || claim(etcd, dir, s.revision, claims, unchanged)) return;
     if (attempt == 5) throw std::runtime_error("the overlay addresses kept changing in etcd through five attempts to claim some");
     spdlog::info("overlay addresses: {} claim(s) overtaken at revision {}, reading again", claims.size(), s.revision);
   }

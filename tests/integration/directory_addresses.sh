@@ -40,7 +40,7 @@ agree() {
   [[ -z $(awk '{print $1, ($2 ~ /:/)}' <<<"$a" | sort | uniq -d) ]] || fail "an identity holds two addresses of one family"
 }
 
-directory_of 1 40 >"$WORK/first.toml"
+directory_of 1 70 >"$WORK/first.toml"
 directory push -c "$WORK/first.toml" >/dev/null || fail "push"
 
 # Both started at once: neither finds an address given out yet.
@@ -50,15 +50,15 @@ for n in 1 2; do
   PIDS+=($!)
   eval "C${n}_PID=$!"
 done
-agree 80
-pass "two connectors started at once give 40 identities 80 addresses, each once, the same on both and in etcd"
+agree 140
+pass "two connectors started at once give 70 identities 140 addresses (claims beyond one transaction's 128 operations), each once, the same on both and in etcd"
 
-# One push, both reload at once: 30 identities gone, 50 new ones.
-directory_of 31 90 >"$WORK/second.toml"
+# One push, both reload at once: 30 identities gone, 60 new ones.
+directory_of 31 130 >"$WORK/second.toml"
 directory push -c "$WORK/second.toml" >/dev/null || fail "second push"
-agree 120
+agree 200
 [[ $(seen 1 | grep -c ' 10\.64\.0\.[2-9]$') -gt 0 ]] || fail "the addresses of removed identities were not given again"
-pass "a push both connectors take in at once: 60 identities, 120 addresses, each once; the removed identities' addresses given to new ones"
+pass "a push both connectors take in at once: 100 identities, 200 addresses, each once; the removed identities' addresses given to new ones"
 overtaken=$(cat "$WORK/c1.log" "$WORK/c2.log" | grep -c "overtaken" || true)
 echo "  (claims overtaken by the other connector and made again: $overtaken)"
 
@@ -69,6 +69,6 @@ wait "$C1_PID" 2>/dev/null || true
 rm -rf "$WORK/state1"
 ip netns exec "$E" "$WAYGATE" run -c "$WORK/c1.toml" >"$WORK/c1-again.log" 2>&1 &
 PIDS+=($!)
-agree 120
+agree 200
 [[ $(seen 1) == "$before" ]] || fail "a restart without its state folder changed addresses"
 pass "connector 1, restarted without its state folder, gives every identity the address etcd holds for it"

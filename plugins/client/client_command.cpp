@@ -1,5 +1,6 @@
 #include "client_command.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -190,7 +191,12 @@ int status(const ClientFile& f) {
     fmt::print("exit node: none (waygate client exit-nodes, then waygate client use NAME)\n");
     return 0;
   }
-  fmt::print("exit node: {} on {}{}{}\n", s->exit_node, s->connector, s->lockdown ? ", lockdown" : "",
+  // The connector carrying it now: the tunnel may have moved it to another of its connectors.
+  std::string carrier = s->connector;
+  for (auto& p : peers)
+    if (p.in_service && p.name != s->connector && std::find(s->endpoints.begin(), s->endpoints.end(), p.endpoint) != s->endpoints.end())
+      carrier = p.name + " (the tunnel moved it there from " + s->connector + ", which fell silent)";
+  fmt::print("exit node: {} on {}{}{}\n", s->exit_node, carrier, s->lockdown ? ", lockdown" : "",
              s->installed ? "" : " (selected, not installed: is the client host running?)");
   if (s->installed) {
     for (auto& r : s->installed->routes)

@@ -84,14 +84,14 @@ Situation Access::situation(std::uint32_t identity, std::chrono::sys_seconds now
 void Access::evaluate_row(std::uint32_t identity, std::chrono::sys_seconds now) {
   Row& r = rows_[identity];
   Situation here = situation(identity, now);
-  r.verdicts.resize(sockets_);
   for (std::uint32_t s = 0; s < sockets_; ++s) {
-    r.verdicts[s] = evaluate(*directory_, identity, s, here);
-    bool granted = r.verdicts[s].granted;
+    const bool granted = grants(*directory_, identity, s, here);
     allowed_[identity * sockets_ + s] = granted;
     if (r.seen && r.reported[s] != static_cast<std::int8_t>(granted)) {
       r.reported[s] = granted;
-      if (on_change) on_change({identity, s, &r.verdicts[s], &r.endpoint});
+      // In words only when it changed for an identity that is here: what the audit log says.
+      const Verdict v = evaluate(*directory_, identity, s, here);
+      if (on_change) on_change({identity, s, &v, &r.endpoint});
     }
   }
 }

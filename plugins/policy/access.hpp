@@ -75,7 +75,6 @@ class Access {
     Endpoint endpoint;
     std::string country;
     std::uint32_t selected = kAutomatic;
-    std::vector<Verdict> verdicts;  // per socket
     std::vector<std::int8_t> reported;  // per socket: what was last audited (-1: nothing yet)
   };
   struct AddressHash {

@@ -38,14 +38,20 @@ bool in_window(const DailyWindow& w, std::chrono::minutes m) {
   return w.begin < w.end ? (m >= w.begin && m < w.end) : (m >= w.begin || m < w.end);
 }
 
-std::string who_fails(const Directory& d, const Conditions& c, std::uint32_t identity) {
-  if (c.identities.empty() && c.groups.empty() && c.email_domains.empty()) return "";
+// Each condition is checked by a *_holds function; *_fails says in words why one does not hold.
+bool who_holds(const Directory& d, const Conditions& c, std::uint32_t identity) {
+  if (c.identities.empty() && c.groups.empty() && c.email_domains.empty()) return true;
   const Identity& id = d.identities[identity];
-  if (listed(c.identities, identity)) return "";
+  if (listed(c.identities, identity)) return true;
   for (auto& g : id.groups)
-    if (listed(c.groups, g)) return "";
+    if (listed(c.groups, g)) return true;
   auto at = id.email.rfind('@');
-  if (at != std::string::npos && listed(c.email_domains, id.email.substr(at + 1))) return "";
+  return at != std::string::npos && listed(c.email_domains, id.email.substr(at + 1));
+}
+
+std::string who_fails(const Directory& d, const Conditions& c, std::uint32_t identity) {
+  if (who_holds(d, c, identity)) return "";
+  const Identity& id = d.identities[identity];
   std::vector<std::string> wanted;
   for (auto i : c.identities) wanted.push_back("identity " + d.identities[i].name);
   for (auto& g : c.groups) wanted.push_back("group " + g);
@@ -53,7 +59,16 @@ std::string who_fails(const Directory& d, const Conditions& c, std::uint32_t ide
   return fmt::format("who: '{}' is not {}", id.name, join(wanted));
 }
 
+bool where_holds(const Conditions& c, const Situation& s) {
+  if (!c.sources.empty() && (s.source.family() == net::Family::none ||
+                             std::none_of(c.sources.begin(), c.sources.end(),
+                                          [&](const net::Prefix& p) { return p.contains(s.source); })))
+    return false;
+  return c.countries.empty() || listed(c.countries, s.country);
+}
+
 std::string where_fails(const Conditions& c, const Situation& s) {
+  if (where_holds(c, s)) return "";
   if (!c.sources.empty()) {
     if (s.source.family() == net::Family::none) return "where: the client's address is not known yet";
     bool inside = std::any_of(c.sources.begin(), c.sources.end(),
@@ -70,7 +85,14 @@ std::string where_fails(const Conditions& c, const Situation& s) {
   return "";
 }
 
+bool when_holds(const Conditions& c, std::chrono::sys_seconds at) {
+  if (c.not_before && at < *c.not_before) return false;
+  if (c.not_after && at >= *c.not_after) return false;
+  return !c.daily || in_window(*c.daily, local_minute(*c.daily, at));
+}
+
 std::string when_fails(const Conditions& c, std::chrono::sys_seconds at) {
+  if (when_holds(c, at)) return "";
   if (c.not_before && at < *c.not_before) return "when: not before " + utc(*c.not_before);
   if (c.not_after && at >= *c.not_after) return "when: ended at " + utc(*c.not_after);
   if (c.daily) {
@@ -84,7 +106,15 @@ std::string when_fails(const Conditions& c, std::chrono::sys_seconds at) {
 
 }  // namespace
 
-bool in_time(const Policy& p, std::chrono::sys_seconds at) { return when_fails(p.conditions, at).empty(); }
+bool in_time(const Policy& p, std::chrono::sys_seconds at) { return when_holds(p.conditions, at); }
+
+bool grants(const Directory& d, std::uint32_t identity, std::uint32_t socket, const Situation& s) {
+  for (const Policy& p : d.policies)
+    if (p.applies_to(socket) && who_holds(d, p.conditions, identity) &&
+        (s.who_only || (where_holds(p.conditions, s) && when_holds(p.conditions, s.at))) && p.grants("network"))
+      return true;
+  return false;
+}
 
 bool has_time_conditions(const Policy& p) {
   const Conditions& c = p.conditions;

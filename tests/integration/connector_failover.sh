@@ -189,6 +189,9 @@ listing=$(ip netns exec "$E" "$WAYGATE" connectors --etcd "$ETCD")
 [[ $(grep -c ' ok, up since' <<<"$listing") -eq 2 ]] || fail "waygate connectors: $listing"
 pass "a policy change pushed once cuts alice off and lets her back through the exit node; both connectors applied both, and waygate connectors lists both ok"
 
+grep -q "silent" "$WORK/alice.log" && fail "the tunnel moved while $in_use was alive (its policy dropped her pings): $(grep silent "$WORK/alice.log")"
+pass "while $in_use dropped her pings (denied), the tunnel stayed with it: it answered the handshakes the silence prompted"
+
 # Every connector's traffic, found through etcd: each, then together.
 # (each connector reads the list again at each renewal of its lease, every 3 s)
 stats_all() { ip netns exec "$E" "$WAYGATE" stats --all -a 10.75.0.2:9190 --token-file "$WORK/token"; }
@@ -219,7 +222,7 @@ ip netns exec "$C" curl -sS -f -m 5 -o /dev/null http://10.79.0.1:8080/ || fail 
 egress=$([[ $other == connector-1 ]] && echo 10.72.0.1 || echo 10.74.0.1)
 grep -q "^$egress - - " "$WORK/http.log" || fail "the outside host saw $(cut -d' ' -f1 "$WORK/http.log")"
 status=$(client status)
-[[ $status == *"tunnel to $in_use"*"standing by"* && $status == *"exit node: exit on $in_use"* ]] || fail "status after the failover: $status"
+[[ $status == *"tunnel to $in_use"*"standing by"* && $status == *"exit node: exit on $other (the tunnel moved it there from $in_use, which fell silent)"* ]] || fail "status after the failover: $status"
 grep -q "route 0.0.0.0/1 dev cd$RUN_ID" <<<"$status" || fail "the exit node's routes are gone: $status"
 pass "$in_use killed: the tunnel moved to $other by itself; $lost of 150 pings (100 ms apart) lost, i.e. back within $((lost * 100)) ms; the page now leaves from $egress; routes and selection unchanged"
 echo "  ($(grep -c "" "$WORK/ping.log") lines of ping; the client's log: $(grep -o 'peer .* silent.*' "$WORK/alice.log" | head -1))"

@@ -321,7 +321,8 @@ else:
 
 # etcd_cluster: a three-member etcd cluster in a new namespace $E, on 127.0.0.1:2371-2373 (peers
 # 2381-2383; clients also on its other addresses), data in $WORK/mN. Sets ETCD (the members as --etcd takes them) and ETCD_PID_N, and
-# waits until it is healthy. etcd_member N starts member N (again, from its data).
+# waits until it is healthy. etcd_member N starts member N (again, from its data). ETCD_FLAGS: more
+# of etcd's flags for every member.
 etcd_cluster() {
   E=$(new_ns e)
   ETCD=http://127.0.0.1:2371,http://127.0.0.1:2372,http://127.0.0.1:2373
@@ -333,7 +334,7 @@ etcd_member() {
     --listen-client-urls "http://0.0.0.0:237$1" --advertise-client-urls "http://127.0.0.1:237$1" \
     --listen-peer-urls "http://127.0.0.1:238$1" --initial-advertise-peer-urls "http://127.0.0.1:238$1" \
     --initial-cluster m1=http://127.0.0.1:2381,m2=http://127.0.0.1:2382,m3=http://127.0.0.1:2383 \
-    --initial-cluster-state new --initial-cluster-token "t$RUN_ID" >>"$WORK/etcd-m$1.log" 2>&1 &
+    --initial-cluster-state new --initial-cluster-token "t$RUN_ID" ${ETCD_FLAGS:-} >>"$WORK/etcd-m$1.log" 2>&1 &
   PIDS+=($!)
   eval "ETCD_PID_$1=$!"
 }

@@ -44,7 +44,10 @@ void Device::check_silence(Peer& p) {
     return;
   }
   if (silent < 2 * settings_.failover_after) {
-    initiate(p, false);  // a live peer answers a handshake at once, whatever its traffic does
+    // A live peer answers a handshake at once, whatever becomes of its traffic (a policy may drop
+    // it: another connector would not mend that), and the answer ends the silence: asked now,
+    // even if one went out lately.
+    if (ctx_.now() - p.initiation_sent >= settings_.failover_after) initiate(p, true);
     p.failover.arm_at(p.unanswered_since + 2 * settings_.failover_after);
     return;
   }

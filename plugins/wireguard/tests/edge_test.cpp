@@ -538,8 +538,8 @@ TEST(WireGuardEdge, ConfigErrorsNameTheKey) {
 }  // namespace
 
 // failover_after: a client's two connectors claim the same prefixes; the first listed carries
-// them. When it falls silent, it is asked for a handshake, and when that goes unanswered too, its
-// traffic moves to the other, which gets it from then on; a PUT on /v1/peers moves it back.
+// them. When it falls silent, it is asked for a handshake: answered, nothing moves; unanswered, its
+// traffic moves to the other, which gets it from then on. A PUT on /v1/peers moves it back.
 TEST(WireGuardEdge, PeersSharingPrefixesTakeOverFromASilentOne) {
   const waygate::wg::Key client = waygate::wg::generate_private_key(), c1 = waygate::wg::generate_private_key(),
                          c2 = waygate::wg::generate_private_key();
@@ -559,6 +559,17 @@ TEST(WireGuardEdge, PeersSharingPrefixesTakeOverFromASilentOne) {
   exchange();
   EXPECT_EQ(arrived(*one), 1u);  // the first listed carries the prefixes
   EXPECT_EQ(arrived(*two), 0u);
+
+  // c1 alive but sending nothing back (its far end, or a policy, drops the packets): it answers
+  // the handshakes the silence prompts, so nothing moves.
+  for (int s = 0; s < 8; ++s) {
+    a->push(Direction::outbound, ipv4(1, 2, 4));
+    exchange();
+    for (Rig* r : {a.get(), one.get(), two.get()}) r->advance(500ms);
+    exchange();
+  }
+  EXPECT_EQ(a->counter("failovers_total"), 0);
+  EXPECT_EQ(arrived(*one), 8u);
 
   one->stop();  // c1 dies
   for (int s = 0; s < 4; ++s) {  // a packet every 500 ms, none answered

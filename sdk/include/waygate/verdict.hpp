@@ -37,6 +37,10 @@ struct Verdict {
 };
 
 Verdict evaluate(const Directory& d, std::uint32_t identity, std::uint32_t socket, const Situation& s);
+// Whether evaluate() would grant, without putting into words what every other policy lacks: for a
+// cache of every identity's verdicts (10,000 identities and 1,000 policies kept their findings
+// in 900 MiB).
+bool grants(const Directory& d, std::uint32_t identity, std::uint32_t socket, const Situation& s);
 
 // Whether the policy's time conditions (not before, not after, daily window) hold at `at`; the
 // stage re-evaluates when this changes for any policy.

@@ -93,44 +93,44 @@ Lease read_lease(std::string_view text) {
   return {number(*answer, "ID"), number(*answer, "TTL")};
 }
 
-namespace {
-
-// Whether one event of a watch changes the directory (see WatchNews).
-bool news(const json::value& event, std::string_view prefix) {
-  if (!event.is_object()) return false;
-  const json::value* kv = event.as_object().if_contains("kv");
-  if (kv == nullptr || !kv->is_object()) return false;
-  std::string key;
-  try {
-    key = from_base64(kv->as_object().if_contains("key"));
-  } catch (const std::runtime_error&) {
-    return false;
-  }
-  if (!key.starts_with(prefix)) return false;
-  const std::string_view below = std::string_view(key).substr(prefix.size());
-  if (below.starts_with("directory/")) return true;
-  if (!below.starts_with("connectors/")) return false;
-  const json::value* type = event.as_object().if_contains("type");
-  if (type != nullptr && type->is_string() && type->as_string() == "DELETE") return true;
-  const json::value* version = kv->as_object().if_contains("version");  // 1: the put that made the key
-  return version != nullptr && ((version->is_string() && version->as_string() == "1") ||
-                                (version->is_int64() && version->as_int64() == 1));
-}
-
-}  // namespace
-
-WatchNews read_watch(std::string_view text, std::string_view prefix) {
+WatchBatch read_watch(std::string_view text) {
+  WatchBatch batch;
   boost::system::error_code ec;
   const json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return WatchNews::nothing;
+  if (ec || !v.is_object()) return batch;
   const json::value* r = v.as_object().if_contains("result");
-  if (r == nullptr || !r->is_object()) return WatchNews::nothing;
+  if (r == nullptr || !r->is_object()) return batch;
   const json::object& result = r->as_object();
-  if (result.contains("compact_revision")) return WatchNews::changed;
-  if (const json::value* events = result.if_contains("events"); events != nullptr && events->is_array())
-    for (const json::value& e : events->as_array())
-      if (news(e, prefix)) return WatchNews::changed;
-  return result.contains("created") ? WatchNews::created : WatchNews::nothing;
+  try {
+    batch.created = result.contains("created");
+    batch.compacted = number(result, "compact_revision");
+    if (const json::value* h = result.if_contains("header"); h != nullptr && h->is_object())
+      batch.revision = number(h->as_object(), "revision");
+    if (const json::value* events = result.if_contains("events"); events != nullptr && events->is_array())
+      for (const json::value& e : events->as_array()) {
+        const json::object& event = object(e, "an event");
+        const json::value* has_kv = event.if_contains("kv");
+        if (has_kv == nullptr) throw bad("an event without its key");
+        const json::object& kv = object(*has_kv, "an event's kv");
+        const json::value* type = event.if_contains("type");
+        batch.events.push_back({type != nullptr && type->is_string() && type->as_string() == "DELETE",
+                                {from_base64(kv.if_contains("key")), from_base64(kv.if_contains("value")), number(kv, "mod_revision")},
+                                number(kv, "version")});
+      }
+  } catch (const std::runtime_error&) {
+    return {};
+  }
+  return batch;
+}
+
+bool changes_directory(const WatchBatch& batch, std::string_view prefix) {
+  for (const WatchBatch::Event& e : batch.events) {
+    if (!e.kv.key.starts_with(prefix)) continue;
+    const std::string_view below = std::string_view(e.kv.key).substr(prefix.size());
+    if (below.starts_with("directory/")) return true;
+    if (below.starts_with("connectors/") && (e.deleted || e.version == 1)) return true;
+  }
+  return batch.compacted > 0;
 }
 
 std::string to_base64(std::string_view bytes) {

@@ -31,12 +31,24 @@ struct Lease {
 };
 Lease read_lease(std::string_view answer);
 
-// One message of a watch's stream on a connector's whole [directory] prefix, by what it means for
-// the directory: a change of a key of the directory itself, or a connector registering or going
-// away (PREFIX connectors/NAME created or deleted; its renewals say nothing new). The rest
-// (statuses, addresses) is nothing.
-enum class WatchNews { nothing, created, changed };
-WatchNews read_watch(std::string_view message, std::string_view prefix);
+// One message of a watch's stream: a malformed one is an empty batch.
+struct WatchBatch {
+  struct Event {
+    bool deleted = false;
+    KeyValue kv;               // a delete's value is empty
+    std::int64_t version = 0;  // 1: the put that made the key
+  };
+  bool created = false;        // the watch was taken
+  std::int64_t compacted = 0;  // > 0: the revision asked for is gone; read everything again
+  std::int64_t revision = 0;   // the store's, as of these events
+  std::vector<Event> events;
+};
+WatchBatch read_watch(std::string_view message);
+
+// Whether a watch's events on a connector's whole [directory] prefix change what it runs: a key of
+// the directory itself, or a connector registering or going away (PREFIX connectors/NAME created
+// or deleted; its renewals say nothing new). The rest (statuses, addresses) does not.
+bool changes_directory(const WatchBatch& batch, std::string_view prefix);
 
 // The gateway carries keys and values in base64.
 std::string to_base64(std::string_view bytes);

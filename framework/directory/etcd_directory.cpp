@@ -65,11 +65,23 @@ bool claim(const Etcd& etcd, const std::string& dir, std::int64_t revision, cons
 // the same revision give the same addresses (the load is deterministic) and the second finds them
 // written; one that read another revision, or lost a race, reads again. An address held by a key
 // no longer in the directory is free: giving it again rewrites its key.
-void read_and_claim(HostConfig& config, const Etcd& etcd) {
-  const std::string dir = directory_prefix(config.etcd->prefix), held_at = addresses_prefix(config.etcd->prefix);
+void read_and_claim(HostConfig& config, const Etcd& etcd, const Snapshot* everything) {
+  const std::string dir = directory_prefix(config.etcd->prefix), held_at = addresses_prefix(config.etcd->prefix),
+                    live_at = connectors_prefix(config.etcd->prefix);
   for (int attempt = 1;; ++attempt) {
-    const Snapshot s = etcd.range(dir);
-    const Snapshot held = etcd.range(held_at, s.revision);
+    Snapshot s, held, live;
+    if (everything != nullptr && attempt == 1) {
+      s.revision = held.revision = live.revision = everything->revision;
+      for (const KeyValue& kv : everything->kvs) {
+        if (kv.key.starts_with(dir)) s.kvs.push_back(kv);
+        else if (kv.key.starts_with(held_at)) held.kvs.push_back(kv);
+        else if (kv.key.starts_with(live_at)) live.kvs.push_back(kv);
+      }
+    } else {
+      s = etcd.range(dir);
+      held = etcd.range(held_at, s.revision);
+      live = etcd.range(live_at, s.revision);
+    }
     Assignments previous;
     std::map<std::string, const KeyValue*> by_key;
     for (const KeyValue& kv : held.kvs) {
@@ -80,7 +92,7 @@ void read_and_claim(HostConfig& config, const Etcd& etcd) {
     for (auto& kv : s.kvs) keys[kv.key.substr(dir.size())] = kv.value;
     take(config, directory_toml(keys), s.revision, fmt::format("etcd {} (revision {})", dir, s.revision), previous);
     config.directory_source = fmt::format("etcd {} at revision {}", dir, s.revision);
-    with_live_connectors(config, etcd.range(connectors_prefix(config.etcd->prefix), s.revision));
+    with_live_connectors(config, live);
 
     std::vector<KeyValue> claims, unchanged;
     for (const auto& [public_key, addresses] : config.directory->assigned)
@@ -99,12 +111,12 @@ void read_and_claim(HostConfig& config, const Etcd& etcd) {
 
 }  // namespace
 
-void load_directory(HostConfig& config) {
+void load_directory(HostConfig& config, const Snapshot* everything) {
   if (!config.etcd) return;
   const EtcdDirectory& e = *config.etcd;
   std::string unreachable;
   try {
-    read_and_claim(config, Etcd(e.members, e.tls_or_null()));
+    read_and_claim(config, Etcd(e.members, e.tls_or_null()), everything);
     return;
   } catch (const ConfigError&) {
     throw;  // etcd answered with a directory that does not check: refused, never replaced by the copy

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "etcd_answers.hpp"
 #include "host_config.hpp"
 
 namespace waygate {
@@ -13,7 +14,9 @@ namespace waygate {
 // the copy kept by keep_directory(): a connector restarted during an outage starts from the last
 // directory it ran. Throws ConfigError when the directory in etcd does not check (naming the key
 // and object), std::runtime_error when neither etcd nor a copy has one. No-op without [directory].
-void load_directory(HostConfig& config);
+// `everything`: the whole prefix as a watch keeps it (etcd_watch.hpp), taken instead of reading
+// etcd again; etcd is asked only to claim addresses, and read again when a claim is overtaken.
+void load_directory(HostConfig& config, const Snapshot* everything = nullptr);
 
 // Keeps the directory now running, for load_directory() to fall back on: state_dir/directory.toml.
 void keep_directory(const HostConfig& config);

@@ -43,22 +43,63 @@ DirectoryWatch::~DirectoryWatch() {
   thread_.join();
 }
 
+std::optional<Snapshot> DirectoryWatch::copy() const {
+  std::lock_guard lock(mutex_);
+  if (revision_ == 0) return std::nullopt;
+  Snapshot s{revision_, {}};
+  s.kvs.reserve(copy_.size());
+  for (const auto& [key, kv] : copy_) s.kvs.push_back(kv);
+  return s;
+}
+
+void DirectoryWatch::apply(const WatchBatch& batch) {
+  std::lock_guard lock(mutex_);
+  for (const WatchBatch::Event& e : batch.events) {
+    if (e.deleted) copy_.erase(e.kv.key);
+    else copy_[e.kv.key] = e.kv;
+  }
+  if (batch.compacted > 0) revision_ = 0;  // read everything again
+  else if (batch.revision > revision_) revision_ = batch.revision;
+}
+
+bool DirectoryWatch::read_whole(const std::string& member) {
+  try {
+    const Snapshot s = Etcd({member}, where_.tls_or_null()).range(where_.prefix);
+    std::lock_guard lock(mutex_);
+    copy_.clear();
+    for (const KeyValue& kv : s.kvs) copy_[kv.key] = kv;
+    revision_ = s.revision;
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::debug("etcd {}: {}", member, e.what());
+    return false;
+  }
+}
+
 void DirectoryWatch::run() {
-  std::int64_t from = from_revision_ + 1;
   bool lost = false;
   auto backoff = std::chrono::seconds(1);
   while (!stopping_) {
     for (const std::string& member : where_.members) {
       if (stopping_) return;
-      const bool reached = watch(member_address(member, where_.tls_or_null()), from);
+      std::int64_t had = 0;
+      {
+        std::lock_guard lock(mutex_);
+        had = revision_;
+      }
+      if (had == 0) {
+        if (!read_whole(member)) continue;
+        // What was read is news when the connector runs an older revision: after an outage, a
+        // compaction, or a change between its start and this read.
+        if (copy()->revision > from_revision_ && !stopping_) changed_();
+      }
+      const bool reached = watch(member_address(member, where_.tls_or_null()));
       if (!reached) continue;
       if (lost) {
-        spdlog::info("etcd answers again ({}): reading the directory whole", member);
+        spdlog::info("etcd answers again ({}): the watch resumes", member);
         lost = false;
       }
       backoff = std::chrono::seconds(1);
-      from = 0;  // a new watch starts from now, after a reload that reads everything
-      if (!stopping_) changed_();
     }
     if (stopping_) return;
     if (!lost) {
@@ -73,7 +114,7 @@ void DirectoryWatch::run() {
   }
 }
 
-bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision) {
+bool DirectoryWatch::watch(const std::string& member) {
   std::unique_ptr<Connection> c;
   try {
     c = std::make_unique<Connection>(member, Connection::Clock::now() + std::chrono::seconds(3), where_.tls_or_null());
@@ -85,8 +126,15 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
     std::lock_guard lock(mutex_);
     connection_ = c.get();
   }
-  json::object create{{"key", to_base64(where_.prefix)}, {"range_end", to_base64(end_of(where_.prefix))}};
-  if (from_revision > 0) create["start_revision"] = from_revision;
+  std::int64_t from_revision = 0;
+  {
+    std::lock_guard lock(mutex_);
+    from_revision = revision_ + 1;
+  }
+  // After the copy's revision: every event that followed the read, none twice.
+  json::object create{{"key", to_base64(where_.prefix)},
+                      {"range_end", to_base64(end_of(where_.prefix))},
+                      {"start_revision", from_revision}};
   http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
   req.set(http::field::host, member);
   req.set(http::field::content_type, "application/json");
@@ -103,7 +151,7 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
 
   // The answer streams one JSON message per event batch, each in chunks of the HTTP body.
   json::stream_parser messages;
-  bool created = false;
+  bool created = false, compacted = false;
   auto on_body = [&](std::uint64_t, std::string_view body, boost::beast::error_code&) -> std::size_t {
     std::size_t at = 0;
     while (at < body.size()) {
@@ -114,10 +162,16 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
         return body.size();
       }
       if (!messages.done()) continue;
-      const WatchNews news = read_watch(json::serialize(messages.release()), where_.prefix);
+      const WatchBatch batch = read_watch(json::serialize(messages.release()));
       messages.reset();
-      if (news == WatchNews::created) created = true;
-      if (news == WatchNews::changed && !stopping_) changed_();
+      created |= batch.created;
+      apply(batch);
+      if (batch.compacted > 0) {
+        spdlog::info("etcd: revision {} is compacted: reading everything again", from_revision);
+        compacted = true;  // the loop below ends the watch; run() reads whole
+        return body.size();
+      }
+      if (changes_directory(batch, where_.prefix) && !stopping_) changed_();
     }
     return body.size();
   };
@@ -126,7 +180,7 @@ bool DirectoryWatch::watch(const std::string& member, std::int64_t from_revision
   parser.on_chunk_body(on_body);
   char buffer[16384];
   std::string pending;  // received, not yet taken by the parser
-  while (ok && !stopping_) {
+  while (ok && !stopping_ && !compacted) {
     std::size_t n = 0;
     try {
       n = c->receive(buffer, sizeof buffer, Connection::Clock::now() + std::chrono::seconds(1));

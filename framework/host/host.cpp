@@ -172,6 +172,8 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
       return e.what();
     }
   };
+  // The directory in etcd as the watch keeps it (started below, once the rest is ready).
+  std::optional<DirectoryWatch> watch;
   // What runs now, for the directory's status in etcd and the copy kept of it; its revision for
   // the registration's thread too.
   HostConfig running = config;
@@ -183,7 +185,8 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     try {
       HostConfig next = with_cli_path(load_host_config(options.config), options);
       try {
-        load_directory(next);
+        const std::optional<Snapshot> copy = watch ? watch->copy() : std::nullopt;
+        load_directory(next, copy ? &*copy : nullptr);
       } catch (...) {
         revision = -1;  // etcd's newest, which did not check
         throw;
@@ -231,7 +234,6 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
   // A change of the directory in etcd is applied as a SIGHUP applies a changed file.
   keep_directory(config);
   report_directory(config, 0, "");
-  std::optional<DirectoryWatch> watch;
   std::optional<ConnectorLease> lease;
   if (config.etcd) {
     watch.emplace(*config.etcd, config.directory_revision, [] { ::kill(::getpid(), SIGHUP); });

@@ -28,7 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)waygate::read_lease(text);
   } catch (const std::runtime_error&) {
   }
-  (void)waygate::read_watch(text, "/waygate/");
+  const waygate::WatchBatch batch = waygate::read_watch(text);
+  for (auto& e : batch.events)
+    if (e.kv.key.size() > size || e.kv.value.size() > size) __builtin_trap();
+  (void)waygate::changes_directory(batch, "/waygate/");
   if (auto r = waygate::read_registration(text); r && r->name.empty()) __builtin_trap();
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -82,15 +83,18 @@ class StatsStage final : public Plugin {
         if (directory_->sockets[old].name == s.name)
           for (int k = 0; k < 2; ++k) next.last_bytes[k] = sockets_[old].last_bytes[k], next.last_packets[k] = sockets_[old].last_packets[k];
     }
+    std::unordered_map<std::string_view, std::size_t> was;  // by name: 10,000 identities, searched 10,000 times
+    for (std::size_t old = 0; old < directory_->identities.size() && old < identities_.size(); ++old)
+      was.emplace(directory_->identities[old].name, old);
     std::vector<Identity> identities;
+    identities.reserve(d->identities.size());
     for (auto& id : d->identities) {
       Identity next{flow(ctx_, "identity", {{"identity", id.name}}), Time::min(), kNoId};
-      for (std::size_t old = 0; old < directory_->identities.size(); ++old)
-        if (directory_->identities[old].name == id.name && old < identities_.size()) {
-          next.last_seen = identities_[old].last_seen;
-          next.socket = identities_[old].socket == kNoId ? kNoId
-                                                         : d->socket_by_name(directory_->sockets[identities_[old].socket].name);
-        }
+      if (auto it = was.find(id.name); it != was.end()) {
+        const Identity& old = identities_[it->second];
+        next.last_seen = old.last_seen;
+        next.socket = old.socket == kNoId ? kNoId : d->socket_by_name(directory_->sockets[old.socket].name);
+      }
       identities.push_back(next);
     }
     if (!running_ && !history.empty()) {

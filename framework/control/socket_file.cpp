@@ -79,10 +79,19 @@ std::string with_socket(std::string_view text, const NewSocket& s) {
   return out;
 }
 
-namespace {
-Response error(unsigned status, const std::string& why) {
+Response socket_error(unsigned status, const std::string& why) {
   return {status, "application/json", boost::json::serialize(boost::json::object{{"error", why}}) + "\n"};
 }
+
+Response created(const NewSocket& socket) {
+  boost::json::array allow(socket.allow.begin(), socket.allow.end()), deny(socket.deny.begin(), socket.deny.end());
+  boost::json::object out{{"name", socket.name}, {"type", "exit_node"}, {"description", socket.description},
+                          {"connector", socket.connector}, {"allow", allow}, {"deny", deny}};
+  return {201, "application/json", boost::json::serialize(out) + "\n"};
+}
+
+namespace {
+Response error(unsigned status, const std::string& why) { return socket_error(status, why); }
 }  // namespace
 
 Response create_socket(const std::string& path, std::string_view body,
@@ -114,10 +123,7 @@ Response create_socket(const std::string& path, std::string_view body,
     return error(500, "written, but not applied: " + why);
   }
   spdlog::info("new socket '{}' written to {} and applied", socket.name, path);
-  boost::json::array allow(socket.allow.begin(), socket.allow.end()), deny(socket.deny.begin(), socket.deny.end());
-  boost::json::object created{{"name", socket.name}, {"type", "exit_node"}, {"description", socket.description},
-                              {"connector", socket.connector}, {"allow", allow}, {"deny", deny}};
-  return {201, "application/json", boost::json::serialize(created) + "\n"};
+  return created(socket);
 }
 
 }  // namespace waygate

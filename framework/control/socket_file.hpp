@@ -27,6 +27,10 @@ NewSocket parse_new_socket(std::string_view json);
 // `text` with the socket's table appended, its strings written as TOML basic strings.
 std::string with_socket(std::string_view text, const NewSocket& socket);
 
+// The answers of POST /v1/sockets: 201 with the socket created, or an error {"error": why}.
+Response created(const NewSocket& socket);
+Response socket_error(unsigned status, const std::string& why);
+
 // The whole of POST /v1/sockets for the config file at `path`: `check` gets the new text and
 // throws if it does not load (answered 400, nothing written), or returns what applies it ("" when
 // applied, else why not) once the file is written, atomically and with its mode kept

@@ -17,11 +17,23 @@ std::string text_of(const toml::table& t) {
   return out.str() + "\n";
 }
 
+DirectoryKeys keys_of(const toml::table& root);
+
 }  // namespace
 
 DirectoryKeys directory_keys(const std::string& file) {
   Directory::load(Config::parse_file(file));  // every check a connector makes, or a ConfigError
-  const toml::table root = toml::parse_file(file);
+  return keys_of(toml::parse_file(file));
+}
+
+DirectoryKeys directory_keys(std::string_view text, const std::string& origin) {
+  Directory::load(Config::parse(text, origin));
+  return keys_of(toml::parse(text, origin));
+}
+
+namespace {
+
+DirectoryKeys keys_of(const toml::table& root) {
   DirectoryKeys keys;
   if (const toml::table* overlay = root["overlay"].as_table()) keys["overlay"] = text_of(*overlay);
   for (const char* kind : {"identity", "socket", "policy"}) {
@@ -34,6 +46,8 @@ DirectoryKeys directory_keys(const std::string& file) {
   }
   return keys;
 }
+
+}  // namespace
 
 std::string directory_toml(const DirectoryKeys& keys) {
   std::string out;

@@ -21,6 +21,8 @@ using DirectoryKeys = std::map<std::string, std::string>;  // key below the pref
 // The directory tables of a connector's (or a directory-only) TOML file, one entry per object,
 // after checking them as a connector would; throws ConfigError naming the file, line and key.
 DirectoryKeys directory_keys(const std::string& file);
+// The same of a TOML text; `origin` names it in errors.
+DirectoryKeys directory_keys(std::string_view text, const std::string& origin);
 // The same keys back as one TOML document, objects in key order (what `directory pull` prints and
 // a connector would read).
 std::string directory_toml(const DirectoryKeys& keys);

@@ -14,6 +14,7 @@
 #include "connector_lease.hpp"
 #include "control_plane.hpp"
 #include "etcd_directory.hpp"
+#include "etcd_socket.hpp"
 #include "etcd_watch.hpp"
 #include "host_config.hpp"
 #include "host_logger.hpp"
@@ -211,6 +212,7 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     report_directory(running, revision, why);
   };
   hooks.create_socket = [&](const std::string& body) {
+    if (config.etcd) return create_socket_in_etcd(*config.etcd, body);
     return create_socket(options.config, body, [&](const std::string& text) -> std::function<std::string()> {
       auto next = std::make_shared<HostConfig>(with_cli_path(parse_host_config(text, options.config), options));
       validate(*next, catalog);  // throws: then nothing is written

@@ -56,6 +56,21 @@ etcdctl_ del /waygate/directory/identity/dave >/dev/null
 clean_status() { [[ $(status) != *error* ]]; }
 wait_for 5 clean_status || fail "the status still reports an error after the bad key went: $(status)"
 
+# The portal's new exit node, on a connector whose directory is in etcd: written there (checked
+# whole first), and taken in through the watch.
+new_socket() { ip netns exec "$E" curl -sS -m 5 -o "$WORK/created.json" -w '%{http_code}' -H 'Content-Type: application/json' -X POST "http://$ADMIN/v1/sockets" -d "$1"; }
+code=$(new_socket '{"name": "home-exit", "description": "From the portal", "connector": "connector-1", "allow": ["not a prefix"]}')
+[[ $code == 400 && $(cat "$WORK/created.json") == *"not a prefix"* ]] || fail "a bad socket: $code $(cat "$WORK/created.json")"
+[[ -z $(etcdctl_ get /waygate/directory/socket/home-exit) ]] || fail "a refused socket was written to etcd"
+code=$(new_socket '{"name": "home-exit", "description": "From the portal", "connector": "connector-1"}')
+[[ $code == 201 ]] || fail "the new socket: $code $(cat "$WORK/created.json")"
+etcdctl_ get /waygate/directory/socket/home-exit --print-value-only | grep -q 'From the portal' || fail "the socket is not in etcd"
+sockets() { ip netns exec "$E" curl -fsS -m 2 "http://$ADMIN/v1/stats" | python3 -c 'import json, sys; print(" ".join(s["name"] for s in json.load(sys.stdin)["sockets"]))'; }
+has_socket() { [[ " $(sockets) " == *" home-exit "* ]]; }
+wait_for 5 has_socket || fail "the connector did not take the portal's socket in: $(sockets)"
+grep -q '^\[\[socket\]\]' "$WORK/connector.toml" && fail "the socket was written to the connector's file"
+pass "the portal's new exit node goes to etcd (a bad one refused, nothing written) and the connector takes it in: $(sockets)"
+
 # The whole cluster gone: forwarding goes on with the directory in use; a restart starts from the copy.
 for m in 1 2 3; do eval "kill \$ETCD_PID_$m; wait \$ETCD_PID_$m" 2>/dev/null || true; done
 sleep 1

@@ -243,7 +243,10 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     lease.emplace(*config.etcd, [&config, &registry, &running_revision, since] {
       return describe(config, registry, running_revision, since);
     });
-    hooks.connectors = [&lease] { return lease->connectors(); };
+    hooks.connectors = [&lease] {
+      std::string live = lease->connectors();
+      return live.empty() ? std::string("{\"connectors\":[],\"revision\":0}\n") : live;  // before the first renewal
+    };
   }
 
   int code = 0;

@@ -233,6 +233,26 @@ function renderClients(stats, peers, quotas) {
   $("#clients-empty").hidden = rows.length > 0;
 }
 
+// --- the connectors sharing the directory in etcd (GET /v1/connectors: absent without one) -------
+
+function renderConnectors(list) {
+  $("#connectors-section").hidden = !list;
+  if (!list) return;
+  const tbody = $("#connectors tbody");
+  tbody.replaceChildren();
+  for (const c of list) {
+    const directory = c.error ? `refused a change: ${c.error}` : c.alive ? `runs revision ${c.revision}` : "—";
+    tbody.append(el("tr", { "data-connector": c.name },
+      el("td", { class: "name", textContent: c.name }),
+      el("td", { class: "mono", textContent: c.endpoint || "—" }),
+      el("td", { class: "num", textContent: c.alive ? String(c.clients) : "—" }),
+      el("td", { class: "num", textContent: c.alive ? String(c.sessions) : "—" }),
+      el("td", { textContent: c.version || "—" }),
+      el("td", { class: c.error ? "bad" : "", textContent: directory }),
+      el("td", {}, el("span", { class: `pill ${c.alive ? "on" : "off"}`, textContent: c.alive ? "alive" : "gone" }))));
+  }
+}
+
 // --- policies and the access graph -------------------------------------------------------------
 
 let cy = null;
@@ -376,9 +396,10 @@ async function tick(everything = false) {
     for (const s of stats.body.sockets) renderSocket(s, directory.get(s.name));
     if (slow && counted) await Promise.all(stats.body.sockets.map((s) => loadSeries(s.name)));
     if (slow) {
-      const [peers, shaper] = await Promise.all([api("/v1/peers"), api("/v1/shaper")]);  // where stages serve them
+      const [peers, shaper, connectors] = await Promise.all([api("/v1/peers"), api("/v1/shaper"), api("/v1/connectors")]);
       lastPeers = peers.status === 200 ? peers.body : null;
       lastQuotas = shaper.status === 200 ? shaper.body.quotas : [];
+      renderConnectors(connectors.status === 200 && connectors.body.connectors ? connectors.body.connectors : null);
     }
     renderClients(stats.body, lastPeers ? lastPeers.peers : null, lastQuotas);
     const clients = stats.body.sockets.reduce((a, s) => a + s.clients, 0);

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# An exit node served by two connectors under one directory in etcd, and Waygate's client failing
-# over: the clients' API lists both connectors alive, `waygate client use` puts the quicker in
-# service; a policy change pushed once reaches both; the connector in use killed with SIGKILL while
-# the client pings every 100 ms, the tunnel moves to the other by itself (routes, resolver and
-# bypasses untouched) and the answers come back, now translated to the other connector's egress
-# address. The lost answers are counted and printed.
+# An exit node served by two connectors under one directory in etcd, with two clients: alice on
+# Waygate's client (both connectors as tunnel peers) and bob on wireguard-go (connector-2 only).
+# The clients' API lists both connectors alive, `waygate client use` puts the quicker in service;
+# a policy change pushed once reaches both; a broken change is refused by both and nothing stops;
+# an etcd member killed changes nothing; all of etcd killed changes nothing for traffic, a
+# connector restarted meanwhile starts from its copy, and both catch up when etcd is back. Then the
+# connector in use killed with SIGKILL while alice pings every 100 ms: the tunnel moves to the other
+# by itself (routes, resolver and bypasses untouched) and the answers come back, now translated to
+# the other connector's egress address. The lost answers are counted and printed.
+# ctest-timeout: 240
 #
 #   C (client) --10.71/24-- S1 (connector-1) --10.72/24-- O (outside, 10.79.0.1)
 #              \-10.73/24-- S2 (connector-2) --10.74/24--/
-#   S1 --10.75/24-- E (etcd, three members) --10.76/24-- S2
+#   S1 --10.75/24-- E (etcd, three members) --10.76/24-- S2 --10.77/24-- D (bob, wireguard-go)
 source "$(dirname "$0")/lib.sh"
 command -v etcd >/dev/null || { echo "SKIP: etcd not installed"; exit 77; }
 
@@ -17,6 +21,7 @@ C=$(new_ns c)
 O=$(new_ns o)
 S1=$(new_ns s1)
 S2=$(new_ns s2)
+D=$(new_ns d)
 # link NS_A DEV_A ADDR_A NS_B DEV_B ADDR_B (addresses /24)
 link() {
   ip link add "$2$RUN_ID" netns "$1" type veth peer name "$5$RUN_ID" netns "$4"
@@ -31,12 +36,13 @@ link "$S1" ta 10.72.0.1 "$O" oa 10.72.0.2
 link "$S2" tb 10.74.0.1 "$O" ob 10.74.0.2
 link "$S1" ea 10.75.0.2 "$E" fa 10.75.0.1
 link "$S2" eb 10.76.0.2 "$E" fb 10.76.0.1
+link "$D" da 10.77.0.2 "$S2" db 10.77.0.1
 ip -n "$O" addr add 10.79.0.1/32 dev lo
 ip -n "$S1" route add 10.79.0.0/24 via 10.72.0.2
 ip -n "$S2" route add 10.79.0.0/24 via 10.74.0.2
 
 (umask 077
- for k in alice c1 c2; do "$WAYGATE" genkey >"$WORK/$k.key"; "$WAYGATE" pubkey <"$WORK/$k.key" >"$WORK/$k.pub"; done)
+ for k in alice bob c1 c2; do "$WAYGATE" genkey >"$WORK/$k.key"; "$WAYGATE" pubkey <"$WORK/$k.key" >"$WORK/$k.pub"; done)
 
 # The directory, in etcd once: alice, the exit node on both connectors, a policy for staff.
 directory_file() {
@@ -47,6 +53,10 @@ pool4 = "10.70.0.0/24"
 name = "alice"
 public_key = "$(cat "$WORK/alice.pub")"
 groups = [$1]
+[[identity]]
+name = "bob"
+public_key = "$(cat "$WORK/bob.pub")"
+groups = ["staff"]
 [[socket]]
 name = "exit"
 type = "exit_node"
@@ -203,6 +213,58 @@ shows_both() {
 }
 wait_for 10 shows_both || fail "stats --all: $(stats_all)"
 pass "stats --all shows both connectors' traffic, found through etcd, and their sum"
+
+# bob, on wireguard-go, through connector-2 only (at 10.70.0.3: the pool's next after alice's).
+wireguard_go "$D" "gb$RUN_ID"
+ip netns exec "$D" wg set "gb$RUN_ID" private-key "$WORK/bob.key" peer "$(cat "$WORK/c2.pub")" \
+  endpoint 10.77.0.1:51820 allowed-ips 0.0.0.0/0 persistent-keepalive 1
+ip -n "$D" addr add 10.70.0.3/32 dev "gb$RUN_ID"
+ip -n "$D" link set "gb$RUN_ID" up mtu 1420
+for prefix in 0.0.0.0/1 128.0.0.0/1; do ip -n "$D" route add "$prefix" dev "gb$RUN_ID"; done
+both_ping() { ip netns exec "$C" ping -c 1 -W 2 10.79.0.1 >/dev/null && ip netns exec "$D" ping -c 1 -W 2 10.79.0.1 >/dev/null; }
+wait_for 10 both_ping || fail "bob (wireguard-go) gets no answer through connector-2"
+pass "bob, on wireguard-go, reaches the outside through connector-2 while alice goes through $in_use"
+
+# A change that does not check, written past `waygate directory`: refused by both, nothing stops.
+etcdctl_ put /waygate/directory/identity/dave 'name = "dave"
+public_key = "not a key"' >/dev/null
+refused_by_both() { [[ $(ip netns exec "$E" "$WAYGATE" connectors --etcd "$ETCD" | grep -c "refused a change: .*public_key") -eq 2 ]]; }
+wait_for 10 refused_by_both || fail "not refused by both: $(ip netns exec "$E" "$WAYGATE" connectors --etcd "$ETCD")"
+both_ping || fail "traffic stopped with a refused change"
+etcdctl_ del /waygate/directory/identity/dave >/dev/null
+pass "a broken change is refused by both connectors (each says why under its status key) and both clients' traffic goes on"
+
+# An etcd member killed: a change still reaches both.
+kill "$ETCD_PID_1"
+wait "$ETCD_PID_1" 2>/dev/null || true
+directory_file '"staff"' >"$WORK/carol.toml"
+printf '[[identity]]\nname = "carol"\npublic_key = "Yb8Ri0vLMdTL7u9XSj3hS0M8zMHnGSKsCufJIcF2I2c="\n' >>"$WORK/carol.toml"
+ip netns exec "$E" "$WAYGATE" directory push -c "$WORK/carol.toml" --etcd "$ETCD" >/dev/null || fail "push with a member down"
+holds_carol() { [[ $(ip netns exec "$1" curl -fsS -m 2 -H "Authorization: Bearer $(cat "$WORK/token")" "http://$2:9190/v1/stats") == *'"name":"carol"'* ]]; }
+wait_for 10 holds_carol "$S1" 10.75.0.2 && wait_for 10 holds_carol "$S2" 10.76.0.2 || fail "carol did not reach both with a member down"
+pass "an etcd member killed: a change still reaches both connectors"
+
+# All of etcd killed: traffic goes on; connector-2 restarted meanwhile starts from its copy (bob's
+# wireguard-go handshakes again once its data goes unanswered: 15 s by its own timers).
+for m in 2 3; do eval "kill \$ETCD_PID_$m; wait \$ETCD_PID_$m" 2>/dev/null || true; done
+sleep 1
+both_ping || fail "traffic stopped with etcd gone"
+kill -TERM "$C2_PID"
+wait "$C2_PID" || fail "connector-2 did not stop cleanly with etcd gone"
+start_waygate "$WORK/c2.toml" "$WORK/c2-again.log" "$S2"
+C2_PID=$WAYGATE_PID
+grep -q "the directory kept in" "$WORK/c2-again.log" || fail "connector-2 did not start from its copy"
+wait_for 30 both_ping || fail "bob's traffic did not come back through connector-2 restarted from its copy"
+pass "all of etcd killed: both clients' traffic goes on, and connector-2 restarted meanwhile runs the copy it kept"
+
+# etcd back: both catch up with a change made then.
+for m in 1 2 3; do etcd_member "$m"; done
+wait_for 20 etcdctl_ endpoint health || fail "etcd did not come back"
+ip netns exec "$E" "$WAYGATE" directory push -c "$WORK/directory.toml" --etcd "$ETCD" >/dev/null || fail "push without carol"
+lacks_carol() { ! holds_carol "$@"; }
+wait_for 40 lacks_carol "$S1" 10.75.0.2 && wait_for 40 lacks_carol "$S2" 10.76.0.2 || fail "the connectors did not catch up"
+both_ping || fail "traffic after etcd came back"
+pass "etcd back: both connectors catch up (carol gone again)"
 
 # The connector in use killed mid-ping.
 (cd "$WORK" && exec ip netns exec "$O" python3 -m http.server 8080 --bind 10.79.0.1 >"$WORK/http.log" 2>&1) &

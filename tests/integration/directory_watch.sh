@@ -35,6 +35,30 @@ started=$(date +%s%N)
 directory push -c "$WORK/more.toml" >/dev/null || fail "push carol"
 wait_for 5 has carol || fail "carol did not reach the connector"
 pass "a pushed change is applied in $((($(date +%s%N) - started) / 1000000)) ms (measured by polling every 100 ms)"
+# A member gone without a word (every packet to and from its client port dropped, as when its host
+# is lost): the watch on it finds out (TCP keepalive) and moves to another member.
+ip netns exec "$E" nft -f - <<'NFT'
+table inet cut {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    tcp dport 2371 drop
+    tcp sport 2371 drop
+  }
+}
+NFT
+cat "$WORK/more.toml" - >"$WORK/erin.toml" <<'TOML'
+[[identity]]
+name = "erin"
+public_key = "fLzLDEyq35/NtR7kV6gozHKkWHmDG1uXiuLizvxElwU="
+TOML
+started=$(date +%s)
+directory push -c "$WORK/erin.toml" >/dev/null || fail "push erin"
+wait_for 45 has erin || fail "a change did not arrive with the watched member silently gone: $(identities)"
+ip netns exec "$E" nft delete table inet cut
+pass "the watched member gone without a word: the watch moved to another, and the change arrived $(($(date +%s) - started)) s later"
+directory push -c "$WORK/more.toml" >/dev/null || fail "push without erin"
+wait_for 10 lacks erin || fail "erin stayed"
+
 status() { etcdctl_ get /waygate/status/connector-1 --print-value-only; }
 # (a function, not grep on <(status): wait_for retries the command, and a pipe read once stays empty)
 status_says() { [[ $(status) == *"$1"* ]]; }

@@ -65,7 +65,7 @@ bool claim(const Etcd& etcd, const std::string& dir, std::int64_t revision, cons
 // the same revision give the same addresses (the load is deterministic) and the second finds them
 // written; one that read another revision, or lost a race, reads again. An address held by a key
 // no longer in the directory is free: giving it again rewrites its key.
-void read_and_claim(HostConfig& config, const Etcd& etcd, const Snapshot* everything) {
+void read_and_claim(HostConfig& config, const Etcd& etcd, const Snapshot* everything, Claims claiming) {
   const std::string dir = directory_prefix(config.etcd->prefix), held_at = addresses_prefix(config.etcd->prefix),
                     live_at = connectors_prefix(config.etcd->prefix);
   for (int attempt = 1;; ++attempt) {
@@ -103,7 +103,7 @@ void read_and_claim(HostConfig& config, const Etcd& etcd, const Snapshot* everyt
         claims.push_back({key, public_key});
         unchanged.push_back({key, "", it == by_key.end() ? 0 : it->second->mod_revision});
       }
-    if (claims.empty() || claim(etcd, dir, s.revision, claims, unchanged)) return;
+    if (claims.empty() || claiming == Claims::none || claim(etcd, dir, s.revision, claims, unchanged)) return;
     if (attempt == 5) throw std::runtime_error("the overlay addresses kept changing in etcd through five attempts to claim some");
     spdlog::info("overlay addresses: {} claim(s) overtaken at revision {}, reading again", claims.size(), s.revision);
   }
@@ -111,12 +111,12 @@ void read_and_claim(HostConfig& config, const Etcd& etcd, const Snapshot* everyt
 
 }  // namespace
 
-void load_directory(HostConfig& config, const Snapshot* everything) {
+void load_directory(HostConfig& config, const Snapshot* everything, Claims claims) {
   if (!config.etcd) return;
   const EtcdDirectory& e = *config.etcd;
   std::string unreachable;
   try {
-    read_and_claim(config, Etcd(e.members, e.tls_or_null()), everything);
+    read_and_claim(config, Etcd(e.members, e.tls_or_null()), everything, claims);
     return;
   } catch (const ConfigError&) {
     throw;  // etcd answered with a directory that does not check: refused, never replaced by the copy

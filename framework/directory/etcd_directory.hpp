@@ -16,7 +16,10 @@ namespace waygate {
 // and object), std::runtime_error when neither etcd nor a copy has one. No-op without [directory].
 // `everything`: the whole prefix as a watch keeps it (etcd_watch.hpp), taken instead of reading
 // etcd again; etcd is asked only to claim addresses, and read again when a claim is overtaken.
-void load_directory(HostConfig& config, const Snapshot* everything = nullptr);
+// Claims::none: the addresses are worked out as the connector would give them, and nothing is
+// written (for commands that only look: check, doctor).
+enum class Claims { make, none };
+void load_directory(HostConfig& config, const Snapshot* everything = nullptr, Claims claims = Claims::make);
 
 // Keeps the directory now running, for load_directory() to fall back on: state_dir/directory.toml.
 void keep_directory(const HostConfig& config);

@@ -6,6 +6,7 @@
 
 #include "etcd.hpp"
 #include "etcd_directory.hpp"
+#include "registration.hpp"
 #include "host_config.hpp"
 #include "waygate/admin_client.hpp"
 #include "waygate/doctor.hpp"
@@ -35,7 +36,7 @@ std::vector<Check> checkup(const HostOptions& options, double wait, PluginCatalo
     } catch (const std::exception&) {  // etcd away: load_directory() below says so
     }
     try {
-      load_directory(config);
+      load_directory(config, nullptr, Claims::none);
       const bool copy = !config.directory_source.starts_with("etcd ");
       checks.push_back({"directory", !copy, config.directory_source,
                         "the connector runs on its last directory; bring etcd back (its members: [directory] etcd)"});
@@ -46,6 +47,18 @@ std::vector<Check> checkup(const HostOptions& options, double wait, PluginCatalo
     } catch (const std::exception& e) {
       checks.push_back({"directory", false, e.what(), "bring etcd back, or run the connector once while it answers"});
       return checks;
+    }
+    // Its registration: while it runs, the clients' API lists it for its exit nodes.
+    try {
+      const Snapshot r = Etcd(config.etcd->members, config.etcd->tls_or_null()).range(connectors_prefix(config.etcd->prefix) + config.etcd->connector);
+      const auto registered = r.kvs.empty() ? std::nullopt : read_registration(r.kvs.front().value);
+      checks.push_back({"registration", registered.has_value(),
+                        registered ? fmt::format("registered in etcd as {} (tunnel {}, {} client(s), {} NAT session(s))", registered->name,
+                                                 registered->endpoint.empty() ? "without a public_endpoint" : registered->endpoint,
+                                                 registered->clients, registered->sessions)
+                                   : "not registered in etcd as " + config.etcd->connector,
+                        "a connector registers while it runs: start it, or see its log for why it cannot reach etcd"});
+    } catch (const std::exception&) {  // etcd away: said above
     }
   }
   const Directory& d = *config.directory;

@@ -62,9 +62,9 @@ HostConfig with_cli_path(HostConfig config, const HostOptions& options) {
 }
 
 // The file, and the directory wherever it lives (the file, or etcd and the copy kept of it).
-HostConfig load(const HostOptions& options, bool record_keys = false) {
+HostConfig load(const HostOptions& options, bool record_keys = false, Claims claims = Claims::make) {
   HostConfig config = with_cli_path(load_host_config(options.config, record_keys), options);
-  load_directory(config);
+  load_directory(config, nullptr, claims);
   return config;
 }
 
@@ -105,7 +105,7 @@ Registration describe(const HostConfig& config, const CounterRegistry& registry,
 
 int check_config(const HostOptions& options, PluginCatalog& catalog) {
   try {
-    HostConfig config = load(options, options.keys);
+    HostConfig config = load(options, options.keys, Claims::none);
     validate(config, catalog);
     for (auto& w : config.directory->warnings) fmt::print(stderr, "warning: {}\n", w);
     if (options.keys) {

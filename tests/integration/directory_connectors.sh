@@ -32,6 +32,11 @@ key2=$("$WAYGATE" pubkey <"$WORK/c2.key")
 [[ $(connectors --json) == *"\"public_key\":\"$key2\""* && $row == *"192.0.2.2:51822"* ]] || fail "connector-2's row: $row"
 pass "both connectors registered, each with its tunnel's key and endpoint: $row"
 
+doctor=$(ip netns exec "$E" "$WAYGATE" doctor -c "$WORK/c2.toml" --wait 0.1 2>&1) || true
+[[ $doctor == *"registered in etcd as connector-2 (tunnel 192.0.2.2:51822, 0 client(s), 0 NAT session(s))"* ]] ||
+  fail "doctor does not show the registration: $doctor"
+pass "waygate doctor shows the registration"
+
 listed() { ip netns exec "$E" curl -fsS -m 2 "http://127.0.0.1:9191/v1/connectors"; }
 lists_2() { [[ $(listed) == *'"name":"connector-2","endpoint":"192.0.2.2:51822"'* ]]; }
 wait_for 5 lists_2 || fail "/v1/connectors: $(listed)"

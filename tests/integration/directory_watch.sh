@@ -36,7 +36,8 @@ directory push -c "$WORK/more.toml" >/dev/null || fail "push carol"
 wait_for 5 has carol || fail "carol did not reach the connector"
 pass "a pushed change is applied in $((($(date +%s%N) - started) / 1000000)) ms (measured by polling every 100 ms)"
 # A member gone without a word (every packet to and from its client port dropped, as when its host
-# is lost): the watch on it finds out (TCP keepalive) and moves to another member.
+# is lost): the watch on it finds out (TCP keepalive) and moves to another member; a compaction
+# meanwhile has it read everything again.
 ip netns exec "$E" nft -f - <<'NFT'
 table inet cut {
   chain output {
@@ -53,9 +54,14 @@ public_key = "fLzLDEyq35/NtR7kV6gozHKkWHmDG1uXiuLizvxElwU="
 TOML
 started=$(date +%s)
 directory push -c "$WORK/erin.toml" >/dev/null || fail "push erin"
+# ...and etcd compacts its history past the revision the watch had: it must read everything again.
+etcdctl_ put /elsewhere/key value >/dev/null  # a revision past the push's, so the push's is compacted too
+revision=$(etcdctl_ get /elsewhere/key -w json | python3 -c 'import json, sys; print(json.load(sys.stdin)["header"]["revision"])')
+etcdctl_ compact "$revision" >/dev/null || fail "compact"
 wait_for 45 has erin || fail "a change did not arrive with the watched member silently gone: $(identities)"
 ip netns exec "$E" nft delete table inet cut
-pass "the watched member gone without a word: the watch moved to another, and the change arrived $(($(date +%s) - started)) s later"
+grep -q "is compacted: reading everything again" "$WORK/connector.log" || fail "the compacted revision was not read whole"
+pass "the watched member gone without a word and etcd's history compacted meanwhile: the watch moved to another member, read everything again, and the change arrived $(($(date +%s) - started)) s later"
 directory push -c "$WORK/more.toml" >/dev/null || fail "push without erin"
 wait_for 10 lacks erin || fail "erin stayed"
 

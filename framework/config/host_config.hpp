@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -48,6 +49,9 @@ struct HostConfig {
   unsigned ring_entries = 1024;
   // Threads that seal and open a burst's packets, the worker itself among them (Context::crew).
   unsigned crypto_threads = 1;
+  // What a capture of decrypted traffic (`waygate capture`) may take at most; 0 turns them off.
+  std::chrono::seconds capture_seconds{300};
+  std::uint64_t capture_packets = 100000;
   // Least privilege, applied once the pipeline runs and read at start only: the user the host
   // becomes ("" stays who started it), and the capabilities it keeps (libcap names such as
   // "cap_net_admin"; every other one is dropped from every set, the bounding set included).

@@ -38,7 +38,7 @@ void validate(const HostConfig& config, PluginCatalog& catalog) {
   Pipeline pipeline(config, catalog,
                     StageResources{scratch.registry, 0, scratch.timers, scratch.pool, scratch.crew,
                                    [&](std::uint32_t) -> Io& { return scratch.io; },
-                                   make_stage_logger});
+                                   make_stage_logger, nullptr});
 }
 
 // Pool addresses handed out are recorded so each identity keeps its own across restarts.
@@ -243,11 +243,14 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     lease.emplace(*config.etcd, [&config, &registry, &running_revision, since] {
       return describe(config, registry, running_revision, since);
     });
-    hooks.connectors = [&lease] {
-      std::string live = lease->connectors();
-      return live.empty() ? std::string("{\"connectors\":[],\"revision\":0}\n") : live;  // before the first renewal
-    };
+
   }
+
+  // Without etcd, or before the first renewal: nobody (an answer, not a 404 the portal would log).
+  hooks.connectors = [&lease] {
+    std::string live = lease ? lease->connectors() : "";
+    return live.empty() ? std::string("{\"connectors\":[],\"revision\":0}\n") : live;
+  };
 
   int code = 0;
   try {

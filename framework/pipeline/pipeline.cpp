@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "drop_ledger.hpp"
+#include "taps.hpp"
 
 namespace waygate {
 
@@ -70,7 +71,7 @@ struct Pipeline::Stage {
 
 Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResources res,
                    const Pipeline* carry_from)
-    : pool_(res.pool), ledger_(res.registry.drop_ledger(res.worker)) {
+    : pool_(res.pool), taps_(res.taps), ledger_(res.registry.drop_ledger(res.worker)) {
   const std::size_t n = config.stages.size();
   // New stages take owner numbers no stage of the running pipeline has: its stages still run
   // while these are made, and the carried ones keep theirs.
@@ -232,6 +233,18 @@ void Pipeline::drop_all(Burst& burst, Drop why) {
   burst.clear();
 }
 
+void Pipeline::tap(std::size_t at, const Burst& burst) {
+  if (burst.empty()) return;
+  if (burst.direction() == Direction::outbound) taps_->offer(stages_[at]->name, burst);
+  else if (at > 0) taps_->offer(stages_[at - 1]->name, burst);
+}
+
+std::vector<std::string> Pipeline::stage_names() const {
+  std::vector<std::string> out;
+  for (const auto& s : stages_) out.push_back(s->name);
+  return out;
+}
+
 void Pipeline::run(std::size_t from, Burst& entering) {
   if (entering.empty()) return;
   Burst burst = entering;
@@ -253,6 +266,10 @@ void Pipeline::run(std::size_t from, Burst& entering) {
     Stage& s = *stages_[at];
     Output out(d, pool_, *s.sink);
     s.instance.plugin->process(burst, out);
+    if (taps_ != nullptr && taps_->any()) {
+      tap(at, out.replies());
+      tap(at, out.passed());
+    }
     if (!out.replies().empty()) run(at, out.replies());
     burst = out.passed();
   }
@@ -277,6 +294,10 @@ void Pipeline::flush() {
     Stage& s = *stages_[i];
     s.touched = false;
     s.instance.plugin->flush(*s.io_out);
+    if (taps_ != nullptr && taps_->any()) {
+      tap(i, s.io_out->passed());
+      tap(i, s.io_out->replies());
+    }
     run(i, s.io_out->passed());
     s.io_out->passed().clear();
     run(i, s.io_out->replies());

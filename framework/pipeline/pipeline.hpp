@@ -20,6 +20,8 @@ namespace waygate {
 // What the stages' contexts are made of: one worker's counters, timers, buffers and I/O. A stage's
 // Io hands its completions back under the stage's owner number, which stays with the stage
 // wherever a reload moves it.
+class Taps;
+
 struct StageResources {
   CounterRegistry& registry;
   unsigned worker;
@@ -28,6 +30,7 @@ struct StageResources {
   Crew& crew;
   std::function<Io&(std::uint32_t owner)> io;
   std::function<std::unique_ptr<Logger>(const std::string& stage)> logger;
+  Taps* taps;  // the worker's captures; null where nothing is captured (a config's validation)
 };
 
 class Pipeline {
@@ -66,16 +69,21 @@ class Pipeline {
   }
 
   std::size_t size() const { return stages_.size(); }
+  std::vector<std::string> stage_names() const;
 
  private:
   struct Stage;
   struct Sink;
   void run(std::size_t from, Burst& burst);
   void drop_all(Burst& burst, Drop why);
+  // A burst leaving stage `at` crosses the link after it (outbound) or before it (inbound): the
+  // captures on that link see it. Called only while a capture runs.
+  void tap(std::size_t at, const Burst& burst);
   void halt(const std::vector<bool>& keep);  // stops the running stages not kept, last first
   void place(std::size_t at);                 // binds stage `at` to this pipeline at that position
 
   Pool& pool_;
+  Taps* taps_;
   DropLedger& ledger_;  // the worker's: drops by socket and identity
   Endpoints endpoints_;
   std::vector<std::unique_ptr<Stage>> stages_;  // null where take_over() is still to bring one

@@ -9,6 +9,7 @@
 
 #include "host_logger.hpp"
 #include "pipeline.hpp"
+#include "taps.hpp"
 #include "thread_crew.hpp"
 #include "uring_loop.hpp"
 
@@ -86,9 +87,10 @@ class Harness {
   }
   waygate::StageResources resources() {
     return {registry_, 0, timers_, pool_, crew_, [this](std::uint32_t owner) -> waygate::Io& { return loop_.io(owner); },
-            waygate::make_stage_logger};
+            waygate::make_stage_logger, &taps_};
   }
 
+  waygate::Taps taps_;
   waygate::Pool pool_;
   waygate::UringLoop loop_;
   waygate::TimerQueue timers_;
@@ -208,7 +210,7 @@ TEST(Pipeline, UnknownPluginNamesTheStageAndLine) {
   auto config = waygate::parse_host_config("[[stage]]\nname = 'x'\nplugin = 'nope'\n", "t.toml");
   waygate::StageResources res{registry, 0, timers, pool, crew,
                               [&](std::uint32_t s) -> waygate::Io& { return loop.io(s); },
-                              waygate::make_stage_logger};
+                              waygate::make_stage_logger, nullptr};
   try {
     waygate::Pipeline p(config, catalog, res);
     FAIL();

@@ -399,7 +399,8 @@ async function tick(everything = false) {
       const [peers, shaper, connectors] = await Promise.all([api("/v1/peers"), api("/v1/shaper"), api("/v1/connectors")]);
       lastPeers = peers.status === 200 ? peers.body : null;
       lastQuotas = shaper.status === 200 ? shaper.body.quotas : [];
-      renderConnectors(connectors.status === 200 && connectors.body.connectors ? connectors.body.connectors : null);
+      // Empty where the directory is a file: the section stays hidden.
+      renderConnectors(connectors.status === 200 && connectors.body.connectors.length ? connectors.body.connectors : null);
     }
     renderClients(stats.body, lastPeers ? lastPeers.peers : null, lastQuotas);
     const clients = stats.body.sockets.reduce((a, s) => a + s.clients, 0);

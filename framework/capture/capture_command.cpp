@@ -1,0 +1,164 @@
+#include "capture_command.hpp"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "host_config.hpp"
+#include "pcapng.hpp"
+#include "waygate/admin_client.hpp"
+
+namespace waygate {
+
+namespace {
+
+namespace json = boost::json;
+
+std::atomic<bool> interrupted{false};
+
+std::string from_base64(std::string_view text) {
+  std::string out(text.size(), '\0');
+  std::size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr, &len,
+                        nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+    throw std::runtime_error("the connector's answer holds packets that are not base64");
+  out.resize(len);
+  return out;
+}
+
+// One line per packet of our own enhanced packet blocks: time, the comment (direction, link,
+// identity, socket), and the addresses and protocol of its IP header.
+void print_lines(std::string_view blocks) {
+  auto u32 = [&](std::size_t at) {
+    std::uint32_t v;
+    std::memcpy(&v, blocks.data() + at, 4);
+    return v;
+  };
+  for (std::size_t at = 0; at + 12 <= blocks.size();) {
+    const std::uint32_t total = u32(at + 4);
+    if (total < 32 || at + total > blocks.size()) break;
+    const std::uint64_t micros = (std::uint64_t{u32(at + 12)} << 32) | u32(at + 16);
+    const std::uint32_t captured = u32(at + 20), length = u32(at + 24);
+    const auto* ip = reinterpret_cast<const std::uint8_t*>(blocks.data() + at + 28);
+    std::size_t opt = at + 28 + (captured + 3) / 4 * 4;
+    std::string comment;
+    if (opt + 4 <= at + total && (u32(opt) & 0xffff) == 1) comment.assign(blocks.data() + opt + 4, u32(opt) >> 16);
+    char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?";
+    unsigned protocol = 0;
+    if (captured >= 20 && ip[0] >> 4 == 4) {
+      ::inet_ntop(AF_INET, ip + 12, src, sizeof src);
+      ::inet_ntop(AF_INET, ip + 16, dst, sizeof dst);
+      protocol = ip[9];
+    } else if (captured >= 40 && ip[0] >> 4 == 6) {
+      ::inet_ntop(AF_INET6, ip + 8, src, sizeof src);
+      ::inet_ntop(AF_INET6, ip + 24, dst, sizeof dst);
+      protocol = ip[6];
+    }
+    const auto seconds = static_cast<std::time_t>(micros / 1000000);
+    std::tm tm{};
+    ::gmtime_r(&seconds, &tm);
+    const char* name = protocol == 1 || protocol == 58 ? "ICMP" : protocol == 6 ? "TCP" : protocol == 17 ? "UDP" : "IP";
+    fmt::print("{:02}:{:02}:{:02}.{:06} {} > {} {} {} bytes  ({})\n", tm.tm_hour, tm.tm_min, tm.tm_sec, micros % 1000000,
+               src, dst, name, length, comment);
+    at += total;
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int capture_command(int argc, char** argv) {
+  CLI::App app{"Capture the packets inside a running connector's pipeline, where tcpdump cannot look", "capture"};
+  std::string file, at, identity, socket, out;
+  std::vector<std::string> expression;
+  std::int64_t count = 0, seconds = 0;
+  app.add_option("-c,--config", file, "The connector's config file (its [host] admin, admin_token_file)")->required();
+  app.add_option("--at", at, "The stage the link follows (default: the tunnel's: decrypted packets)");
+  app.add_option("--identity", identity, "Only this identity's packets");
+  app.add_option("--socket", socket, "Only packets of this socket (exit node)");
+  app.add_option("--count", count, "Stop after this many packets")->check(CLI::PositiveNumber);
+  app.add_option("--seconds", seconds, "Stop after this long")->check(CLI::PositiveNumber);
+  app.add_option("-w", out, "Write pcapng to this file, or - for standard output");
+  app.add_option("expression", expression, "A tcpdump filter expression, such as: tcp port 8080");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    const HostConfig config = load_host_config(file);
+    if (at.empty())
+      for (const StageSpec& s : config.stages)
+        if (s.plugin == "wireguard" && at.empty()) at = s.name;
+    if (at.empty()) throw std::runtime_error("no tunnel stage in " + file + ": say which link with --at STAGE");
+    const AdminAccess admin = admin_access(file);
+    std::string filter;
+    for (auto& word : expression) filter += (filter.empty() ? "" : " ") + word;
+    json::object ask{{"at", at}, {"filter", filter}};
+    if (!identity.empty()) ask["identity"] = identity;
+    if (!socket.empty()) ask["socket"] = socket;
+    if (count > 0) ask["count"] = count;
+    if (seconds > 0) ask["seconds"] = seconds;
+    const HttpAnswer started = http_request(admin.address, "POST", "/v1/capture", json::serialize(ask), admin.token);
+    const json::value s = json::parse(started.body);
+    if (started.status != 201) {
+      const json::value* why = s.is_object() ? s.as_object().if_contains("error") : nullptr;
+      throw std::runtime_error(why != nullptr && why->is_string() ? std::string(why->as_string()) : started.body);
+    }
+    const std::string id = json::serialize(s.at("id"));
+
+    std::FILE* sink = nullptr;
+    if (out == "-") sink = stdout;
+    else if (!out.empty() && (sink = std::fopen(out.c_str(), "wb")) == nullptr)
+      throw std::runtime_error("cannot write " + out + ": " + std::strerror(errno));
+    if (sink != nullptr) {
+      const std::string head = pcapng::header(at);
+      std::fwrite(head.data(), 1, head.size(), sink);
+    }
+    std::signal(SIGINT, [](int) { interrupted = true; });
+    std::signal(SIGTERM, [](int) { interrupted = true; });
+    sigset_t wanted;
+    sigemptyset(&wanted);
+    sigaddset(&wanted, SIGINT);
+    sigaddset(&wanted, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &wanted, nullptr);  // the binary blocks them for the host's own use
+
+    json::value last;
+    for (;;) {
+      const bool stop = interrupted;
+      const HttpAnswer a = http_request(admin.address, stop ? "DELETE" : "GET", "/v1/capture/" + id, "", admin.token);
+      if (a.status != 200) throw std::runtime_error(fmt::format("the connector answered {}: {}", a.status, a.body));
+      last = json::parse(a.body);
+      const std::string blocks = from_base64(last.at("packets").as_string());
+      if (sink != nullptr) {
+        std::fwrite(blocks.data(), 1, blocks.size(), sink);
+        std::fflush(sink);
+      } else {
+        print_lines(blocks);
+      }
+      if (last.at("state").as_string() == "done") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (sink != nullptr && sink != stdout) std::fclose(sink);
+    fmt::print(stderr, "{} packet(s) captured at the link after {}, {} lost to a slow reader; ended: {}\n",
+               json::serialize(last.at("captured")), at, json::serialize(last.at("lost")),
+               std::string_view(last.at("why").as_string()));
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "waygate capture: {}\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace waygate

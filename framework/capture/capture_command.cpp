@@ -1,7 +1,6 @@
 #include "capture_command.hpp"
 
 #include <arpa/inet.h>
-#include <sodium.h>
 
 #include <atomic>
 #include <chrono>
@@ -15,6 +14,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "base64.hpp"
 #include "host_config.hpp"
 #include "pcapng.hpp"
 #include "waygate/admin_client.hpp"
@@ -27,15 +27,6 @@ namespace json = boost::json;
 
 std::atomic<bool> interrupted{false};
 
-std::string from_base64(std::string_view text) {
-  std::string out(text.size(), '\0');
-  std::size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr, &len,
-                        nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
-    throw std::runtime_error("the connector's answer holds packets that are not base64");
-  out.resize(len);
-  return out;
-}
 
 // One line per packet of our own enhanced packet blocks: time, the comment (direction, link,
 // identity, socket), and the addresses and protocol of its IP header.
@@ -140,12 +131,13 @@ int capture_command(int argc, char** argv) {
       const HttpAnswer a = http_request(admin.address, stop ? "DELETE" : "GET", "/v1/capture/" + id, "", admin.token);
       if (a.status != 200) throw std::runtime_error(fmt::format("the connector answered {}: {}", a.status, a.body));
       last = json::parse(a.body);
-      const std::string blocks = from_base64(last.at("packets").as_string());
+      const std::optional<std::string> blocks = from_base64(last.at("packets").as_string());
+      if (!blocks) throw std::runtime_error("the connector's answer holds packets that are not base64");
       if (sink != nullptr) {
-        std::fwrite(blocks.data(), 1, blocks.size(), sink);
+        std::fwrite(blocks->data(), 1, blocks->size(), sink);
         std::fflush(sink);
       } else {
-        print_lines(blocks);
+        print_lines(*blocks);
       }
       if (last.at("state").as_string() == "done") break;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -1,13 +1,13 @@
 #include "taps.hpp"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "base64.hpp"
 
 namespace waygate {
 
@@ -21,13 +21,6 @@ Response answer(unsigned status, const json::object& body) {
 
 Response error(unsigned status, const std::string& why) { return answer(status, {{"error", why}}); }
 
-std::string base64(std::string_view bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.pop_back();
-  return out;
-}
 
 std::string text(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
@@ -182,7 +175,7 @@ Response Taps::read(Capture& c, bool stop) {
                  {"why", c.ended},
                  {"captured", c.captured},
                  {"lost", c.lost},
-                 {"packets", base64(blocks)}};
+                 {"packets", to_base64(blocks)}};
   return answer(200, o);
 }
 

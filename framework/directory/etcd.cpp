@@ -9,11 +9,8 @@
 
 namespace waygate {
 
-namespace {
-
 namespace json = boost::json;
 
-// The key just past every key that starts with `prefix`: etcd's range end for a prefix.
 std::string prefix_end(std::string prefix) {
   while (!prefix.empty()) {
     if (static_cast<unsigned char>(prefix.back()) < 0xff) {
@@ -24,8 +21,6 @@ std::string prefix_end(std::string prefix) {
   }
   return std::string(1, '\0');  // every key
 }
-
-}  // namespace
 
 std::string member_address(const std::string& url, const Tls* tls) {
   const bool secure = url.starts_with("https://");

@@ -14,6 +14,9 @@
 namespace waygate {
 
 
+// The key just past every key that starts with `prefix`: etcd's range end for a prefix.
+std::string prefix_end(std::string prefix);
+
 // "10.0.0.1:2379" of "http://10.0.0.1:2379" or "https://..."; throws std::invalid_argument for
 // anything else, and for https without TLS files.
 std::string member_address(const std::string& url, const Tls* tls);

@@ -1,11 +1,11 @@
 #include "etcd_answers.hpp"
 
-#include <sodium.h>
-
 #include <charconv>
 #include <stdexcept>
 
 #include <boost/json.hpp>
+
+#include "base64.hpp"
 
 namespace waygate {
 
@@ -15,17 +15,13 @@ namespace json = boost::json;
 
 std::runtime_error bad(const std::string& why) { return std::runtime_error("etcd's answer: " + why); }
 
-std::string from_base64(const json::value* v) {
+// A key or value as the gateway carries it: base64 in a JSON string ("" when absent).
+std::string bytes_of(const json::value* v) {
   if (v == nullptr) return "";
   if (!v->is_string()) throw bad("a key or value that is not a string");
-  const json::string& text = v->as_string();
-  std::string out(text.size(), '\0');
-  std::size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
-                        &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
-    throw bad("a key or value that is not base64");
-  out.resize(len);
-  return out;
+  std::optional<std::string> bytes = waygate::from_base64(v->as_string());
+  if (!bytes) throw bad("a key or value that is not base64");
+  return std::move(*bytes);
 }
 
 // The gateway writes 64-bit numbers as strings, and leaves out zeros.
@@ -72,7 +68,7 @@ Snapshot read_range(std::string_view text) {
     if (!kvs->is_array()) throw bad("kvs is not a list");
     for (const json::value& kv : kvs->as_array()) {
       const json::object& o = object(kv, "a key-value");
-      s.kvs.push_back({from_base64(o.if_contains("key")), from_base64(o.if_contains("value")), number(o, "mod_revision")});
+      s.kvs.push_back({bytes_of(o.if_contains("key")), bytes_of(o.if_contains("value")), number(o, "mod_revision")});
     }
   }
   return s;
@@ -114,7 +110,7 @@ WatchBatch read_watch(std::string_view text) {
         const json::object& kv = object(*has_kv, "an event's kv");
         const json::value* type = event.if_contains("type");
         batch.events.push_back({type != nullptr && type->is_string() && type->as_string() == "DELETE",
-                                {from_base64(kv.if_contains("key")), from_base64(kv.if_contains("value")), number(kv, "mod_revision")},
+                                {bytes_of(kv.if_contains("key")), bytes_of(kv.if_contains("value")), number(kv, "mod_revision")},
                                 number(kv, "version")});
       }
   } catch (const std::runtime_error&) {
@@ -133,12 +129,5 @@ bool changes_directory(const WatchBatch& batch, std::string_view prefix) {
   return batch.compacted > 0;
 }
 
-std::string to_base64(std::string_view bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.pop_back();  // the terminating zero
-  return out;
-}
 
 }  // namespace waygate

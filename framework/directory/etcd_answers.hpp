@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base64.hpp"  // the gateway carries keys and values in base64
+
 namespace waygate {
 
 struct KeyValue {
@@ -49,8 +51,5 @@ WatchBatch read_watch(std::string_view message);
 // the directory itself, or a connector registering or going away (PREFIX connectors/NAME created
 // or deleted; its renewals say nothing new). The rest (statuses, addresses) does not.
 bool changes_directory(const WatchBatch& batch, std::string_view prefix);
-
-// The gateway carries keys and values in base64.
-std::string to_base64(std::string_view bytes);
 
 }  // namespace waygate

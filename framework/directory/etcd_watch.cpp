@@ -24,11 +24,6 @@ namespace {
 namespace http = boost::beast::http;
 namespace json = boost::json;
 
-std::string end_of(std::string prefix) {
-  ++prefix.back();  // a prefix ends with '/': the next byte up
-  return prefix;
-}
-
 }  // namespace
 
 DirectoryWatch::DirectoryWatch(EtcdDirectory where, std::int64_t from_revision, std::function<void()> changed)
@@ -133,7 +128,7 @@ bool DirectoryWatch::watch(const std::string& member) {
   }
   // After the copy's revision: every event that followed the read, none twice.
   json::object create{{"key", to_base64(where_.prefix)},
-                      {"range_end", to_base64(end_of(where_.prefix))},
+                      {"range_end", to_base64(prefix_end(where_.prefix))},
                       {"start_revision", from_revision}};
   http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
   req.set(http::field::host, member);

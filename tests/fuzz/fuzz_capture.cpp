@@ -1,5 +1,5 @@
-// fuzz-sources: framework/capture/taps.cpp framework/capture/capture_filter.cpp framework/capture/pcapng.cpp sdk/src/directory.cpp sdk/src/config.cpp sdk/src/assignments.cpp sdk/src/files.cpp
-// fuzz-flags: -Iframework/capture -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -DUSE_OS_TZDB=1 -DBOOST_JSON_DYN_LINK -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -ltomlplusplus -lboost_json -lpcap -lsodium -lspdlog -lfmt -ldate-tz
+// fuzz-sources: framework/control/base64.cpp framework/capture/taps.cpp framework/capture/capture_filter.cpp framework/capture/pcapng.cpp sdk/src/directory.cpp sdk/src/config.cpp sdk/src/assignments.cpp sdk/src/files.cpp
+// fuzz-flags: -Iframework/capture -Iframework/control -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -DUSE_OS_TZDB=1 -DBOOST_JSON_DYN_LINK -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -ltomlplusplus -lboost_json -lpcap -lsodium -lspdlog -lfmt -ldate-tz
 //
 // The capture requests of the admin API (framework/capture/taps.cpp), as anyone holding the admin
 // token could send them: a sequence of requests, each [control byte][length byte][body]. The

@@ -1,5 +1,5 @@
-// fuzz-sources: framework/directory/etcd_answers.cpp framework/directory/registration.cpp
-// fuzz-flags: -Iframework/directory -DBOOST_JSON_DYN_LINK -lboost_json -lsodium
+// fuzz-sources: framework/directory/etcd_answers.cpp framework/directory/registration.cpp framework/control/base64.cpp
+// fuzz-flags: -Iframework/directory -Iframework/control -DBOOST_JSON_DYN_LINK -lboost_json -lsodium
 //
 // What etcd answers, as the directory reads it (framework/directory/etcd_answers.cpp): a range, a
 // transaction's outcome, a lease, a watch's messages and connectors' registrations. Anything may come back over the network; reading

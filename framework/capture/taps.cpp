@@ -115,6 +115,9 @@ Response Taps::start(const Request& request, const Directory& directory, const s
                      Limits limits) {
   if (limits.seconds.count() == 0 || limits.packets == 0)
     return error(403, "captures are off on this connector ([host] capture_seconds or capture_packets is 0)");
+  // Each holds its ring: an ended one nobody read makes room, running ones do not.
+  if (running_.size() + ended_.size() >= kMost && !ended_.empty()) ended_.erase(ended_.begin());
+  if (running_.size() >= kMost) return error(429, fmt::format("{} captures run already: end one first", kMost));
   boost::system::error_code ec;
   const json::value body = json::parse(request.body, ec);
   if (ec || !body.is_object()) return error(400, "the body must be a JSON object");

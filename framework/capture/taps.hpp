@@ -29,7 +29,8 @@ class Taps {
     std::chrono::seconds seconds{300};
     std::uint64_t packets = 100000;
   };
-  static constexpr std::size_t kRing = 2048;  // packets a capture holds until read
+  static constexpr std::size_t kRing = 2048;  // packets a capture holds until read (4 MiB)
+  static constexpr std::size_t kMost = 8;     // captures held at once, running or ended and unread
 
   bool any() const { return !running_.empty(); }
   // A burst crossing the link after stage `link`.

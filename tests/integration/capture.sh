@@ -80,8 +80,19 @@ out=$(capture --at nowhere 2>&1) && fail "a missing stage was taken"
 [[ $out == *"no stage 'nowhere'"* ]] || fail "missing stage: $out"
 pass "errors: $out; and a bad expression: $(capture tcp prot 80 2>&1 | head -1)"
 
-# Nobody reads: its ring fills, the rest is lost and counted, and the traffic goes on as before.
+# At most 8 at once: the ninth is refused, and ending one makes room.
 admin() { ip netns exec "$S" curl -sS -m 5 "$@"; }
+ids=()
+for _ in 1 2 3 4 5 6 7 8; do
+  ids+=("$(admin -X POST -H 'Content-Type: application/json' http://127.0.0.1:9190/v1/capture -d '{"at": "nat", "seconds": 30}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')")
+done
+code=$(admin -o "$WORK/ninth.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' http://127.0.0.1:9190/v1/capture -d '{"at": "nat"}')
+[[ $code == 429 && $(cat "$WORK/ninth.json") == *"8 captures run already"* ]] || fail "a ninth capture: $code $(cat "$WORK/ninth.json")"
+for id in "${ids[@]}"; do admin -X DELETE -H "Content-Type: application/json" "http://127.0.0.1:9190/v1/capture/$id" >/dev/null; done
+pass "a ninth capture at once is refused (429): each holds a ring of its own"
+
+# Nobody reads: its ring fills, the rest is lost and counted, and the traffic goes on as before.
 id=$(admin -X POST -H 'Content-Type: application/json' http://127.0.0.1:9190/v1/capture \
   -d '{"at": "tunnel", "count": 100000, "seconds": 60}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 ip netns exec "$C" ping -c 3000 -i 0.002 -W 1 -q 10.52.0.2 >"$WORK/flood.txt" 2>&1 || true

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "capture_command.hpp"
+#include "trace_command.hpp"
 #include "connectors_command.hpp"
 #include "directory_command.hpp"
 #include "doctor.hpp"
@@ -18,7 +19,7 @@
 namespace {
 
 bool builtin(const char* word) {
-  for (const char* b : {"run", "check", "doctor", "directory", "connectors", "capture", "version"})
+  for (const char* b : {"run", "check", "doctor", "directory", "connectors", "capture", "trace", "version"})
     if (std::strcmp(word, b) == 0) return true;
   return word[0] == '-';
 }
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "directory") == 0) return waygate::directory_command(argc - 1, argv + 1);
   if (argc > 1 && std::strcmp(argv[1], "connectors") == 0) return waygate::connectors_command(argc - 1, argv + 1);
   if (argc > 1 && std::strcmp(argv[1], "capture") == 0) return waygate::capture_command(argc - 1, argv + 1);
+  if (argc > 1 && std::strcmp(argv[1], "trace") == 0) return waygate::trace_command(argc - 1, argv + 1);
   if (argc > 1 && !builtin(argv[1])) {
     int code = run_plugin_command(catalog, argc, argv);
     if (code >= 0) return code;
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
   app.add_subcommand("directory", "The directory in etcd: push a file's, pull it, diff (see waygate directory --help)");
   app.add_subcommand("connectors", "The connectors alive in the directory in etcd (see waygate connectors --help)");
   app.add_subcommand("capture", "The packets inside a running connector's pipeline, as pcapng (see waygate capture --help)");
+  app.add_subcommand("trace", "Follow packets through a running connector's pipeline, stage by stage (see waygate trace --help)");
   auto* version = app.add_subcommand("version", "Print the version and the plugin ABI version");
 
   CLI11_PARSE(app, argc, argv);

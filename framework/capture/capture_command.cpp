@@ -2,13 +2,8 @@
 
 #include <arpa/inet.h>
 
-#include <atomic>
-#include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -17,16 +12,13 @@
 #include "base64.hpp"
 #include "host_config.hpp"
 #include "pcapng.hpp"
-#include "waygate/admin_client.hpp"
+#include "watch_session.hpp"
 
 namespace waygate {
 
 namespace {
 
 namespace json = boost::json;
-
-std::atomic<bool> interrupted{false};
-
 
 // One line per packet of our own enhanced packet blocks: time, the comment (direction, link,
 // identity, socket), and the addresses and protocol of its IP header.
@@ -93,7 +85,6 @@ int capture_command(int argc, char** argv) {
       for (const StageSpec& s : config.stages)
         if (s.plugin == "wireguard" && at.empty()) at = s.name;
     if (at.empty()) throw std::runtime_error("no tunnel stage in " + file + ": say which link with --at STAGE");
-    const AdminAccess admin = admin_access(file);
     std::string filter;
     for (auto& word : expression) filter += (filter.empty() ? "" : " ") + word;
     json::object ask{{"at", at}, {"filter", filter}};
@@ -101,47 +92,24 @@ int capture_command(int argc, char** argv) {
     if (!socket.empty()) ask["socket"] = socket;
     if (count > 0) ask["count"] = count;
     if (seconds > 0) ask["seconds"] = seconds;
-    const HttpAnswer started = http_request(admin.address, "POST", "/v1/capture", json::serialize(ask), admin.token);
-    const json::value s = json::parse(started.body);
-    if (started.status != 201) {
-      const json::value* why = s.is_object() ? s.as_object().if_contains("error") : nullptr;
-      throw std::runtime_error(why != nullptr && why->is_string() ? std::string(why->as_string()) : started.body);
-    }
-    const std::string id = json::serialize(s.at("id"));
 
     std::FILE* sink = nullptr;
     if (out == "-") sink = stdout;
     else if (!out.empty() && (sink = std::fopen(out.c_str(), "wb")) == nullptr)
       throw std::runtime_error("cannot write " + out + ": " + std::strerror(errno));
-    if (sink != nullptr) {
-      const std::string head = pcapng::header(at);
-      std::fwrite(head.data(), 1, head.size(), sink);
-    }
-    std::signal(SIGINT, [](int) { interrupted = true; });
-    std::signal(SIGTERM, [](int) { interrupted = true; });
-    sigset_t wanted;
-    sigemptyset(&wanted);
-    sigaddset(&wanted, SIGINT);
-    sigaddset(&wanted, SIGTERM);
-    pthread_sigmask(SIG_UNBLOCK, &wanted, nullptr);  // the binary blocks them for the host's own use
-
-    json::value last;
-    for (;;) {
-      const bool stop = interrupted;
-      const HttpAnswer a = http_request(admin.address, stop ? "DELETE" : "GET", "/v1/capture/" + id, "", admin.token);
-      if (a.status != 200) throw std::runtime_error(fmt::format("the connector answered {}: {}", a.status, a.body));
-      last = json::parse(a.body);
-      const std::optional<std::string> blocks = from_base64(last.at("packets").as_string());
+    bool headed = false;
+    const json::value last = run_watch(file, "/v1/capture", json::serialize(ask), [&](const json::value& read) {
+      const std::optional<std::string> blocks = from_base64(read.at("packets").as_string());
       if (!blocks) throw std::runtime_error("the connector's answer holds packets that are not base64");
-      if (sink != nullptr) {
-        std::fwrite(blocks->data(), 1, blocks->size(), sink);
-        std::fflush(sink);
-      } else {
-        print_lines(*blocks);
+      if (sink == nullptr) return print_lines(*blocks);
+      if (!headed) {  // once the connector took the capture: a refusal leaves no file behind half made
+        const std::string head = pcapng::header(at);
+        std::fwrite(head.data(), 1, head.size(), sink);
+        headed = true;
       }
-      if (last.at("state").as_string() == "done") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
+      std::fwrite(blocks->data(), 1, blocks->size(), sink);
+      std::fflush(sink);
+    });
     if (sink != nullptr && sink != stdout) std::fclose(sink);
     fmt::print(stderr, "{} packet(s) captured at the link after {}, {} lost to a slow reader; ended: {}\n",
                json::serialize(last.at("captured")), at, json::serialize(last.at("lost")),

@@ -14,8 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "capture_filter.hpp"
 #include "pcapng.hpp"
+#include "watch_book.hpp"
+#include "watch_request.hpp"
 #include "waygate/api.hpp"
 #include "waygate/burst.hpp"
 #include "waygate/directory.hpp"
@@ -24,26 +25,20 @@ namespace waygate {
 
 class Taps {
  public:
-  // What the connector's [host] allows a capture: at most this long and this many packets.
-  struct Limits {
-    std::chrono::seconds seconds{300};
-    std::uint64_t packets = 100000;
-  };
   static constexpr std::size_t kRing = 2048;  // packets a capture holds until read (4 MiB)
-  static constexpr std::size_t kMost = 8;     // captures held at once, running or ended and unread
 
-  bool any() const { return !running_.empty(); }
+  bool any() const { return book_.any(); }
   // A burst crossing the link after stage `link`.
   void offer(std::string_view link, const Burst& burst);
 
   // POST /v1/capture {"at", "identity", "socket", "filter", "count", "seconds"}: 201 {"id", ...};
   // GET /v1/capture/ID: {"state": "running"|"done", "why", "captured", "lost", "packets": base64
   // of pcapng packet blocks}, the blocks taken; DELETE /v1/capture/ID ends it. nullopt for other
-  // paths. `stages`: the pipeline's, in order; `from`: who asked, for the log.
+  // paths. `stages`: the pipeline's, in order.
   std::optional<Response> handle(const Request& request, const Directory& directory,
-                                 const std::vector<std::string>& stages, Limits limits);
+                                 const std::vector<std::string>& stages, WatchLimits limits);
   // A reload ends every capture (ids and stages may have moved): each says why at its next read.
-  void end_all(const std::string& why);
+  void end_all(const std::string& why) { book_.end_all(why); }
 
  private:
   struct Record {
@@ -54,24 +49,20 @@ class Taps {
     std::uint8_t bytes[pcapng::kSnapLength];
   };
   struct Capture {
-    std::uint32_t id;
-    std::string link;
-    std::uint32_t identity = kNoId, socket = kNoId;  // kNoId: any
-    std::unique_ptr<CaptureFilter> filter;
-    std::uint64_t wanted = 0, captured = 0, lost = 0;
+    std::uint32_t id = 0;
+    WatchRequest asked;
+    std::uint64_t captured = 0, lost = 0;
     std::chrono::steady_clock::time_point until;
     std::vector<Record> ring;  // kRing, allocated at start
     std::size_t head = 0, held = 0;
     std::string ended;  // why it ended; "" while it runs
     std::vector<std::string> identities, sockets;  // names, for the packets' comments
   };
-  Response start(const Request& request, const Directory& directory, const std::vector<std::string>& stages, Limits limits);
-  Response read(Capture& c, bool stop);
-  void end(Capture& c, const std::string& why);
+  Response start(const Request& request, const Directory& directory, const std::vector<std::string>& stages,
+                 WatchLimits limits);
+  Response read(Capture& c);
 
-  std::vector<std::unique_ptr<Capture>> running_;  // still taking packets
-  std::vector<std::unique_ptr<Capture>> ended_;    // done, until read
-  std::uint32_t next_id_ = 1;
+  WatchBook<Capture> book_;
 };
 
 }  // namespace waygate

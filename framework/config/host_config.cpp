@@ -121,6 +121,9 @@ HostConfig build(Config root, const std::string& origin) {
     out.crypto_threads = static_cast<unsigned>(host.integer("crypto_threads", out.crypto_threads, 1, 64));
     out.capture_seconds = std::chrono::seconds(host.integer("capture_seconds", out.capture_seconds.count(), 0, 86400));
     out.capture_packets = static_cast<std::uint64_t>(host.integer("capture_packets", static_cast<std::int64_t>(out.capture_packets), 0, 10'000'000));
+    out.audit_log = host.string("audit_log", "");
+    if (!out.audit_log.empty() && !std::filesystem::path(out.audit_log).is_absolute())
+      out.audit_log = (base / out.audit_log).lexically_normal().string();
   }
 
   std::vector<Config> stages = root.tables("stage");

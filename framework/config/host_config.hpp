@@ -52,6 +52,8 @@ struct HostConfig {
   // What a capture of decrypted traffic (`waygate capture`) may take at most; 0 turns them off.
   std::chrono::seconds capture_seconds{300};
   std::uint64_t capture_packets = 100000;
+  // Where each capture and trace started is recorded (a JSON line); "" only logs it.
+  std::string audit_log;
   // Least privilege, applied once the pipeline runs and read at start only: the user the host
   // becomes ("" stays who started it), and the capabilities it keeps (libcap names such as
   // "cap_net_admin"; every other one is dropped from every set, the bounding set included).

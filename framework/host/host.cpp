@@ -24,6 +24,7 @@
 #include "plugin_catalog.hpp"
 #include "privileges.hpp"
 #include "scratch.hpp"
+#include "watch_audit.hpp"
 #include "worker.hpp"
 #include "waygate/metric_names.hpp"
 #include "waygate/utc.hpp"
@@ -132,6 +133,13 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
   log_warnings(config);
 
   CounterRegistry registry;
+  std::unique_ptr<WatchAudit> audit;
+  try {
+    audit = std::make_unique<WatchAudit>(config.audit_log, !config.admin_token.empty());
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
   // Recorded (and the state folder made, where stages may keep files too) before anything runs.
   // A state folder this start makes is handed to [host] user; one that was there stays as it is.
   const bool made_state_dir = !config.state_dir.empty() && !std::filesystem::exists(config.state_dir);
@@ -221,10 +229,14 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
   };
 
   hooks.request = [&](Listener listener, Request request) -> std::optional<Response> {
+    const std::optional<Request> watching =
+        listener == Listener::admin && WatchAudit::starts(request) ? std::optional(request) : std::nullopt;
     auto answer = worker.request(listener, std::move(request));
     if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
       return Response{503, "text/plain", "the worker did not answer in time\n"};
-    return answer.get();
+    std::optional<Response> a = answer.get();
+    if (watching && a && a->status == 201) audit->record(*watching, *a);
+    return a;
   };
 
   hooks.ready = [&] {

@@ -6,7 +6,7 @@
 
 #include "host_logger.hpp"
 #include "pipeline.hpp"
-#include "taps.hpp"
+#include "watch.hpp"
 #include "thread_crew.hpp"
 #include "uring_loop.hpp"
 
@@ -22,7 +22,7 @@ struct Worker::State {
   UringLoop loop;
   TimerQueue timers;
   ThreadCrew crew;
-  Taps taps;  // captures: they outlive a pipeline, not a reload (which ends them)
+  Watch watch;  // captures and traces: they outlive a pipeline, not a reload (which ends them)
   std::unique_ptr<Pipeline> pipeline;
 };
 
@@ -37,7 +37,7 @@ std::unique_ptr<Pipeline> Worker::build(const HostConfig& config, const Pipeline
       config, catalog_,
       StageResources{registry_, index_, s.timers, s.pool, s.crew,
                      [&s](std::uint32_t owner) -> Io& { return s.loop.io(owner); },
-                     make_stage_logger, &s.taps},
+                     make_stage_logger, &s.watch},
       carry_from);
 }
 
@@ -96,11 +96,12 @@ void Worker::answer_requests() {
   }
   for (auto& r : batch) {
     try {
-      if (r.listener == Listener::admin && r.request.path.starts_with("/v1/capture") && state_->pipeline) {
-        r.answer.set_value(state_->taps.handle(r.request, *config_.directory, state_->pipeline->stage_names(),
-                                               Taps::Limits{config_.capture_seconds, config_.capture_packets}));
-        continue;
-      }
+      if (r.listener == Listener::admin && state_->pipeline)
+        if (auto a = state_->watch.handle(r.request, *config_.directory, state_->pipeline->stage_names(),
+                                          WatchLimits{config_.capture_seconds, config_.capture_packets})) {
+          r.answer.set_value(std::move(a));
+          continue;
+        }
       r.answer.set_value(state_->pipeline ? state_->pipeline->handle(r.listener, r.request)
                                           : std::nullopt);
     } catch (...) {
@@ -123,7 +124,7 @@ void Worker::apply(HostConfig& next, std::promise<std::string>& done) {
       return;
     }
     config_ = std::move(next);
-    s.taps.end_all("the connector reloaded its config");
+    s.watch.end_all("the connector reloaded its config");
     spdlog::info("reload: {} stage(s) configured again in place; the worker paused {:.1f} ms", s.pipeline->size(), paused());
     done.set_value("");
     return;
@@ -145,7 +146,7 @@ void Worker::apply(HostConfig& next, std::promise<std::string>& done) {
     fresh->start();
     s.pipeline = std::move(fresh);
     config_ = std::move(next);
-    s.taps.end_all("the connector reloaded its config");
+    s.watch.end_all("the connector reloaded its config");
     spdlog::info("reload: {} stage(s) kept running, {} started; the worker paused {:.1f} ms", carried,
                  s.pipeline->size() - carried, paused());
     done.set_value(refused.empty() ? "" : "a stage kept its previous directory: " + refused);

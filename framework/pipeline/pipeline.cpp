@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "drop_ledger.hpp"
-#include "taps.hpp"
 
 namespace waygate {
 
@@ -49,7 +48,10 @@ struct Pipeline::Sink final : BurstSink {
     pipeline->run(index, burst);
     burst.clear();
   }
-  void dropped(const Packet& p, Drop why) override { pipeline->ledger_.count(p, why); }
+  void dropped(const Packet& p, Drop why) override {
+    pipeline->ledger_.count(p, why);
+    if (pipeline->watched()) pipeline->watch_dropped(p, why);
+  }
   Pipeline* pipeline;  // where the stage stands: a reload may carry it into another pipeline
   std::size_t index;
 };
@@ -71,7 +73,7 @@ struct Pipeline::Stage {
 
 Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResources res,
                    const Pipeline* carry_from)
-    : pool_(res.pool), taps_(res.taps), ledger_(res.registry.drop_ledger(res.worker)) {
+    : pool_(res.pool), watch_(res.watch), ledger_(res.registry.drop_ledger(res.worker)) {
   const std::size_t n = config.stages.size();
   // New stages take owner numbers no stage of the running pipeline has: its stages still run
   // while these are made, and the carried ones keep theirs.
@@ -225,9 +227,11 @@ void Pipeline::reconfigure(const HostConfig& config) {
 }
 
 void Pipeline::drop_all(Burst& burst, Drop why) {
+  const bool watching = watched();
   for (Packet* p : burst) {
     why.add();
     ledger_.count(*p, why);
+    if (watching) watch_dropped(*p, why);
     pool_.free(p);
   }
   burst.clear();
@@ -235,8 +239,35 @@ void Pipeline::drop_all(Burst& burst, Drop why) {
 
 void Pipeline::tap(std::size_t at, const Burst& burst) {
   if (burst.empty()) return;
-  if (burst.direction() == Direction::outbound) taps_->offer(stages_[at]->name, burst);
-  else if (at > 0) taps_->offer(stages_[at - 1]->name, burst);
+  if (burst.direction() == Direction::outbound) watch_->taps.offer(stages_[at]->name, burst);
+  else if (at > 0) watch_->taps.offer(stages_[at - 1]->name, burst);
+}
+
+void Pipeline::watch_received(std::size_t at, Output& out) {
+  if (watch_->tracer.any()) {
+    watch_->tracer.received(static_cast<std::uint32_t>(at), out.passed());
+    watch_->tracer.received(static_cast<std::uint32_t>(at), out.replies());
+  }
+  if (watch_->taps.any()) {
+    tap(at, out.passed());
+    tap(at, out.replies());
+  }
+}
+
+void Pipeline::watch_entering(std::size_t at, const Burst& burst) {
+  if (watch_->tracer.any()) watch_->tracer.entering(static_cast<std::uint32_t>(at), burst);
+}
+
+void Pipeline::watch_left(std::size_t at, const Burst& burst, Output& out) {
+  if (watch_->tracer.any()) watch_->tracer.left(static_cast<std::uint32_t>(at), burst, out.passed(), out.replies());
+  if (watch_->taps.any()) {
+    tap(at, out.replies());
+    tap(at, out.passed());
+  }
+}
+
+void Pipeline::watch_dropped(const Packet& p, Drop why) {
+  if (watch_->tracer.any()) watch_->tracer.dropped(p, ledger_.reason(why));
 }
 
 std::vector<std::string> Pipeline::stage_names() const {
@@ -265,11 +296,10 @@ void Pipeline::run(std::size_t from, Burst& entering) {
     at = d == Direction::outbound ? at + 1 : at - 1;
     Stage& s = *stages_[at];
     Output out(d, pool_, *s.sink);
+    const bool watching = watched();
+    if (watching) watch_entering(at, burst);
     s.instance.plugin->process(burst, out);
-    if (taps_ != nullptr && taps_->any()) {
-      tap(at, out.replies());
-      tap(at, out.passed());
-    }
+    if (watching) watch_left(at, burst, out);
     if (!out.replies().empty()) run(at, out.replies());
     burst = out.passed();
   }
@@ -294,10 +324,7 @@ void Pipeline::flush() {
     Stage& s = *stages_[i];
     s.touched = false;
     s.instance.plugin->flush(*s.io_out);
-    if (taps_ != nullptr && taps_->any()) {
-      tap(i, s.io_out->passed());
-      tap(i, s.io_out->replies());
-    }
+    if (watched()) watch_received(i, *s.io_out);
     run(i, s.io_out->passed());
     s.io_out->passed().clear();
     run(i, s.io_out->replies());

@@ -14,14 +14,13 @@
 #include "loader.hpp"
 #include "plugin_catalog.hpp"
 #include "stage_context.hpp"
+#include "watch.hpp"
 
 namespace waygate {
 
 // What the stages' contexts are made of: one worker's counters, timers, buffers and I/O. A stage's
 // Io hands its completions back under the stage's owner number, which stays with the stage
 // wherever a reload moves it.
-class Taps;
-
 struct StageResources {
   CounterRegistry& registry;
   unsigned worker;
@@ -30,7 +29,7 @@ struct StageResources {
   Crew& crew;
   std::function<Io&(std::uint32_t owner)> io;
   std::function<std::unique_ptr<Logger>(const std::string& stage)> logger;
-  Taps* taps;  // the worker's captures; null where nothing is captured (a config's validation)
+  Watch* watch;  // the worker's captures and traces; null where nothing is watched (a config's validation)
 };
 
 class Pipeline {
@@ -76,14 +75,21 @@ class Pipeline {
   struct Sink;
   void run(std::size_t from, Burst& burst);
   void drop_all(Burst& burst, Drop why);
+  bool watched() const { return watch_ != nullptr && watch_->any(); }  // the one test per burst
+  // While a capture or a trace runs: packets an edge brings in, a burst before and after a stage
+  // (`out` is what the stage made of it), a packet dropped.
+  void watch_received(std::size_t at, Output& out);
+  void watch_entering(std::size_t at, const Burst& burst);
+  void watch_left(std::size_t at, const Burst& burst, Output& out);
+  void watch_dropped(const Packet& p, Drop why);
   // A burst leaving stage `at` crosses the link after it (outbound) or before it (inbound): the
-  // captures on that link see it. Called only while a capture runs.
+  // captures on that link see it.
   void tap(std::size_t at, const Burst& burst);
   void halt(const std::vector<bool>& keep);  // stops the running stages not kept, last first
   void place(std::size_t at);                 // binds stage `at` to this pipeline at that position
 
   Pool& pool_;
-  Taps* taps_;
+  Watch* watch_;
   DropLedger& ledger_;  // the worker's: drops by socket and identity
   Endpoints endpoints_;
   std::vector<std::unique_ptr<Stage>> stages_;  // null where take_over() is still to bring one

@@ -6,6 +6,14 @@
 
 namespace waygate {
 
+std::string_view DropLedger::reason(Drop why) const {
+  const std::uint32_t r = reason_of(why);
+  if (r == kNoId) return "";
+  for (auto& [key, value] : reasons_[r].labels)
+    if (key == "reason") return value;
+  return "";
+}
+
 void DropLedger::add_reason(Drop drop, const std::string& prefix, const Labels& labels) {
   if (reason_of(drop) != kNoId) return;
   std::lock_guard lock(mutex_);

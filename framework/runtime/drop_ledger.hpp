@@ -35,11 +35,15 @@ class DropLedger {
   // The packet path: no lock, no allocation. A reason never declared, or a position beyond the
   // directory (a packet queued across a reload), is not attributed.
   void count(const Packet& p, Drop why) {
+    if (p.meta.socket == kNoId && p.meta.identity == kNoId) return;  // nobody's: by reason alone
     const std::uint32_t r = reason_of(why);
     if (r == kNoId) return;
     if (p.meta.socket < sockets_) bump(p.meta.socket * reasons_.size() + r);
     if (p.meta.identity < identities_) bump((sockets_ + p.meta.identity) * reasons_.size() + r);
   }
+
+  // The reason's name ("denied"), for a trace; "" for one never declared. The worker's thread.
+  std::string_view reason(Drop why) const;
 
   // The cells that are not zero, as samples, for CounterRegistry::snapshot().
   void collect(std::vector<MetricSample>& out) const;

@@ -4,6 +4,9 @@
 # nat the egress address; `tcp port 8080` keeps only the page; tcpdump reads what it writes, from a
 # file and from a pipe; the text lines name the identity; a bad expression is a clear error naming
 # it; two captures run at once; a capture nobody reads loses packets, counted, and slows nothing.
+# `waygate trace` follows her ping through every stage, the NAT's change and the policy's socket
+# named, and says where a denied one stops. Each capture and trace is in the audit log. A capture
+# whose client goes away ends cleanly, with what it had.
 source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
 command -v tcpdump >/dev/null || { echo "SKIP: tcpdump not installed"; exit 77; }
@@ -11,7 +14,11 @@ command -v tcpdump >/dev/null || { echo "SKIP: tcpdump not installed"; exit 77; 
 three_hosts 5
 wg_key server
 wg_key client
-exit_connector 5 'admin = "127.0.0.1:9190"' >"$WORK/connector.toml"
+wg_key other
+exit_connector 5 "admin = \"127.0.0.1:9190\"
+audit_log = \"$WORK/audit.log\"" "[[identity]]
+name = \"other\"
+public_key = \"$(cat "$WORK/other.pub")\"" >"$WORK/connector.toml"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 exit_client 5  # laptop at 10.50.0.2; the outside host at 10.52.0.2; the egress address 10.52.0.1
 ip netns exec "$C" ping -c 2 -i 0.2 -W 3 10.52.0.2 >/dev/null || fail "no traffic through the exit node"
@@ -73,6 +80,31 @@ grep -q "10.50.0.2 > 10.52.0.2 ICMP 84 bytes  (outbound at tunnel identity lapto
 [[ $(grep -c ICMP "$WORK/two.txt") -eq 3 ]] || fail "the second capture: $(cat "$WORK/two.txt")"
 pass "two captures at once, each its 3 packets; a line names the identity and socket: $(head -1 "$WORK/one.txt")"
 
+# A trace: her ping through every stage, what each did and changed; the answer back the same way.
+trace() { ip netns exec "$S" "$WAYGATE" trace -c "$WORK/connector.toml" "$@"; }
+trace --identity laptop --count 2 icmp >"$WORK/trace.txt" 2>"$WORK/trace.err" &
+TRACE=$!
+sleep 0.5
+traffic
+wait "$TRACE" || fail "trace: $(cat "$WORK/trace.err")"
+python3 - "$WORK/trace.txt" <<'PY' || fail "the trace: $(cat "$WORK/trace.txt")"
+import re, sys
+text = open(sys.argv[1]).read()
+packets = re.split(r"\n(?=\d\d:)", text.strip())
+out = [p for p in packets if "laptop ICMP 10.50.0.2 > 10.52.0.2, 84 bytes" in p]
+back = [p for p in packets if "laptop ICMP 10.52.0.2 > 10.52.0.1, 84 bytes" in p]
+assert len(out) + len(back) == 2 and out, packets
+steps = [l.split()[:2] for l in out[0].splitlines()[1:]]
+assert steps == [["tunnel", "received"], ["policy", "pass"], ["nat", "pass"], ["egress", "taken"]], steps
+assert re.search(r"policy +pass +[0-9.]+ us  socket exit", out[0]), out[0]
+assert re.search(r"nat +pass +[0-9.]+ us  ICMP 10.50.0.2 > 10.52.0.2 -> ICMP 10.52.0.1 > 10.52.0.2", out[0]), out[0]
+if back:
+    steps = [l.split()[:2] for l in back[0].splitlines()[1:]]
+    assert steps == [["egress", "received"], ["nat", "pass"], ["policy", "pass"], ["tunnel", "taken"]], steps
+PY
+[[ $(cat "$WORK/trace.err") == "2 packet(s) traced, 0 lost; ended: it has its packets" ]] || fail "trace summary: $(cat "$WORK/trace.err")"
+pass "a trace follows her ping: $(grep -A4 "laptop ICMP 10.50.0.2" "$WORK/trace.txt" | head -5 | tr -s ' ' | paste -sd'|')"
+
 # A bad expression, a stage that is not there: clear errors.
 out=$(capture tcp prot 80 2>&1) && fail "a bad expression was taken"
 [[ $out == *"the filter 'tcp prot 80' does not compile"* ]] || fail "bad expression: $out"
@@ -99,11 +131,42 @@ ip netns exec "$C" ping -c 3000 -i 0.002 -W 1 -q 10.52.0.2 >"$WORK/flood.txt" 2>
 received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$WORK/flood.txt")
 ((received >= 2950)) || fail "traffic slowed by a capture nobody reads: $(tail -2 "$WORK/flood.txt")"
 admin -X DELETE -H "Content-Type: application/json" "http://127.0.0.1:9190/v1/capture/$id" >"$WORK/unread.json"
-lost=$(python3 - "$WORK/unread.json" <<'PY') || fail "the unread capture: $(head -c 300 "$WORK/unread.json")"
+lost=$(python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["state"] == "done" and s["captured"] >= 2048 and s["lost"] > 0, s
-print(s["lost"])
-PY
+print(s["lost"])' "$WORK/unread.json") || fail "the unread capture: $(head -c 300 "$WORK/unread.json")"
 pass "a capture nobody reads: $received of 3000 pings answered, its ring full and $lost packets lost, counted"
-grep -q "capture 1 started by 127.0.0.1 at the link after stage tunnel" "$WORK/connector.log" || fail "captures are not logged"
+grep -q 'capture 1 started by 127.0.0.1: {"time"' "$WORK/connector.log" || fail "captures are not logged"
+python3 - "$WORK/audit.log" <<'PY' || fail "the audit log: $(cat "$WORK/audit.log")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+first = lines[0]
+assert first["event"] == "capture" and first["by"] == "127.0.0.1" and first["at"] == "tunnel" and first["filter"] == "icmp" and first["count"] == 4, first
+trace = [l for l in lines if l["event"] == "trace"][0]
+assert trace["identity"] == "laptop" and trace["filter"] == "icmp" and trace["count"] == 2, trace
+PY
+pass "each capture and trace is in the audit log: $(head -1 "$WORK/audit.log")"
+
+# A client without the permission: her ping stops at policy, which has no exit node for her (the
+# reason it counts such drops under), and the trace says so.
+sed -i 's/^organization_wide = true/sockets = ["exit"]\nidentities = ["other"]/' "$WORK/connector.toml"
+kill -HUP "$WAYGATE_PID"
+wait_for 10 grep -q "reload: applied" "$WORK/connector.log"
+trace --identity laptop --count 1 icmp >"$WORK/denied.txt" 2>&1 &
+TRACE=$!
+sleep 0.5
+ip netns exec "$C" ping -c 3 -i 0.3 -W 1 10.52.0.2 >/dev/null && fail "a denied client's ping was answered"
+wait "$TRACE" || fail "trace of a denied client: $(cat "$WORK/denied.txt")"
+grep -Eq "^ +policy +drop no_exit_node " "$WORK/denied.txt" || fail "the denied trace: $(cat "$WORK/denied.txt")"
+pass "a denied client's trace: $(grep "drop no_exit_node" "$WORK/denied.txt" | tr -s ' ')"
+
+# Her client goes away while a capture of hers runs: it ends on its time, cleanly, with what it had.
+capture --identity laptop --seconds 3 -w "$WORK/gone.pcapng" 2>"$WORK/gone.err" &
+CAP=$!
+ip netns exec "$C" ping -c 2 -i 0.2 -W 1 10.52.0.2 >/dev/null || true
+ip -n "$C" link del "gc$RUN_ID"
+wait "$CAP" || fail "a capture whose client left: $(cat "$WORK/gone.err")"
+[[ $(cat "$WORK/gone.err") == *"ended: its time is up"* ]] || fail "summary: $(cat "$WORK/gone.err")"
+read_pcap "$WORK/gone.pcapng" >/dev/null || fail "tcpdump cannot read the capture whose client left"
+pass "a capture whose client left ends on its time: $(cat "$WORK/gone.err")"

@@ -5,11 +5,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "host_logger.hpp"
 #include "pipeline.hpp"
-#include "taps.hpp"
+#include "watch.hpp"
 #include "thread_crew.hpp"
 #include "uring_loop.hpp"
 
@@ -73,6 +74,15 @@ class Harness {
     return registry_.value(name, labels);
   }
   std::vector<waygate::CounterRegistry::Sample> snapshot() const { return registry_.snapshot(); }
+  // A capture's or trace's request, as the worker hands it over between turns.
+  waygate::Response watch(const std::string& method, const std::string& path, const std::string& body = "") {
+    waygate::Request r;
+    r.method = method;
+    r.path = path;
+    r.body = body;
+    auto answer = watch_.handle(r, *config_.directory, pipeline_->stage_names(), waygate::WatchLimits{});
+    return answer ? *answer : waygate::Response{404, "", ""};
+  }
 
   Wire left_, right_;
 
@@ -87,10 +97,10 @@ class Harness {
   }
   waygate::StageResources resources() {
     return {registry_, 0, timers_, pool_, crew_, [this](std::uint32_t owner) -> waygate::Io& { return loop_.io(owner); },
-            waygate::make_stage_logger, &taps_};
+            waygate::make_stage_logger, &watch_};
   }
 
-  waygate::Taps taps_;
+  waygate::Watch watch_;
   waygate::Pool pool_;
   waygate::UringLoop loop_;
   waygate::TimerQueue timers_;
@@ -226,6 +236,86 @@ TEST(Pipeline, UnknownPluginNamesTheStageAndLine) {
   } catch (const waygate::ConfigError& e) {
     EXPECT_STREQ(e.what(), "t.toml:4:3: stage 'x': key 'actoin': unknown key");
   }
+}
+
+// A UDP datagram with whole headers, 10.0.0.1:1000 > 10.0.0.2:53: what a trace reads and libpcap
+// filters.
+std::vector<std::uint8_t> udp(std::uint8_t tag) {
+  return {0x45, 0, 0, 29, 0, tag, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+          0x03, 0xe8, 0, 53, 0, 9, 0, 0, tag};
+}
+
+boost::json::object json_of(const waygate::Response& r) { return boost::json::parse(r.body).as_object(); }
+
+// "stage verdict[ reason]" for each step of the trace's first packet.
+std::vector<std::string> steps_of(const boost::json::object& read) {
+  std::vector<std::string> out;
+  for (auto& v : read.at("packets").as_array()[0].at("steps").as_array()) {
+    const auto& s = v.as_object();
+    std::string line = std::string(s.at("stage").as_string()) + " " + std::string(s.at("verdict").as_string());
+    if (!s.at("reason").as_string().empty()) line += " " + std::string(s.at("reason").as_string());
+    out.push_back(line);
+  }
+  return out;
+}
+
+TEST(Trace, FollowsAPacketThroughEveryStageToItsDropAndSaysWhatChanged) {
+  Harness h("[[stage]]\nname = 'a'\nplugin = 'probe'\nsocket = 0\n[[stage]]\nname = 'b'\nplugin = 'probe'\naction = 'drop'\n");
+  const auto started = h.watch("POST", "/v1/trace", R"({"count": 1})");
+  ASSERT_EQ(started.status, 201u) << started.body;
+  h.send(h.left_, udp(1));
+  EXPECT_TRUE(h.receive(h.right_).empty());
+  auto read = json_of(h.watch("GET", "/v1/trace/1"));
+  EXPECT_EQ(read.at("state"), "done");
+  EXPECT_EQ(read.at("traced"), 1);
+  EXPECT_EQ(steps_of(read), (std::vector<std::string>{"left received", "a pass", "b drop probe_drop"}));
+  const auto& packet = read.at("packets").as_array()[0].as_object();
+  EXPECT_EQ(packet.at("packet"), "UDP 10.0.0.1:1000 > 10.0.0.2:53");
+  EXPECT_EQ(packet.at("steps").as_array()[1].at("changed"), "socket -");  // a wrote the socket (no directory here)
+  EXPECT_GE(packet.at("steps").as_array()[1].at("micros").to_number<double>(), 0.0);
+  EXPECT_EQ(h.watch("GET", "/v1/trace/1").status, 404u);  // ended and read: gone
+}
+
+TEST(Trace, AReplyTravelsBackAndTheEdgeTakesIt) {
+  Harness h("[[stage]]\nname = 'a'\nplugin = 'probe'\n[[stage]]\nname = 'b'\nplugin = 'probe'\naction = 'reply'\n");
+  ASSERT_EQ(h.watch("POST", "/v1/trace", R"({"count": 1})").status, 201u);
+  h.send(h.left_, udp(2));
+  EXPECT_EQ(h.receive(h.left_), udp(2));
+  EXPECT_EQ(steps_of(json_of(h.watch("GET", "/v1/trace/1"))),
+            (std::vector<std::string>{"left received", "a pass", "b reply", "a pass", "left taken"}));
+}
+
+TEST(Trace, KeepsOnlyWhatItsFilterMatchesAndRefusesABadOne) {
+  Harness h("[[stage]]\nname = 'a'\nplugin = 'probe'\n");
+  ASSERT_EQ(h.watch("POST", "/v1/trace", R"({"filter": "udp port 54"})").status, 201u);
+  ASSERT_EQ(h.watch("POST", "/v1/trace", R"({"filter": "udp port 53"})").status, 201u);
+  for (std::uint8_t i = 0; i < 3; ++i) h.send(h.left_, udp(i));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(h.receive(h.right_).size(), 29u);
+  EXPECT_EQ(json_of(h.watch("DELETE", "/v1/trace/1")).at("traced"), 0);
+  const auto matched = json_of(h.watch("DELETE", "/v1/trace/2"));
+  EXPECT_EQ(matched.at("traced"), 3);
+  EXPECT_EQ(steps_of(matched), (std::vector<std::string>{"left received", "a pass", "right taken"}));
+  const auto bad = h.watch("POST", "/v1/trace", R"({"filter": "udp prot 53"})");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("udp prot 53"), std::string::npos) << bad.body;
+  EXPECT_EQ(h.watch("POST", "/v1/trace", R"({"at": "a"})").status, 400u);  // a trace has no link
+}
+
+TEST(Trace, AReaderThatNeverReadsLosesPacketsCountedNotTraffic) {
+  Harness h("[[stage]]\nname = 'a'\nplugin = 'probe'\n");
+  ASSERT_EQ(h.watch("POST", "/v1/trace", R"({"count": 1000})").status, 201u);
+  constexpr int kSent = 300;
+  int through = 0;
+  for (int i = 0; i < kSent; ++i) {
+    h.send(h.left_, udp(static_cast<std::uint8_t>(i)));
+    if (i % 100 == 99)  // what a socketpair holds
+      while (!h.receive(h.right_).empty()) ++through;
+  }
+  EXPECT_EQ(through, kSent);
+  const auto read = json_of(h.watch("DELETE", "/v1/trace/1"));
+  EXPECT_EQ(read.at("traced"), waygate::Tracer::kRing);
+  EXPECT_EQ(read.at("lost"), kSent - static_cast<int>(waygate::Tracer::kRing));
+  EXPECT_EQ(read.at("packets").as_array().size(), waygate::Tracer::kRing);
 }
 
 }  // namespace

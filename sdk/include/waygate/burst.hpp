@@ -48,8 +48,8 @@ class Burst {
   std::array<Packet*, kBurstMax> packets_;
 };
 
-// Where an Output sends a burst that filled up before the stage finished, and hears of drops
-// whose metadata names a socket or an identity (to count them by whose packets they were).
+// Where an Output sends a burst that filled up before the stage finished, and hears of every drop
+// (to count it by whose packet it was, and to end a traced packet's trace with its reason).
 class BurstSink {
  public:
   virtual ~BurstSink() = default;
@@ -70,7 +70,7 @@ class Output {
   // returned to the pool.
   void drop(Packet* p, Drop why) {
     why.add();
-    if (p->meta.socket != kNoId || p->meta.identity != kNoId) sink_->dropped(*p, why);
+    sink_->dropped(*p, why);
     pool_->free(p);
   }
 

@@ -67,7 +67,7 @@ int capture_command(int argc, char** argv) {
   std::vector<std::string> expression;
   std::int64_t count = 0, seconds = 0;
   app.add_option("-c,--config", file, "The connector's config file (its [host] admin, admin_token_file)")->required();
-  app.add_option("--at", at, "The stage the link follows (default: the tunnel's: decrypted packets)");
+  app.add_option("--at", at, "The stage the link follows (default: the tunnel's, decrypted packets; with --socket, policy's)");
   app.add_option("--identity", identity, "Only this identity's packets");
   app.add_option("--socket", socket, "Only packets of this socket (exit node)");
   app.add_option("--count", count, "Stop after this many packets")->check(CLI::PositiveNumber);
@@ -81,10 +81,13 @@ int capture_command(int argc, char** argv) {
   }
   try {
     const HostConfig config = load_host_config(file);
+    // By default right after the tunnel: decrypted. A socket's packets carry it once policy bound
+    // them, so those are looked for right after policy.
+    const char* after = socket.empty() ? "wireguard" : "policy";
     if (at.empty())
       for (const StageSpec& s : config.stages)
-        if (s.plugin == "wireguard" && at.empty()) at = s.name;
-    if (at.empty()) throw std::runtime_error("no tunnel stage in " + file + ": say which link with --at STAGE");
+        if (s.plugin == after && at.empty()) at = s.name;
+    if (at.empty()) throw std::runtime_error(fmt::format("no {} stage in {}: say which link with --at STAGE", after, file));
     std::string filter;
     for (auto& word : expression) filter += (filter.empty() ? "" : " ") + word;
     json::object ask{{"at", at}, {"filter", filter}};

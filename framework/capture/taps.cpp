@@ -47,10 +47,15 @@ void Taps::offer(std::string_view link, const Burst& burst) {
 }
 
 std::optional<Response> Taps::handle(const Request& request, const Directory& directory,
-                                     const std::vector<std::string>& stages, WatchLimits limits) {
+                                     const std::vector<StageName>& stages, WatchLimits limits) {
   try {
     if (request.path == "/v1/capture") {
-      if (request.method != "POST") return json_error(405, "POST starts a capture");
+      if (request.method == "GET") {
+        boost::json::array list;
+        for (auto& s : stages) list.push_back(boost::json::object{{"name", s.name}, {"plugin", s.plugin}});
+        return json_answer(200, {{"stages", std::move(list)}});
+      }
+      if (request.method != "POST") return json_error(405, "POST starts a capture, GET lists the stages");
       return start(request, directory, stages, limits);
     }
     return book_.answer(request, "/v1/capture/", [this](Capture& c) { return read(c); });
@@ -59,18 +64,23 @@ std::optional<Response> Taps::handle(const Request& request, const Directory& di
   }
 }
 
-Response Taps::start(const Request& request, const Directory& directory, const std::vector<std::string>& stages,
+Response Taps::start(const Request& request, const Directory& directory, const std::vector<StageName>& stages,
                      WatchLimits limits) {
   book_.admit("captures");
   auto c = std::make_unique<Capture>();
   c->asked = read_watch_request(request.body, directory, limits);
-  if (std::find(stages.begin(), stages.end(), c->asked.at) == stages.end())
-    throw Refused(400, fmt::format("no stage '{}' in this pipeline (its stages: {})", c->asked.at, fmt::join(stages, ", ")));
+  if (c->asked.at.empty() && !stages.empty()) c->asked.at = stages.front().name;
+  if (std::none_of(stages.begin(), stages.end(), [&](const StageName& s) { return s.name == c->asked.at; })) {
+    std::vector<std::string> names;
+    for (auto& s : stages) names.push_back(s.name);
+    throw Refused(400, fmt::format("no stage '{}' in this pipeline (its stages: {})", c->asked.at, fmt::join(names, ", ")));
+  }
   c->until = std::chrono::steady_clock::now() + c->asked.seconds;
   c->ring.resize(kRing);
   for (auto& id : directory.identities) c->identities.push_back(id.name);
   for (auto& s : directory.sockets) c->sockets.push_back(s.name);
   boost::json::object started{{"at", c->asked.at},
+                              {"header", to_base64(pcapng::header(c->asked.at))},
                               {"count", c->asked.count},
                               {"seconds", c->asked.seconds.count()},
                               {"filter", c->asked.expression}};

@@ -31,12 +31,14 @@ class Taps {
   // A burst crossing the link after stage `link`.
   void offer(std::string_view link, const Burst& burst);
 
-  // POST /v1/capture {"at", "identity", "socket", "filter", "count", "seconds"}: 201 {"id", ...};
-  // GET /v1/capture/ID: {"state": "running"|"done", "why", "captured", "lost", "packets": base64
-  // of pcapng packet blocks}, the blocks taken; DELETE /v1/capture/ID ends it. nullopt for other
-  // paths. `stages`: the pipeline's, in order.
+  // POST /v1/capture {"at", "identity", "socket", "filter", "count", "seconds"}: 201 {"id",
+  // "header": base64 of the pcapng file's first blocks, ...}; "at" is by default the first stage
+  // (an exit node's tunnel: decrypted packets). GET /v1/capture/ID: {"state": "running"|"done",
+  // "why", "captured", "lost", "packets": base64 of pcapng packet blocks}, the blocks taken;
+  // DELETE /v1/capture/ID ends it. GET /v1/capture: the stages, with their plugins, a capture may
+  // follow. nullopt for other paths. `stages`: the pipeline's, in order.
   std::optional<Response> handle(const Request& request, const Directory& directory,
-                                 const std::vector<std::string>& stages, WatchLimits limits);
+                                 const std::vector<StageName>& stages, WatchLimits limits);
   // A reload ends every capture (ids and stages may have moved): each says why at its next read.
   void end_all(const std::string& why) { book_.end_all(why); }
 
@@ -58,7 +60,7 @@ class Taps {
     std::string ended;  // why it ended; "" while it runs
     std::vector<std::string> identities, sockets;  // names, for the packets' comments
   };
-  Response start(const Request& request, const Directory& directory, const std::vector<std::string>& stages,
+  Response start(const Request& request, const Directory& directory, const std::vector<StageName>& stages,
                  WatchLimits limits);
   Response read(Capture& c);
 

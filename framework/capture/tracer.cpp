@@ -124,7 +124,7 @@ void Tracer::finish(std::size_t i, Verdict v, std::string_view reason, const Pac
 }
 
 std::optional<Response> Tracer::handle(const Request& request, const Directory& directory,
-                                       const std::vector<std::string>& stages, WatchLimits limits) {
+                                       const std::vector<StageName>& stages, WatchLimits limits) {
   // Between turns nothing is followed; should a packet have been left (a stage that kept a
   // packet it also passed), it ends here, before a trace it points into can go.
   while (!followed_.empty()) finish(followed_.size() - 1, Verdict::taken, "", nullptr);
@@ -139,7 +139,7 @@ std::optional<Response> Tracer::handle(const Request& request, const Directory& 
   }
 }
 
-Response Tracer::start(const Request& request, const Directory& directory, const std::vector<std::string>& stages,
+Response Tracer::start(const Request& request, const Directory& directory, const std::vector<StageName>& stages,
                        WatchLimits limits) {
   book_.admit("traces");
   auto t = std::make_unique<Trace>();
@@ -147,7 +147,7 @@ Response Tracer::start(const Request& request, const Directory& directory, const
   if (!t->asked.at.empty()) throw Refused(400, "a trace follows packets through every stage: it takes no \"at\"");
   t->until = Clock::now() + t->asked.seconds;
   t->ring.resize(kRing);
-  t->stages = stages;
+  for (auto& s : stages) t->stages.push_back(s.name);
   for (auto& id : directory.identities) t->identities.push_back(id.name);
   for (auto& s : directory.sockets) t->sockets.push_back(s.name);
   json::object started{{"count", t->asked.count}, {"seconds", t->asked.seconds.count()}, {"filter", t->asked.expression}};

@@ -46,7 +46,7 @@ class Tracer {
   // GET /v1/trace/ID: {"state", "why", "traced", "lost", "packets": [{"time", "length", "steps":
   // [{"stage", "verdict", "reason", "changed", "micros"}]}]}, those taken; DELETE ends it.
   std::optional<Response> handle(const Request& request, const Directory& directory,
-                                 const std::vector<std::string>& stages, WatchLimits limits);
+                                 const std::vector<StageName>& stages, WatchLimits limits);
   void end_all(const std::string& why) { book_.end_all(why); }
 
  private:
@@ -91,7 +91,7 @@ class Tracer {
     bool matched;
   };
 
-  Response start(const Request& request, const Directory& directory, const std::vector<std::string>& stages,
+  Response start(const Request& request, const Directory& directory, const std::vector<StageName>& stages,
                  WatchLimits limits);
   Response read(Trace& t);
   void step(Followed& f, std::uint32_t stage, const Packet& p, Verdict v, std::chrono::steady_clock::time_point now);

@@ -20,7 +20,7 @@ struct Watch {
 
   // POST, GET and DELETE of /v1/capture... and /v1/trace...; nullopt for other paths.
   std::optional<Response> handle(const Request& request, const Directory& directory,
-                                 const std::vector<std::string>& stages, WatchLimits limits) {
+                                 const std::vector<StageName>& stages, WatchLimits limits) {
     if (request.path.starts_with("/v1/capture")) return taps.handle(request, directory, stages, limits);
     if (request.path.starts_with("/v1/trace")) return tracer.handle(request, directory, stages, limits);
     return std::nullopt;

@@ -20,6 +20,11 @@ class object;
 
 namespace waygate {
 
+// A stage of the running pipeline: what a capture's link is named after.
+struct StageName {
+  std::string name, plugin;
+};
+
 // What the connector allows one capture or trace: at most this long and this many packets.
 struct WatchLimits {
   std::chrono::seconds seconds{300};

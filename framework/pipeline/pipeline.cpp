@@ -270,9 +270,9 @@ void Pipeline::watch_dropped(const Packet& p, Drop why) {
   if (watch_->tracer.any()) watch_->tracer.dropped(p, ledger_.reason(why));
 }
 
-std::vector<std::string> Pipeline::stage_names() const {
-  std::vector<std::string> out;
-  for (const auto& s : stages_) out.push_back(s->name);
+std::vector<StageName> Pipeline::stage_names() const {
+  std::vector<StageName> out;
+  for (const auto& s : stages_) out.push_back({s->name, s->instance.library->info().name});
   return out;
 }
 

@@ -68,7 +68,7 @@ class Pipeline {
   }
 
   std::size_t size() const { return stages_.size(); }
-  std::vector<std::string> stage_names() const;
+  std::vector<StageName> stage_names() const;
 
  private:
   struct Stage;

@@ -41,6 +41,13 @@ case ${WAYGATE_BENCH_SHAPER:-idle} in
   busy) SHAPER=$'[[stage]]\nname = "shaper"\nplugin = "shaper"\n[[stage.limit]]\nsocket = "corporate-exit"\nup = "100gbit"\ndown = "100gbit"\n[[stage.limit]]\nidentity = "alice"\nup = "100gbit"\ndown = "100gbit"\n[[stage.quota]]\nidentity = "alice"\nbytes = "1000TB"' ;;
   *) echo "WAYGATE_BENCH_SHAPER: none, idle or busy" >&2; exit 2 ;;
 esac
+# WAYGATE_BENCH_WATCH: what the connector's admin API has running during the Waygate rows: nothing
+# (unset or "none"), one capture after the tunnel ("capture") or one trace ("trace"), each with a
+# filter no packet of the runs matches (udp port 9): what looking costs, not copying.
+case ${WAYGATE_BENCH_WATCH:-none} in
+  none | capture | trace) WATCH=${WAYGATE_BENCH_WATCH:-none} ;;
+  *) echo "WAYGATE_BENCH_WATCH: none, capture or trace" >&2; exit 2 ;;
+esac
 # WAYGATE_BENCH_ONLY="plain waygate ...": only those sections' rows, printed, for a quick look.
 want() { [[ -z ${WAYGATE_BENCH_ONLY:-} || " $WAYGATE_BENCH_ONLY " == *" $1 "* ]]; }
 # WAYGATE_CRYPTO_THREADS=N: both Waygate ends spread their crypto over N threads ([host]
@@ -136,6 +143,7 @@ echo "== Waygate connector (configs/exit-node.toml's pipeline)"
 cat >"$WORK/connector.toml" <<TOML
 [host]
 admin = "127.0.0.1:9190"
+capture_seconds = 3600
 $CRYPTO_THREADS
 api = ["10.80.0.1:80"]
 state_dir = "$WORK/state"
@@ -214,6 +222,10 @@ allowed_ips = ["0.0.0.0/0", "::/0"]
 TOML
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 CONNECTOR=$WAYGATE_PID
+if [[ $WATCH != none ]]; then
+  ip netns exec "$S" curl -sS -f -X POST -H 'Content-Type: application/json' "http://127.0.0.1:9190/v1/$WATCH" \
+    -d '{"at": "'"$([[ $WATCH == capture ]] && echo tunnel)"'", "filter": "udp port 9", "seconds": 3600}' >/dev/null
+fi
 start_waygate "$WORK/client.toml" "$WORK/client.log" "$C"
 ip netns exec "$C" "$WAYGATE" client use corporate-exit -c "$WORK/client.toml" >/dev/null
 measure "Waygate -> Waygate" "$CONNECTOR"

@@ -58,6 +58,26 @@ function check(ok, what) {
     await page.waitForFunction(() => /of 9\.3 GiB \/ day/.test(document.querySelector('#clients tr[data-client="alice"] .quota').textContent),
       null, { timeout: 15000 });
     check(true, `her quota's use is shown: ${await page.textContent('#clients tr[data-client="alice"] .quota')}`);
+
+    // Capture from her row and from the exit node's card: pressed again, the capture ends and the
+    // browser downloads a pcapng file holding her packets.
+    for (const [what, button] of [["alice", '#clients tr[data-client="alice"] button.capture'],
+      [socket, `${card} button.capture`]]) {
+      const download = page.waitForEvent("download", { timeout: 40000 });
+      await page.click(button);
+      await page.waitForFunction((sel) => Number(document.querySelector(sel).getAttribute("data-captured")) >= 4,
+        button, { timeout: 20000 });
+      await page.click(button);
+      const saved = await download;
+      const bytes = require("fs").readFileSync(await saved.path());
+      let packets = 0;
+      for (let at = 0; at + 8 <= bytes.length; at += bytes.readUInt32LE(at + 4)) {
+        if (bytes.readUInt32LE(at + 4) < 12) break;
+        if (bytes.readUInt32LE(at) === 6) ++packets;  // an enhanced packet block
+      }
+      check(bytes.readUInt32LE(0) === 0x0a0d0d0a && packets >= 4 && saved.suggestedFilename().endsWith(".pcapng"),
+        `a capture of ${what} from the portal downloads as ${saved.suggestedFilename()}: pcapng, ${packets} packets`);
+    }
     await page.waitForFunction(() => Number(document.querySelector("#graph").getAttribute("data-edges")) >= 1, null,
       { timeout: 10000 });
     check(await page.$("#graph canvas") !== null, "the access graph is drawn by Cytoscape.js");

@@ -120,7 +120,8 @@ function card(sock) {
   const root = el("article", { class: "card socket", "data-socket": sock.name },
     el("div", { class: "socket-head" },
       el("div", {}, el("h3", { textContent: sock.name }), el("p", { class: "desc" })),
-      el("span", { class: `badge ${sock.type}`, textContent: sock.type === "exit_node" ? "exit node" : "subnet router" })),
+      el("div", { class: "head-side" }, captureButton({ socket: sock.name }, sock.name),
+        el("span", { class: `badge ${sock.type}`, textContent: sock.type === "exit_node" ? "exit node" : "subnet router" }))),
     el("dl", { class: "facts" }),
     el("div", { class: "totals" }),
     el("div", { class: "now" }),
@@ -194,6 +195,61 @@ async function loadSeries(name) {
   draw(cards.get(name));
 }
 
+// --- capturing an exit node's or a client's packets (POST /v1/capture), as a pcapng download -----
+
+const CAPTURE_SECONDS = 30;
+let stagesOf = null;  // the pipeline's stages and their plugins, asked once
+
+// A button that captures 30 s of `what` ({socket} or {identity}): a client's packets right after
+// the tunnel (decrypted), an exit node's right after policy (where packets carry their socket).
+// Pressed again, it ends the capture early; either way what was captured is downloaded.
+function captureButton(what, file) {
+  const button = el("button", { class: "capture", type: "button", textContent: `Capture ${CAPTURE_SECONDS} s`,
+    title: "Decrypted packets, as a pcapng file for Wireshark or tcpdump (written to the audit log)" });
+  button.setAttribute("data-captured", "0");
+  button.onclick = async () => {
+    if (button.dataset.id) { button.dataset.stop = "1"; return; }
+    try {
+      if (!stagesOf) {
+        const { status, body } = await api("/v1/capture");
+        if (status !== 200) throw new Error(body && body.error ? body.error : `HTTP ${status}`);
+        stagesOf = body.stages;
+      }
+      const plugin = what.socket ? "policy" : "wireguard";
+      const stage = stagesOf.find((s) => s.plugin === plugin) || stagesOf[0];
+      const { status, body } = await api("/v1/capture", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ ...what, at: stage.name, seconds: CAPTURE_SECONDS }) });
+      if (status !== 201) throw new Error(body && body.error ? body.error : `HTTP ${status}`);
+      button.dataset.id = body.id;
+      const parts = [Uint8Array.from(atob(body.header), (c) => c.charCodeAt(0))];
+      const started = Date.now();
+      for (;;) {
+        const read = await api(`/v1/capture/${body.id}`, button.dataset.stop ? { method: "DELETE", headers: { "Content-Type": "application/json" } } : {});
+        if (read.status !== 200) throw new Error(read.body && read.body.error ? read.body.error : `HTTP ${read.status}`);
+        parts.push(Uint8Array.from(atob(read.body.packets), (c) => c.charCodeAt(0)));
+        button.setAttribute("data-captured", String(read.body.captured));
+        if (read.body.state === "done") break;
+        const left = Math.max(0, CAPTURE_SECONDS - Math.round((Date.now() - started) / 1000));
+        button.textContent = `Capturing… ${read.body.captured} pkts, ${left} s (stop)`;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      const link = el("a", { href: URL.createObjectURL(new Blob(parts, { type: "application/octet-stream" })),
+        download: `${file}-${new Date().toISOString().replaceAll(":", "")}.pcapng` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      button.textContent = `Capture ${CAPTURE_SECONDS} s`;
+    } catch (e) {
+      if (e instanceof Unauthorized) askToken();
+      button.textContent = `Capture failed: ${e.message || e}`;
+    } finally {
+      delete button.dataset.id;
+      delete button.dataset.stop;
+    }
+  };
+  return button;
+}
+
 // --- clients ------------------------------------------------------------------------------------
 
 // An identity's quotas as "1.2 GiB of 10 GiB / day", "used up" once they are.
@@ -201,6 +257,13 @@ function quotaText(quotas, name) {
   return quotas.filter((q) => q.identity === name)
     .map((q) => `${bytes(q.used)} of ${bytes(q.bytes)} / ${q.per}${q.socket ? ` on ${q.socket}` : ""}${q.exhausted ? ": used up" : ""}`)
     .join("; ") || "—";
+}
+
+// The rows are drawn again at every poll; a client's button (and the capture it runs) stays.
+const clientCaptures = new Map();
+function clientCapture(name) {
+  if (!clientCaptures.has(name)) clientCaptures.set(name, captureButton({ identity: name }, name));
+  return clientCaptures.get(name);
 }
 
 function renderClients(stats, peers, quotas) {
@@ -228,7 +291,8 @@ function renderClients(stats, peers, quotas) {
       el("td", { class: "quota", textContent: quotaText(quotas, name) }),
       el("td", { class: "num", textContent: id && id.drops ? String(Object.values(id.drops).reduce((a, b) => a + b, 0)) : "0",
         title: id && id.drops ? Object.entries(id.drops).map(([r, n]) => `${r}: ${n}`).join("\n") : "" }),
-      el("td", {}, el("span", { class: `pill ${active ? "on" : "off"}`, textContent: active ? "active" : "idle" }))));
+      el("td", {}, el("span", { class: `pill ${active ? "on" : "off"}`, textContent: active ? "active" : "idle" })),
+      el("td", {}, clientCapture(name))));
   }
   $("#clients-empty").hidden = rows.length > 0;
 }

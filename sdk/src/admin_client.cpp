@@ -196,7 +196,8 @@ HttpAnswer http_request(const std::string& address, const std::string& method, c
   req.set(http::field::host, address);
   req.set(http::field::connection, "close");
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-  if (!body.empty()) req.set(http::field::content_type, "application/json");
+  // The admin API takes a change (any method but GET) only as JSON: a DELETE without a body too.
+  if (!body.empty() || (method != "GET" && method != "HEAD")) req.set(http::field::content_type, "application/json");
   req.body() = body;
   req.prepare_payload();
   std::ostringstream wire;

@@ -105,6 +105,18 @@ PY
 [[ $(cat "$WORK/trace.err") == "2 packet(s) traced, 0 lost; ended: it has its packets" ]] || fail "trace summary: $(cat "$WORK/trace.err")"
 pass "a trace follows her ping: $(grep -A4 "laptop ICMP 10.50.0.2" "$WORK/trace.txt" | head -5 | tr -s ' ' | paste -sd'|')"
 
+# Ctrl-C ends a capture cleanly: what it held is read and written, and it says why it ended.
+# (Started directly: a background job of this shell would have SIGINT ignored, then handed on.)
+ip netns exec "$S" "$WAYGATE" capture -c "$WORK/connector.toml" -w "$WORK/interrupted.pcapng" icmp 2>"$WORK/interrupted.err" &
+CAP=$!
+sleep 0.5
+traffic
+kill -INT "$CAP"
+wait "$CAP" || fail "an interrupted capture: $(cat "$WORK/interrupted.err")"
+[[ $(cat "$WORK/interrupted.err") == *"ended: its reader ended it"* ]] || fail "interrupted: $(cat "$WORK/interrupted.err")"
+[[ $(read_pcap "$WORK/interrupted.pcapng" | grep -c "ICMP echo") -ge 4 ]] || fail "the interrupted capture's file: $(read_pcap "$WORK/interrupted.pcapng")"
+pass "Ctrl-C ends a capture: $(cat "$WORK/interrupted.err")"
+
 # A bad expression, a stage that is not there: clear errors.
 out=$(capture tcp prot 80 2>&1) && fail "a bad expression was taken"
 [[ $out == *"the filter 'tcp prot 80' does not compile"* ]] || fail "bad expression: $out"
@@ -148,6 +160,17 @@ assert trace["identity"] == "laptop" and trace["filter"] == "icmp" and trace["co
 PY
 pass "each capture and trace is in the audit log: $(head -1 "$WORK/audit.log")"
 
+# The doctor traces the pipeline while it checks: her pings leave through egress.
+doctor() {
+  ip netns exec "$C" ping -c 12 -i 0.25 -W 1 10.52.0.2 >/dev/null 2>&1 &
+  PIDS+=($!)
+  ip netns exec "$S" "$WAYGATE" doctor -c "$WORK/connector.toml" --wait 1 >"$WORK/$1" 2>&1 || true
+}
+doctor doctor.txt
+grep -Eq "^pass where packets stop: laptop's ICMP leaves through (egress|tunnel) \([0-9]+ packets\)" "$WORK/doctor.txt" ||
+  fail "doctor, where packets stop: $(cat "$WORK/doctor.txt")"
+pass "doctor: $(grep "where packets stop" "$WORK/doctor.txt")"
+
 # A client without the permission: her ping stops at policy, which has no exit node for her (the
 # reason it counts such drops under), and the trace says so.
 sed -i 's/^organization_wide = true/sockets = ["exit"]\nidentities = ["other"]/' "$WORK/connector.toml"
@@ -160,6 +183,11 @@ ip netns exec "$C" ping -c 3 -i 0.3 -W 1 10.52.0.2 >/dev/null && fail "a denied 
 wait "$TRACE" || fail "trace of a denied client: $(cat "$WORK/denied.txt")"
 grep -Eq "^ +policy +drop no_exit_node " "$WORK/denied.txt" || fail "the denied trace: $(cat "$WORK/denied.txt")"
 pass "a denied client's trace: $(grep "drop no_exit_node" "$WORK/denied.txt" | tr -s ' ')"
+doctor denied-doctor.txt
+grep -Eq "^FAIL where packets stop: laptop's ICMP reaches policy and is dropped: no_exit_node \([0-9]+ packets\)" "$WORK/denied-doctor.txt" ||
+  fail "doctor of a denied client: $(cat "$WORK/denied-doctor.txt")"
+grep -q -- "-> \`waygate trace -c $WORK/connector.toml --identity laptop\`" "$WORK/denied-doctor.txt" || fail "doctor's hint: $(cat "$WORK/denied-doctor.txt")"
+pass "doctor of a denied client: $(grep "where packets stop" "$WORK/denied-doctor.txt")"
 
 # Her client goes away while a capture of hers runs: it ends on its time, cleanly, with what it had.
 capture --identity laptop --seconds 3 -w "$WORK/gone.pcapng" 2>"$WORK/gone.err" &

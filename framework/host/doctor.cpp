@@ -1,10 +1,7 @@
 #include "doctor.hpp"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
-#include <algorithm>
-#include <map>
 #include <optional>
 
 #include <boost/json.hpp>
@@ -20,33 +17,6 @@
 namespace waygate {
 
 namespace {
-
-// Where the packets that entered the pipeline while the stages were checked stopped: each
-// identity's, by the stage and verdict that ended their way. It fails when everything of an
-// identity was dropped (nothing of hers gets through), and warns when some was.
-Check where_packets_stop(PacketTrace& trace, const std::string& file) {
-  const std::vector<PacketTrace::Ending> endings = trace.finish();
-  if (endings.empty()) return {"where packets stop", true, "no packet entered the pipeline while the checks ran", ""};
-  std::vector<std::string> lines;
-  std::map<std::string, std::size_t> all, dropped;  // packets by identity
-  std::string first_dropped;
-  for (const auto& e : endings) {
-    lines.push_back(e.text());
-    all[e.identity] += e.packets;
-    if (!e.dropped()) continue;
-    dropped[e.identity] += e.packets;
-    if (first_dropped.empty()) first_dropped = e.identity;
-  }
-  std::string cut_off;  // an identity none of whose packets got through
-  for (const auto& [who, n] : all)
-    if (auto d = dropped.find(who); !who.empty() && cut_off.empty() && d != dropped.end() && d->second == n) cut_off = who;
-  const std::string who = cut_off.empty() ? first_dropped : cut_off;
-  return {"where packets stop", cut_off.empty(), fmt::format("{}", fmt::join(lines, "; ")),
-          fmt::format("`waygate trace -c {}{}` shows each packet's way, stage by stage; the drop's reason says why "
-                      "(no_exit_node or denied: no policy linked to the exit node grants the network permission)",
-                      file, who.empty() ? "" : " --identity " + who),
-          !dropped.empty()};
-}
 
 std::vector<Check> checkup(const HostOptions& options, double wait, PluginCatalog& catalog) {
   std::vector<Check> checks;

@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +16,7 @@
 
 #include "client_file.hpp"
 #include "waygate/nft.hpp"
+#include "waygate/packet_trace.hpp"
 #include "routes.hpp"
 #include "selection.hpp"
 #include "waygate/packet.hpp"
@@ -228,8 +231,22 @@ std::vector<Check> client_checks(const std::string& file, double wait, bool alon
 }
 
 int client_doctor(const std::string& file, double wait) {
+  // This host's pipeline is traced while the checks send their packets (to the connectors' API,
+  // to the exit node's DNS servers): when one fails, where its packets stopped says why.
+  std::optional<PacketTrace> trace;
+  try {
+    const AdminAccess admin = ClientFile::read(file).admin;
+    trace.emplace(admin.address, admin.token, static_cast<int>(wait) + 30);
+  } catch (const std::exception&) {  // not running, or the file does not read: the checks say so
+  }
+  std::vector<Check> checks = client_checks(file, wait, true);
+  if (trace && std::any_of(checks.begin(), checks.end(), [](const Check& c) { return !c.ok; })) try {
+      checks.push_back(where_packets_stop(*trace, file));
+    } catch (const std::exception& e) {
+      checks.push_back({"where packets stop", false, e.what(), "the client host's admin API stopped answering"});
+    }
   int failed = 0;
-  for (const Check& c : client_checks(file, wait, true)) {
+  for (const Check& c : checks) {
     fmt::print("{} {}: {}\n", c.ok ? "pass" : "FAIL", c.name, c.detail);
     if (!c.ok) ++failed, fmt::print("     -> {}\n", c.hint);
   }

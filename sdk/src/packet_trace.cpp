@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <string>
 #include <stdexcept>
 #include <tuple>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "waygate/admin_client.hpp"
 
@@ -28,7 +31,7 @@ std::string error_of(const HttpAnswer& a) {
 }  // namespace
 
 std::string PacketTrace::Ending::text() const {
-  const std::string whose = identity.empty() ? what + " of nobody known" : identity + "'s " + what;
+  const std::string whose = identity.empty() ? what : identity + "'s " + what;  // whose: where identities are known
   const std::string count = fmt::format("({} packet{})", packets, packets == 1 ? "" : "s");
   if (verdict == "drop") return fmt::format("{} reaches {} and is dropped: {} {}", whose, stage, reason, count);
   if (verdict == "taken") return fmt::format("{} leaves through {} {}", whose, stage, count);
@@ -72,6 +75,33 @@ std::vector<PacketTrace::Ending> PacketTrace::finish() {
   for (auto& [key, n] : ways) out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key), std::get<4>(key), n});
   std::stable_sort(out.begin(), out.end(), [](const Ending& x, const Ending& y) { return x.packets > y.packets; });
   return out;
+}
+
+Check where_packets_stop(PacketTrace& trace, const std::string& file) {
+  const std::vector<PacketTrace::Ending> endings = trace.finish();
+  if (endings.empty()) return {"where packets stop", true, "no packet entered the pipeline while the checks ran", ""};
+  std::vector<std::string> lines;
+  std::map<std::string, std::size_t> all, dropped;  // packets by identity
+  std::string first_dropped;
+  for (const auto& e : endings) {
+    lines.push_back(e.text());
+    all[e.identity] += e.packets;
+    if (!e.dropped()) continue;
+    dropped[e.identity] += e.packets;
+    if (first_dropped.empty()) first_dropped = e.identity;
+  }
+  // An identity none of whose packets got through; where the host knows no identities (a client),
+  // the host itself.
+  std::optional<std::string> cut_off;
+  for (const auto& [who, n] : all)
+    if (auto d = dropped.find(who); !cut_off && (!who.empty() || all.size() == 1) && d != dropped.end() && d->second == n)
+      cut_off = who;
+  const std::string who = cut_off ? *cut_off : first_dropped;
+  return {"where packets stop", !cut_off, fmt::format("{}", fmt::join(lines, "; ")),
+          fmt::format("`waygate trace -c {}{}` shows each packet's way, stage by stage; the drop's reason says why "
+                      "(no_exit_node or denied: no policy linked to the exit node grants the network permission)",
+                      file, who.empty() ? "" : " --identity " + who),
+          !dropped.empty()};
 }
 
 }  // namespace waygate

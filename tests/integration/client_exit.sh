@@ -228,6 +228,13 @@ resolver=$(cat "/etc/netns/$C/resolv.conf")
   fail "alice's resolver: $resolver"
 pass "alice's resolver names the exit node's DNS server only (her search domain kept)"
 
+# Nothing answers DNS there yet: the doctor fails that check, and says where its packets went
+# (traced in alice's own pipeline: out through the tunnel, so the silence is beyond it).
+out=$(client "$C" alice doctor) && fail "the doctor passed without a DNS server: $out"
+[[ $out == *"FAIL DNS 10.62.0.2 answers"* ]] || fail "doctor without DNS: $out"
+grep -Eq "^pass where packets stop: .*UDP leaves through tunnel \([0-9]+ packets?\)" <<<"$out" || fail "where alice's packets stop: $out"
+pass "with no DNS server, waygate client doctor fails and says where the queries went: $(grep 'where packets stop' <<<"$out")"
+
 # A DNS server on the outside host, at the address the socket names: it answers anything.
 on "$O" python3 -c '
 import socket

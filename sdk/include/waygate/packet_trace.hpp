@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "waygate/doctor.hpp"
+
 namespace waygate {
 
 class PacketTrace {
@@ -39,5 +41,10 @@ class PacketTrace {
  private:
   std::string admin_, token_, id_;
 };
+
+// The doctors' check "where packets stop": finishes the trace and tells each identity's packets by
+// where their way ended. It fails when everything of an identity was dropped (nothing of hers
+// gets through), and warns when something was; `config_file` is named in the hint.
+Check where_packets_stop(PacketTrace& trace, const std::string& config_file);
 
 }  // namespace waygate

@@ -133,17 +133,17 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
   log_warnings(config);
 
   CounterRegistry registry;
-  std::unique_ptr<WatchAudit> audit;
+  // Recorded (and the state folder made, where stages may keep files too) before anything runs.
+  // A state folder this start makes is handed to [host] user; one that was there stays as it is.
+  const bool made_state_dir = !config.state_dir.empty() && !std::filesystem::exists(config.state_dir);
+  keep_assignments(config);
+  std::unique_ptr<WatchAudit> audit;  // opened as root, in the state folder perhaps made just now
   try {
     audit = std::make_unique<WatchAudit>(config.audit_log, !config.admin_token.empty());
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  // Recorded (and the state folder made, where stages may keep files too) before anything runs.
-  // A state folder this start makes is handed to [host] user; one that was there stays as it is.
-  const bool made_state_dir = !config.state_dir.empty() && !std::filesystem::exists(config.state_dir);
-  keep_assignments(config);
   Worker worker(config, catalog, registry, 0);
   try {
     keep_capabilities_across_user_change(config);

@@ -99,7 +99,7 @@ done
 
 # A plugin refusing a value of its own (here the stock policy stage, `audit_log = 5`): the message
 # is made in the plugin's code, and `check` unloads plugins before it prints. It once crashed here.
-line=$(grep -n '^audit_log' "$top/configs/exit-node.toml" | cut -d: -f1)
+line=$(grep -n '^audit_log = .*access decision' "$top/configs/exit-node.toml" | cut -d: -f1)
 expect_error refused-by-plugin "refused-by-plugin.toml:$line:[0-9]+: stage 'policy': key 'audit_log': expected a string" \
-  "$(sed -e "s|/etc/waygate/|$WORK/etc/|g" -e "s|/var/lib/waygate|$WORK/state|g" -e 's|^audit_log = .*|audit_log = 5|' \
+  "$(sed -e "s|/etc/waygate/|$WORK/etc/|g" -e "s|/var/lib/waygate|$WORK/state|g" -e "${line}s|^audit_log = .*|audit_log = 5|" \
       "$top/configs/exit-node.toml")"

@@ -22,11 +22,9 @@ void Taps::offer(std::string_view link, const Burst& burst) {
       if (c->asked.identity != kNoId && p->meta.identity != c->asked.identity) continue;
       if (c->asked.socket != kNoId && p->meta.socket != c->asked.socket) continue;
       if (!c->asked.filter->matches(p->bytes())) continue;
-      if (c->held == c->ring.size()) {
-        ++c->lost;  // a reader too slow: the packet goes on, uncopied
-        continue;
-      }
-      Record& r = c->ring[(c->head + c->held) % c->ring.size()];
+      Record* slot = c->slot();
+      if (slot == nullptr) continue;  // a reader too slow: the packet goes on, uncopied
+      Record& r = *slot;
       r.micros = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                 std::chrono::system_clock::now().time_since_epoch())
                                                 .count());
@@ -36,8 +34,7 @@ void Taps::offer(std::string_view link, const Burst& burst) {
       r.direction = burst.direction();
       r.identity = p->meta.identity;
       r.socket = p->meta.socket;
-      ++c->held;
-      if (++c->captured == c->asked.count) {
+      if (++c->taken == c->asked.count) {
         book_.end(*c, "it has its packets");
         break;
       }
@@ -66,19 +63,13 @@ std::optional<Response> Taps::handle(const Request& request, const Directory& di
 
 Response Taps::start(const Request& request, const Directory& directory, const std::vector<StageName>& stages,
                      WatchLimits limits) {
-  book_.admit("captures");
-  auto c = std::make_unique<Capture>();
-  c->asked = read_watch_request(request.body, directory, limits);
+  auto c = book_.open("captures", request.body, directory, limits, kRing);
   if (c->asked.at.empty() && !stages.empty()) c->asked.at = stages.front().name;
   if (std::none_of(stages.begin(), stages.end(), [&](const StageName& s) { return s.name == c->asked.at; })) {
     std::vector<std::string> names;
     for (auto& s : stages) names.push_back(s.name);
     throw Refused(400, fmt::format("no stage '{}' in this pipeline (its stages: {})", c->asked.at, fmt::join(names, ", ")));
   }
-  c->until = std::chrono::steady_clock::now() + c->asked.seconds;
-  c->ring.resize(kRing);
-  for (auto& id : directory.identities) c->identities.push_back(id.name);
-  for (auto& s : directory.sockets) c->sockets.push_back(s.name);
   boost::json::object started{{"at", c->asked.at},
                               {"header", to_base64(pcapng::header(c->asked.at))},
                               {"count", c->asked.count},
@@ -90,20 +81,16 @@ Response Taps::start(const Request& request, const Directory& directory, const s
 
 Response Taps::read(Capture& c) {
   std::string blocks;
-  auto name = [](const std::vector<std::string>& names, std::uint32_t id) {
-    return id < names.size() ? names[id] : std::string("-");
-  };
-  for (; c.held > 0; --c.held, c.head = (c.head + 1) % c.ring.size()) {
-    const Record& r = c.ring[c.head];
+  c.drain([&](const Record& r) {
     blocks += pcapng::packet(r.micros, {r.bytes, r.captured}, r.length,
                              fmt::format("{} at {} identity {} socket {}",
                                          r.direction == Direction::outbound ? "outbound" : "inbound", c.asked.at,
-                                         name(c.identities, r.identity), name(c.sockets, r.socket)));
-  }
+                                         c.name(c.identities, r.identity), c.name(c.sockets, r.socket)));
+  });
   return json_answer(200, {{"id", c.id},
                            {"state", c.ended.empty() ? "running" : "done"},
                            {"why", c.ended},
-                           {"captured", c.captured},
+                           {"captured", c.taken},
                            {"lost", c.lost},
                            {"packets", to_base64(blocks)}});
 }

@@ -50,16 +50,7 @@ class Taps {
     std::uint32_t identity, socket;
     std::uint8_t bytes[pcapng::kSnapLength];
   };
-  struct Capture {
-    std::uint32_t id = 0;
-    WatchRequest asked;
-    std::uint64_t captured = 0, lost = 0;
-    std::chrono::steady_clock::time_point until;
-    std::vector<Record> ring;  // kRing, allocated at start
-    std::size_t head = 0, held = 0;
-    std::string ended;  // why it ended; "" while it runs
-    std::vector<std::string> identities, sockets;  // names, for the packets' comments
-  };
+  using Capture = Watched<Record>;
   Response start(const Request& request, const Directory& directory, const std::vector<StageName>& stages,
                  WatchLimits limits);
   Response read(Capture& c);

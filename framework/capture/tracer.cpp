@@ -111,12 +111,9 @@ void Tracer::finish(std::size_t i, Verdict v, std::string_view reason, const Pac
   }
   Trace& t = *f.trace;
   if (f.matched && t.ended.empty()) {
-    if (t.held == t.ring.size()) {
-      ++t.lost;  // a reader too slow
-    } else {
-      t.ring[(t.head + t.held) % t.ring.size()] = r;
-      ++t.held;
-      if (++t.traced == t.asked.count) book_.end(t, "it has its packets");
+    if (Packet_* slot = t.slot()) {  // else a reader too slow
+      *slot = r;
+      if (++t.taken == t.asked.count) book_.end(t, "it has its packets");
     }
   }
   if (i + 1 != followed_.size()) std::swap(followed_[i], followed_.back());
@@ -141,24 +138,16 @@ std::optional<Response> Tracer::handle(const Request& request, const Directory& 
 
 Response Tracer::start(const Request& request, const Directory& directory, const std::vector<StageName>& stages,
                        WatchLimits limits) {
-  book_.admit("traces");
-  auto t = std::make_unique<Trace>();
-  t->asked = read_watch_request(request.body, directory, limits);
+  auto t = book_.open("traces", request.body, directory, limits, kRing);
   if (!t->asked.at.empty()) throw Refused(400, "a trace follows packets through every stage: it takes no \"at\"");
-  t->until = Clock::now() + t->asked.seconds;
-  t->ring.resize(kRing);
   for (auto& s : stages) t->stages.push_back(s.name);
-  for (auto& id : directory.identities) t->identities.push_back(id.name);
-  for (auto& s : directory.sockets) t->sockets.push_back(s.name);
   json::object started{{"count", t->asked.count}, {"seconds", t->asked.seconds.count()}, {"filter", t->asked.expression}};
   started["id"] = book_.add(std::move(t));
   return json_answer(201, started);
 }
 
 Response Tracer::read(Trace& t) {
-  auto name = [](const std::vector<std::string>& names, std::uint32_t id) {
-    return id < names.size() ? names[id] : std::string("-");
-  };
+  auto name = [&t](const std::vector<std::string>& names, std::uint32_t id) { return t.name(names, id); };
   // As tcpdump writes it: "UDP 10.64.0.2:5353 > 198.51.100.7:53", "ICMP 10.64.0.2 > 10.52.0.2".
   auto flow = [](const net::Flow& f) {
     if (f.src.family() == net::Family::none) return std::string("not IP");
@@ -180,8 +169,7 @@ Response Tracer::read(Trace& t) {
   };
   static constexpr const char* kVerdicts[] = {"open", "received", "pass", "reply", "drop", "taken"};
   json::array packets;
-  for (; t.held > 0; --t.held, t.head = (t.head + 1) % t.ring.size()) {
-    const Packet_& r = t.ring[t.head];
+  t.drain([&](const Packet_& r) {
     json::array steps;
     for (std::uint32_t i = 0; i < r.steps; ++i) {
       const Step& s = r.step[i];
@@ -202,11 +190,11 @@ Response Tracer::read(Trace& t) {
                                    {"packet", flow(first.flow)},
                                    {"identity", name(t.identities, who)},
                                    {"steps", std::move(steps)}});
-  }
+  });
   return json_answer(200, {{"id", t.id},
                            {"state", t.ended.empty() ? "running" : "done"},
                            {"why", t.ended},
-                           {"traced", t.traced},
+                           {"traced", t.taken},
                            {"lost", t.lost},
                            {"packets", std::move(packets)}});
 }

@@ -72,15 +72,8 @@ class Tracer {
     std::optional<Look> last;  // how it left its last stage, when known (a drop)
     std::int64_t end_nanos = 0;
   };
-  struct Trace {
-    std::uint32_t id = 0;
-    WatchRequest asked;
-    std::uint64_t traced = 0, lost = 0;
-    std::chrono::steady_clock::time_point until;
-    std::vector<Packet_> ring;  // kRing, allocated at start
-    std::size_t head = 0, held = 0;
-    std::string ended;
-    std::vector<std::string> stages, identities, sockets;  // names, for the answer
+  struct Trace : Watched<Packet_> {
+    std::vector<std::string> stages;  // names, for the answer
   };
   // A packet being followed: by which trace, where its record is being written.
   struct Followed {

@@ -155,7 +155,7 @@ struct Engine::Session {
   std::array<std::uint8_t, 16> remote;
   std::uint16_t remote_port;  // 0 for ICMP echo
   std::uint8_t tcp;           // kSyn*/kFin*/kRst/kMidstream
-  std::uint8_t reserved;
+  std::uint8_t seen;           // a standby's: adopted since the active's snapshot began
 };
 static_assert(sizeof(Engine::Session) == 28);
 
@@ -469,13 +469,7 @@ std::uint32_t Engine::allocate_port(std::uint16_t si, std::uint8_t fp, std::uint
     }
     return kNone;
   };
-  auto claim = [&](std::uint32_t b) {
-    auto& B = S.blocks[b];
-    B = Socket::Block{};
-    B.owned = true;
-    B.owner = identity;
-    metrics_.blocks.add(1);
-  };
+  auto claim = [&](std::uint32_t b) { claim_block(si, b, identity); };
   const bool in_range = want >= first && want <= S.cfg.ports.last;
   const std::uint32_t wb = in_range ? (want - first) / bs : kNone;
   // 1. Port preservation (or the next free port) in the wanted port's block, if it is ours.
@@ -500,6 +494,14 @@ std::uint32_t Engine::allocate_port(std::uint16_t si, std::uint8_t fp, std::uint
   return kNone;
 }
 
+void Engine::claim_block(std::uint16_t si, std::uint32_t block, std::uint32_t identity) {
+  auto& B = sockets_[si].blocks[block];
+  B = Socket::Block{};
+  B.owned = true;
+  B.owner = identity;
+  metrics_.blocks.add(1);
+}
+
 void Engine::release_port(std::uint16_t si, std::uint8_t fp, std::uint16_t oport) {
   Socket& S = sockets_[si];
   const std::uint32_t off = oport - S.cfg.ports.first;
@@ -520,46 +522,57 @@ std::uint32_t Engine::create(std::uint16_t si, std::uint8_t fp, const Address& i
     why = Reason::table_full;
     return kNone;
   }
-  const std::uint64_t mh = mapping_hash(si, fp, in, iport);
-  std::uint32_t mi = mapping_index_.find(mh, [&](std::uint32_t m) {
-    const Mapping& mp = mappings_[m];
-    return mp.socket == si && mp.fp == fp && mp.inside_port == iport && mp.inside == in.raw();
-  });
+  std::uint32_t mi = find_mapping(si, fp, in, iport);
   if (mi == kNone) {
     const std::uint32_t port = allocate_port(si, fp, meta.identity, iport);
     if (port == kNone) {
       why = Reason::ports_exhausted;
       return kNone;
     }
-    if (mapping_free_ != kNone) {
-      mi = mapping_free_;
-      mapping_free_ = mappings_[mi].refs;
-    } else {
-      mi = mapping_high_++;
-    }
-    Mapping& m = mappings_[mi];
-    m.inside = in.raw();
-    m.identity = meta.identity;
-    m.peer = meta.peer;
-    m.refs = 0;
-    m.inside_port = iport;
-    m.outside_port = static_cast<std::uint16_t>(port);
-    m.socket = si;
-    m.fp = fp;
-    m.live = 1;
-    Socket& S = sockets_[si];
-    const std::uint32_t off = port - S.cfg.ports.first;
-    S.ports[fp][off] = mi + 1;
-    auto& B = S.blocks[off / settings_.block_size];
-    ++B.used[fp];
-    ++B.total;
-    mapping_index_.insert(mh, mi);
-    ++mapping_count_;
+    mi = new_mapping(si, fp, in, iport, meta, static_cast<std::uint16_t>(port));
   }
   return attach(mi, rem, rport);
 }
 
-std::uint32_t Engine::attach(std::uint32_t mi, const Address& rem, std::uint16_t rport) {
+std::uint32_t Engine::find_mapping(std::uint16_t si, std::uint8_t fp, const Address& in, std::uint16_t iport) const {
+  return mapping_index_.find(mapping_hash(si, fp, in, iport), [&](std::uint32_t m) {
+    const Mapping& mp = mappings_[m];
+    return mp.socket == si && mp.fp == fp && mp.inside_port == iport && mp.inside == in.raw();
+  });
+}
+
+// The mapping of an inside endpoint to `port`, a free port of a block its identity holds.
+std::uint32_t Engine::new_mapping(std::uint16_t si, std::uint8_t fp, const Address& in, std::uint16_t iport,
+                                  const Meta& meta, std::uint16_t port) {
+  std::uint32_t mi;
+  if (mapping_free_ != kNone) {
+    mi = mapping_free_;
+    mapping_free_ = mappings_[mi].refs;
+  } else {
+    mi = mapping_high_++;
+  }
+  Mapping& m = mappings_[mi];
+  m.inside = in.raw();
+  m.identity = meta.identity;
+  m.peer = meta.peer;
+  m.refs = 0;
+  m.inside_port = iport;
+  m.outside_port = port;
+  m.socket = si;
+  m.fp = fp;
+  m.live = 1;
+  Socket& S = sockets_[si];
+  const std::uint32_t off = port - S.cfg.ports.first;
+  S.ports[fp][off] = mi + 1;
+  auto& B = S.blocks[off / settings_.block_size];
+  ++B.used[fp];
+  ++B.total;
+  mapping_index_.insert(mapping_hash(si, fp, in, iport), mi);
+  ++mapping_count_;
+  return mi;
+}
+
+std::uint32_t Engine::attach(std::uint32_t mi, const Address& rem, std::uint16_t rport, bool logged) {
   std::uint32_t s;
   if (session_free_ != kNone) {
     s = session_free_;
@@ -575,7 +588,7 @@ std::uint32_t Engine::attach(std::uint32_t mi, const Address& rem, std::uint16_t
   ss.remote = rem.raw();
   ss.remote_port = rport;
   ss.tcp = 0;
-  ss.reserved = 0;
+  ss.seen = 0;
   const Address in = from_raw(m.inside, version_of(m.fp));
   by_inside_.insert(inside_hash(m.socket, m.fp, in, m.inside_port, rem, rport), s);
   by_outside_.insert(outside_hash(m.socket, m.fp, m.outside_port, rem, rport), s);
@@ -583,15 +596,17 @@ std::uint32_t Engine::attach(std::uint32_t mi, const Address& rem, std::uint16_t
   ++sockets_[m.socket].sessions;
   metrics_.sessions[m.fp % 3].add(1);
   metrics_.created.add();
-  event(true, ss);
+  if (logged) event(true, ss);
+  if (recording_) change(true, s);
   return s;
 }
 
-void Engine::remove(std::uint32_t s) {
+void Engine::remove(std::uint32_t s, bool logged) {
   Session& ss = sessions_[s];
   const std::uint32_t mi = ss.mapping;
   Mapping& m = mappings_[mi];
-  event(false, ss);
+  if (logged) event(false, ss);
+  if (recording_) change(false, s);
   const Address rem = from_raw(ss.remote, version_of(m.fp));
   const Address in = from_raw(m.inside, version_of(m.fp));
   by_inside_.erase(inside_hash(m.socket, m.fp, in, m.inside_port, rem, ss.remote_port), s);
@@ -619,26 +634,32 @@ void Engine::remove(std::uint32_t s) {
 void Engine::refresh(Session& s, std::uint8_t flags, bool out) {
   const Mapping& m = mappings_[s.mapping];
   const int slot = m.fp % 3;
-  Duration d;
   if (slot == 0) {
+    const std::uint8_t before = s.tcp;
     if ((flags & net::tcpflag::syn) && !(flags & net::tcpflag::ack) && out && (s.tcp & (kRst | kFinOut | kFinIn)))
       s.tcp = 0;  // a new connection on the same tuple
     if (flags & net::tcpflag::rst) s.tcp |= kRst;
     if (flags & net::tcpflag::syn) s.tcp |= out ? kSynOut : kSynIn;
     if (flags & net::tcpflag::fin) s.tcp |= out ? kFinOut : kFinIn;
     if (!out && (s.tcp & kMidstream) && !(flags & net::tcpflag::rst)) s.tcp |= kSynOut | kSynIn;
-    const bool established = (s.tcp & (kSynOut | kSynIn)) == (kSynOut | kSynIn) && !(s.tcp & kRst) &&
-                             (s.tcp & (kFinOut | kFinIn)) != (kFinOut | kFinIn);
-    d = established ? settings_.tcp_established : settings_.tcp_transitory;
-  } else {
-    if (!out) return;
-    d = slot == 1 ? settings_.udp : settings_.icmp;
+    if (recording_ && s.tcp != before) change(true, static_cast<std::uint32_t>(&s - &sessions_[0]));
+  } else if (!out) {
+    return;
   }
-  s.expires = now_s_ + static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+  s.expires = now_s_ + static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(lifetime(s)).count());
+}
+
+Duration Engine::lifetime(const Session& s) const {
+  const int slot = mappings_[s.mapping].fp % 3;
+  if (slot == 1) return settings_.udp;
+  if (slot == 2) return settings_.icmp;
+  const bool established = (s.tcp & (kSynOut | kSynIn)) == (kSynOut | kSynIn) && !(s.tcp & kRst) &&
+                           (s.tcp & (kFinOut | kFinIn)) != (kFinOut | kFinIn);
+  return established ? settings_.tcp_established : settings_.tcp_transitory;
 }
 
 void Engine::sweep() {
-  if (session_high_ == 0) return;
+  if (session_high_ == 0 || standby_) return;  // a standby's sessions end when the active's do
   std::uint32_t budget = std::min<std::uint32_t>(session_high_, session_high_ / kSweepsPerPass + 64);
   for (; budget > 0; --budget) {
     if (sweep_cursor_ >= session_high_) sweep_cursor_ = 0;
@@ -671,6 +692,117 @@ void Engine::event(bool start, const Session& s) {
   e.inside_port = m.inside_port;
   e.remote_port = s.remote_port;
   e.outside_port = m.outside_port;
+}
+
+// ----- a pair's replication -----
+
+void Engine::record_changes(bool on) {
+  if (on && !changes_) changes_.reset(new SessionChange[kChangeRing]);
+  recording_ = on;
+}
+
+SessionState Engine::state_of(std::uint32_t s) const {
+  const Session& ss = sessions_[s];
+  const Mapping& m = mappings_[ss.mapping];
+  const std::uint8_t v = version_of(m.fp);
+  SessionState st;
+  st.socket = sockets_[m.socket].cfg.id;
+  st.version = v;
+  st.protocol = proto_of(m.fp);
+  st.tcp = ss.tcp;
+  st.identity = m.identity;
+  st.peer = m.peer;
+  st.inside = from_raw(m.inside, v);
+  st.remote = from_raw(ss.remote, v);
+  st.inside_port = m.inside_port;
+  st.remote_port = ss.remote_port;
+  st.outside_port = m.outside_port;
+  return st;
+}
+
+void Engine::each_session(const std::function<void(const SessionState&)>& f) const {
+  for (std::uint32_t s = 0; s < session_high_; ++s)
+    if (sessions_[s].mapping != kNone) f(state_of(s));
+}
+
+void Engine::change(bool up, std::uint32_t s) {
+  // A session made and its state moved by the same packet (a TCP SYN) is one change, not two.
+  if (up && change_head_ != change_tail_ && last_changed_ == s && changes_[(change_head_ - 1) % kChangeRing].up) {
+    changes_[(change_head_ - 1) % kChangeRing].state.tcp = sessions_[s].tcp;
+    return;
+  }
+  last_changed_ = s;
+  if (change_head_ - change_tail_ == kChangeRing) {  // the link fell behind: it sends everything again
+    ++change_tail_;
+    changes_lost_ = true;
+  }
+  changes_[change_head_++ % kChangeRing] = {up, state_of(s)};
+}
+
+bool Engine::adopt(const SessionState& st) {
+  const std::uint32_t si = find_socket(st.socket);
+  const int slot = proto_slot(st.version, st.protocol);
+  const std::size_t size = st.version == 4 ? 4 : 16;
+  if (si == kNone || slot < 0 || (st.version != 4 && st.version != 6) || st.inside.size() != size ||
+      st.remote.size() != size)
+    return false;
+  const std::uint8_t fp = fp_of(st.version, slot);
+  const Socket& S = sockets_[si];
+  if (st.outside_port < S.cfg.ports.first || st.outside_port > S.cfg.ports.last) return false;
+  std::uint32_t s = find_inside(static_cast<std::uint16_t>(si), fp, st.inside, st.inside_port, st.remote, st.remote_port);
+  if (s != kNone) {  // held already: its TCP state moved on
+    if (mappings_[sessions_[s].mapping].outside_port != st.outside_port) return false;
+    sessions_[s].tcp = st.tcp;
+    sessions_[s].seen = 1;
+    return true;
+  }
+  if (session_count_ >= settings_.max_sessions || session_count_ >= sessions_.size()) return false;
+  std::uint32_t mi = find_mapping(static_cast<std::uint16_t>(si), fp, st.inside, st.inside_port);
+  if (mi != kNone && mappings_[mi].outside_port != st.outside_port) return false;
+  if (mi == kNone) {
+    if (mapping_at(static_cast<std::uint16_t>(si), fp, st.outside_port) != kNone) return false;  // another's port
+    const std::uint32_t block = (st.outside_port - S.cfg.ports.first) / settings_.block_size;
+    const Socket::Block& B = S.blocks[block];
+    if (B.owned && B.owner != st.identity) return false;  // another identity's block
+    if (!B.owned) claim_block(static_cast<std::uint16_t>(si), block, st.identity);
+    Meta meta;
+    meta.identity = st.identity;
+    meta.peer = st.peer;
+    mi = new_mapping(static_cast<std::uint16_t>(si), fp, st.inside, st.inside_port, meta, st.outside_port);
+  }
+  s = attach(mi, st.remote, st.remote_port, /*logged=*/false);
+  sessions_[s].tcp = st.tcp;
+  sessions_[s].seen = 1;
+  sessions_[s].expires = now_s_ + static_cast<std::uint32_t>(
+                                      std::chrono::duration_cast<std::chrono::seconds>(lifetime(sessions_[s])).count());
+  return true;
+}
+
+void Engine::forget(const SessionState& st) {
+  const std::uint32_t si = find_socket(st.socket);
+  const int slot = proto_slot(st.version, st.protocol);
+  if (si == kNone || slot < 0) return;
+  const std::uint32_t s = find_inside(static_cast<std::uint16_t>(si), fp_of(st.version, slot), st.inside,
+                                      st.inside_port, st.remote, st.remote_port);
+  if (s != kNone) remove(s, /*logged=*/false);
+}
+
+void Engine::begin_snapshot() {
+  for (std::uint32_t s = 0; s < session_high_; ++s) sessions_[s].seen = 0;
+}
+
+void Engine::end_snapshot() {
+  for (std::uint32_t s = 0; s < session_high_; ++s)
+    if (sessions_[s].mapping != kNone && !sessions_[s].seen) remove(s, /*logged=*/false);
+}
+
+void Engine::set_standby(bool standby) {
+  if (standby_ && !standby)  // taking over: a whole lifetime each, from now
+    for (std::uint32_t s = 0; s < session_high_; ++s)
+      if (sessions_[s].mapping != kNone)
+        sessions_[s].expires = now_s_ + static_cast<std::uint32_t>(
+                                            std::chrono::duration_cast<std::chrono::seconds>(lifetime(sessions_[s])).count());
+  standby_ = standby;
 }
 
 // ----- packets -----

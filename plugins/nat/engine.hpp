@@ -20,10 +20,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "waygate/counters.hpp"
@@ -132,6 +134,31 @@ struct SessionEvent {
   std::uint16_t outside_port = 0;
 };
 
+// One session as a connector pair's replication carries it (replication.hpp puts it on the wire):
+// what the standby needs to translate the session's packets as the active did, through the same
+// outside port.
+struct SessionState {
+  std::uint32_t socket = 0;   // the directory socket's id
+  std::uint8_t version = 4;   // 4 or 6
+  std::uint8_t protocol = 0;  // tcp, udp, icmp or icmpv6
+  std::uint8_t tcp = 0;       // the TCP tracking's bits (RFC 5382), as the active has them
+  std::uint32_t identity = kNoId;
+  std::uint32_t peer = kNoId;
+  net::Address inside;
+  net::Address remote;
+  std::uint16_t inside_port = 0;
+  std::uint16_t remote_port = 0;  // 0 for ICMP echo
+  std::uint16_t outside_port = 0;
+  friend bool operator==(const SessionState&, const SessionState&) = default;
+};
+
+// A change of the active's table, for the standby: a session made or its TCP state changed
+// (`up`), or a session gone.
+struct SessionChange {
+  bool up = true;
+  SessionState state;
+};
+
 // Zeroed storage for trivially copyable records, committed page by page as it is touched: large
 // arrays are anonymous mappings with transparent huge pages requested (random lookups in a
 // table of a million sessions spend most of their time on TLB misses otherwise).
@@ -232,6 +259,35 @@ class Engine {
   }
   std::uint64_t events_lost() const { return events_lost_; }
 
+  // ----- a connector pair's replication (replication.hpp) -----
+  // The active keeps every change of its table, once asked to, in a ring of kChangeRing for the
+  // link to drain after each burst; not asked (a connector alone), a change costs one test.
+  static constexpr std::size_t kChangeRing = 4096;
+  void record_changes(bool on);
+  template <class F>
+  void drain_changes(F&& f) {
+    for (; change_tail_ != change_head_; ++change_tail_) f(changes_[change_tail_ % kChangeRing]);
+  }
+  // Whether changes were lost to a full ring since the last call: the standby then needs the
+  // whole table again.
+  bool changes_lost() { return std::exchange(changes_lost_, false); }
+  // Every live session, for that whole table.
+  void each_session(const std::function<void(const SessionState&)>& f) const;
+  // The standby's side. adopt(): the active's session, made or changed; false, and nothing
+  // changed, when it cannot be held (an unknown socket, its outside port held by another mapping
+  // or its block by another identity, a full table). forget(): the active's session gone. Neither
+  // writes the NAT log: the active did.
+  bool adopt(const SessionState& s);
+  void forget(const SessionState& s);
+  // The active's whole table, adopted between these two: what the standby holds and the table
+  // does not (an end lost in a gap) goes at its end.
+  void begin_snapshot();
+  void end_snapshot();
+  // A standby holds what it adopts and ages nothing (the active says when a session ends). Made
+  // active, every session starts a whole lifetime of its kind, as if a packet had just passed.
+  void set_standby(bool standby);
+  bool standby() const { return standby_; }
+
   std::size_t session_count() const { return session_count_; }
   // Live sessions of the socket with this id (0 for none).
   std::size_t socket_sessions(std::uint32_t id) const;
@@ -273,12 +329,19 @@ class Engine {
   // Session creation (outbound) and removal.
   std::uint32_t create(std::uint16_t si, std::uint8_t fp, const net::Address& in, std::uint16_t iport,
                        const net::Address& rem, std::uint16_t rport, const Meta& meta, Reason& why);
-  std::uint32_t attach(std::uint32_t mi, const net::Address& rem, std::uint16_t rport);
+  std::uint32_t find_mapping(std::uint16_t si, std::uint8_t fp, const net::Address& in, std::uint16_t iport) const;
+  std::uint32_t new_mapping(std::uint16_t si, std::uint8_t fp, const net::Address& in, std::uint16_t iport,
+                            const Meta& meta, std::uint16_t port);
+  void claim_block(std::uint16_t si, std::uint32_t block, std::uint32_t identity);
+  std::uint32_t attach(std::uint32_t mi, const net::Address& rem, std::uint16_t rport, bool logged = true);
   std::uint32_t allocate_port(std::uint16_t si, std::uint8_t fp, std::uint32_t identity, std::uint16_t want);
   void release_port(std::uint16_t si, std::uint8_t fp, std::uint16_t oport);
-  void remove(std::uint32_t s);
+  void remove(std::uint32_t s, bool logged = true);
   void refresh(Session& s, std::uint8_t tcp_flags, bool outbound_dir);
+  Duration lifetime(const Session& s) const;  // what a packet passing now would give it
   void event(bool start, const Session& s);
+  SessionState state_of(std::uint32_t s) const;
+  void change(bool up, std::uint32_t s);
 
   Metrics metrics_;
   std::uint64_t seed_;
@@ -298,6 +361,11 @@ class Engine {
 
   std::unique_ptr<SessionEvent[]> events_;
   std::uint64_t event_head_ = 0, event_tail_ = 0, events_lost_ = 0;
+
+  std::unique_ptr<SessionChange[]> changes_;  // allocated by record_changes(true)
+  std::uint64_t change_head_ = 0, change_tail_ = 0;
+  std::uint32_t last_changed_ = kNone;  // the session of the newest change
+  bool recording_ = false, changes_lost_ = false, standby_ = false;
 };
 
 }  // namespace waygate::nat

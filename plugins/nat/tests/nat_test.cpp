@@ -894,4 +894,152 @@ TEST(NatEngine, SessionEventsAreKeptInARing) {
   EXPECT_EQ(engine.events_lost(), 0u);
 }
 
+// An engine alone, as the pair's replication drives one: socket 0 egresses 198.51.100.1, ports
+// 20000-20999 in blocks of 100.
+struct Alone {
+  explicit Alone(std::uint32_t max_sessions = 1000) : engine(local.metrics(), 1) {
+    waygate::nat::Settings s;
+    s.block_size = 100;
+    s.max_sessions = max_sessions;
+    s.sockets.push_back({0, addr("198.51.100.1"), std::nullopt, {20000, 20999}, ""});
+    EXPECT_FALSE(engine.configure(s).has_value());
+    engine.set_clock(0s, std::chrono::system_clock::now());
+  }
+  waygate::nat::Verdict run(Bytes& p, Direction d, Meta meta = {}) { return engine.process(p, meta, d).verdict; }
+  std::vector<waygate::nat::SessionChange> changes() {
+    std::vector<waygate::nat::SessionChange> out;
+    engine.drain_changes([&](const waygate::nat::SessionChange& c) { out.push_back(c); });
+    return out;
+  }
+  waygate::nat::LocalMetrics local;
+  waygate::nat::Engine engine;
+};
+
+// What the active records, the standby adopts; made active, the standby translates the same
+// connections through the same outside ports, both ways.
+TEST(NatReplication, AStandbyTakesOverTheActivesSessions) {
+  Alone active, standby;
+  active.engine.record_changes(true);
+  standby.engine.set_standby(true);
+  Bytes syn = tcp("10.0.0.2", 40000, "203.0.113.5", 443, net::tcpflag::syn);
+  Bytes query = udp("10.0.0.3", 5353, "203.0.113.53", 53);
+  ASSERT_EQ(active.run(syn, Direction::outbound, who(7, 2)), waygate::nat::Verdict::pass);
+  ASSERT_EQ(active.run(query, Direction::outbound, who(8, 3)), waygate::nat::Verdict::pass);
+  const std::uint16_t tcp_port = get16(syn, 20), udp_port = get16(query, 20);
+  Bytes synack = tcp("203.0.113.5", 443, "198.51.100.1", tcp_port, net::tcpflag::syn | net::tcpflag::ack);
+  ASSERT_EQ(active.run(synack, Direction::inbound), waygate::nat::Verdict::pass);
+  auto changes = active.changes();
+  ASSERT_EQ(changes.size(), 3u);  // the TCP session, the UDP one, the TCP one established
+  EXPECT_EQ(changes[2].state.outside_port, tcp_port);
+  EXPECT_NE(changes[2].state.tcp, changes[0].state.tcp);
+  for (auto& c : changes) ASSERT_TRUE(standby.engine.adopt(c.state));
+  EXPECT_EQ(standby.engine.session_count(), 2u);
+
+  standby.engine.set_standby(false);  // the active is gone
+  Bytes data = tcp("203.0.113.5", 443, "198.51.100.1", tcp_port, net::tcpflag::ack);
+  Meta in;
+  ASSERT_EQ(standby.engine.process(data, in, Direction::inbound).verdict, waygate::nat::Verdict::pass);
+  EXPECT_EQ(info(data).dst, addr("10.0.0.2"));
+  EXPECT_EQ(get16(data, 22), 40000);
+  EXPECT_EQ(in.identity, 7u);
+  EXPECT_EQ(in.peer, 2u);
+  Bytes answer = udp("203.0.113.53", 53, "198.51.100.1", udp_port);
+  ASSERT_EQ(standby.run(answer, Direction::inbound), waygate::nat::Verdict::pass);
+  EXPECT_EQ(info(answer).dst, addr("10.0.0.3"));
+  Bytes more = tcp("10.0.0.2", 40000, "203.0.113.5", 443, net::tcpflag::ack);
+  ASSERT_EQ(standby.run(more, Direction::outbound, who(7, 2)), waygate::nat::Verdict::pass);
+  EXPECT_EQ(get16(more, 20), tcp_port);
+  // Established, as on the active: it lives the long lifetime, not the transitory one.
+  standby.engine.set_clock(30min, std::chrono::system_clock::now());
+  standby.engine.sweep();
+  for (unsigned i = 0; i < waygate::nat::Engine::kSweepsPerPass; ++i) standby.engine.sweep();
+  EXPECT_EQ(standby.engine.session_count(), 1u);  // the UDP one's two minutes are up
+}
+
+TEST(NatReplication, EndsReachTheStandbyWhichAgesNothingItself) {
+  Alone active, standby;
+  active.engine.record_changes(true);
+  standby.engine.set_standby(true);
+  Bytes query = udp("10.0.0.3", 5353, "203.0.113.53", 53);
+  ASSERT_EQ(active.run(query, Direction::outbound, who(8)), waygate::nat::Verdict::pass);
+  for (auto& c : active.changes()) ASSERT_TRUE(standby.engine.adopt(c.state));
+  standby.engine.set_clock(10min, std::chrono::system_clock::now());
+  for (unsigned i = 0; i <= waygate::nat::Engine::kSweepsPerPass; ++i) standby.engine.sweep();
+  EXPECT_EQ(standby.engine.session_count(), 1u);  // only the active says when it ends
+  active.engine.set_clock(10min, std::chrono::system_clock::now());
+  for (unsigned i = 0; i <= waygate::nat::Engine::kSweepsPerPass; ++i) active.engine.sweep();
+  auto changes = active.changes();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_FALSE(changes[0].up);
+  standby.engine.forget(changes[0].state);
+  EXPECT_EQ(standby.engine.session_count(), 0u);
+  EXPECT_EQ(standby.engine.mapping_count(), 0u);
+  std::size_t logged = 0;
+  standby.engine.drain_events([&](const waygate::nat::SessionEvent&) { ++logged; });
+  EXPECT_EQ(logged, 0u);  // the active's NAT log has them
+}
+
+TEST(NatReplication, ASnapshotAfterAGapDropsWhatEndedMeanwhile) {
+  Alone active, standby;
+  active.engine.record_changes(true);
+  standby.engine.set_standby(true);
+  for (std::uint16_t port : {1000, 1001, 1002}) {
+    Bytes p = udp("10.0.0.2", port, "203.0.113.53", 53);
+    ASSERT_EQ(active.run(p, Direction::outbound, who(1)), waygate::nat::Verdict::pass);
+  }
+  for (auto& c : active.changes()) ASSERT_TRUE(standby.engine.adopt(c.state));
+  // Two end on the active and the standby misses it: the whole table again.
+  std::vector<waygate::nat::SessionState> all;
+  active.engine.each_session([&](const waygate::nat::SessionState& s) { all.push_back(s); });
+  ASSERT_EQ(all.size(), 3u);
+  for (std::size_t i = 0; i < 2; ++i) active.engine.forget(all[i]);
+  standby.engine.begin_snapshot();
+  active.engine.each_session([&](const waygate::nat::SessionState& s) { EXPECT_TRUE(standby.engine.adopt(s)); });
+  standby.engine.end_snapshot();
+  std::vector<waygate::nat::SessionState> held;
+  standby.engine.each_session([&](const waygate::nat::SessionState& s) { held.push_back(s); });
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0], all[2]);
+}
+
+TEST(NatReplication, WhatCannotBeHeldIsRefusedAndChangesNothing) {
+  Alone active, standby;
+  active.engine.record_changes(true);
+  Bytes p = udp("10.0.0.2", 1000, "203.0.113.53", 53);
+  ASSERT_EQ(active.run(p, Direction::outbound, who(1)), waygate::nat::Verdict::pass);
+  const waygate::nat::SessionState s = active.changes().at(0).state;
+  // The standby's own session holds that port (for another identity, in its block).
+  Bytes own = udp("10.0.0.9", s.outside_port, "203.0.113.7", 7);
+  ASSERT_EQ(standby.run(own, Direction::outbound, who(2)), waygate::nat::Verdict::pass);
+  ASSERT_EQ(get16(own, 20), s.outside_port);
+  EXPECT_FALSE(standby.engine.adopt(s));  // the port is another mapping's
+  auto next = s;
+  next.outside_port = static_cast<std::uint16_t>(s.outside_port + 1);
+  EXPECT_FALSE(standby.engine.adopt(next));  // a free port, but of identity 2's block
+  auto elsewhere = s;
+  elsewhere.socket = 9;
+  EXPECT_FALSE(standby.engine.adopt(elsewhere));  // no such socket
+  auto outside = s;
+  outside.outside_port = 30000;
+  EXPECT_FALSE(standby.engine.adopt(outside));  // beyond the socket's ports
+  EXPECT_EQ(standby.engine.session_count(), 1u);
+  auto far = s;
+  far.outside_port = 20500;  // a block nobody holds: taken for identity 1
+  EXPECT_TRUE(standby.engine.adopt(far));
+  EXPECT_EQ(standby.engine.session_count(), 2u);
+}
+
+TEST(NatReplication, AFullRingLosesChangesAndSaysSo) {
+  Alone active(8192);
+  active.engine.record_changes(true);
+  EXPECT_FALSE(active.engine.changes_lost());
+  for (std::uint32_t i = 0; i <= waygate::nat::Engine::kChangeRing; ++i) {
+    Bytes p = udp("10.0.0.2", static_cast<std::uint16_t>(1000 + i % 50), "203.0.113.53", static_cast<std::uint16_t>(1 + i / 50));
+    ASSERT_EQ(active.run(p, Direction::outbound, who(1)), waygate::nat::Verdict::pass);
+  }
+  EXPECT_TRUE(active.engine.changes_lost());
+  EXPECT_FALSE(active.engine.changes_lost());  // said once
+  EXPECT_EQ(active.changes().size(), waygate::nat::Engine::kChangeRing);
+}
+
 }  // namespace

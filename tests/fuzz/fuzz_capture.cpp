@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static waygate::Pool pool(64, 2048, 128);
   waygate::Watch watch;
   const waygate::Directory directory;
-  const std::vector<std::string> stages{"tunnel", "policy", "nat"};
+  const std::vector<waygate::StageName> stages{{"tunnel", "wireguard"}, {"policy", "policy"}, {"nat", "nat"}};
   std::size_t at = 0;
   while (at + 2 <= size) {
     const std::uint8_t control = data[at], length = data[at + 1];
@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto d = control & 8 ? waygate::Direction::outbound : waygate::Direction::inbound;
       waygate::Burst burst(d), passed(d), replies(waygate::opposite(d)), none(d);
       burst.push(p);
-      watch.taps.offer(stages[control % 3], burst);
+      watch.taps.offer(stages[control % 3].name, burst);
       // In at the edge, through policy, then passed on, replied, taken or dropped at nat.
       watch.tracer.received(0, burst);
       watch.tracer.entering(1, burst);

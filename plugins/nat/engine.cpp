@@ -721,8 +721,18 @@ SessionState Engine::state_of(std::uint32_t s) const {
 }
 
 void Engine::each_session(const std::function<void(const SessionState&)>& f) const {
-  for (std::uint32_t s = 0; s < session_high_; ++s)
-    if (sessions_[s].mapping != kNone) f(state_of(s));
+  each_session_from(0, session_high_, f);
+}
+
+std::uint32_t Engine::each_session_from(std::uint32_t from, std::size_t most,
+                                        const std::function<void(const SessionState&)>& f) const {
+  std::uint32_t s = from;
+  for (; s < session_high_ && most > 0; ++s)
+    if (sessions_[s].mapping != kNone) {
+      f(state_of(s));
+      --most;
+    }
+  return s < session_high_ ? s : kNone;
 }
 
 void Engine::change(bool up, std::uint32_t s) {

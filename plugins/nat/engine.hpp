@@ -271,8 +271,11 @@ class Engine {
   // Whether changes were lost to a full ring since the last call: the standby then needs the
   // whole table again.
   bool changes_lost() { return std::exchange(changes_lost_, false); }
-  // Every live session, for that whole table.
+  // Every live session, for that whole table; or a slice of it: up to `most` from table slot
+  // `from` on, returning where the next slice begins (kNone: none is left).
   void each_session(const std::function<void(const SessionState&)>& f) const;
+  std::uint32_t each_session_from(std::uint32_t from, std::size_t most,
+                                  const std::function<void(const SessionState&)>& f) const;
   // The standby's side. adopt(): the active's session, made or changed; false, and nothing
   // changed, when it cannot be held (an unknown socket, its outside port held by another mapping
   // or its block by another identity, a full table). forget(): the active's session gone. Neither

@@ -7,11 +7,14 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <cstring>
 #include <random>
 
 #include "engine.hpp"
 #include "nat_log.hpp"
+#include "pair_link.hpp"
 #include "waygate/journal.hpp"
 #include "waygate/net/prefix.hpp"
 #include "waygate/metric_names.hpp"
@@ -136,7 +139,8 @@ std::uint64_t random_seed() {
 
 class NatStage final : public Plugin {
  public:
-  explicit NatStage(Context& ctx) : ctx_(ctx), engine_(bind(ctx), random_seed()), log_(ctx, "log") {
+  explicit NatStage(Context& ctx)
+      : ctx_(ctx), engine_(bind(ctx), random_seed()), log_(ctx, "log"), standby_(ctx.drop_reason("standby")) {
     for (std::size_t r = 1; r < drops_.size(); ++r) drops_[r] = ctx.drop_reason(reason_name(static_cast<Reason>(r)));
   }
 
@@ -146,12 +150,19 @@ class NatStage final : public Plugin {
                     static_cast<std::uint64_t>(c.integer("log_max_size", 100 << 20, 4096, std::int64_t{1} << 40)),
                     static_cast<unsigned>(c.integer("log_keep", 5, 1, 20))};
     if (running_ && log.path != log_settings_.path) c.fail("log", "changing the NAT log needs a restart");
+    std::optional<PairSettings> pair;
+    if (c.has("pair")) pair = read_pair(c.table("pair"));
+    if (running_ && (pair.has_value() != (pair_ != nullptr) ||
+                     (pair && (pair->listen_text != pair_->settings().listen_text || pair->peer_text != pair_->settings().peer_text ||
+                               pair->key != pair_->settings().key))))
+      c.fail("pair", "changing [stage.pair] needs a restart (its role follows keepalived, through the admin API)");
     std::vector<std::pair<std::uint32_t, Gauge>> per_socket;
     for (auto& so : next.sockets) {
       std::string name = so.name.empty() ? std::to_string(so.id) : so.name;
       per_socket.emplace_back(so.id, ctx_.gauge(metric::kSocketSessions, "Live NAT sessions of a socket", {{"socket", name}}));
     }
     if (auto error = engine_.configure(std::move(next))) c.fail(error->key, error->message);
+    if (pair && !running_) pair_ = std::make_unique<PairLink>(ctx_, engine_, std::move(*pair));
     log_settings_ = log;
     directory_ = ctx_.directory();
     for (auto& [id, gauge] : socket_sessions_) gauge.set(0);  // a socket gone has none
@@ -167,9 +178,11 @@ class NatStage final : public Plugin {
       timer_armed_ = true;
     }
     timer_.arm_in(kTick);
+    if (pair_) pair_->start();
   }
 
   void stop() override {
+    if (pair_) pair_->stop();
     timer_.cancel();
     drain_log();
     log_.close();
@@ -178,11 +191,16 @@ class NatStage final : public Plugin {
 
   void on_io(const Completion& c, Output&) override {
     if (log_.owns(c)) log_.done(c);
+    else if (pair_ && pair_->owns(c)) pair_->done(c);
     else ctx_.pool().free(c.packet);
   }
 
   void process(Burst& burst, Output& out) override {
     engine_.set_clock(ctx_.now(), ctx_.wall());
+    if (pair_ && !pair_->active()) {  // a standby holds the table and forwards nothing
+      for (Packet* p : burst) out.drop(p, standby_);
+      return;
+    }
     const Direction d = burst.direction();
     for (Packet* p : burst) {
       const Result r = engine_.process(*p, d);
@@ -198,6 +216,7 @@ class NatStage final : public Plugin {
       }
     }
     drain_log();
+    if (pair_) pair_->flush();
   }
 
  private:
@@ -246,6 +265,8 @@ class NatStage final : public Plugin {
   std::string line_;  // reused: formatting a session allocates nothing once it has grown
   std::shared_ptr<const Directory> directory_;
   std::vector<std::pair<std::uint32_t, Gauge>> socket_sessions_;  // by socket id
+  Drop standby_;
+  std::unique_ptr<PairLink> pair_;  // with [stage.pair]: one of a connector pair
   bool running_ = false;
 };
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <system_error>
 
@@ -126,9 +127,11 @@ void Device::clear_sessions(Peer& p) {
 void Device::update(Settings next) {
   if (next.private_key != settings_.private_key)
     throw std::invalid_argument("changing the private key of a running wireguard edge needs a restart");
-  if (next.listen_port != settings_.listen_port || next.netns != settings_.netns ||
+  if (next.listen_port != settings_.listen_port || next.netns != settings_.netns || next.listen4 != settings_.listen4 ||
+      next.listen6 != settings_.listen6 ||
       next.udp_offload != settings_.udp_offload)
-    throw std::invalid_argument("changing listen_port, netns or udp_offload of a running wireguard edge needs a restart");
+    throw std::invalid_argument(
+        "changing listen_port, listen_address, netns or udp_offload of a running wireguard edge needs a restart");
   // Peers whose key stays keep their sessions and endpoint; the rest come and go.
   std::vector<PeerSettings> incoming = next.peers;
   for (auto& slot : peers_) {
@@ -195,16 +198,24 @@ void Device::open_sockets() {
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
     Endpoint bind_to;
+    const std::optional<net::Address>& listen = family == AF_INET ? settings_.listen4 : settings_.listen6;
     if (family == AF_INET) {
       bind_to.addr.v4.sin_family = AF_INET;
       bind_to.addr.v4.sin_port = htons(port_ != 0 ? port_ : static_cast<std::uint16_t>(settings_.listen_port));
+      if (listen) std::memcpy(&bind_to.addr.v4.sin_addr, listen->bytes().data(), 4);
       bind_to.len = sizeof(sockaddr_in);
     } else {
       bind_to.addr.v6.sin6_family = AF_INET6;
       bind_to.addr.v6.sin6_addr = in6addr_any;
+      if (listen) std::memcpy(&bind_to.addr.v6.sin6_addr, listen->bytes().data(), 16);
       bind_to.addr.v6.sin6_port = htons(port_);
       bind_to.len = sizeof(sockaddr_in6);
     }
+    // A floating address (a pair's, under keepalived) is bound before it is here: the standby
+    // listens on it from the start and answers from it once keepalived moves it over.
+    if (listen)
+      ::setsockopt(fd, family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, family == AF_INET ? IP_FREEBIND : IPV6_FREEBIND,
+                   &one, sizeof one);
     if (::bind(fd, &bind_to.addr.sa, bind_to.len) < 0) {
       int err = errno;
       ::close(fd);

@@ -39,6 +39,13 @@ Settings Settings::read(const Config& c, const Directory& directory) {
     c.fail("private_key_file", e.what());
   }
   s.listen_port = static_cast<int>(c.integer("listen_port", 0, 0, 65535));
+  for (const std::string& text : c.strings("listen_address")) {
+    const auto a = net::parse_address(text);
+    if (!a) c.fail("listen_address", "'" + text + "' is not an IP address");
+    auto& slot = a->is_v4() ? s.listen4 : s.listen6;
+    if (slot) c.fail("listen_address", "one address per IP version");
+    slot = a;
+  }
   s.netns = c.string("netns", "");
   // The host:port clients dial: `waygate peer config` writes it for stock clients, and the
   // tunnel_info metric says it (with the public key) for the connector's registration in etcd.

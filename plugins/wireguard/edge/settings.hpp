@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ struct Settings {
   Key private_key{};
   std::string private_key_file;
   int listen_port = 0;  // 0: the kernel picks one
+  // The addresses to listen on, one per family at most (none: every address of the host). A
+  // connector pair's floating address under keepalived: bound whether or not it is here yet, and
+  // the source of every datagram sent, so clients keep dialling it.
+  std::optional<net::Address> listen4, listen6;
   std::string public_endpoint;  // host:port as clients dial it ("" if not said)
   std::string netns;
   int mtu = 1420;       // inner packets are padded up to this

@@ -124,6 +124,20 @@ TEST(WireGuardEdge, HandshakeThenTransportBothWays) {
 
 // Once a session exists, a burst's datagrams to one peer go as trains (UDP GSO): a shorter
 // datagram ends one, and every inner packet still arrives, in order. Without udp_offload, none.
+// A pair's floating address: bound before the host has it (a standby's), and the source of what
+// the edge sends (the other end learns it as the endpoint, and keeps dialling it).
+TEST(WireGuardEdge, ListenAddressIsBoundAheadAndIsTheSourceOfWhatItSends) {
+  auto absent = edge(waygate::wg::generate_private_key(), "listen_port = 0\nlisten_address = [\"192.0.2.77\"]\n");
+  EXPECT_NO_THROW(absent->start());  // 192.0.2.77 is nowhere on this host
+  absent->stop();
+
+  Pair pair("listen_address = [\"127.0.0.7\"]");
+  pair.a->push(Direction::outbound, ipv4(1, 2, 0x11));
+  pair.exchange([&] { return !pair.b->take(Direction::inbound).empty(); });
+  const std::string peers = pair.b->request(waygate::Listener::admin, "GET", "/v1/peers").body;
+  EXPECT_NE(peers.find(fmt::format("\"endpoint\":\"127.0.0.7:{}\"", pair.a_port)), std::string::npos) << peers;
+}
+
 TEST(WireGuardEdge, ABurstToOnePeerLeavesInTrains) {
   for (bool offload : {true, false}) {
     Pair pair(offload ? "" : "udp_offload = false");

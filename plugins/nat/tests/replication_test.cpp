@@ -195,15 +195,19 @@ TEST(NatReplicationLink, TwoEnginesStayAlikeThroughALossAndASnapshot) {
     return all;
   };
 
+  auto snapshot = [&] {  // what the active sends when asked
+    std::vector<nat::SessionChange> all;
+    active.engine.each_session([&](const nat::SessionState& s) { all.push_back({true, s}); });
+    send(nat::Kind::snapshot_begin, {});
+    send(nat::Kind::snapshot_part, all);
+    send(nat::Kind::snapshot_end, {});
+  };
+
   burst(1000, 30);  // the standby is new: it asks, and the whole table comes
   deliver();
   ASSERT_TRUE(asked);
   asked = false;
-  std::vector<nat::SessionChange> all;
-  active.engine.each_session([&](const nat::SessionState& s) { all.push_back({true, s}); });
-  send(nat::Kind::snapshot_begin, {});
-  send(nat::Kind::snapshot_part, all);
-  send(nat::Kind::snapshot_end, {});
+  snapshot();
   deliver();
   EXPECT_FALSE(replica.behind());
   EXPECT_EQ(table(standby.engine), table(active.engine));
@@ -220,11 +224,7 @@ TEST(NatReplicationLink, TwoEnginesStayAlikeThroughALossAndASnapshot) {
   deliver();
   ASSERT_TRUE(asked);
   EXPECT_TRUE(replica.behind());
-  all.clear();
-  active.engine.each_session([&](const nat::SessionState& s) { all.push_back({true, s}); });
-  send(nat::Kind::snapshot_begin, {});
-  send(nat::Kind::snapshot_part, all);
-  send(nat::Kind::snapshot_end, {});
+  snapshot();
   deliver();
   EXPECT_FALSE(replica.behind());
   EXPECT_EQ(table(standby.engine).size(), 30u - 10 + 10 + 5 + 5);

@@ -14,6 +14,7 @@ PACKAGES=(
   nftables ethtool iproute2 iputils-ping wireguard-go wireguard-tools iperf3 curl python3 bc
   tcpdump  # reads what `waygate capture` writes, in its test
   etcd-server etcd-client  # the directory's store, for the namespace tests
+  keepalived  # a connector pair's floating addresses (VRRP), for the failover test
   chromium  # the portal's browser test (driven by playwright-core from npm)
 )
 

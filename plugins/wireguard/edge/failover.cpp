@@ -3,7 +3,8 @@
 // (their sessions kept warm by persistent keepalives). A peer that data went to and that has said
 // nothing since, for failover_after, is asked for a handshake; one that answers nothing, not even
 // that, for twice as long has its prefixes moved to the next of its group. Nothing moves back by
-// itself: a peer that returns stands by until its turn comes again or an operator picks it.
+// itself: a peer that returns stands by until its turn comes again or an operator picks it. A peer
+// with no group is asked for a handshake each failover_after for as long as it stays silent.
 #include <algorithm>
 
 #include <boost/json.hpp>
@@ -52,7 +53,13 @@ void Device::check_silence(Peer& p) {
     return;
   }
   const std::vector<Peer*> group = group_of(p);
-  if (group.empty()) return;
+  if (group.empty()) {
+    // No other to move to: one endpoint that may float to another connector (a pair under
+    // keepalived). Asked again each failover_after, not at the protocol's 5 s, until it answers.
+    if (ctx_.now() - p.initiation_sent >= settings_.failover_after) initiate(p, true);
+    p.failover.arm_at(ctx_.now() + settings_.failover_after);
+    return;
+  }
   const auto at = std::find(group.begin(), group.end(), &p);
   fail_over(p, **(at + 1 == group.end() ? group.begin() : at + 1), "silent");
 }

@@ -554,6 +554,23 @@ TEST(WireGuardEdge, ConfigErrorsNameTheKey) {
 // failover_after: a client's two connectors claim the same prefixes; the first listed carries
 // them. When it falls silent, it is asked for a handshake: answered, nothing moves; unanswered, its
 // traffic moves to the other, which gets it from then on. A PUT on /v1/peers moves it back.
+// A lone peer whose endpoint may float to another connector (a pair under keepalived): silent
+// past failover_after, it is asked for a handshake each failover_after, not at the protocol's 5 s.
+TEST(WireGuardEdge, ALoneSilentPeerIsAskedForAHandshakeEachFailoverAfter) {
+  Pair pair("failover_after = \"1s\"");
+  pair.a->push(Direction::outbound, ipv4(1, 2, 1));
+  pair.exchange([&] { return !pair.b->take(Direction::inbound).empty(); });
+  const std::int64_t before = pair.a->counter("handshake_initiations_sent_total");
+  pair.b->stop();  // the connector behind the endpoint is gone
+  for (int s = 0; s < 8; ++s) {  // a packet every 500 ms for 4 s, none answered
+    pair.a->push(Direction::outbound, ipv4(1, 2, 2));
+    pair.a->poll(5ms);
+    pair.a->advance(500ms);
+  }
+  // Asked at 1 s of silence, then each second: 3 or 4 in 4 s (the protocol's own retry: none yet).
+  EXPECT_GE(pair.a->counter("handshake_initiations_sent_total") - before, 3);
+}
+
 TEST(WireGuardEdge, PeersSharingPrefixesTakeOverFromASilentOne) {
   const waygate::wg::Key client = waygate::wg::generate_private_key(), c1 = waygate::wg::generate_private_key(),
                          c2 = waygate::wg::generate_private_key();

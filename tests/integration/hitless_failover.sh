@@ -7,7 +7,8 @@
 # on /healthz failing) moves both addresses; the new active, told by keepalived's notify script,
 # translates the same connections through the same address and port: both go on, the outside
 # host sees one connection each, from 10.97.0.100, and the pause is printed. The old active comes
-# back as standby, without taking the addresses back, and catches up.
+# back as standby, without taking the addresses back, and catches up. The replication link cut,
+# both keep their roles and the standby's doctor says it is cut off; mended, it catches up.
 #   client C --- switch (bridges bi, bo) --- S1, S2 --- outside host O
 # ctest-timeout: 180
 source "$(dirname "$0")/lib.sh"
@@ -68,6 +69,7 @@ identities = true
 [[stage]]
 name = "policy"
 plugin = "policy"
+audit_log = "$WORK/audit-$1.log"
 [[stage]]
 name = "nat"
 plugin = "nat"
@@ -218,6 +220,7 @@ holds "$S2" || fail "S2 does not hold the floating addresses: $(ip -n "$S2" addr
 grep -q '^10.97.0.100 - - .*"GET /big' "$WORK/http.log" || fail "the download came from: $(cat "$WORK/http.log")"
 python3 -c "import sys; sys.exit(0 if float('$pause') < 5 else 1)" || fail "the pause was $pause s"
 grep -q "pair: active ([0-9]* sessions taken over)" "$WORK/s2.log" || fail "S2's log: $(grep pair "$WORK/s2.log")"
+grep -q '"event":"granted","identity":"laptop"' "$WORK/audit-10.96.0.12.log" || fail "S2 did not audit laptop's access: $(cat "$WORK/audit-10.96.0.12.log" 2>&1)"
 pass "the active killed: both connections went on through S2 from $(cat "$WORK/echo.log"), the echo's longest pause $pause s ($echoes echoes), the 8 MB download whole"
 echo "PAUSE interactive session through a failover with Waygate's tunnel: $pause s"
 
@@ -227,3 +230,24 @@ level() { [[ $(field "$S1" role) == standby && $(field "$S1" behind) == False &&
 wait_for 15 level || fail "the old active did not catch up: S1 $(pair "$S1"), S2 $(pair "$S2")"
 holds "$S1" && fail "the old active took the addresses back"
 pass "the old active is back as standby, level with S2 ($(field "$S1" sessions) sessions), the addresses stay with S2"
+
+# The replication link cut: both keep their roles and the traffic flows; the standby says it no
+# longer hears the active. Mended, it catches up by itself.
+ip netns exec "$S1" nft -f - <<NFT
+table inet cut$RUN_ID {
+  chain input { type filter hook input priority 0; udp dport 5405 drop; }
+}
+NFT
+ip netns exec "$C" python3 -c '
+import socket
+s = socket.create_connection(("10.97.0.2", 7), timeout=5)
+for _ in range(5): s.sendall(b"x"); s.recv(1)' || fail "traffic stopped with the link cut"
+doctor() { ip netns exec "$1" "$WAYGATE" doctor -c "$WORK/$2.toml" --wait 0.2 2>&1 | grep "pair:" || true; }
+silent() { [[ $(doctor "$S1" s1) == "FAIL pair: standby of 10.96.0.12:5405"*"heard "* ]]; }
+wait_for 10 silent || fail "the standby did not say it is cut off: $(doctor "$S1" s1)"
+[[ $(field "$S1" role) == standby && $(field "$S2" role) == active ]] || fail "roles changed with the link cut"
+holds "$S2" || fail "S2 lost the addresses with the link cut"
+pass "the link cut: roles and traffic stay; the standby's doctor says $(doctor "$S1" s1)"
+ip netns exec "$S1" nft delete table inet "cut$RUN_ID"
+wait_for 15 level || fail "the standby did not catch up after the link came back: S1 $(pair "$S1"), S2 $(pair "$S2")"
+pass "the link mended: the standby is level again ($(field "$S1" sessions) sessions), $(doctor "$S1" s1)"

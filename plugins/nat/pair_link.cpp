@@ -124,9 +124,7 @@ void PairLink::send(Kind kind, const SessionChange* records, std::size_t count) 
     ++sequence_;
     return;
   }
-  Datagram d{kind, epoch_, ++sequence_, {}};
-  d.records.assign(records, records + count);
-  const std::size_t n = seal(settings_.key, d, p->writable());
+  const std::size_t n = seal(settings_.key, Header{kind, epoch_, ++sequence_}, {records, count}, p->writable());
   p->resize(n);
   p->meta.endpoint = settings_.peer;
   ctx_.io().send(fd_, p, kTag | 1);

@@ -49,19 +49,20 @@ void ready() {
 
 }  // namespace
 
-std::size_t seal(const ReplicationKey& key, const Datagram& d, std::span<std::uint8_t> out) {
-  const std::size_t plain = kHeader + d.records.size() * kRecordBytes;
-  if (d.records.size() > kRecordsPerDatagram || out.size() < kNonce + kMac + plain) return 0;
+std::size_t seal(const ReplicationKey& key, const Header& h, std::span<const SessionChange> records,
+                 std::span<std::uint8_t> out) {
+  const std::size_t plain = kHeader + records.size() * kRecordBytes;
+  if (records.size() > kRecordsPerDatagram || out.size() < kNonce + kMac + plain) return 0;
   ready();
   std::array<std::uint8_t, kMaxDatagram> text;
   Writer w{text.data()};
   for (std::uint8_t b : kMagic) w.u8(b);
   w.u8(kVersion);
-  w.u8(static_cast<std::uint8_t>(d.kind));
-  w.u64(d.epoch);
-  w.u64(d.sequence);
-  w.u16(static_cast<std::uint16_t>(d.records.size()));
-  for (const SessionChange& c : d.records) {
+  w.u8(static_cast<std::uint8_t>(h.kind));
+  w.u64(h.epoch);
+  w.u64(h.sequence);
+  w.u16(static_cast<std::uint16_t>(records.size()));
+  for (const SessionChange& c : records) {
     const SessionState& s = c.state;
     w.u8(c.up ? 1 : 0);
     w.u8(s.version);

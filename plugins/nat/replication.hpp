@@ -35,10 +35,14 @@ enum class Kind : std::uint8_t {
   ask_snapshot = 6,    // standby -> active: send the whole table
 };
 
-struct Datagram {
+struct Header {
   Kind kind = Kind::changes;
   std::uint64_t epoch = 0;
   std::uint64_t sequence = 0;
+};
+
+// What open() found in a datagram.
+struct Datagram : Header {
   std::vector<SessionChange> records;
 };
 
@@ -47,8 +51,10 @@ inline constexpr std::size_t kOverheadBytes = 24 + 16 + 4 + 1 + 1 + 8 + 8 + 2;  
 inline constexpr std::size_t kMaxDatagram = 1400;  // below any path's MTU between the pair
 inline constexpr std::size_t kRecordsPerDatagram = (kMaxDatagram - kOverheadBytes) / kRecordBytes;
 
-// Seals `d` (at most kRecordsPerDatagram records) into `out`; returns its length.
-std::size_t seal(const ReplicationKey& key, const Datagram& d, std::span<std::uint8_t> out);
+// Seals the header and `records` (at most kRecordsPerDatagram) into `out`; returns its length (0:
+// too many records, or `out` too small). Allocates nothing: the active does it after each burst.
+std::size_t seal(const ReplicationKey& key, const Header& h, std::span<const SessionChange> records,
+                 std::span<std::uint8_t> out);
 // Opens a datagram; nullopt when it does not open with the key or is not well formed.
 std::optional<Datagram> open(const ReplicationKey& key, std::span<const std::uint8_t> bytes);
 

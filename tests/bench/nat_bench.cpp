@@ -152,13 +152,14 @@ void BM_SessionCreation(benchmark::State& state) {
   std::uint32_t n = 0;
   std::array<std::uint8_t, 40> p;
   std::array<std::uint8_t, waygate::nat::kMaxDatagram> wire;
-  waygate::nat::Datagram d;
-  d.records.reserve(waygate::nat::kRecordsPerDatagram);
+  std::vector<waygate::nat::SessionChange> records;
+  records.reserve(waygate::nat::kRecordsPerDatagram);
+  waygate::nat::Header header;
   std::uint64_t bytes = 0;
   auto send = [&] {
-    d.sequence++;
-    bytes += waygate::nat::seal(key, d, wire);
-    d.records.clear();
+    header.sequence++;
+    bytes += waygate::nat::seal(key, header, records, wire);
+    records.clear();
   };
   for (auto _ : state) {
     if (n == kSessions) {
@@ -177,10 +178,10 @@ void BM_SessionCreation(benchmark::State& state) {
     benchmark::DoNotOptimize(r);
     if (replicated && n % 64 == 0) {
       e->drain_changes([&](const waygate::nat::SessionChange& c) {
-        d.records.push_back(c);
-        if (d.records.size() == waygate::nat::kRecordsPerDatagram) send();
+        records.push_back(c);
+        if (records.size() == waygate::nat::kRecordsPerDatagram) send();
       });
-      if (!d.records.empty()) send();
+      if (!records.empty()) send();
     }
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));

@@ -42,7 +42,10 @@ nat::ReplicationKey key(std::uint8_t fill) {
 }
 
 nat::Datagram datagram(nat::Kind kind, std::uint64_t epoch, std::uint64_t sequence, std::size_t records = 0) {
-  nat::Datagram d{kind, epoch, sequence, {}};
+  nat::Datagram d;
+  d.kind = kind;
+  d.epoch = epoch;
+  d.sequence = sequence;
   for (std::size_t i = 0; i < records; ++i) d.records.push_back(session(static_cast<std::uint16_t>(1000 + i)));
   return d;
 }
@@ -54,7 +57,7 @@ TEST(NatReplicationLink, ADatagramOpensWithItsKeyOnlyAndWhole) {
   d.records[2].state.version = 6;
   d.records[2].state.inside = net::Address::v6(std::array<std::uint8_t, 16>{0xfd, 0x64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2});
   d.records[2].state.remote = net::Address::v6(std::array<std::uint8_t, 16>{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9});
-  const std::size_t n = nat::seal(key(1), d, buf);
+  const std::size_t n = nat::seal(key(1), d, d.records, buf);
   ASSERT_EQ(n, nat::kOverheadBytes + 3 * nat::kRecordBytes);
   const auto opened = nat::open(key(1), {buf.data(), n});
   ASSERT_TRUE(opened);
@@ -76,17 +79,19 @@ TEST(NatReplicationLink, ADatagramOpensWithItsKeyOnlyAndWhole) {
   EXPECT_FALSE(nat::open(key(1), {buf.data(), 10}));
   // Sealed twice, never the same bytes: a nonce each.
   std::array<std::uint8_t, nat::kMaxDatagram> again;
-  ASSERT_EQ(nat::seal(key(1), d, again), n);
+  ASSERT_EQ(nat::seal(key(1), d, d.records, again), n);
   EXPECT_NE(std::memcmp(buf.data(), again.data(), n), 0);
 }
 
 TEST(NatReplicationLink, AFullDatagramFitsItsLimit) {
   std::array<std::uint8_t, nat::kMaxDatagram> buf;
   EXPECT_EQ(nat::kRecordsPerDatagram, 24u);
-  const std::size_t n = nat::seal(key(1), datagram(nat::Kind::changes, 1, 1, nat::kRecordsPerDatagram), buf);
+  const nat::Datagram full = datagram(nat::Kind::changes, 1, 1, nat::kRecordsPerDatagram);
+  const std::size_t n = nat::seal(key(1), full, full.records, buf);
   EXPECT_GT(n, 0u);
   EXPECT_LE(n, nat::kMaxDatagram);
-  EXPECT_EQ(nat::seal(key(1), datagram(nat::Kind::changes, 1, 1, nat::kRecordsPerDatagram + 1), buf), 0u);
+  const nat::Datagram over = datagram(nat::Kind::changes, 1, 1, nat::kRecordsPerDatagram + 1);
+  EXPECT_EQ(nat::seal(key(1), over, over.records, buf), 0u);
 }
 
 TEST(NatReplicationLink, TheStandbyFollowsTheSequenceAndAsksAfterAGap) {
@@ -142,10 +147,9 @@ TEST(NatReplicationLink, TwoEnginesStayAlikeThroughALossAndASnapshot) {
   std::vector<std::vector<std::uint8_t>> wire;
   auto send = [&](nat::Kind kind, std::vector<nat::SessionChange> records) {
     for (std::size_t at = 0; at == 0 || at < records.size(); at += nat::kRecordsPerDatagram) {
-      nat::Datagram d{kind, epoch, ++sequence, {}};
-      for (std::size_t i = at; i < std::min(records.size(), at + nat::kRecordsPerDatagram); ++i) d.records.push_back(records[i]);
+      const std::size_t n = std::min(records.size() - std::min(at, records.size()), nat::kRecordsPerDatagram);
       std::vector<std::uint8_t> bytes(nat::kMaxDatagram);
-      bytes.resize(nat::seal(k, d, bytes));
+      bytes.resize(nat::seal(k, nat::Header{kind, epoch, ++sequence}, std::span(records).subspan(at, n), bytes));
       wire.push_back(std::move(bytes));
     }
   };

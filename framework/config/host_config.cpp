@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/capability.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -22,6 +23,14 @@ bool valid_name(std::string_view s) {
   return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
   });
+}
+
+// The machine's host name, up to its first dot: a connector's name when its file gives none.
+std::string machine_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "connector";
+  const std::string text(name);
+  return text.substr(0, text.find('.'));
 }
 
 // The port of a listener address ("10.64.0.1:80", "[fd64::1]:80"); 0 if it has none.
@@ -124,7 +133,12 @@ HostConfig build(Config root, const std::string& origin) {
     out.audit_log = host.string("audit_log", "");
     if (!out.audit_log.empty() && !std::filesystem::path(out.audit_log).is_absolute())
       out.audit_log = (base / out.audit_log).lexically_normal().string();
+    if (host.has("connector")) {
+      out.connector = host.string("connector");
+      if (!valid_name(out.connector)) host.fail("connector", "a connector name is 1-32 characters of a-z, 0-9, '-' and '_'");
+    }
   }
+  if (out.connector.empty()) out.connector = machine_name();
 
   std::vector<Config> stages = root.tables("stage");
   out.capabilities = default_capabilities(out, stages);
@@ -174,6 +188,10 @@ HostConfig build(Config root, const std::string& origin) {
     if (!e.prefix.ends_with('/')) e.prefix += '/';
     e.connector = d.string("connector");
     if (!valid_name(e.connector)) d.fail("connector", "a connector name is 1-32 characters of a-z, 0-9, '-' and '_'");
+    if (host_table && host_table->has("connector") && out.connector != e.connector)
+      host_table->fail("connector", "is '" + out.connector + "', but [directory] names this connector '" + e.connector +
+                                        "': one name, kept in [directory]");
+    out.connector = e.connector;
     d.complete();
     for (const char* kind : {"overlay", "identity", "socket", "policy"})
       if (root.has(kind))

@@ -54,6 +54,9 @@ struct HostConfig {
   std::uint64_t capture_packets = 100000;
   // Where each capture and trace started is recorded (a JSON line); "" only logs it.
   std::string audit_log;
+  // This connector's name, in records that say which connector did what (the NAT log): [host]
+  // connector, or [directory] connector with etcd, or the machine's host name.
+  std::string connector;
   // Least privilege, applied once the pipeline runs and read at start only: the user the host
   // becomes ("" stays who started it), and the capabilities it keeps (libcap names such as
   // "cap_net_admin"; every other one is dropped from every set, the bounding set included).

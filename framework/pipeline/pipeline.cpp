@@ -116,6 +116,7 @@ Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResour
         spec.name, MetricNaming{metric_prefix(info.name), "waygate_drops_total", true},
         res.registry, res.worker, res.timers, res.pool, res.io(stage->owner), res.crew, *stage->logger);
     stage->context->set_directory(config.directory);
+    stage->context->set_connector(config.connector);
     stage->context->set_endpoints(&endpoints_);
     into_plugin(spec.name, [&] {
       stage->instance.plugin.reset(info.create(*stage->context));

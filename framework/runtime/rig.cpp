@@ -173,6 +173,7 @@ struct Rig::Impl final : BurstSink {
     context.fake_wall_clock(std::chrono::sys_days{std::chrono::year{2026} / 1 / 1});
     context.set_endpoints(&endpoints);
     context.set_directory(load_directory(options.directory));
+    context.set_connector(options.connector);
   }
 
   static std::shared_ptr<const Directory> load_directory(std::string_view toml) {
@@ -202,6 +203,7 @@ struct Rig::Impl final : BurstSink {
       Scratch scratch;
       StageContext throwaway = scratch.context(options.name);
       throwaway.set_directory(context.directory());
+      throwaway.set_connector(options.connector);
       Config config = Config::parse(toml, "<rig>");
       factory(throwaway)->configure(config);
       config.complete();

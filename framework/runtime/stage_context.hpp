@@ -24,6 +24,8 @@ class StageContext final : public Context {
                TimerQueue& timers, Pool& pool, Io& io, Crew& crew, Logger& logger);
 
   std::string_view name() const override { return name_; }
+  std::string_view connector() const override { return connector_; }
+  void set_connector(std::string name) { connector_ = std::move(name); }
   Counter counter(std::string_view name, std::string_view help, const Labels& labels) override;
   Gauge gauge(std::string_view name, std::string_view help, const Labels& labels) override;
   Drop drop_reason(std::string_view reason) override;
@@ -50,6 +52,7 @@ class StageContext final : public Context {
   std::atomic<std::uint64_t>* slot(std::string_view name, std::string_view help, MetricKind kind,
                                    const Labels& labels);
   std::string name_;
+  std::string connector_ = "rig";
   MetricNaming naming_;
   CounterRegistry& registry_;
   unsigned worker_;

@@ -13,6 +13,7 @@
 #include "tables.hpp"
 #include "waygate/admin_client.hpp"
 #include "waygate/doctor.hpp"
+#include "waygate/metric_names.hpp"
 #include "waygate/net/interfaces.hpp"
 #include "waygate/netns.hpp"
 
@@ -81,10 +82,23 @@ std::vector<Check> checks(const Patient& p) {
       auto address = net::Address::v6(std::span<const std::uint8_t, 16>(a));
       (std::find(present.begin(), present.end(), address) != present.end() ? found : missing).push_back(address.to_string());
     }
-    add("egress address on " + s.interface, missing.empty(),
-        missing.empty() ? fmt::format("{} present", fmt::join(found, ", ")) : fmt::format("{} missing", fmt::join(missing, ", ")),
-        fmt::format("the socket's egress address must be on {}: `ip addr add {} dev {}`, or fix [[socket]] egress",
-                    s.interface, missing.empty() ? "" : missing.front(), s.interface));
+    // One of a connector pair: the standby's floating egress address is the active's to hold.
+    bool standby = false;
+    if (running && !missing.empty()) {
+      try {
+        standby = metric_sum_of(admin_get(p.admin, "/metrics", p.token), metric::kPairStandby) > 0;
+      } catch (const std::exception&) {  // "packets arriving" below reports an API that stopped answering
+      }
+    }
+    if (standby)
+      add("egress address on " + s.interface, true,
+          fmt::format("{} not here: this connector is its pair's standby, and the active holds it (keepalived moves it)",
+                      fmt::join(missing, ", ")));
+    else
+      add("egress address on " + s.interface, missing.empty(),
+          missing.empty() ? fmt::format("{} present", fmt::join(found, ", ")) : fmt::format("{} missing", fmt::join(missing, ", ")),
+          fmt::format("the socket's egress address must be on {}: `ip addr add {} dev {}`, or fix [[socket]] egress",
+                      s.interface, missing.empty() ? "" : missing.front(), s.interface));
     std::string range = read_file("/proc/sys/net/ipv4/ip_local_port_range");
     unsigned low = 0, high = 0;
     std::sscanf(range.c_str(), "%u %u", &low, &high);

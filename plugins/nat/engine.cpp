@@ -572,7 +572,7 @@ std::uint32_t Engine::new_mapping(std::uint16_t si, std::uint8_t fp, const Addre
   return mi;
 }
 
-std::uint32_t Engine::attach(std::uint32_t mi, const Address& rem, std::uint16_t rport, bool logged) {
+std::uint32_t Engine::attach(std::uint32_t mi, const Address& rem, std::uint16_t rport) {
   std::uint32_t s;
   if (session_free_ != kNone) {
     s = session_free_;
@@ -596,16 +596,16 @@ std::uint32_t Engine::attach(std::uint32_t mi, const Address& rem, std::uint16_t
   ++sockets_[m.socket].sessions;
   metrics_.sessions[m.fp % 3].add(1);
   metrics_.created.add();
-  if (logged) event(true, ss);
+  event(true, ss);
   if (recording_) change(true, s);
   return s;
 }
 
-void Engine::remove(std::uint32_t s, bool logged) {
+void Engine::remove(std::uint32_t s) {
   Session& ss = sessions_[s];
   const std::uint32_t mi = ss.mapping;
   Mapping& m = mappings_[mi];
-  if (logged) event(false, ss);
+  event(false, ss);
   if (recording_) change(false, s);
   const Address rem = from_raw(ss.remote, version_of(m.fp));
   const Address in = from_raw(m.inside, version_of(m.fp));
@@ -682,6 +682,7 @@ void Engine::event(bool start, const Session& s) {
   SessionEvent& e = events_[event_head_++ % kEventRing];
   e.wall_ns = wall_ns_;
   e.start = start;
+  e.replicated = standby_;
   e.protocol = proto_of(m.fp);
   e.identity = m.identity;
   e.socket = sockets_[m.socket].cfg.id;
@@ -735,6 +736,27 @@ std::uint32_t Engine::each_session_from(std::uint32_t from, std::size_t most,
   return s < session_high_ ? s : kNone;
 }
 
+std::uint64_t Engine::digest() const {
+  // splitmix64's finalizer over the state's fields, folded one after another; summed, so the
+  // order of the slots does not matter.
+  auto mix = [](std::uint64_t x) {
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  };
+  std::uint64_t sum = 0;
+  each_session([&](const SessionState& st) {
+    std::uint64_t h = mix((std::uint64_t{st.socket} << 32) | (std::uint64_t{st.version} << 24) |
+                          (std::uint64_t{st.protocol} << 16) | (std::uint64_t{st.tcp} << 8));
+    h = mix(h ^ ((std::uint64_t{st.identity} << 32) | st.peer));
+    for (const net::Address* a : {&st.inside, &st.remote})
+      for (std::uint8_t b : a->bytes()) h = mix(h ^ b);
+    h = mix(h ^ ((std::uint64_t{st.inside_port} << 32) | (std::uint64_t{st.remote_port} << 16) | st.outside_port));
+    sum += h;
+  });
+  return sum;
+}
+
 void Engine::change(bool up, std::uint32_t s) {
   // A session made and its state moved by the same packet (a TCP SYN) is one change, not two.
   if (up && change_head_ != change_tail_ && last_changed_ == s && changes_[(change_head_ - 1) % kChangeRing].up) {
@@ -780,7 +802,7 @@ bool Engine::adopt(const SessionState& st) {
     meta.peer = st.peer;
     mi = new_mapping(static_cast<std::uint16_t>(si), fp, st.inside, st.inside_port, meta, st.outside_port);
   }
-  s = attach(mi, st.remote, st.remote_port, /*logged=*/false);
+  s = attach(mi, st.remote, st.remote_port);
   sessions_[s].tcp = st.tcp;
   sessions_[s].seen = 1;
   sessions_[s].expires = now_s_ + static_cast<std::uint32_t>(
@@ -794,7 +816,7 @@ void Engine::forget(const SessionState& st) {
   if (si == kNone || slot < 0) return;
   const std::uint32_t s = find_inside(static_cast<std::uint16_t>(si), fp_of(st.version, slot), st.inside,
                                       st.inside_port, st.remote, st.remote_port);
-  if (s != kNone) remove(s, /*logged=*/false);
+  if (s != kNone) remove(s);
 }
 
 void Engine::begin_snapshot() {
@@ -803,7 +825,7 @@ void Engine::begin_snapshot() {
 
 void Engine::end_snapshot() {
   for (std::uint32_t s = 0; s < session_high_; ++s)
-    if (sessions_[s].mapping != kNone && !sessions_[s].seen) remove(s, /*logged=*/false);
+    if (sessions_[s].mapping != kNone && !sessions_[s].seen) remove(s);
 }
 
 void Engine::set_standby(bool standby) {

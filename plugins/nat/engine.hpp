@@ -123,6 +123,7 @@ struct Result {
 struct SessionEvent {
   std::int64_t wall_ns = 0;  // system_clock, since the Unix epoch
   bool start = true;
+  bool replicated = false;  // held by a pair's standby: the active translated it
   std::uint8_t protocol = 0;
   std::uint32_t identity = kNoId;
   std::uint32_t socket = 0;
@@ -278,8 +279,8 @@ class Engine {
                                   const std::function<void(const SessionState&)>& f) const;
   // The standby's side. adopt(): the active's session, made or changed; false, and nothing
   // changed, when it cannot be held (an unknown socket, its outside port held by another mapping
-  // or its block by another identity, a full table). forget(): the active's session gone. Neither
-  // writes the NAT log: the active did.
+  // or its block by another identity, a full table). forget(): the active's session gone. Both
+  // write the NAT log's events, marked `replicated`: each connector's log answers for the pair.
   bool adopt(const SessionState& s);
   void forget(const SessionState& s);
   // The active's whole table, adopted between these two: what the standby holds and the table
@@ -292,6 +293,10 @@ class Engine {
   bool standby() const { return standby_; }
 
   std::size_t session_count() const { return session_count_; }
+  // A sum over the live sessions of a hash of each one's SessionState: two tables holding the
+  // same sessions (in any slots, with any seeds) have the same digest. For telling a standby
+  // level with its active; it reads the whole table.
+  std::uint64_t digest() const;
   // Live sessions of the socket with this id (0 for none).
   std::size_t socket_sessions(std::uint32_t id) const;
   std::size_t mapping_count() const { return mapping_count_; }
@@ -336,10 +341,10 @@ class Engine {
   std::uint32_t new_mapping(std::uint16_t si, std::uint8_t fp, const net::Address& in, std::uint16_t iport,
                             const Meta& meta, std::uint16_t port);
   void claim_block(std::uint16_t si, std::uint32_t block, std::uint32_t identity);
-  std::uint32_t attach(std::uint32_t mi, const net::Address& rem, std::uint16_t rport, bool logged = true);
+  std::uint32_t attach(std::uint32_t mi, const net::Address& rem, std::uint16_t rport);
   std::uint32_t allocate_port(std::uint16_t si, std::uint8_t fp, std::uint32_t identity, std::uint16_t want);
   void release_port(std::uint16_t si, std::uint8_t fp, std::uint16_t oport);
-  void remove(std::uint32_t s, bool logged = true);
+  void remove(std::uint32_t s);
   void refresh(Session& s, std::uint8_t tcp_flags, bool outbound_dir);
   Duration lifetime(const Session& s) const;  // what a packet passing now would give it
   void event(bool start, const Session& s);

@@ -190,9 +190,15 @@ class NatStage final : public Plugin {
   }
 
   void on_io(const Completion& c, Output&) override {
-    if (log_.owns(c)) log_.done(c);
-    else if (pair_ && pair_->owns(c)) pair_->done(c);
-    else ctx_.pool().free(c.packet);
+    if (log_.owns(c)) {
+      log_.done(c);
+    } else if (pair_ && pair_->owns(c)) {
+      engine_.set_clock(ctx_.now(), ctx_.wall());  // the sessions it brings start (and are logged) now
+      pair_->done(c);
+      drain_log();  // what the standby took from the datagram
+    } else {
+      ctx_.pool().free(c.packet);
+    }
   }
 
   void process(Burst& burst, Output& out) override {
@@ -237,7 +243,7 @@ class NatStage final : public Plugin {
   void drain_log() {
     engine_.drain_events([this](const SessionEvent& e) {
       if (!log_.is_open()) return;
-      format_session(line_, e, *directory_);
+      format_session(line_, e, *directory_, e.replicated && pair_ ? pair_->peer_connector() : ctx_.connector());
       log_.write(line_);
     });
   }

@@ -1,5 +1,6 @@
 #include "nat_log.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "waygate/config.hpp"
 #include "waygate/utc.hpp"
@@ -51,10 +53,11 @@ std::string log_of(const std::string& config) {
 
 }  // namespace
 
-void format_session(std::string& out, const SessionEvent& e, const Directory& d) {
+void format_session(std::string& out, const SessionEvent& e, const Directory& d, std::string_view connector) {
   out.clear();
   auto it = std::back_inserter(out);
-  fmt::format_to(it, R"({{"time":"{}","event":"{}","identity":)", utc_ms(e.wall_ns), e.start ? "start" : "end");
+  fmt::format_to(it, R"({{"time":"{}","event":"{}","connector":"{}","identity":)", utc_ms(e.wall_ns),
+                 e.start ? "start" : "end", connector);
   if (e.identity < d.identities.size()) fmt::format_to(it, "\"{}\"", d.identities[e.identity].name);
   else if (e.identity == kNoId) out += "null";
   else fmt::format_to(it, "{}", e.identity);
@@ -70,12 +73,46 @@ void format_session(std::string& out, const SessionEvent& e, const Directory& d)
   out += "}";
 }
 
+namespace {
+
+// A log's lines about one outside endpoint, oldest first: the file and its rotations FILE.20 ..
+// FILE.1, FILE.
+void read_lines(const std::string& log, const std::string& outside, const std::string& protocol,
+                std::vector<std::pair<std::int64_t, boost::json::object>>& into) {
+  std::vector<std::string> files;
+  for (int i = 20; i >= 1; --i)
+    if (std::filesystem::exists(log + "." + std::to_string(i))) files.push_back(log + "." + std::to_string(i));
+  files.push_back(log);
+  const std::string quoted = "\"" + outside + "\"";
+  for (auto& file : files) {
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error("cannot read " + file);
+    for (std::string text; std::getline(in, text);) {
+      if (text.find(quoted) == std::string::npos) continue;  // cheap filter before parsing
+      std::error_code ec;
+      auto v = boost::json::parse(text, ec);
+      if (ec || !v.is_object()) continue;
+      auto& o = v.as_object();
+      const auto* time = o.if_contains("time");
+      if (!o.contains("outside") || o.at("outside") != outside.c_str() || !o.contains("event") || time == nullptr ||
+          !time->is_string())
+        continue;
+      if (!protocol.empty() && o.at("protocol") != protocol.c_str()) continue;
+      auto t = parse_ns(std::string(time->as_string()));
+      if (t) into.emplace_back(*t, std::move(o));
+    }
+  }
+}
+
+}  // namespace
+
 int nat_lookup_command(int argc, char** argv) {
   CLI::App app{"Who had this public address and port at that time? (from the NAT log)", "nat-lookup"};
-  std::string outside, at, log, config, protocol;
+  std::string outside, at, config, protocol;
+  std::vector<std::string> logs;
   app.add_option("outside", outside, "The public address and port: 198.51.100.1:40001 or [2001:db8::1]:40001")->required();
   app.add_option("--at", at, "The moment: 2026-11-25T10:44:55Z (UTC)")->required();
-  app.add_option("--log", log, "The NAT log file (rotated files FILE.1, FILE.2, ... are read too)");
+  app.add_option("--log", logs, "A NAT log file (rotated files FILE.1, FILE.2, ... are read too); several are read as one");
   app.add_option("-c,--config", config, "Or the connector's config, whose nat stage names the log");
   app.add_option("--protocol", protocol, "Only sessions of this protocol")->check(CLI::IsMember({"tcp", "udp", "icmp"}));
   try {
@@ -84,44 +121,35 @@ int nat_lookup_command(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    if (log.empty() && config.empty()) throw std::runtime_error("name the log with --log FILE or -c CONFIG");
-    if (log.empty()) log = log_of(config);
+    if (logs.empty() && config.empty()) throw std::runtime_error("name the log with --log FILE or -c CONFIG");
+    if (!config.empty()) logs.push_back(log_of(config));
     auto when = parse_ns(at);
     if (!when) throw std::runtime_error("--at '" + at + "': expected a UTC time such as 2026-11-25T10:44:55Z");
-    // Sessions by their inside and outside ends, protocol and remote: start time and end time.
+    std::vector<std::pair<std::int64_t, boost::json::object>> lines;
+    for (const auto& log : logs) read_lines(log, outside, protocol, lines);
+    std::stable_sort(lines.begin(), lines.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    // Sessions by their inside end, remote and protocol: when they started and ended, and the
+    // connectors that translated them. Two logs of a pair say the same session each (one as it
+    // translated, the other as it held it): a start while the session is open, or an end after it
+    // closed, is the other log's word on it.
     struct Seen {
       boost::json::object line;
       std::int64_t start = 0, end = -1;
+      std::vector<std::string> connectors;
     };
     std::vector<Seen> sessions;
-    std::vector<std::string> files;
-    for (int i = 20; i >= 1; --i)  // oldest first
-      if (std::filesystem::exists(log + "." + std::to_string(i))) files.push_back(log + "." + std::to_string(i));
-    files.push_back(log);
-    const std::string quoted = "\"" + outside + "\"";
-    for (auto& file : files) {
-      std::ifstream in(file);
-      if (!in) throw std::runtime_error("cannot read " + file);
-      for (std::string text; std::getline(in, text);) {
-        if (text.find(quoted) == std::string::npos) continue;  // cheap filter before parsing
-        std::error_code ec;
-        auto v = boost::json::parse(text, ec);
-        if (ec || !v.is_object()) continue;
-        auto& o = v.as_object();
-        if (!o.contains("outside") || o.at("outside") != outside.c_str()) continue;
-        if (!protocol.empty() && o.at("protocol") != protocol.c_str()) continue;
-        auto t = parse_ns(std::string(o.at("time").as_string()));
-        if (!t) continue;
-        if (o.at("event") == "start") {
-          sessions.push_back({o, *t, -1});
-          continue;
-        }
-        for (auto s = sessions.rbegin(); s != sessions.rend(); ++s)
-          if (s->end < 0 && s->line.at("inside") == o.at("inside") && s->line.at("remote") == o.at("remote") &&
-              s->line.at("protocol") == o.at("protocol")) {
-            s->end = *t;
-            break;
-          }
+    auto same = [](const boost::json::object& a, const boost::json::object& b) {
+      return a.at("inside") == b.at("inside") && a.at("remote") == b.at("remote") && a.at("protocol") == b.at("protocol");
+    };
+    for (auto& [t, o] : lines) {
+      auto open = std::find_if(sessions.rbegin(), sessions.rend(), [&](const Seen& s) { return s.end < 0 && same(s.line, o); });
+      Seen* s = open == sessions.rend() ? nullptr : &*open;
+      if (o.at("event") == "start" && s == nullptr) s = &sessions.emplace_back(Seen{o, t, -1, {}});
+      else if (o.at("event") == "end" && s != nullptr) s->end = t;
+      if (s == nullptr) continue;
+      if (const auto* c = o.if_contains("connector"); c != nullptr && c->is_string()) {
+        std::string name(c->as_string());
+        if (std::find(s->connectors.begin(), s->connectors.end(), name) == s->connectors.end()) s->connectors.push_back(name);
       }
     }
     int found = 0;
@@ -130,9 +158,10 @@ int nat_lookup_command(int argc, char** argv) {
       ++found;
       auto& l = s.line;
       auto str = [&](const char* k) { return boost::json::serialize(l.at(k)); };
-      fmt::print("{} {} -> {} as {}: identity {}, socket {}, from {} until {}\n", std::string(l.at("protocol").as_string()),
+      fmt::print("{} {} -> {} as {}: identity {}, socket {}, from {} until {}{}\n", std::string(l.at("protocol").as_string()),
                  str("inside"), str("remote"), outside, str("identity"), str("socket"),
-                 std::string(l.at("time").as_string()), s.end >= 0 ? utc_ms(s.end) : "(still open when the log ends)");
+                 std::string(l.at("time").as_string()), s.end >= 0 ? utc_ms(s.end) : "(still open when the log ends)",
+                 s.connectors.empty() ? "" : fmt::format(", translated by {}", fmt::join(s.connectors, ", then ")));
     }
     if (found == 0) {
       fmt::print("no session used {} at {}\n", outside, at);

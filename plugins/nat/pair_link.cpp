@@ -9,7 +9,10 @@
 #include <system_error>
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 
+#include "waygate/metric_names.hpp"
+#include "waygate/net/bind.hpp"
 #include "waygate/secret.hpp"
 
 namespace waygate::nat {
@@ -61,8 +64,12 @@ PairLink::PairLink(Context& ctx, Engine& engine, PairSettings settings)
       received_(ctx.counter("pair_datagrams_total", "Datagrams of the pair's replication link", {{"direction", "received"}})),
       refused_(ctx.counter("pair_refused_total", "Datagrams on the pair's port that did not open with its key, or came from elsewhere")),
       lost_(ctx.counter("pair_lost_total", "Datagrams the active could not send (no buffer)")),
-      snapshots_(ctx.counter("pair_snapshots_total", "Whole tables sent (active) or asked for (standby)")) {
+      snapshots_(ctx.counter("pair_snapshots_total", "Whole tables sent (active) or asked for (standby)")),
+      split_brain_(ctx.counter("pair_split_brain_total", "Datagrams of an active peer heard while active: both active")),
+      standby_(ctx.gauge(metric::kPairStandby, "1 while this connector is the pair's standby")) {
   batch_.reserve(kRecordsPerDatagram);
+  header_.set_sender(ctx.connector());
+  peer_connector_ = settings_.peer_text;
 }
 
 PairLink::~PairLink() { stop(); }
@@ -73,8 +80,7 @@ void PairLink::start() {
   const int buffer = 4 << 20;  // a snapshot's slice and a burst's changes, between two turns
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
-  if (::bind(fd_, &settings_.listen.addr.sa, settings_.listen.len) < 0) {
-    const int err = errno;
+  if (const int err = net::bind_port(fd_, &settings_.listen.addr.sa, settings_.listen.len); err != 0) {
     ::close(fd_);
     fd_ = -1;
     throw std::system_error(err, std::generic_category(), "pair: listen " + settings_.listen_text);
@@ -110,11 +116,13 @@ void PairLink::set_role(bool active) {
     engine_.set_standby(true);
     snapshot_cursor_ = Engine::kNone;
     replica_ = Replica{};
+    split_ = false;
     ctx_.log().warn("pair: standby, following {}", settings_.peer_text);
   } else if (!active) {
     engine_.set_standby(true);
   }
   active_ = active;
+  standby_.set(active ? 0 : 1);
 }
 
 void PairLink::send(Kind kind, const SessionChange* records, std::size_t count) {
@@ -124,7 +132,10 @@ void PairLink::send(Kind kind, const SessionChange* records, std::size_t count) 
     ++sequence_;
     return;
   }
-  const std::size_t n = seal(settings_.key, Header{kind, epoch_, ++sequence_}, {records, count}, p->writable());
+  header_.kind = kind;
+  header_.epoch = epoch_;
+  header_.sequence = ++sequence_;
+  const std::size_t n = seal(settings_.key, header_, {records, count}, p->writable());
   p->resize(n);
   p->meta.endpoint = settings_.peer;
   ctx_.io().send(fd_, p, kTag | 1);
@@ -194,27 +205,51 @@ void PairLink::receive(const Packet& p) {
   last_heard_ = ctx_.now();
   heard_ = true;
   if (active_) {
-    if (d->kind == Kind::ask_snapshot && snapshot_cursor_ == Engine::kNone) {
-      snapshots_.add();
-      snapshot_cursor_ = 0;
-      send(Kind::snapshot_begin, nullptr, 0);
-      slice_.arm_in(0ns);
+    if (d->kind == Kind::ask_snapshot) {  // a standby's word: the split, if there was one, is over
+      split_ = false;
+      if (snapshot_cursor_ == Engine::kNone) {
+        snapshots_.add();
+        snapshot_cursor_ = 0;
+        send(Kind::snapshot_begin, nullptr, 0);
+        slice_.arm_in(0ns);
+      }
+    } else {  // only an active sends anything else: both are active
+      split_brain_.add();
+      if (!split_brain())
+        ctx_.log().error("pair: {} at {} says it is active too (split brain: VRRP does not reach between the two); "
+                         "taking nothing of its table",
+                         d->sender(), settings_.peer_text);
+      last_split_ = ctx_.now();
+      split_ = true;
     }
     return;
   }
+  if (d->kind != Kind::ask_snapshot) peer_connector_.assign(d->sender());
   switch (replica_.receive(*d)) {
     case Replica::Step::begin:
       engine_.begin_snapshot();
+      snapshot_whole_ = true;
       [[fallthrough]];
     case Replica::Step::apply:
       for (const SessionChange& c : d->records) {
-        if (!c.up) engine_.forget(c.state);
-        else if (!engine_.adopt(c.state)) refused_.add();
+        if (!c.up) {
+          engine_.forget(c.state);
+        } else if (!engine_.adopt(c.state)) {
+          refused_.add();
+          snapshot_whole_ = false;
+        }
       }
       break;
     case Replica::Step::end:
       engine_.end_snapshot();
-      ctx_.log().info("pair: level with {} ({} sessions)", settings_.peer_text, engine_.session_count());
+      if (!snapshot_whole_) {  // what stood in the way went with the end: take it again
+        ctx_.log().warn("pair: the table of {} did not fit beside what was held; asking for it again", peer_connector_);
+        replica_.ask_again();
+        snapshots_.add();
+        send(Kind::ask_snapshot, nullptr, 0);
+        break;
+      }
+      ctx_.log().info("pair: level with {} ({} sessions)", peer_connector_, engine_.session_count());
       break;
     case Replica::Step::ask:
       snapshots_.add();
@@ -225,17 +260,37 @@ void PairLink::receive(const Packet& p) {
   }
 }
 
+bool PairLink::split_brain() const {
+  using namespace std::chrono_literals;
+  return active_ && split_ && ctx_.now() - last_split_ < 3s;  // the peer's heartbeat comes each second
+}
+
 Response PairLink::answer(const Request& r) {
   namespace json = boost::json;
   auto error = [](unsigned status, const std::string& why) {
     return Response{status, "application/json", json::serialize(json::object{{"error", why}}) + "\n"};
   };
-  if (r.method == "PUT") {  // keepalived's notify script: {"role": "active"} or {"role": "standby"}
+  if (r.method == "PUT") {
+    // keepalived's notify script: {"role": "active"|"standby"}, and what keepalived said:
+    // "vrrp": {"instance": "pair", "state": "MASTER", "priority": 150}.
     boost::system::error_code ec;
     const json::value v = json::parse(r.body, ec);
     const json::value* role = !ec && v.is_object() ? v.as_object().if_contains("role") : nullptr;
     if (role == nullptr || !role->is_string() || (role->as_string() != "active" && role->as_string() != "standby"))
       return error(400, "the body must be {\"role\": \"active\"} or {\"role\": \"standby\"}");
+    const json::value* vrrp = v.as_object().if_contains("vrrp");
+    if (vrrp != nullptr) {
+      const json::object* o = vrrp->if_object();
+      const json::value* instance = o ? o->if_contains("instance") : nullptr;
+      const json::value* state = o ? o->if_contains("state") : nullptr;
+      const json::value* priority = o ? o->if_contains("priority") : nullptr;
+      if (!instance || !instance->is_string() || !state || !state->is_string() || (priority && !priority->is_int64()))
+        return error(400, "vrrp must be {\"instance\": NAME, \"state\": STATE, \"priority\": N}, as keepalived's notify says them");
+      vrrp_instance_ = instance->as_string();
+      vrrp_state_ = state->as_string();
+      vrrp_priority_ = priority ? priority->as_int64() : -1;
+      vrrp_told_ = ctx_.now();
+    }
     set_role(role->as_string() == "active");
   } else if (r.method != "GET") {
     return error(405, "GET reads the pair's state, PUT sets the role");
@@ -246,8 +301,18 @@ Response PairLink::answer(const Request& r) {
                  {"epoch", active_ ? epoch_ : replica_.epoch()},
                  {"sequence", active_ ? sequence_ : replica_.sequence()},
                  {"behind", !active_ && replica_.behind()},
-                 {"sending_snapshot", snapshot_cursor_ != Engine::kNone}};
+                 {"sending_snapshot", snapshot_cursor_ != Engine::kNone},
+                 {"split_brain", split_brain()},
+                 {"connector", ctx_.connector()},
+                 {"peer_connector", peer_connector_},
+                 // Sessions digested (Engine::digest), in hex: a level standby's is the active's.
+                 {"digest", fmt::format("{:016x}", engine_.digest())}};
   if (heard_) o["heard_seconds_ago"] = std::chrono::duration<double>(ctx_.now() - last_heard_).count();
+  if (!vrrp_state_.empty())
+    o["vrrp"] = {{"instance", vrrp_instance_},
+                 {"state", vrrp_state_},
+                 {"priority", vrrp_priority_},
+                 {"told_seconds_ago", std::chrono::duration<double>(ctx_.now() - vrrp_told_).count()}};
   return {200, "application/json", json::serialize(o) + "\n"};
 }
 

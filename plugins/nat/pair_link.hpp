@@ -9,6 +9,12 @@
 // in slices every 10 ms, when the standby asks. Standby: adopts what comes in order, asks (again
 // each second) after a gap, ages nothing, and forwards nothing: its packets are dropped as
 // `standby`. GET /v1/nat/pair says the role, the link's sequence and whether the standby is behind.
+//
+// Split brain (both made active: VRRP's adverts lost between them) is VRRP's to end; meanwhile
+// an active takes nothing from the other, counts what it hears from it and says so. The one that
+// is then made standby takes the other's whole table: where one of its own sessions stands in the
+// way of one of the active's (the same port for another flow), the snapshot's end removes it and
+// the snapshot is asked for again, so the standby ends level with the active, never a mix.
 #pragma once
 
 #include <chrono>
@@ -46,6 +52,9 @@ class PairLink {
   void stop();
   bool active() const { return active_; }
   const PairSettings& settings() const { return settings_; }
+  // The active's connector name, as its datagrams say (its address until one came): the NAT log's
+  // `connector` for the sessions this one holds for it.
+  std::string_view peer_connector() const { return peer_connector_; }
   void set_role(bool active);
 
   bool owns(const Completion& c) const { return (c.tag & ~0xffull) == kTag; }
@@ -60,6 +69,7 @@ class PairLink {
   void send_changes();
   void receive(const Packet& p);
   Response answer(const Request& r);
+  bool split_brain() const;  // active, and the peer said it is active too, lately
 
   Context& ctx_;
   Engine& engine_;
@@ -67,15 +77,26 @@ class PairLink {
   int fd_ = -1;
   bool active_ = false;
   // The active's side.
+  Header header_;  // this one's name, set once: each datagram's sender
   std::uint64_t epoch_ = 0, sequence_ = 0;
   std::uint32_t snapshot_cursor_ = Engine::kNone;  // kNone: none being sent
   std::vector<SessionChange> batch_;
   // The standby's side.
   Replica replica_;
+  std::string peer_connector_;
+  bool snapshot_whole_ = true;  // every record of the snapshot being taken was adopted
   Time last_heard_{};
   bool heard_ = false;
+  // Both active: when this one, active, last heard the peer's active datagrams.
+  Time last_split_{};
+  bool split_ = false;
+  // What keepalived last said of the VRRP instance (its notify script's arguments), and when.
+  std::string vrrp_instance_, vrrp_state_;
+  std::int64_t vrrp_priority_ = -1;
+  Time vrrp_told_{};
   Timer second_, slice_;
-  Counter sent_, received_, refused_, lost_, snapshots_;
+  Counter sent_, received_, refused_, lost_, snapshots_, split_brain_;
+  Gauge standby_;
 };
 
 }  // namespace waygate::nat

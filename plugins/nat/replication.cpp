@@ -9,10 +9,10 @@ namespace waygate::nat {
 namespace {
 
 constexpr std::uint8_t kMagic[4] = {'W', 'G', 'N', 'R'};
-constexpr std::uint8_t kVersion = 1;
+constexpr std::uint8_t kVersion = 2;
 constexpr std::size_t kNonce = crypto_secretbox_NONCEBYTES, kMac = crypto_secretbox_MACBYTES;
-constexpr std::size_t kHeader = 4 + 1 + 1 + 8 + 8 + 2;
-static_assert(kNonce + kMac + kHeader == kOverheadBytes);
+constexpr std::size_t kHeader = 4 + 1 + 1 + 8 + 8 + 1 + 2;  // and the sender's name
+static_assert(kNonce + kMac + kHeader + kMaxSender == kOverheadBytes);
 
 struct Writer {
   std::uint8_t* p;
@@ -51,7 +51,7 @@ void ready() {
 
 std::size_t seal(const ReplicationKey& key, const Header& h, std::span<const SessionChange> records,
                  std::span<std::uint8_t> out) {
-  const std::size_t plain = kHeader + records.size() * kRecordBytes;
+  const std::size_t plain = kHeader + h.sender_size + records.size() * kRecordBytes;
   if (records.size() > kRecordsPerDatagram || out.size() < kNonce + kMac + plain) return 0;
   ready();
   std::array<std::uint8_t, kMaxDatagram> text;
@@ -61,6 +61,8 @@ std::size_t seal(const ReplicationKey& key, const Header& h, std::span<const Ses
   w.u8(static_cast<std::uint8_t>(h.kind));
   w.u64(h.epoch);
   w.u64(h.sequence);
+  w.u8(h.sender_size);
+  for (std::size_t i = 0; i < h.sender_size; ++i) w.u8(static_cast<std::uint8_t>(h.sender_text[i]));
   w.u16(static_cast<std::uint16_t>(records.size()));
   for (const SessionChange& c : records) {
     const SessionState& s = c.state;
@@ -83,7 +85,7 @@ std::size_t seal(const ReplicationKey& key, const Header& h, std::span<const Ses
 }
 
 std::optional<Datagram> open(const ReplicationKey& key, std::span<const std::uint8_t> bytes) {
-  if (bytes.size() < kOverheadBytes || bytes.size() > kMaxDatagram) return std::nullopt;
+  if (bytes.size() < kNonce + kMac + kHeader || bytes.size() > kMaxDatagram) return std::nullopt;
   ready();
   std::array<std::uint8_t, kMaxDatagram> text;
   const std::size_t plain = bytes.size() - kNonce - kMac;
@@ -100,8 +102,12 @@ std::optional<Datagram> open(const ReplicationKey& key, std::span<const std::uin
   d.kind = static_cast<Kind>(kind);
   d.epoch = r.u64();
   d.sequence = r.u64();
+  const std::size_t named = r.u8();
+  if (named > kMaxSender || plain < kHeader + named) return std::nullopt;
+  for (std::size_t i = 0; i < named; ++i) d.sender_text[i] = static_cast<char>(r.u8());
+  d.sender_size = static_cast<std::uint8_t>(named);
   const std::size_t count = r.u16();
-  if (plain != kHeader + count * kRecordBytes) return std::nullopt;
+  if (plain != kHeader + named + count * kRecordBytes) return std::nullopt;
   d.records.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     SessionChange c;

@@ -4,7 +4,8 @@
 // nonce each): a datagram that does not open is someone else's, counted and dropped.
 //
 // A datagram: nonce (24 bytes) | sealed: "WGNR", version, kind, epoch (the sender's start, 8
-// bytes), sequence (8), count (2), then `count` records of 54 bytes: up or gone, IP version,
+// bytes), sequence (8), the sender's connector name (a length byte, up to 32 bytes: the NAT log
+// of the standby says who translated), count (2), then `count` records of 54 bytes: up or gone, IP version,
 // protocol, TCP state, socket, identity, peer, inside and remote address (16 each), inside,
 // remote and outside port. All big-endian.
 //
@@ -13,11 +14,13 @@
 // as snapshot_begin, snapshot_part..., snapshot_end; until then it says it is behind.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "engine.hpp"
@@ -35,10 +38,21 @@ enum class Kind : std::uint8_t {
   ask_snapshot = 6,    // standby -> active: send the whole table
 };
 
+inline constexpr std::size_t kMaxSender = 32;  // a connector name's most
+
 struct Header {
   Kind kind = Kind::changes;
   std::uint64_t epoch = 0;
   std::uint64_t sequence = 0;
+  // The sender's connector name (longer ones are cut): fixed room, so sealing allocates nothing.
+  std::array<char, kMaxSender> sender_text{};
+  std::uint8_t sender_size = 0;
+
+  std::string_view sender() const { return {sender_text.data(), sender_size}; }
+  void set_sender(std::string_view name) {
+    sender_size = static_cast<std::uint8_t>(std::min(name.size(), kMaxSender));
+    std::copy_n(name.data(), sender_size, sender_text.data());
+  }
 };
 
 // What open() found in a datagram.
@@ -47,7 +61,7 @@ struct Datagram : Header {
 };
 
 inline constexpr std::size_t kRecordBytes = 54;
-inline constexpr std::size_t kOverheadBytes = 24 + 16 + 4 + 1 + 1 + 8 + 8 + 2;  // nonce, MAC, header
+inline constexpr std::size_t kOverheadBytes = 24 + 16 + 4 + 1 + 1 + 8 + 8 + 1 + kMaxSender + 2;  // nonce, MAC, header
 inline constexpr std::size_t kMaxDatagram = 1400;  // below any path's MTU between the pair
 inline constexpr std::size_t kRecordsPerDatagram = (kMaxDatagram - kOverheadBytes) / kRecordBytes;
 
@@ -69,6 +83,12 @@ class Replica {
     ignore,        // old, repeated, or changes while a snapshot is awaited
   };
   Step receive(const Datagram& d);
+  // The snapshot just taken could not be held whole (what stood in the way is gone with its end):
+  // behind again, awaiting another.
+  void ask_again() {
+    awaiting_ = true;
+    behind_ = true;
+  }
   // Behind: since the last gap, until a whole snapshot came.
   bool behind() const { return behind_; }
   std::uint64_t epoch() const { return epoch_; }

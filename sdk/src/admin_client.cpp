@@ -1,4 +1,5 @@
 #include "waygate/admin_client.hpp"
+#include "waygate/metric_names.hpp"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -250,7 +251,11 @@ std::string admin_get(const std::string& address, const std::string& target, con
   return a.body;
 }
 
-double metric_sum(const std::string& text, const std::string& name) {
+namespace {
+
+// The sum of the values of the sample lines `counts` takes.
+template <class Counts>
+double sum_lines(const std::string& text, Counts&& counts) {
   double sum = 0;
   std::size_t at = 0;
   while (at < text.size()) {
@@ -258,12 +263,23 @@ double metric_sum(const std::string& text, const std::string& name) {
     if (end == std::string::npos) end = text.size();
     const std::string_view line(text.data() + at, end - at);
     at = end + 1;
-    if (!line.starts_with(name)) continue;
-    if (line.size() > name.size() && line[name.size()] != '{' && line[name.size()] != ' ') continue;
+    if (line.empty() || line[0] == '#' || !counts(line)) continue;
     const std::size_t space = line.rfind(' ');
     if (space != std::string_view::npos) sum += std::strtod(std::string(line.substr(space + 1)).c_str(), nullptr);
   }
   return sum;
+}
+
+}  // namespace
+
+double metric_sum(const std::string& text, const std::string& name) {
+  return sum_lines(text, [&](std::string_view line) {
+    return line.starts_with(name) && (line.size() == name.size() || line[name.size()] == '{' || line[name.size()] == ' ');
+  });
+}
+
+double metric_sum_of(const std::string& text, std::string_view name) {
+  return sum_lines(text, [&](std::string_view line) { return metric::is(line.substr(0, line.find_first_of("{ ")), name); });
 }
 
 }  // namespace waygate

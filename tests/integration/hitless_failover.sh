@@ -6,11 +6,16 @@
 # through the exit node; the active connector is killed with SIGKILL. keepalived (its health check
 # on /healthz failing) moves both addresses; the new active, told by keepalived's notify script,
 # translates the same connections through the same address and port: both go on, the outside
-# host sees one connection each, from 10.97.0.100, and the pause is printed. The old active comes
-# back as standby, without taking the addresses back, and catches up. The replication link cut,
-# both keep their roles and the standby's doctor says it is cut off; mended, it catches up.
+# host sees one connection each, from 10.97.0.100, and the pause is printed; the new active's NAT
+# log answers for a session the old one began. keepalived runs the files of examples/pair.
+# Under a second download: the old active comes back as standby, without taking the addresses
+# back, and catches up; it is restarted (SIGKILL) and catches up again; then the active is killed
+# and the download ends whole through the restarted one. The replication link cut, both keep
+# their roles and the standby's doctor says it is cut off; mended, it catches up. VRRP's adverts
+# cut (split brain), both are active and their doctors say so; mended, VRRP leaves one active and
+# the other level with it (the same table digest), and the interactive session went on.
 #   client C --- switch (bridges bi, bo) --- S1, S2 --- outside host O
-# ctest-timeout: 180
+# ctest-timeout: 300
 source "$(dirname "$0")/lib.sh"
 command -v keepalived >/dev/null || { echo "SKIP: keepalived not installed"; exit 77; }
 C=$(new_ns c)
@@ -40,10 +45,11 @@ wg_key server  # one tunnel identity for the pair
 wg_key client
 (umask 077 && "$WAYGATE" genpsk >"$WORK/pair.key")
 # The two connectors' files differ only in their ends of the replication link.
-connector() {  # ADDRESS PEER
+connector() {  # ADDRESS PEER NAME
   cat <<TOML
 [host]
 admin = "127.0.0.1:9190"
+connector = "$3"
 [overlay]
 pool4 = "10.98.0.0/24"
 [[identity]]
@@ -74,6 +80,7 @@ audit_log = "$WORK/audit-$1.log"
 name = "nat"
 plugin = "nat"
 block_size = 64
+log = "$WORK/nat-$3.log"
 [stage.pair]
 listen = "$1:5405"
 peer = "$2:5405"
@@ -84,53 +91,28 @@ plugin = "egress"
 interface = "out$RUN_ID"
 TOML
 }
-connector 10.96.0.11 10.96.0.12 >"$WORK/s1.toml"
-connector 10.96.0.12 10.96.0.11 >"$WORK/s2.toml"
-# keepalived decides who is active; its notify script tells the nat stage.
-cat >"$WORK/notify.sh" <<'SH'
-#!/bin/sh
-curl -sS -m 2 -X PUT -H 'Content-Type: application/json' http://127.0.0.1:9190/v1/nat/pair -d "{\"role\": \"$1\"}" >/dev/null
-SH
-chmod 755 "$WORK/notify.sh"
-# One VRRP instance moves both addresses; a connector that stops answering /healthz gives them up.
+connector 10.96.0.11 10.96.0.12 s1 >"$WORK/s1.toml"
+connector 10.96.0.12 10.96.0.11 s2 >"$WORK/s2.toml"
+# keepalived decides who is active; its notify script tells the nat stage. Both are the files an
+# operator starts from (examples/pair), with this test's interfaces and addresses.
+EXAMPLE=$(cd "$(dirname "$0")/../../examples/pair" && pwd)
+install -m 755 "$EXAMPLE/notify.sh" "$WORK/notify.sh"
 keepalived_conf() {  # NAME PRIORITY
-  cat <<CONF
-global_defs {
-  router_id $1
-  script_user root
-  enable_script_security
-}
-vrrp_script waygate {
-  script "/usr/bin/curl -sf -m 1 http://127.0.0.1:9190/healthz"
-  interval 1
-  fall 1
-  rise 2
-}
-vrrp_instance pair {
-  state BACKUP
-  interface in$RUN_ID
-  virtual_router_id 77
-  priority $2
-  advert_int 1
-  virtual_ipaddress {
-    10.96.0.100/24 dev in$RUN_ID
-    10.97.0.100/24 dev out$RUN_ID
-  }
-  track_script {
-    waygate
-  }
-  notify_master "$WORK/notify.sh active"
-  notify_backup "$WORK/notify.sh standby"
-  notify_fault "$WORK/notify.sh standby"
-  nopreempt
-}
-CONF
+  sed -e "s/router_id waygate-a/router_id $1/" -e "s/priority 150/priority $2/" \
+    -e "s/ens4/in$RUN_ID/g" -e "s/ens5/out$RUN_ID/g" \
+    -e "s#198.51.100.10/24#10.96.0.100/24#" -e "s#203.0.113.10/24#10.97.0.100/24#" \
+    -e "s#/etc/keepalived/waygate-notify.sh#$WORK/notify.sh#" "$EXAMPLE/keepalived.conf"
 }
 keepalived_conf s1 150 >"$WORK/k1.conf"
 keepalived_conf s2 100 >"$WORK/k2.conf"
+for want in "router_id s2" "priority 100" "interface in$RUN_ID" "10.96.0.100/24 dev in$RUN_ID" \
+  "10.97.0.100/24 dev out$RUN_ID" "notify \"$WORK/notify.sh http"; do
+  grep -qF "$want" "$WORK/k2.conf" || fail "examples/pair/keepalived.conf changed: no '$want' in $(cat "$WORK/k2.conf")"
+done
 start_waygate "$WORK/s1.toml" "$WORK/s1.log" "$S1"
 P1=$WAYGATE_PID
 start_waygate "$WORK/s2.toml" "$WORK/s2.log" "$S2"
+P2=$WAYGATE_PID
 for i in 1 2; do
   ns=$([[ $i == 1 ]] && echo "$S1" || echo "$S2")
   # Each its own pid files: two keepalived on one machine.
@@ -140,7 +122,12 @@ done
 holds() { [[ -n $(ip -n "$1" addr show to 10.96.0.100) && -n $(ip -n "$1" addr show to 10.97.0.100) ]]; }
 pair() { ip netns exec "$1" curl -sS -m 2 http://127.0.0.1:9190/v1/nat/pair; }
 field() { pair "$1" | python3 -c "import json, sys; print(json.load(sys.stdin)['$2'])"; }
-roles() { [[ $(field "$S1" role) == active && $(field "$S2" role) == standby && $(field "$S2" behind) == False ]]; }
+# Level: the same sessions on both (the table's digest), the standby not behind.
+level_with() {  # STANDBY ACTIVE
+  [[ $(field "$1" role) == standby && $(field "$2" role) == active && $(field "$1" behind) == False &&
+     $(field "$1" digest) == $(field "$2" digest) ]]
+}
+roles() { level_with "$S2" "$S1"; }
 wait_for 15 holds "$S1" || fail "keepalived gave S1 no floating addresses: $(tail -5 "$WORK/k1.log")"
 wait_for 10 roles || fail "roles: S1 $(pair "$S1"), S2 $(pair "$S2")"
 pass "keepalived: S1 holds 10.96.0.100 (the tunnel's endpoint) and 10.97.0.100 (the egress); its nat is active, S2's standby and level"
@@ -185,23 +172,28 @@ while True:
 ' >"$WORK/echo.log" 2>&1 &
 PIDS+=($!)
 head -c 8000000 /dev/urandom >"$WORK/big"
+head -c 16000000 /dev/urandom >"$WORK/big2"
 (cd "$WORK" && exec ip netns exec "$O" python3 -m http.server 8080 --bind 10.97.0.2 >"$WORK/http.log" 2>&1) &
 PIDS+=($!)
 wait_for 5 listening "$O" 7
 wait_for 5 listening "$O" 8080
 
-# An interactive session: an echo every 100 ms for 12 s; the longest wait for an answer is the pause.
-ip netns exec "$C" python3 -c '
-import socket, time
+# An interactive session: an echo every 100 ms for SECONDS; it prints how many and the longest
+# wait for an answer, the pause.
+interactive() {
+  ip netns exec "$C" python3 -c '
+import socket, sys, time
 s = socket.create_connection(("10.97.0.2", 7), timeout=30)
-worst, n, end = 0.0, 0, time.time() + 12
+worst, n, end = 0.0, 0, time.time() + float(sys.argv[1])
 while time.time() < end:
     t = time.time(); s.sendall(b"0123456789"); got = b""
     while len(got) < 10: got += s.recv(10 - len(got))
     worst = max(worst, time.time() - t); n += 1
     time.sleep(0.1)
 print(n, "%.2f" % worst)
-' >"$WORK/echo.out" 2>&1 &
+' "$1"
+}
+interactive 12 >"$WORK/echo.out" 2>&1 &
 ECHO=$!
 # A long download: 8 MB at 1 MB/s.
 ip netns exec "$C" curl -sS --limit-rate 1M -o "$WORK/got" http://10.97.0.2:8080/big 2>"$WORK/curl.err" &
@@ -209,7 +201,7 @@ DOWNLOAD=$!
 sleep 3
 taken=$(field "$S2" sessions)
 ((taken >= 2)) || fail "the standby holds $taken sessions before the failover: $(pair "$S2")"
-kill -KILL "$P1"
+kill_hard "$P1"
 wait "$ECHO" || fail "the interactive session broke: $(cat "$WORK/echo.out")"
 read -r echoes pause <<<"$(cat "$WORK/echo.out")"
 wait "$DOWNLOAD" || fail "the download broke: $(cat "$WORK/curl.err")"
@@ -223,17 +215,50 @@ grep -q "pair: active ([0-9]* sessions taken over)" "$WORK/s2.log" || fail "S2's
 grep -q '"event":"granted","identity":"laptop"' "$WORK/audit-10.96.0.12.log" || fail "S2 did not audit laptop's access: $(cat "$WORK/audit-10.96.0.12.log" 2>&1)"
 pass "the active killed: both connections went on through S2 from $(cat "$WORK/echo.log"), the echo's longest pause $pause s ($echoes echoes), the 8 MB download whole"
 echo "PAUSE interactive session through a failover with Waygate's tunnel: $pause s"
+# keepalived said so through the example's notify script; the doctor shows it.
+ip netns exec "$S2" "$WAYGATE" doctor -c "$WORK/s2.toml" --wait 0.2 >"$WORK/doctor-s2.out" 2>&1 || true
+grep -q "^pass VRRP: keepalived's instance pair is MASTER (priority 100)" "$WORK/doctor-s2.out" || fail "S2's doctor: $(cat "$WORK/doctor-s2.out")"
+grep -q "^pass floating addresses: 10.97.0.100 here" "$WORK/doctor-s2.out" || fail "S2's doctor: $(cat "$WORK/doctor-s2.out")"
+# The NAT log of the new active answers for the pair: the echo's session, which S1 translated
+# first and S2 carries on.
+echo_port=$(cut -d: -f2 "$WORK/echo.log")
+ip netns exec "$S2" "$WAYGATE" nat-lookup "10.97.0.100:$echo_port" --at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" -c "$WORK/s2.toml" >"$WORK/lookup.out" ||
+  fail "nat-lookup on S2: $(cat "$WORK/lookup.out")"
+grep -q 'identity "laptop".*translated by s1' "$WORK/lookup.out" || fail "nat-lookup on S2 said: $(cat "$WORK/lookup.out")"
+pass "S2's doctor shows keepalived's MASTER and the egress address; its NAT log answers for S1's session: $(cat "$WORK/lookup.out")"
 
-# The old active comes back: as standby (keepalived does not take the addresses back), level.
+# A second download, 16 MB at 1 MB/s; under it the old active comes back as standby
+# (keepalived does not take the addresses back) and catches up, is killed and started again and
+# catches up again; then the active is killed, and the download ends through the restarted one.
+ip netns exec "$C" curl -sS --limit-rate 1M -o "$WORK/got2" http://10.97.0.2:8080/big2 2>"$WORK/curl2.err" &
+DOWNLOAD=$!
+sleep 1
 start_waygate "$WORK/s1.toml" "$WORK/s1b.log" "$S1"
-level() { [[ $(field "$S1" role) == standby && $(field "$S1" behind) == False && $(field "$S1" sessions) == $(field "$S2" sessions) ]]; }
+P1=$WAYGATE_PID
+level() { level_with "$S1" "$S2"; }
 wait_for 15 level || fail "the old active did not catch up: S1 $(pair "$S1"), S2 $(pair "$S2")"
 holds "$S1" && fail "the old active took the addresses back"
-pass "the old active is back as standby, level with S2 ($(field "$S1" sessions) sessions), the addresses stay with S2"
+pass "the old active is back as standby, level with S2 ($(field "$S1" sessions) sessions, digest $(field "$S1" digest)), the addresses stay with S2"
+kill_hard "$P1"
+start_waygate "$WORK/s1.toml" "$WORK/s1c.log" "$S1"
+P1=$WAYGATE_PID
+wait_for 15 level || fail "the restarted standby did not catch up: S1 $(pair "$S1"), S2 $(pair "$S2")"
+kill -0 "$DOWNLOAD" || fail "the download ended before the standby's restart was over: $(cat "$WORK/curl2.err")"
+pass "the standby restarted mid-stream (SIGKILL): level again ($(field "$S1" sessions) sessions)"
+kill_hard "$P2"
+wait "$DOWNLOAD" || fail "the second download broke: $(cat "$WORK/curl2.err")"
+cmp -s "$WORK/big2" "$WORK/got2" || fail "the second download is not the file ($(stat -c %s "$WORK/got2") bytes)"
+[[ $(grep -c '"GET /big2' "$WORK/http.log") -eq 1 ]] && grep -q '^10.97.0.100 - - .*"GET /big2' "$WORK/http.log" ||
+  fail "the second download: $(cat "$WORK/http.log")"
+holds "$S1" && [[ $(field "$S1" role) == active ]] || fail "S1 did not take over: $(pair "$S1")"
+pass "the active killed under the second download: it ended whole through the restarted standby"
+start_waygate "$WORK/s2.toml" "$WORK/s2b.log" "$S2"
+P2=$WAYGATE_PID
+wait_for 15 level_with "$S2" "$S1" || fail "S2 did not come back level: S1 $(pair "$S1"), S2 $(pair "$S2")"
 
 # The replication link cut: both keep their roles and the traffic flows; the standby says it no
 # longer hears the active. Mended, it catches up by itself.
-ip netns exec "$S1" nft -f - <<NFT
+ip netns exec "$S2" nft -f - <<NFT
 table inet cut$RUN_ID {
   chain input { type filter hook input priority 0; udp dport 5405 drop; }
 }
@@ -243,11 +268,36 @@ import socket
 s = socket.create_connection(("10.97.0.2", 7), timeout=5)
 for _ in range(5): s.sendall(b"x"); s.recv(1)' || fail "traffic stopped with the link cut"
 doctor() { ip netns exec "$1" "$WAYGATE" doctor -c "$WORK/$2.toml" --wait 0.2 2>&1 | grep "pair:" || true; }
-silent() { [[ $(doctor "$S1" s1) == "FAIL pair: standby of 10.96.0.12:5405"*"heard "* ]]; }
-wait_for 10 silent || fail "the standby did not say it is cut off: $(doctor "$S1" s1)"
-[[ $(field "$S1" role) == standby && $(field "$S2" role) == active ]] || fail "roles changed with the link cut"
-holds "$S2" || fail "S2 lost the addresses with the link cut"
-pass "the link cut: roles and traffic stay; the standby's doctor says $(doctor "$S1" s1)"
-ip netns exec "$S1" nft delete table inet "cut$RUN_ID"
-wait_for 15 level || fail "the standby did not catch up after the link came back: S1 $(pair "$S1"), S2 $(pair "$S2")"
-pass "the link mended: the standby is level again ($(field "$S1" sessions) sessions), $(doctor "$S1" s1)"
+silent() { [[ $(doctor "$S2" s2) == "FAIL pair: standby of s1 at 10.96.0.11:5405"*"heard "* ]]; }
+wait_for 10 silent || fail "the standby did not say it is cut off: $(doctor "$S2" s2)"
+[[ $(field "$S2" role) == standby && $(field "$S1" role) == active ]] || fail "roles changed with the link cut"
+holds "$S1" || fail "S1 lost the addresses with the link cut"
+pass "the link cut: roles and traffic stay; the standby's doctor says $(doctor "$S2" s2)"
+ip netns exec "$S2" nft delete table inet "cut$RUN_ID"
+wait_for 15 level_with "$S2" "$S1" || fail "the standby did not catch up after the link came back: S1 $(pair "$S1"), S2 $(pair "$S2")"
+pass "the link mended: the standby is level again ($(field "$S2" sessions) sessions), $(doctor "$S2" s2)"
+
+# Split brain: VRRP's adverts cut between the two (a firewall dropping protocol 112), S2 becomes
+# MASTER too and holds the addresses as well; each active hears the other's replication, takes
+# nothing of it and says so. Mended, VRRP leaves S1 (the higher priority) MASTER, S2 standby, and
+# S2 takes S1's table whole. An interactive session runs through all of it.
+interactive 25 >"$WORK/echo3.out" 2>&1 &
+ECHO=$!
+sleep 1
+ip netns exec "$S2" nft -f - <<NFT
+table inet vrrp$RUN_ID {
+  chain input { type filter hook input priority 0; ip protocol 112 drop; }
+  chain output { type filter hook output priority 0; ip protocol 112 drop; }
+}
+NFT
+split() { [[ $(field "$S1" split_brain) == True && $(field "$S2" split_brain) == True ]]; }
+wait_for 20 split || fail "no split brain seen: S1 $(pair "$S1"), S2 $(pair "$S2")"
+holds "$S2" || fail "S2 is active without the addresses: $(ip -n "$S2" addr)"
+[[ $(doctor "$S1" s1) == "FAIL pair: active, and s2 at 10.96.0.12:5405 says it is active too (split brain)"* ]] ||
+  fail "S1's doctor: $(doctor "$S1" s1)"
+pass "VRRP's adverts cut: both active, both say split brain; S1's doctor: $(doctor "$S1" s1)"
+ip netns exec "$S2" nft delete table inet "vrrp$RUN_ID"
+wait_for 20 level_with "$S2" "$S1" || fail "after the split brain S2 is not level with S1: S1 $(pair "$S1"), S2 $(pair "$S2")"
+holds "$S2" && fail "S2 kept the addresses after the split brain"
+wait "$ECHO" || fail "the interactive session broke through the split brain: $(cat "$WORK/echo3.out")"
+pass "VRRP mended: S1 active, S2 standby and level with it (digest $(field "$S2" digest)); the interactive session went on through it all (longest pause $(cut -d' ' -f2 "$WORK/echo3.out") s)"

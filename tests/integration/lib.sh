@@ -65,6 +65,9 @@ start_waygate() {
   wait_for 10 grep -q "running" "$2"
 }
 
+# kill_hard PID: SIGKILL, and wait until the process is gone and its sockets are closed.
+kill_hard() { kill -KILL "$1"; wait "$1" 2>/dev/null || true; }
+
 # listening NS PORT: true once something in namespace NS listens on TCP port PORT.
 listening() { [[ -n $(ip netns exec "$1" ss -Htln "sport = :$2") ]]; }
 

@@ -74,6 +74,24 @@ TEST(HostConfig, SameShape) {
   EXPECT_FALSE(waygate::same_shape(a, c));
 }
 
+// The connector's name, in what says which connector did what: [host] connector, the one
+// [directory] gives, or the machine's host name.
+TEST(HostConfig, TheConnectorsName) {
+  const std::string stage = "\n[[stage]]\nname = \"stats\"\nplugin = \"stats\"\n";
+  EXPECT_EQ(parse_host_config("[host]\nconnector = \"exit-a\"\n" + stage, "c.toml").connector, "exit-a");
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::string machine(host);
+  EXPECT_EQ(parse_host_config(stage, "c.toml").connector, machine.substr(0, machine.find('.')));
+  EXPECT_EQ(parse_host_config("[directory]\netcd = [\"http://10.0.0.1:2379\"]\nconnector = \"c1\"\n" + stage, "c.toml").connector,
+            "c1");
+  EXPECT_NE(error_of("[host]\nconnector = \"Exit A\"\n" + stage).find("a connector name is"), std::string::npos);
+  EXPECT_NE(error_of("[host]\nconnector = \"c2\"\n[directory]\netcd = [\"http://10.0.0.1:2379\"]\nconnector = \"c1\"\n" + stage)
+                .find("one name, kept in [directory]"),
+            std::string::npos);
+}
+
+
 }  // namespace
 
 namespace {

@@ -277,9 +277,9 @@ egress_ports = "20000-20999"
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0],
-            R"({"time":"2026-01-01T00:00:00.000Z","event":"start","identity":"alice","socket":"corporate-exit",)"
+            R"({"time":"2026-01-01T00:00:00.000Z","event":"start","connector":"rig","identity":"alice","socket":"corporate-exit",)"
             R"("protocol":"udp","inside":"10.64.0.2:20010","remote":"203.0.113.5:53","outside":"198.51.100.1:20010"})");
-  EXPECT_NE(lines[1].find(R"("event":"end","identity":"alice")"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find(R"("event":"end","connector":"rig","identity":"alice")"), std::string::npos) << lines[1];
   EXPECT_EQ(rig->counter("log_lines_total"), 2);
   // 4096 bytes hold about 20 lines: 60 more sessions rotate the file twice, keeping two old ones.
   for (std::uint16_t i = 0; i < 30; ++i) rig->push(Direction::outbound, udp("10.64.0.2", 20100 + i, "203.0.113.5", 53), who(0, 1, 0));
@@ -974,9 +974,14 @@ TEST(NatReplication, EndsReachTheStandbyWhichAgesNothingItself) {
   standby.engine.forget(changes[0].state);
   EXPECT_EQ(standby.engine.session_count(), 0u);
   EXPECT_EQ(standby.engine.mapping_count(), 0u);
-  std::size_t logged = 0;
-  standby.engine.drain_events([&](const waygate::nat::SessionEvent&) { ++logged; });
-  EXPECT_EQ(logged, 0u);  // the active's NAT log has them
+  // The standby's NAT log has the session too, marked as the active's: its start and its end.
+  std::vector<waygate::nat::SessionEvent> logged;
+  standby.engine.drain_events([&](const waygate::nat::SessionEvent& e) { logged.push_back(e); });
+  ASSERT_EQ(logged.size(), 2u);
+  EXPECT_TRUE(logged[0].start && logged[0].replicated);
+  EXPECT_TRUE(!logged[1].start && logged[1].replicated);
+  EXPECT_EQ(logged[0].outside_port, changes[0].state.outside_port);
+  active.engine.drain_events([&](const waygate::nat::SessionEvent& e) { EXPECT_FALSE(e.replicated); });
 }
 
 TEST(NatReplication, ASnapshotAfterAGapDropsWhatEndedMeanwhile) {

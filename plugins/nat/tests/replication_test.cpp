@@ -57,10 +57,12 @@ TEST(NatReplicationLink, ADatagramOpensWithItsKeyOnlyAndWhole) {
   d.records[2].state.version = 6;
   d.records[2].state.inside = net::Address::v6(std::array<std::uint8_t, 16>{0xfd, 0x64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2});
   d.records[2].state.remote = net::Address::v6(std::array<std::uint8_t, 16>{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9});
+  d.set_sender("connector-one");
   const std::size_t n = nat::seal(key(1), d, d.records, buf);
-  ASSERT_EQ(n, nat::kOverheadBytes + 3 * nat::kRecordBytes);
+  ASSERT_EQ(n, nat::kOverheadBytes - nat::kMaxSender + 13 + 3 * nat::kRecordBytes);
   const auto opened = nat::open(key(1), {buf.data(), n});
   ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->sender(), "connector-one");
   EXPECT_EQ(opened->kind, nat::Kind::changes);
   EXPECT_EQ(opened->epoch, 42u);
   EXPECT_EQ(opened->sequence, 7u);
@@ -118,6 +120,15 @@ TEST(NatReplicationLink, TheStandbyFollowsTheSequenceAndAsksAfterAGap) {
   EXPECT_EQ(r.receive(datagram(nat::Kind::changes, 10, 1)), Step::ask);
   EXPECT_EQ(r.receive(datagram(nat::Kind::snapshot_begin, 10, 2)), Step::begin);
   EXPECT_EQ(r.receive(datagram(nat::Kind::ask_snapshot, 10, 3)), Step::ignore);
+  EXPECT_EQ(r.receive(datagram(nat::Kind::snapshot_end, 10, 3)), Step::end);
+  EXPECT_FALSE(r.behind());
+  // That snapshot could not be held whole: behind again, changes wait for the next snapshot.
+  r.ask_again();
+  EXPECT_TRUE(r.behind());
+  EXPECT_EQ(r.receive(datagram(nat::Kind::changes, 10, 4)), Step::ignore);
+  EXPECT_EQ(r.receive(datagram(nat::Kind::snapshot_begin, 10, 5)), Step::begin);
+  EXPECT_EQ(r.receive(datagram(nat::Kind::snapshot_end, 10, 6)), Step::end);
+  EXPECT_FALSE(r.behind());
 }
 
 // An engine alone, socket 3 egressing 198.51.100.1 on ports 20000-20999.

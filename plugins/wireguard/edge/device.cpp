@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "waygate/metric_names.hpp"
+#include "waygate/net/bind.hpp"
 #include "waygate/netns.hpp"
 #include "keys.hpp"
 
@@ -216,8 +217,7 @@ void Device::open_sockets() {
     if (listen)
       ::setsockopt(fd, family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, family == AF_INET ? IP_FREEBIND : IPV6_FREEBIND,
                    &one, sizeof one);
-    if (::bind(fd, &bind_to.addr.sa, bind_to.len) < 0) {
-      int err = errno;
+    if (const int err = net::bind_port(fd, &bind_to.addr.sa, bind_to.len); err != 0) {
       ::close(fd);
       throw std::system_error(err, std::generic_category(),
                               "wireguard: bind UDP port " + std::to_string(settings_.listen_port));

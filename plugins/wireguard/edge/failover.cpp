@@ -1,10 +1,11 @@
 // Peers that take turns (Settings::failover_after): a client's connectors of one exit node each
 // claim the same prefixes, 0.0.0.0/0 and ::/0 among them; one carries them, the others stand by
 // (their sessions kept warm by persistent keepalives). A peer that data went to and that has said
-// nothing since, for failover_after, is asked for a handshake; one that answers nothing, not even
-// that, for twice as long has its prefixes moved to the next of its group. Nothing moves back by
-// itself: a peer that returns stands by until its turn comes again or an operator picks it. A peer
-// with no group is asked for a handshake each failover_after for as long as it stays silent.
+// nothing since, for failover_after, is asked for a handshake (each quarter of failover_after);
+// one that answers nothing, not even that, for twice as long has its prefixes moved to the next of
+// its group. Nothing moves back by itself: a peer that returns stands by until its turn comes
+// again or an operator picks it. A peer with no group is asked from then on each failover_after
+// for as long as it stays silent.
 #include <algorithm>
 
 #include <boost/json.hpp>
@@ -46,10 +47,12 @@ void Device::check_silence(Peer& p) {
   }
   if (silent < 2 * settings_.failover_after) {
     // A live peer answers a handshake at once, whatever becomes of its traffic (a policy may drop
-    // it: another connector would not mend that), and the answer ends the silence: asked now,
-    // even if one went out lately.
-    if (ctx_.now() - p.initiation_sent >= settings_.failover_after) initiate(p, true);
-    p.failover.arm_at(p.unanswered_since + 2 * settings_.failover_after);
+    // it: another connector would not mend that), and the answer ends the silence. Asked each
+    // quarter of failover_after: an endpoint that floats answers as soon as its new holder has
+    // it, and each moment sooner spares the connections inside one of TCP's doubling retransmits.
+    const Duration often = settings_.failover_after / 4;
+    if (ctx_.now() - p.initiation_sent >= often) initiate(p, true);
+    p.failover.arm_at(std::min(ctx_.now() + often, p.unanswered_since + 2 * settings_.failover_after));
     return;
   }
   const std::vector<Peer*> group = group_of(p);

@@ -555,20 +555,25 @@ TEST(WireGuardEdge, ConfigErrorsNameTheKey) {
 // them. When it falls silent, it is asked for a handshake: answered, nothing moves; unanswered, its
 // traffic moves to the other, which gets it from then on. A PUT on /v1/peers moves it back.
 // A lone peer whose endpoint may float to another connector (a pair under keepalived): silent
-// past failover_after, it is asked for a handshake each failover_after, not at the protocol's 5 s.
-TEST(WireGuardEdge, ALoneSilentPeerIsAskedForAHandshakeEachFailoverAfter) {
+// past failover_after, it is asked for a handshake each quarter of failover_after until twice that,
+// then each failover_after; not at the protocol's 5 s.
+TEST(WireGuardEdge, ALoneSilentPeerIsAskedForAHandshakeOftenThenEachFailoverAfter) {
   Pair pair("failover_after = \"1s\"");
   pair.a->push(Direction::outbound, ipv4(1, 2, 1));
   pair.exchange([&] { return !pair.b->take(Direction::inbound).empty(); });
   const std::int64_t before = pair.a->counter("handshake_initiations_sent_total");
   pair.b->stop();  // the connector behind the endpoint is gone
-  for (int s = 0; s < 8; ++s) {  // a packet every 500 ms for 4 s, none answered
-    pair.a->push(Direction::outbound, ipv4(1, 2, 2));
-    pair.a->poll(5ms);
-    pair.a->advance(500ms);
+  std::int64_t at_two_seconds = 0;
+  for (int step = 1; step <= 60; ++step) {  // 6 s in steps of 100 ms, a packet each 500 ms, none answered
+    if (step % 5 == 1) pair.a->push(Direction::outbound, ipv4(1, 2, 2));
+    pair.a->poll(1ms);
+    pair.a->advance(100ms);
+    if (step == 19) at_two_seconds = pair.a->counter("handshake_initiations_sent_total") - before;
   }
-  // Asked at 1 s of silence, then each second: 3 or 4 in 4 s (the protocol's own retry: none yet).
-  EXPECT_GE(pair.a->counter("handshake_initiations_sent_total") - before, 3);
+  const std::int64_t later = pair.a->counter("handshake_initiations_sent_total") - before - at_two_seconds;
+  EXPECT_EQ(at_two_seconds, 4) << "at 1, 1.25, 1.5 and 1.75 s of silence";
+  EXPECT_GE(later, 3) << "each second from 2 s on";
+  EXPECT_LE(later, 5);
 }
 
 TEST(WireGuardEdge, PeersSharingPrefixesTakeOverFromASilentOne) {

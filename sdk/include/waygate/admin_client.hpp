@@ -71,5 +71,8 @@ std::string admin_get(const std::string& address, const std::string& target, con
 // The sum of a metric's samples in /metrics' text, whatever their labels: "waygate_x_total" sums
 // every waygate_x_total{...} line; "waygate_x_total{stage=\"a\"}" that one line. 0 when absent.
 double metric_sum(const std::string& metrics_text, const std::string& name);
+// The same over every metric named `name` whichever plugin publishes it (waygate/metric_names.hpp:
+// "pair_standby" sums waygate_nat_pair_standby).
+double metric_sum_of(const std::string& metrics_text, std::string_view name);
 
 }  // namespace waygate

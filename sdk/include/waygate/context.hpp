@@ -24,6 +24,9 @@ class Context {
 
   // The stage's name from the config (e.g. "inside"); labels its metrics and log lines.
   virtual std::string_view name() const = 0;
+  // This connector's name ([host] connector, [directory] connector with etcd, else the machine's
+  // host name): for records that say which connector did what.
+  virtual std::string_view connector() const = 0;
 
   // Metrics are exported as waygate_<plugin>_<name>{stage="<stage>",<labels>}.
   virtual Counter counter(std::string_view name, std::string_view help, const Labels& labels = {}) = 0;

@@ -26,6 +26,10 @@ inline constexpr std::string_view kRxPackets = "rx_packets_total";
 // not configured). The host says them in the connector's registration in etcd.
 inline constexpr std::string_view kTunnelInfo = "tunnel_info";
 
+// A stage of a connector pair (the NAT's [stage.pair]): 1 while this connector is the pair's
+// standby, whose floating addresses (the egress address) the active holds.
+inline constexpr std::string_view kPairStandby = "pair_standby";
+
 // Identities that sent through a socket lately (label socket).
 inline constexpr std::string_view kSocketClients = "socket_clients";
 

@@ -28,7 +28,8 @@ struct Captured {
 };
 
 struct RigOptions {
-  std::string name = "rig";  // the stage name the plugin sees
+  std::string name = "rig";       // the stage name the plugin sees
+  std::string connector = "rig";  // the connector name it sees (Context::connector)
   std::size_t buffers = 1024;
   std::size_t buffer_size = 2048;
   std::size_t headroom = 128;

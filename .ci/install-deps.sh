@@ -10,7 +10,8 @@ PACKAGES=(
   libboost-program-options1.81-dev
   liburing-dev libsodium-dev libssl-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libqrencode-dev libmaxminddb-dev prometheus-cpp-dev
-  libnl-route-3-dev libcap-dev libnftables-dev libpcap-dev
+  libnl-route-3-dev libcap-dev libnftables-dev libpcap-dev libsystemd-dev
+  dpkg-dev systemd  # the packages (dpkg-shlibdeps) and their test (systemd-analyze, systemd in a container)
   nftables ethtool iproute2 iputils-ping wireguard-go wireguard-tools iperf3 curl python3 bc
   tcpdump  # reads what `waygate capture` writes, in its test
   etcd-server etcd-client  # the directory's store, for the namespace tests

@@ -13,6 +13,7 @@
 #include "directory_command.hpp"
 #include "doctor.hpp"
 #include "host.hpp"
+#include "journal.hpp"
 #include "plugin_catalog.hpp"
 #include "waygate/abi.hpp"
 
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  if (waygate::stderr_is_journal()) waygate::log_to_journal();
   waygate::PluginCatalog catalog(waygate::PluginCatalog::default_search_path());
   if (argc > 1 && std::strcmp(argv[1], "directory") == 0) return waygate::directory_command(argc - 1, argv + 1);
   if (argc > 1 && std::strcmp(argv[1], "connectors") == 0) return waygate::connectors_command(argc - 1, argv + 1);

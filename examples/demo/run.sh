@@ -8,16 +8,25 @@
 # lists the exit nodes she may use, selects corporate-exit, which installs its routes (0.0.0.0/1,
 # 128.0.0.0/1, ::/1, 8000::/1, plus a bypass route to the connector) and its DNS server; then a
 # page from the outside host tells which address it saw: the connector's. Everything it creates is removed on exit,
-# Ctrl-C included. `--keep` leaves it running until Ctrl-C so you can poke at it.
+# Ctrl-C included. `--keep` leaves it running until Ctrl-C so you can poke at it. `--installed`
+# runs the installed package instead (waygate from PATH, its configs from the package's
+# examples), building nothing.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 [[ $(id -u) -eq 0 ]] || { echo "the demo creates network namespaces: run it as root"; exit 1; }
 
-bash .ci/install-deps.sh
-bash .ci/build.sh build >/dev/null
-echo "built: build/waygate and build/plugins/"
-waygate=$top/build/waygate
+if [[ " $* " == *" --installed "* ]]; then
+  waygate=$(command -v waygate) || { echo "--installed: no waygate on PATH (apt install ./waygate_*.deb)"; exit 1; }
+  configs=/usr/share/waygate/examples
+  echo "installed: $waygate, $configs"
+else
+  bash .ci/install-deps.sh
+  bash .ci/build.sh build >/dev/null
+  echo "built: build/waygate and build/plugins/"
+  waygate=$top/build/waygate
+  configs=$top/configs
+fi
 
 C=waygate-client S=waygate-connector O=waygate-outside
 work=$(mktemp -d)
@@ -60,7 +69,7 @@ sed -e "s|/etc/waygate/|$work/|g" -e "s|/var/lib/waygate|$work/state|g" \
     -e "s|zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ=|$alice_pub|" \
     -e 's|interface = "eth0"|interface = "wg-demo-e"|' -e 's|"9.9.9.9"|"198.51.100.80"|' \
     -e 's|^dns = .*|&\nallow = ["198.51.100.0/24"]  # the demo'"'"'s outside network: documentation addresses, not the internet|' \
-    configs/exit-node.toml >"$work/exit-node.toml"
+    "$configs/exit-node.toml" >"$work/exit-node.toml"
 $waygate check -c "$work/exit-node.toml"
 
 step "the connector: waygate run -c exit-node.toml (in $S)"
@@ -72,7 +81,7 @@ cat "$work/connector.log"
 step "alice's client: waygate run -c client.toml (in $C), at her overlay address 10.64.0.2"
 sed -e "s|/etc/waygate/|$work/|g" -e "s|/var/lib/waygate|$work/state|g" \
     -e "s|5lhC8LXGaHlN0ZUo8Vk6OpCn/Ri8KTG4OxF4nHEBvUw=|$($waygate pubkey <"$work/connector.key")|" \
-    -e "s|198.51.100.1:51820|192.0.2.1:51820|" -e "s|client.key|alice.key|" configs/client.toml >"$work/client.toml"
+    -e "s|198.51.100.1:51820|192.0.2.1:51820|" -e "s|client.key|alice.key|" "$configs/client.toml" >"$work/client.toml"
 mkdir -p /etc/netns/$C   # her own resolver file, which ip netns exec mounts over /etc/resolv.conf
 printf 'nameserver 192.0.2.53\n' >/etc/netns/$C/resolv.conf
 ip netns exec $C "$waygate" run -c "$work/client.toml" >"$work/client.log" 2>&1 &
@@ -151,7 +160,7 @@ step "waygate client off: alice's routing table exactly as it was before"
 client off
 on $C ip route | diff "$work/routes.before" - && echo "routes: as before"
 
-if [[ ${1:-} == --keep ]]; then
+if [[ " $* " == *" --keep "* ]]; then
   step "running; try: ip netns exec $C curl 198.51.100.80:8080 — Ctrl-C to stop"
   wait "${pids[0]}"
 fi

@@ -272,6 +272,7 @@ void run_control_plane(const std::string& admin, const std::vector<std::string>&
   asio::io_context io(1);
   std::list<tcp::acceptor> acceptors;
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  asio::steady_timer ticker(io);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signo) {
         if (ec) return;
@@ -283,6 +284,7 @@ void run_control_plane(const std::string& admin, const std::vector<std::string>&
         spdlog::info("signal {}: stopping", signo);
         // Everything pending ends with an error now, its coroutine returns, and run() with them.
         boost::system::error_code ignored;
+        ticker.cancel();
         for (auto& a : acceptors) a.close(ignored);
         for (auto& c : connections)
           for (auto* s : c.open) s->socket().close(ignored);
@@ -304,6 +306,13 @@ void run_control_plane(const std::string& admin, const std::vector<std::string>&
     spdlog::info("tunnel API on http://{}", at);
     asio::co_spawn(io, listen(Listener::tunnel, acceptors.back(), hooks, connections.emplace_back()), asio::detached);
   }
+  std::function<void(const boost::system::error_code&)> on_tick = [&](const boost::system::error_code& ec) {
+    if (ec) return;
+    hooks.tick();
+    ticker.expires_after(hooks.tick_every);
+    ticker.async_wait(on_tick);
+  };
+  if (hooks.tick_every.count() > 0 && hooks.tick) on_tick({});
   if (hooks.ready) hooks.ready();
   io.run();
 }

@@ -5,6 +5,7 @@
 // inside control_plane.cpp; nothing else pays for their headers.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -30,6 +31,10 @@ struct ControlHooks {
   // not charge its pinned pages to the user's RLIMIT_MEMLOCK, which all of root's processes share
   // (parallel hosts ran out of it and failed with ENOMEM).
   std::function<void()> ready;
+  // Called on the control thread every `tick_every`, when that is not zero: the watchdog, which
+  // so also proves this thread's loop turns.
+  std::chrono::microseconds tick_every{0};
+  std::function<void()> tick;
 };
 
 // Runs on the calling thread until SIGINT or SIGTERM. `admin` is "host:port" ("[v6]:port" for

@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <boost/json.hpp>
@@ -15,13 +16,18 @@
 #include "etcd.hpp"
 #include "registration.hpp"
 #include "waygate/files.hpp"
+#include "waygate/state_version.hpp"
 #include "waygate/utc.hpp"
 
 namespace waygate {
 
 namespace {
 
-constexpr const char* kCacheHeader = "# the directory from etcd at revision ";
+constexpr const char* kCopy = "directory-copy";
+// 0: a line "# the directory from etcd at revision N", then the directory's TOML as etcd gave it.
+// 1: the same under a header line.
+constexpr int kCopyVersion = 1;
+constexpr const char* kRevisionLine = "# the directory from etcd at revision ";
 
 std::string cache_path(const HostConfig& c) {
   return c.state_dir.empty() ? "" : (std::filesystem::path(c.state_dir) / "directory.toml").string();
@@ -124,17 +130,20 @@ void load_directory(HostConfig& config, const Snapshot* everything, Claims claim
     unreachable = ex.what();
   }
   const std::string path = cache_path(config);
-  std::ifstream in(path);
-  if (path.empty() || !in)
+  const std::optional<std::string> copy = path.empty() ? std::nullopt : read_file_if_present(path);
+  if (!copy)
     throw std::runtime_error("the directory is in etcd, which does not answer (" + unreachable +
                              "), and no copy of it is kept" + (path.empty() ? " (no [host] state_dir)" : " in " + path));
-  std::stringstream text;
-  text << in.rdbuf();
+  std::istringstream text(*copy);
   std::string first;
   std::getline(text, first);
-  const std::int64_t revision = first.starts_with(kCacheHeader) ? std::stoll(first.substr(std::strlen(kCacheHeader))) : 0;
+  const std::optional<int> header = state_header_version(path, kCopy, first);
+  check_state_version(path, kCopy, header.value_or(0), kCopyVersion);
+  if (header) std::getline(text, first);
+  const std::int64_t revision = first.starts_with(kRevisionLine) ? std::stoll(first.substr(std::strlen(kRevisionLine))) : 0;
+  std::string toml(std::istreambuf_iterator<char>(text), {});
   spdlog::warn("etcd does not answer ({}): the directory kept in {} (revision {})", unreachable, path, revision);
-  take(config, text.str().substr(first.size() + 1), revision, path, read_assignments(config.state_dir));
+  take(config, std::move(toml), revision, path, read_assignments(config.state_dir));
   config.directory_source = fmt::format("the copy kept in {} (revision {}): etcd does not answer ({})", path, revision, unreachable);
 }
 
@@ -142,7 +151,8 @@ void keep_directory(const HostConfig& config) {
   const std::string path = cache_path(config);
   if (!config.etcd || path.empty() || config.directory_text.empty()) return;
   try {
-    write_file_atomically(path, kCacheHeader + std::to_string(config.directory_revision) + "\n" + config.directory_text);
+    write_file_atomically(path, state_header(kCopy, kCopyVersion) + "\n" + kRevisionLine +
+                                    std::to_string(config.directory_revision) + "\n" + config.directory_text);
   } catch (const std::exception& e) {
     spdlog::error("cannot keep the directory in {}: {}", path, e.what());
   }

@@ -24,6 +24,7 @@
 #include "plugin_catalog.hpp"
 #include "privileges.hpp"
 #include "scratch.hpp"
+#include "service_manager.hpp"
 #include "watch_audit.hpp"
 #include "worker.hpp"
 #include "waygate/metric_names.hpp"
@@ -189,6 +190,7 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
   std::atomic<std::int64_t> running_revision = config.directory_revision;
   hooks.reload = [&] {
     spdlog::info("SIGHUP: reloading {}", options.config);
+    service::reloading();
     std::string why;
     std::int64_t revision = 0;
     try {
@@ -217,6 +219,8 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     } else {
       spdlog::error("reload failed, still running the previous config: {}", why);
     }
+    service::ready(why.empty() ? fmt::format("running {} with {} stage(s), reloaded", options.config, running.stages.size())
+                               : fmt::format("running the previous config; the reload failed: {}", why));
     report_directory(running, revision, why);
   };
   hooks.create_socket = [&](const std::string& body) {
@@ -243,6 +247,24 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     restrict_thread(config);
     spdlog::info("running {} with {} stage(s) as uid {} with capabilities {}", options.config, config.stages.size(),
                  ::getuid(), thread_capabilities());
+    service::ready(fmt::format("running {} with {} stage(s)", options.config, config.stages.size()));
+  };
+
+  // systemd's watchdog hears from the host while both of its loops turn: this tick proves the
+  // control thread's, the worker's answer to the last ping its own. A stuck worker goes unpetted,
+  // and systemd restarts the connector.
+  std::optional<std::future<void>> turned;
+  bool said_stuck = false;
+  hooks.tick_every = service::watchdog_interval() / 2;
+  hooks.tick = [&] {
+    if (turned && turned->wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      if (!said_stuck) spdlog::error("watchdog: the worker has not turned its loop for {} ms", hooks.tick_every.count() / 1000);
+      said_stuck = true;
+      return;
+    }
+    said_stuck = false;
+    service::watchdog();
+    turned = worker.ping();
   };
 
   // A change of the directory in etcd is applied as a SIGHUP applies a changed file.
@@ -271,6 +293,7 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     spdlog::error("control plane: {}", e.what());
     code = 1;
   }
+  service::stopping();
   // The watch first: the registration's withdrawal is a change it would answer with a SIGHUP,
   // which nothing handles once the control plane is gone.
   watch.reset();

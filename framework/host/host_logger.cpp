@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "journal.hpp"
+
 namespace waygate {
 
 namespace {
@@ -21,7 +23,9 @@ class StageLogger final : public Logger {
  public:
   explicit StageLogger(std::string stage) : stage_(std::move(stage)) {}
   bool enabled(Level level) const override { return spdlog::should_log(to_spdlog(level)); }
-  void write(Level level, std::string_view message) override {
+  void write(Level level, std::string_view message) override { write_event(level, message, {}); }
+  void write_event(Level level, std::string_view message, std::span<const LogField> fields) override {
+    JournalFields named(stage_, fields);
     spdlog::log(to_spdlog(level), "[{}] {}", stage_, message);
   }
 

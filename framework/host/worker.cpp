@@ -88,12 +88,27 @@ std::future<std::optional<Response>> Worker::request(Listener listener, Request 
   return result;
 }
 
+std::future<void> Worker::ping() {
+  std::promise<void> pong;
+  auto result = pong.get_future();
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    pings_.push_back(std::move(pong));
+  }
+  std::lock_guard lock(loop_mutex_);
+  if (loop_ != nullptr) loop_->wake();
+  return result;
+}
+
 void Worker::answer_requests() {
   std::vector<PendingRequest> batch;
+  std::vector<std::promise<void>> pongs;
   {
     std::lock_guard lock(mailbox_mutex_);
     batch.swap(requests_);
+    pongs.swap(pings_);
   }
+  for (auto& p : pongs) p.set_value();
   for (auto& r : batch) {
     try {
       if (r.listener == Listener::admin && state_->pipeline)

@@ -40,6 +40,8 @@ class Worker {
   std::future<std::string> reload(HostConfig config);
   // Hands an HTTP request to the stage serving its path, between two bursts; nullopt if none does.
   std::future<std::optional<Response>> request(Listener listener, Request request);
+  // Ready once the worker's loop has turned: the watchdog's proof that it is not stuck.
+  std::future<void> ping();
 
  private:
   void run(std::promise<void>& ready, const std::function<void()>& after_setup);
@@ -62,6 +64,7 @@ class Worker {
     std::promise<std::optional<Response>> answer;
   };
   std::vector<PendingRequest> requests_;
+  std::vector<std::promise<void>> pings_;
 
   // Owned and used by the worker thread only (created there: an io_uring with a single issuer
   // belongs to the thread that made it).

@@ -16,12 +16,18 @@
 #include "waygate/nft.hpp"
 #include "waygate/files.hpp"
 #include "waygate/packet.hpp"
+#include "waygate/state_version.hpp"
 
 namespace waygate::client {
 
 namespace json = boost::json;
 
 namespace {
+
+constexpr const char* kKind = "exit-node-selection";
+// 0: the selection's fields without "version" (and "endpoint" alone before exit nodes had several
+// connectors). 1: the same with "version".
+constexpr int kVersion = 1;
 
 std::vector<std::string> strings(const json::value& v) {
   std::vector<std::string> out;
@@ -66,10 +72,25 @@ net::Address endpoint_address(const std::string& endpoint) {
 }  // namespace
 
 std::optional<Selection> load_selection(const std::string& path) {
-  auto text = read_whole(path);
+  const std::optional<std::string> text = read_file_if_present(path);
   if (!text) return std::nullopt;
+  auto broken = [&path](const std::exception& e) {
+    return std::runtime_error(fmt::format("{}: not a selection this version wrote ({}); remove it with care: "
+                                          "it records what an exit node installed",
+                                          path, e.what()));
+  };
+  json::value v;
+  int version = 0;
   try {
-    json::value v = json::parse(*text);
+    v = json::parse(*text);
+    if (const json::value* said = v.as_object().if_contains("version")) version = said->to_number<int>();
+  } catch (const std::exception& e) {
+    throw broken(e);
+  }
+  check_state_version(path, kKind, version, kVersion,
+                      "`waygate client off` with the version that wrote it undoes what the exit node installed "
+                      "and removes the file");
+  try {
     Selection s;
     s.connector = v.at("connector").as_string();
     s.exit_node = v.at("exit_node").as_string();
@@ -92,9 +113,7 @@ std::optional<Selection> load_selection(const std::string& path) {
     }
     return s;
   } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("{}: not a selection this version wrote ({}); remove it with care: "
-                                         "it records what an exit node installed",
-                                         path, e.what()));
+    throw broken(e);
   }
 }
 
@@ -110,9 +129,9 @@ void save_selection(const std::string& path, const Selection& s) {
                              {"resolver_ours", s.installed->resolver_ours},
                              {"lockdown_table", s.installed->lockdown_table}};
   }
-  json::object o{{"connector", s.connector}, {"exit_node", s.exit_node}, {"endpoints", array(s.endpoints)},
-                 {"routes", array(s.routes)},  {"dns", array(s.dns)},          {"lockdown", s.lockdown},
-                 {"installed", std::move(installed)}};
+  json::object o{{"version", kVersion},           {"connector", s.connector}, {"exit_node", s.exit_node},
+                 {"endpoints", array(s.endpoints)}, {"routes", array(s.routes)}, {"dns", array(s.dns)},
+                 {"lockdown", s.lockdown},          {"installed", std::move(installed)}};
   write_file_atomically(path, json::serialize(o) + "\n", 0600);
 }
 

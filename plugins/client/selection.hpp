@@ -38,7 +38,9 @@ struct Selection {
   std::optional<Installed> installed;
 };
 
-// nullopt when there is no file; throws std::runtime_error naming the file if it does not read.
+// The file is JSON with a "version" (waygate/state_version.hpp); one without is from before
+// versions, and read. nullopt when there is no file; throws std::runtime_error naming the file if
+// it does not read, is from a newer format, or is there but cannot be read.
 std::optional<Selection> load_selection(const std::string& path);
 void save_selection(const std::string& path, const Selection& s);
 void forget_selection(const std::string& path);

@@ -253,7 +253,8 @@ class PolicyStage final : public Plugin {
         {"socket", d.sockets[c.socket].name},
         {"reason", c.verdict->explain(d, c.socket)}};
     std::string text = boost::json::serialize(line);
-    ctx_.log().info("access {}", text);
+    ctx_.log().event(Level::info, {{"identity", d.identities[c.identity].name}, {"socket", d.sockets[c.socket].name}},
+                     "access {}", text);
     audit_.write(text);
   }
 

@@ -128,7 +128,7 @@ class Shaper final : public Plugin {
     snapshot_.abandon();
     audit_.close();
     if (usage_path_.empty()) return;
-    std::string text;
+    std::string text = UsageBook::header() + "\n";
     for (auto& [key, u] : book_.entries()) text += UsageBook::line(key.first, key.second, u) + "\n";
     try {
       write_file_atomically(usage_path_, text);
@@ -245,7 +245,7 @@ class Shaper final : public Plugin {
                       {"timezone", spec.zone},
                       {"until", format_utc(UtcTime{u.end})}};
     const std::string text = json::serialize(line);
-    ctx_.log().info("quota {}", text);
+    ctx_.log().event(Level::info, {{"identity", spec.identity}, {"socket", spec.socket}}, "quota {}", text);
     audit_.write(text);
   }
 
@@ -294,6 +294,7 @@ class Shaper final : public Plugin {
 
   void save() {
     if (changed_ && !snapshot_.busy() && snapshot_.begin(usage_path_)) {
+      snapshot_.line(UsageBook::header());
       for (auto& [key, u] : book_.entries()) snapshot_.line(UsageBook::line(key.first, key.second, u));
       snapshot_.commit();
       changed_ = false;

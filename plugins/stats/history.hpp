@@ -1,7 +1,7 @@
 // The time series on disk, so a restart loses no history: saved on a clean stop, loaded on start.
 // JSON by socket name: {"version":1,"interval":10,"sockets":{"corporate-exit":[[time, bytes out,
 // bytes in, packets out, packets in, clients], ...]}}, written whole to a temporary file, synced and
-// renamed.
+// renamed. "version" is the format's (waygate/state_version.hpp): a newer one is refused.
 #pragma once
 
 #include <map>
@@ -14,8 +14,9 @@ namespace waygate::stats {
 using History = std::map<std::string, Series>;
 
 std::string history_json(const History& h, int interval_seconds);
-// Samples of the series named; others (sockets that are gone) are dropped. Throws on a file that
-// is not a history.
+// Samples of the series named; others (sockets that are gone) are dropped. Throws
+// std::runtime_error naming the file when it is not a history, is from a newer format, or is
+// there but cannot be read.
 void load_history(const std::string& path, History& into);
 void save_history(const std::string& path, const History& h, int interval_seconds);
 

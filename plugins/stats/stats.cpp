@@ -101,7 +101,7 @@ class StatsStage final : public Plugin {
       try {
         load_history(history, series);
       } catch (const std::exception& e) {
-        c.fail("history", "cannot read " + history + ": " + e.what());
+        c.fail("history", std::string("cannot read the traffic history: ") + e.what());
       }
     }
     history_path_ = history;

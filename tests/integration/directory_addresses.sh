@@ -25,7 +25,7 @@ held() {
   etcdctl_ get --prefix /waygate/addresses/ | paste - - | awk '{sub("/waygate/addresses/", "", $1); print $2, $1}' | sort
 }
 # seen N: "KEY ADDRESS" per line, sorted, as connector N recorded them in its state folder.
-seen() { awk '{for (i = 2; i <= NF; i++) print $1, $i}' "$WORK/state$1/overlay-addresses" 2>/dev/null | sort; }
+seen() { awk '!/^#/ {for (i = 2; i <= NF; i++) print $1, $i}' "$WORK/state$1/overlay-addresses" 2>/dev/null | sort; }
 count() { [[ $(seen "$1" | wc -l) -eq $2 ]]; }
 
 # agree N: both connectors and etcd hold the same N addresses, each once.

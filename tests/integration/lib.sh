@@ -16,8 +16,9 @@ RUN_ID=$(printf '%04x%02x' $(($$ & 0xffff)) $((RANDOM & 0xff)))
 WORK=$(mktemp -d)
 PIDS=()
 
+# cleanup [RC]: RC, or the status the script ends with.
 cleanup() {
-  local rc=$?
+  local rc=${1:-$?}
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   # Every namespace carrying this run's id, and the files `ip netns exec` mounts into it

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "host_config.hpp"
 
@@ -170,4 +172,26 @@ plugin = "stats"
   EXPECT_NE(error_of("[directory]\netcd = [\"https://10.0.0.1:2379\"]\nconnector = \"c1\"\nca = \"ca.pem\"\ncert = \"c.pem\"\n" + stage)
                 .find("needs both cert and key"),
             std::string::npos);
+}
+
+// The overlay addresses recorded in state_dir are read with the file: one from a newer format stops
+// `waygate run` and `check` with the refusal, and is left for the version that wrote it.
+TEST(HostConfig, OverlayAddressesOfANewerFormatAreRefused) {
+  char dir[] = "/tmp/host-config-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string file = std::string(dir) + "/overlay-addresses";
+  const std::string newer = "# waygate overlay-addresses 2\n";
+  std::ofstream(file) << newer;
+  std::string error = "no error";
+  try {
+    parse_host_config(std::string("[host]\nstate_dir = '") + dir + "'\n[[stage]]\nname = 'a'\nplugin = 'tun'\n", "c.toml");
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+  }
+  std::ifstream in(file);
+  const std::string after(std::istreambuf_iterator<char>(in), {});
+  ::unlink(file.c_str());
+  ::rmdir(dir);
+  EXPECT_NE(error.find(file + ": overlay-addresses state format 2, but this waygate reads up to 1"), std::string::npos) << error;
+  EXPECT_EQ(after, newer);
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -99,6 +100,56 @@ TEST(ClientSelection, SurvivesTheFileWithWhatWasInstalled) {
   EXPECT_FALSE(load_selection(path).has_value());
 }
 
+// The selection file's format version (waygate/state_version.hpp).
+namespace {
+
+const char* kSelectionBeforeVersions =
+    R"({"connector":"connector-1","exit_node":"corporate-exit","endpoints":["192.0.2.1:51820"],"routes":["0.0.0.0/1"],)"
+    R"("dns":["198.51.100.53"],"lockdown":true,"installed":null})";
+const char* kSelectionOfANewerFormat =
+    R"({"version":2,"connectors":[{"name":"connector-1"}],"exit_node":"corporate-exit","installed":{"routes":[]}})";
+
+std::string contents(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST(ClientSelection, AFileFromBeforeVersionsIsRead) {
+  std::string path = temp("old-selection.json");
+  std::ofstream(path) << kSelectionBeforeVersions << "\n";
+  auto s = load_selection(path);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->connector, "connector-1");
+  EXPECT_EQ(s->endpoints, std::vector<std::string>{"192.0.2.1:51820"});
+  EXPECT_TRUE(s->lockdown);
+  EXPECT_FALSE(s->installed.has_value());
+  forget_selection(path);
+}
+
+TEST(ClientSelection, IsSavedWithItsFormatVersion) {
+  std::string path = temp("saved-selection.json");
+  save_selection(path, Selection{"connector-1", "corporate-exit", {"192.0.2.1:51820"}, {}, {}, false, std::nullopt});
+  EXPECT_EQ(contents(path).rfind(R"({"version":1,)", 0), 0u) << contents(path);
+  forget_selection(path);
+}
+
+TEST(ClientSelection, ANewerFormatIsRefusedAndLeftAsItWas) {
+  std::string path = temp("newer-selection.json");
+  std::ofstream(path) << kSelectionOfANewerFormat;
+  try {
+    load_selection(path);
+    FAIL() << "a newer selection was read";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": exit-node-selection state format 2, but this waygate reads up to 1"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(contents(path), kSelectionOfANewerFormat);
+  forget_selection(path);
+}
+
 TEST(ClientSelection, LockdownLetsOutOnlyTheTunnel) {
   EXPECT_EQ(lockdown_table("corp-exit"), "waygate_corp_exit");
   EXPECT_EQ(lockdown_script("waygate_exit", "waygate0", {"192.0.2.1:51820"}),
@@ -145,5 +196,18 @@ TEST(ClientStage, PassesPacketsUntouchedAndSurvivesABrokenSelection) {
   EXPECT_EQ(out[0].bytes, packet);
   EXPECT_EQ(in[0].bytes, packet);
   rig->stop();
+  std::remove(state.c_str());
+}
+
+TEST(ClientStage, LeavesASelectionOfANewerFormatAsItWas) {
+  std::string state = temp("stage-newer-selection.json");
+  std::ofstream(state) << kSelectionOfANewerFormat;
+  auto rig = waygate::testing::Rig::load(WAYGATE_CLIENT_PLUGIN, fmt::format("state = \"{}\"\n{}", state, kGood));
+  rig->start();
+  rig->stop();
+  bool logged = false;
+  for (auto& line : rig->log()) logged |= line.find(state + ": exit-node-selection state format 2") != std::string::npos;
+  EXPECT_TRUE(logged) << "the refusal is said in the log";
+  EXPECT_EQ(contents(state), kSelectionOfANewerFormat);
   std::remove(state.c_str());
 }

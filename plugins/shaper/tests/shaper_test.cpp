@@ -236,6 +236,50 @@ timezone = "Europe/Berlin"
   EXPECT_EQ(offer(*again, Direction::outbound, bob, 50), 40u);  // 40 KB left this month
 }
 
+// The usage file's format version (waygate/state_version.hpp).
+const std::string kBobsQuota = "\n[[quota]]\nidentity = \"bob\"\nbytes = \"100KB\"\nper = \"month\"\ntimezone = \"Europe/Berlin\"\n";
+const char* kBobsUse = R"({"identity":"bob","socket":"","start":"2025-12-31T23:00:00Z","bytes":40000})";
+
+TEST(Shaper, AUsageFileFromBeforeVersionsIsRead) {
+  Files f;
+  std::ofstream(f.path("usage")) << kBobsUse << "\n";
+  auto r = shaper("usage = \"" + f.path("usage") + "\"" + kBobsQuota);
+  EXPECT_EQ(quota_of(*r, "bob")["used"].to_number<std::uint64_t>(), 40000u);
+}
+
+TEST(Shaper, UsageIsWrittenUnderAHeader) {
+  Files f;
+  {
+    auto r = shaper("usage = \"" + f.path("usage") + "\"" + kBobsQuota);
+    offer(*r, Direction::outbound, bob, 1);
+    r->advance(31s);
+    r->poll();
+    EXPECT_NE(read(f.path("usage")).find("# waygate quota-usage 1\n"), std::string::npos) << read(f.path("usage"));
+    r->stop();
+  }
+  EXPECT_EQ(read(f.path("usage")).rfind("# waygate quota-usage 1\n{", 0), 0u) << read(f.path("usage"));
+  auto again = shaper("usage = \"" + f.path("usage") + "\"" + kBobsQuota);
+  EXPECT_EQ(quota_of(*again, "bob")["used"].to_number<std::uint64_t>(), 1000u);
+}
+
+TEST(Shaper, AUsageFileOfANewerFormatIsRefusedAndLeftAsItWas) {
+  Files f;
+  // Anywhere in the file: a snapshot's lines land in any order.
+  const std::string newer = std::string(kBobsUse) + "\n# waygate quota-usage 2\n";
+  std::ofstream(f.path("usage")) << newer;
+  RigOptions o;
+  o.directory = kDirectory;
+  try {
+    Rig::load(WAYGATE_SHAPER_PLUGIN, "usage = \"" + f.path("usage") + "\"" + kBobsQuota, o);
+    FAIL() << "a newer usage file was read";
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(f.path("usage") + ": quota-usage state format 2, but this waygate reads up to 1"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(read(f.path("usage")), newer);
+}
+
 TEST(Shaper, ABrokenUsageFileIsRefusedByName) {
   Files f;
   {

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
+
 #include <boost/json.hpp>
 
 #include "stats_command.hpp"
@@ -136,6 +139,63 @@ TEST(Stats, HistorySurvivesARestart) {
   r->stop();
   ::unlink(file.c_str());
   ::rmdir(dir);
+}
+
+// The history file's format version (waygate/state_version.hpp): what earlier versions wrote is
+// read, a save says the version, a newer format is refused by name and left as it was.
+struct HistoryFile {
+  HistoryFile() {
+    char dir[] = "/tmp/waygate-stats-XXXXXX";
+    folder = ::mkdtemp(dir);
+    path = folder + "/history.json";
+  }
+  ~HistoryFile() {
+    ::unlink(path.c_str());
+    ::rmdir(folder.c_str());
+  }
+  void write(const std::string& text) const { std::ofstream(path) << text; }
+  std::string read() const {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  std::string folder, path;
+};
+
+TEST(StatsHistory, AFileAsEarlierVersionsWroteItIsRead) {
+  HistoryFile f;
+  f.write(R"({"version":1,"interval":10,"sockets":{"corporate-exit":[[1767225590,300,200,3,2,1]]}})");
+  auto r = stats("history = \"" + f.path + "\"");
+  auto samples = json::parse(r->request(Listener::admin, "GET", "/v1/stats/series?socket=corporate-exit").body).at("samples");
+  ASSERT_EQ(samples.as_array().size(), 1u);
+  EXPECT_EQ(samples.at(0), json::parse("[1767225590,300,200,3,2,1]"));
+}
+
+TEST(StatsHistory, IsSavedWithItsFormatVersion) {
+  HistoryFile f;
+  auto r = stats("history = \"" + f.path + "\"");
+  r->stop();
+  EXPECT_EQ(json::parse(f.read()).at("version"), 1) << f.read();
+}
+
+TEST(StatsHistory, ANewerFormatIsRefusedByNameAndLeftAsItWas) {
+  HistoryFile f;
+  const std::string newer = R"({"version":2,"interval":10,"sockets":{"corporate-exit":{"samples":[]}}})";
+  f.write(newer);
+  RigOptions o;
+  o.directory = kDirectory;
+  try {
+    Rig::load(WAYGATE_STATS_PLUGIN, "history = \"" + f.path + "\"", o);
+    FAIL() << "a newer history was read";
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(f.path + ": traffic-history state format 2, but this waygate reads up to 1"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(f.read(), newer);
+  f.write(R"({"interval":10,"sockets":{}})");  // every history has said its version
+  EXPECT_THROW(Rig::load(WAYGATE_STATS_PLUGIN, "history = \"" + f.path + "\"", o), waygate::ConfigError);
 }
 
 TEST(Stats, ApiAndTable) {

@@ -140,7 +140,7 @@ void Device::update(Settings next) {
     auto it = std::find_if(incoming.begin(), incoming.end(),
                            [&](const PeerSettings& s) { return s.public_key == slot->settings.public_key; });
     if (it == incoming.end()) {
-      ctx_.log().info("peer {} removed", slot->settings.name);
+      ctx_.log().event(Level::info, {{"peer", slot->settings.name}}, "peer {} removed", slot->settings.name);
       remove_peer(*slot);
       continue;
     }
@@ -158,7 +158,7 @@ void Device::update(Settings next) {
     else if (running_ && keepalive_on) send_keepalive(p);
   }
   for (auto& s : incoming) {
-    ctx_.log().info("peer {} added", s.name);
+    ctx_.log().event(Level::info, {{"peer", s.name}}, "peer {} added", s.name);
     add_peer(std::move(s));
     if (running_ && peers_.back()->settings.persistent_keepalive > Duration{0}) send_keepalive(*peers_.back());
   }

@@ -73,7 +73,8 @@ void Device::fail_over(Peer& from, Peer& to, const char* why) {
   to.unanswered_since = kLongAgo;  // its own time to answer starts now
   route();
   failovers_.add();
-  ctx_.log().warn("peer {} {}: its prefixes go to peer {} now", from.settings.name, why, to.settings.name);
+  ctx_.log().event(Level::warn, {{"peer", from.settings.name}}, "peer {} {}: its prefixes go to peer {} now", from.settings.name, why,
+                   to.settings.name);
   // What waited for the silent one's handshake goes to the new one, which may need one too.
   for (Packet* staged : from.staged) to.staged.size() < kMaxStaged ? to.staged.push_back(staged) : ctx_.pool().free(staged);
   from.staged.clear();

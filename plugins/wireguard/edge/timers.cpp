@@ -16,7 +16,7 @@ void Device::arm_timers(Peer& p) {
   p.retransmit = ctx_.timer([this, &p] {
     if (!p.initiator) return;
     if (ctx_.now() - p.attempts_started >= settings_.timing.rekey_attempt_time) {
-      ctx_.log().info("peer {}: no handshake after {} s, giving up", p.settings.name,
+      ctx_.log().event(Level::info, {{"peer", p.settings.name}}, "peer {}: no handshake after {} s, giving up", p.settings.name,
                       std::chrono::duration_cast<std::chrono::seconds>(settings_.timing.rekey_attempt_time).count());
       forget_index(p.initiator_index);
       p.initiator.reset();

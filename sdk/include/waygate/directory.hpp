@@ -110,12 +110,15 @@ struct Overlay {
 };
 
 // Overlay addresses given out from the pools, by public key: what the host keeps between runs so
-// an identity's address never changes. Kept in the state folder as `overlay-addresses`, one line
-// per identity ("<public key> <address> [<address>]"), written whole to a temporary file, synced
-// and renamed, so a crash leaves the old or the new.
+// an identity's address never changes. Kept in the state folder as `overlay-addresses`, a header
+// line ("# waygate overlay-addresses 1", waygate/state_version.hpp) and one line per identity
+// ("<public key> <address> [<address>]"), written whole to a temporary file, synced and renamed,
+// so a crash leaves the old or the new.
 using Assignments = std::map<std::string, std::vector<net::Address>>;
 // Empty when the folder or file does not exist yet ("" state_dir: nothing kept); lines that do
-// not parse are skipped (the identity then gets a fresh address).
+// not parse are skipped (the identity then gets a fresh address). A file without the header (from
+// before versions) is read; one from a newer format, or one that is there but cannot be read,
+// throws std::runtime_error naming it, rather than give every identity a new address.
 Assignments read_assignments(const std::string& state_dir);
 // Creates the folder if needed; throws std::system_error when the file cannot be written.
 void write_assignments(const std::string& state_dir, const Assignments& assignments);

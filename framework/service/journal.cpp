@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 #include <sys/uio.h>
+// The journal keeps where a line was logged from when asked; here that would always be this sink.
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include <array>

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "listeners.hpp"
 #include "settings.hpp"
 #include "tables.hpp"
 #include "waygate/admin_client.hpp"
@@ -99,6 +100,15 @@ std::vector<Check> checks(const Patient& p) {
           missing.empty() ? fmt::format("{} present", fmt::join(found, ", ")) : fmt::format("{} missing", fmt::join(missing, ", ")),
           fmt::format("the socket's egress address must be on {}: `ip addr add {} dev {}`, or fix [[socket]] egress",
                       s.interface, missing.empty() ? "" : missing.front(), s.interface));
+    const std::vector<std::string> hidden = listeners_in_nat_ports(s);
+    if (hidden.empty())
+      add("listeners on the NAT's ports", true, fmt::format("none within {} on the egress addresses", to_string(s.ports)));
+    else
+      checks.push_back({"listeners on the NAT's ports", true,
+                        fmt::format("{}: inside {}, so nothing reaches them at the egress address", fmt::join(hidden, ", "),
+                                    to_string(s.ports)),
+                        "move [[socket]] egress_ports clear of them (a tunnel's listen_port, say), or the listener's port",
+                        true});
     std::string range = read_file("/proc/sys/net/ipv4/ip_local_port_range");
     unsigned low = 0, high = 0;
     std::sscanf(range.c_str(), "%u %u", &low, &high);

@@ -17,8 +17,10 @@
 #include "waygate/net/gso.hpp"
 #include "waygate/net/ip.hpp"
 #include "kernel.hpp"
+#include "listeners.hpp"
 #include "tables.hpp"
 #include "shared.hpp"
+#include "waygate/netns.hpp"
 #include "waygate/plugin.hpp"
 
 namespace waygate::egress {
@@ -120,6 +122,7 @@ class EgressEdge final : public Plugin {
       }
       ctx_.log().info("sharing {} on {}: ports {} ([[socket]] egress_ports), nftables table inet {}", addresses(),
                       settings_.interface, to_string(settings_.ports), table);
+      warn_of_listeners();
     } else {
       kernel_ = std::make_unique<KernelSystem>(settings_, table, ctx_.log());
       ctx_.io().read_many(kernel_->fd(), kRead);
@@ -300,6 +303,14 @@ class EgressEdge final : public Plugin {
     if (version != 4 && version != 6) return out.drop(p, not_ip_);
     if (!kernel_) return out.drop(p, send_failed_);
     ctx_.io().write(kernel_->fd(), p, kWrite);
+  }
+
+  // A listener the NAT's ports hide (listeners.hpp): its clients would wait for nothing.
+  void warn_of_listeners() {
+    NetnsGuard in_namespace(settings_.netns);
+    for (const std::string& l : listeners_in_nat_ports(settings_))
+      ctx_.log().warn("{} is inside the NAT's ports {} ([[socket]] egress_ports): nothing reaches it at {}; "
+                      "move egress_ports or the listener", l, to_string(settings_.ports), addresses());
   }
 
   std::string addresses() const {

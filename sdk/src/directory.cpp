@@ -332,7 +332,7 @@ class Loader {
       const std::string ports = t.string("egress_ports", to_string(s.egress_ports));
       if (auto r = parse_ports(ports)) s.egress_ports = *r;
       else t.fail("egress_ports", fmt::format("'{}' is not a port range \"FIRST-LAST\" with 1 <= FIRST <= "
-                                              "LAST <= 65535, such as \"40000-59999\"", ports));
+                                              "LAST <= 65535, such as \"40000-49999\"", ports));
       // The egress edge keeps the kernel off the ports of sockets with egress addresses alone:
       // ports elsewhere would be ones a nat [[stage.socket]] of this id used and the kernel too.
       if (t.has("egress_ports") && s.egress.empty())

@@ -222,7 +222,7 @@ egress_ports = "7-7"
   ASSERT_EQ(d->sockets.size(), 4u);
   EXPECT_EQ(d->sockets[0].egress_ports, (waygate::PortRange{40000, 40999}));
   EXPECT_EQ(d->sockets[0].egress_ports.size(), 1000u);
-  EXPECT_EQ(d->sockets[1].egress_ports, (waygate::PortRange{20000, 59999})) << "the default";
+  EXPECT_EQ(d->sockets[1].egress_ports, (waygate::PortRange{20000, 49999})) << "the default";
   EXPECT_EQ(d->sockets[2].egress_ports, (waygate::PortRange{1, 65535}));
   EXPECT_EQ(d->sockets[2].egress_ports.size(), 65535u);
   EXPECT_EQ(d->sockets[3].egress_ports.size(), 1u);
@@ -235,7 +235,7 @@ TEST(Directory, EgressPortsAreParsedStrictly) {
                     value + "\n");
   };
   EXPECT_EQ(ports("'9-3'"), "d.toml:5:1: socket 'x': key 'egress_ports': '9-3' is not a port range \"FIRST-LAST\" "
-                            "with 1 <= FIRST <= LAST <= 65535, such as \"40000-59999\"");
+                            "with 1 <= FIRST <= LAST <= 65535, such as \"40000-49999\"");
   for (const char* bad : {"'0-10'", "'1-65536'", "'40000'", "'40000-'", "'-40000'", "'40000 - 40999'",
                           "' 40000-40999'", "'40000-40999 '", "'+1-2'", "'1-2-3'", "'40000:40999'",
                           "'99999999999-1'", "''"})

@@ -11,8 +11,12 @@
 #     keeps the stages' fields (WAYGATE_STAGE, WAYGATE_PEER), and a stopped host misses the
 #     watchdog and is restarted;
 #   - a state file of a newer format stops the start with an error naming it, and is left as it was;
-#   - an upgrade over the running connector restarts it once, keeps /var/lib/waygate and the
-#     operator's edited config; purge removes the state;
+#   - waygate-client@client (in a network namespace of its own) connects, the connector's journal
+#     names alice and the socket on its access decision, and the selected exit node comes back
+#     with a restart;
+#   - an upgrade over the running connector and client restarts each once, keeps /var/lib/waygate
+#     (an overlay-addresses file in the previous release's format is read and kept) and the
+#     operator's edited configs; purge removes the state;
 #   - the exit-node demo runs from the installed files.
 # ctest-timeout: 600
 source "$(dirname "$0")/lib.sh"
@@ -227,7 +231,7 @@ in_root kill -STOP "$pid"
 wait_for 30 bash -c "[[ \$(nsenter -t $container -m -p -r systemctl show -p NRestarts --value waygate@exit-node) == 1 ]]" ||
   { unit_log; exit 1; }
 wait_for 10 bash -c "nsenter -t $container -m -p -r systemctl is-active -q waygate@exit-node"
-in_root journalctl -u waygate@exit-node --no-pager | grep -m1 -i "watchdog timeout"
+in_root journalctl -u waygate@exit-node --no-pager | grep -i "watchdog timeout" | tail -1
 pid=$(show MainPID)
 
 echo "== a state file of a newer format: refused by name, left as it was"
@@ -235,15 +239,75 @@ in_root cp /var/lib/waygate/overlay-addresses /root/addresses.kept
 in_root sed -i '1s/.*/# waygate overlay-addresses 99/' /var/lib/waygate/overlay-addresses
 in_root md5sum /var/lib/waygate/overlay-addresses >"$WORK/newer.md5"
 in_root systemctl restart waygate@exit-node && { echo "started over a newer state file"; exit 1; }
-in_root journalctl -u waygate@exit-node --no-pager | grep -m1 "overlay-addresses: overlay-addresses state format 99, but this waygate reads up to 1"
+in_root journalctl -u waygate@exit-node --no-pager | grep "overlay-addresses: overlay-addresses state format 99, but this waygate reads up to 1" | tail -1
 in_root md5sum /var/lib/waygate/overlay-addresses | diff - "$WORK/newer.md5"
 in_root cp /root/addresses.kept /var/lib/waygate/overlay-addresses
 in_root systemctl reset-failed waygate@exit-node
 in_root systemctl start waygate@exit-node
 pid=$(show MainPID)
 
-echo "== upgrade: dpkg -i the new package over the running connector"
-in_root md5sum /var/lib/waygate/overlay-addresses /etc/waygate/exit-node.toml /etc/waygate/connector.key >"$WORK/kept.md5"
+echo "== waygate-client@client in a network namespace of its own, alice's laptop"
+# alice is the installed client's key; the client knows the installed connector's.
+alice=$(in_root sh -c 'waygate pubkey </etc/waygate/client.key')
+connector=$(in_root sh -c 'waygate pubkey </etc/waygate/connector.key')
+in_root sed -i "s|zdBaguLPLEe2VhwlRJwVda3t1MaJcNr/m0ELqIXVsgQ=|$alice|" /etc/waygate/exit-node.toml
+in_root sed -i "s|5lhC8LXGaHlN0ZUo8Vk6OpCn/Ri8KTG4OxF4nHEBvUw=|$connector|" /etc/waygate/client.toml
+in_root systemctl reload waygate@exit-node
+in_root ip netns add laptop
+in_root ip link add lan0 type veth peer name lan1 netns laptop
+in_root ip addr add 192.0.2.1/24 dev lan0
+in_root ip link set lan0 up
+in_root ip -n laptop addr add 192.0.2.10/24 dev lan1
+in_root ip -n laptop link set lan1 up
+in_root ip -n laptop link set lo up
+in_root ip -n laptop route add default via 192.0.2.1
+in_root mkdir -p /etc/systemd/system/waygate-client@client.service.d
+printf '[Service]\nNetworkNamespacePath=/run/netns/laptop\n' |
+  in_root tee /etc/systemd/system/waygate-client@client.service.d/test.conf >/dev/null
+in_root systemctl daemon-reload
+in_root systemctl start waygate-client@client
+laptop() { in_root ip netns exec laptop "$@"; }
+wait_for 20 laptop waygate client use corporate-exit -c /etc/waygate/client.toml || {
+  laptop waygate client use corporate-exit -c /etc/waygate/client.toml || true
+  laptop waygate client exit-nodes -c /etc/waygate/client.toml || true
+  laptop waygate client status -c /etc/waygate/client.toml || true
+  laptop ping -c1 -W1 198.51.100.1 || true
+  in_root systemctl status waygate-client@client --no-pager || true
+  in_root journalctl -u waygate-client@client -u waygate@exit-node -n 40 --no-pager || true
+  exit 1
+}
+routes() { laptop ip route show >"$WORK/routes"; grep -q "^0.0.0.0/1 dev waygate0" "$WORK/routes"; }
+routes || { cat "$WORK/routes"; echo "no exit-node route"; exit 1; }
+# The connector's access decision for alice, with her identity and the socket as fields.
+granted() {
+  in_root journalctl -u waygate@exit-node -o json --no-pager >"$WORK/journal.json"
+  python3 - "$WORK/journal.json" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("WAYGATE_IDENTITY") == "alice" and e.get("WAYGATE_SOCKET") == "corporate-exit" and "granted" in e["MESSAGE"]:
+        print(f"WAYGATE_IDENTITY=alice WAYGATE_SOCKET=corporate-exit: {e['MESSAGE']}")
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+# Her first packet past the clients' API (a ping beyond the exit node) meets the policy stage.
+laptop ping -c 2 -W 1 203.0.113.9 >/dev/null || true
+wait_for 10 granted || { grep -i alice "$WORK/journal.json" | tail -5; exit 1; }
+granted
+echo "== the selection kept across a restart of the client"
+in_root systemctl restart waygate-client@client
+wait_for 10 bash -c "nsenter -t $container -m -p -r journalctl -u waygate-client@client --no-pager | grep -q 'exit node corporate-exit (connector-1) in use again'"
+routes || { cat "$WORK/routes"; echo "the exit node's routes were not put back"; exit 1; }
+echo "corporate-exit in use again after the restart, its routes back"
+
+echo "== upgrade: dpkg -i the new package over the running connector and client"
+# The overlay addresses as the previous release wrote them: no header line (format 0).
+in_root sed -i '/^# waygate overlay-addresses /d' /var/lib/waygate/overlay-addresses
+in_root cat /var/lib/waygate/overlay-addresses >"$WORK/addresses.v0"
+grep -q . "$WORK/addresses.v0" || { echo "no overlay address was recorded"; exit 1; }
+in_root md5sum /etc/waygate/exit-node.toml /etc/waygate/client.toml /etc/waygate/connector.key >"$WORK/kept.md5"
+client_pid=$(in_root systemctl show -p MainPID --value waygate-client@client)
 cursor=$(in_root journalctl -u waygate@exit-node -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 in_root dpkg -i "$new_in" >"$WORK/dpkg-upgrade.log" 2>&1 || { cat "$WORK/dpkg-upgrade.log"; exit 1; }
 [[ $(in_root dpkg-query -W -f='${Version}' waygate) == "$version" ]]
@@ -251,16 +315,23 @@ wait_for 10 bash -c "nsenter -t $container -m -p -r systemctl is-active -q wayga
 [[ $(show MainPID) != "$pid" ]] || { echo "the upgrade did not restart the connector"; exit 1; }
 starts=$(in_root journalctl -u waygate@exit-node --after-cursor "$cursor" --no-pager | grep -c "running /etc/waygate/exit-node.toml with" || true)
 [[ $starts == 1 ]] || { echo "the upgrade started the connector $starts times"; exit 1; }
-in_root md5sum -c --quiet - <"$WORK/kept.md5" || { echo "the upgrade changed state or the edited config"; exit 1; }
+in_root md5sum -c --quiet - <"$WORK/kept.md5" || { echo "the upgrade changed the edited configs or the key"; exit 1; }
 in_root grep -q '^name = "carol"' /etc/waygate/exit-node.toml
-echo "restarted once; overlay addresses, the edited config and the key kept"
+# The format-0 file was read (every identity kept its address) and is now written as format 1.
+in_root cat /var/lib/waygate/overlay-addresses >"$WORK/addresses.v1"
+[[ $(head -1 "$WORK/addresses.v1") == "# waygate overlay-addresses 1" ]] || { cat "$WORK/addresses.v1"; exit 1; }
+diff <(sort "$WORK/addresses.v0") <(tail -n +2 "$WORK/addresses.v1" | sort) || { echo "addresses changed"; exit 1; }
+wait_for 10 bash -c "nsenter -t $container -m -p -r systemctl is-active -q waygate-client@client"
+[[ $(in_root systemctl show -p MainPID --value waygate-client@client) != "$client_pid" ]] ||
+  { echo "the upgrade did not restart the client"; exit 1; }
+echo "restarted once; the overlay addresses (read from format 0), the edited configs and the key kept"
 
 echo "== the exit-node demo, from the installed files"
 in_root bash "$top/examples/demo/run.sh" --installed >"$WORK/demo.log" 2>&1 || { cat "$WORK/demo.log"; exit 1; }
 grep "hello 198.51.100.1, this is the outside host" "$WORK/demo.log"
 
 echo "== dependencies are declared: with one gone, apt-get check names it"
-dep=$(dpkg-deb -f "$new" Depends | tr ',' '\n' | grep -o 'libqrencode[0-9]*' | head -1)
+dep=$(dpkg-deb -f "$new" Depends | grep -o 'libqrencode[0-9]*' || true)
 [[ -n $dep ]] || { echo "no library among Depends"; exit 1; }
 in_root systemctl stop waygate@exit-node
 in_root dpkg -r --force-depends "$dep" >/dev/null 2>&1

@@ -5,13 +5,16 @@
 // as root, a start and stop in a namespace of its own.
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
 #include "filter.hpp"
+#include "listeners.hpp"
 #include "frame.hpp"
 #include "tables.hpp"
 #include "originals.hpp"
@@ -167,7 +170,7 @@ TEST(EgressConfig, ThePortsAreTheDirectorySocketsEgressPorts) {
            (egress_ports.empty() ? "" : "egress_ports = '" + egress_ports + "'\n");
   };
   EXPECT_EQ(ports("", socket("a", "198.51.100.1", "40000-40999")), (PortRange{40000, 40999}));
-  EXPECT_EQ(ports("", socket("a", "198.51.100.1", "")), (PortRange{20000, 59999})) << "the default";
+  EXPECT_EQ(ports("", socket("a", "198.51.100.1", "")), (PortRange{20000, 49999})) << "the default";
   // Sockets that differ: the smallest range covering them all.
   EXPECT_EQ(ports("", socket("a", "198.51.100.1", "45000-45999") + socket("b", "2001:db8::1", "40000-40999") +
                           socket("c", "198.51.100.3", "41000-41999")),
@@ -179,8 +182,8 @@ TEST(EgressConfig, ThePortsAreTheDirectorySocketsEgressPorts) {
   // Addresses of the edge's own: a socket's, its ports; no socket's (a nat [[stage.socket]]'s),
   // the default ones.
   EXPECT_EQ(ports("egress4 = '198.51.100.1'", socket("a", "198.51.100.1", "40000-40999")), (PortRange{40000, 40999}));
-  EXPECT_EQ(ports("egress4 = '198.51.100.9'", socket("a", "198.51.100.1", "40000-40999")), (PortRange{20000, 59999}));
-  EXPECT_EQ(ports("egress6 = '2001:db8::9'", ""), (PortRange{20000, 59999}));
+  EXPECT_EQ(ports("egress4 = '198.51.100.9'", socket("a", "198.51.100.1", "40000-40999")), (PortRange{20000, 49999}));
+  EXPECT_EQ(ports("egress6 = '2001:db8::9'", ""), (PortRange{20000, 49999}));
 }
 
 TEST(EgressConfig, SharedModeErrors) {
@@ -386,7 +389,7 @@ TEST(EgressOriginals, WhatCannotBeRecordedIsLeftOut) {
 
 TEST(EgressPorts, KernelRangeMovesOffTheReservedOne) {
   auto range = [](std::uint16_t a, std::uint16_t b) { return PortRange{a, b}; };
-  EXPECT_EQ(clear_of(range(32768, 60999), range(20000, 59999)), range(60000, 60999)) << "Linux's and the NAT's defaults";
+  EXPECT_EQ(clear_of(range(32768, 60999), range(20000, 49999)), range(50000, 60999)) << "Linux's and the NAT's defaults";
   EXPECT_EQ(clear_of(range(32768, 60999), range(40000, 40999)), range(41000, 60999)) << "the larger piece";
   EXPECT_EQ(clear_of(range(32768, 60999), range(58000, 59999)), range(32768, 57999));
   EXPECT_EQ(clear_of(range(32768, 60999), range(30000, 30999)), std::nullopt) << "no overlap: left alone";
@@ -580,3 +583,54 @@ TEST(EgressEdge, StartInstallsAndStopRemovesEverything) {
 }
 
 }  // namespace
+
+// What the NAT's ports hide on an egress address: listening TCP and bound UDP sockets on a port
+// of the range, on that address or every address; not another address's, not outside the range,
+// not a TCP connection's. The text is /proc/net's, as the kernel prints it on a little-endian host.
+TEST(EgressListeners, TheNatsPortsHideWhatListensOnAnEgressAddress) {
+  Settings s;
+  s.egress4 = {{198, 51, 100, 1}};
+  s.egress6 = {{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+  s.ports = {40000, 59999};
+  const std::string heading = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+  const std::string udp = heading +
+                          "  1: 00000000:CA6C 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1\n"  // *:51820
+                          "  2: 016433C6:C350 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2\n"  // egress:50000
+                          "  3: 026433C6:C350 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 3\n"  // .2: another
+                          "  4: 00000000:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4\n";  // *:53
+  EXPECT_EQ(listeners_in_nat_ports(s, "udp", udp),
+            (std::vector<std::string>{"UDP 0.0.0.0:51820", "UDP 198.51.100.1:50000"}));
+  const std::string tcp = heading +
+                          "  1: 00000000:9C40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5\n"   // listening
+                          "  2: 016433C6:9C41 0A00000A:0016 01 00000000:00000000 00:00000000 00000000     0        0 6\n";  // established
+  EXPECT_EQ(listeners_in_nat_ports(s, "tcp", tcp), (std::vector<std::string>{"TCP 0.0.0.0:40000"}));
+  const std::string udp6 = heading +
+                           "  1: B80D0120000000000000000001000000:CA6C 00000000000000000000000000000000:0000 07 0 0 0 0 0 7\n"
+                           "  2: 00000000000000000000000000000000:9C40 00000000000000000000000000000000:0000 07 0 0 0 0 0 8\n";
+  EXPECT_EQ(listeners_in_nat_ports(s, "udp6", udp6),
+            (std::vector<std::string>{"UDP [2001:db8::1]:51820", "UDP [::]:40000"}));
+}
+
+// And from the kernel itself: a UDP socket bound on a port of the range, on every address.
+TEST(EgressListeners, ASocketBoundInTheRangeIsFound) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+  socklen_t len = sizeof at;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&at), &len), 0);
+  const std::uint16_t port = ntohs(at.sin_port);
+  Settings s;
+  s.egress4 = {{198, 51, 100, 1}};
+  s.ports = {port, port};
+  const std::string ours = "UDP 0.0.0.0:" + std::to_string(port);
+  auto has_ours = [&] {
+    const auto found = listeners_in_nat_ports(s);
+    return std::find(found.begin(), found.end(), ours) != found.end();
+  };
+  EXPECT_TRUE(has_ours());
+  s.ports = {static_cast<std::uint16_t>(port - 1), static_cast<std::uint16_t>(port - 1)};  // ephemeral: > 1
+  EXPECT_FALSE(has_ours());
+  ::close(fd);
+}

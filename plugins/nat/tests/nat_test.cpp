@@ -790,7 +790,7 @@ TEST(Nat, StageSocketsTakeTheDirectorySocketsEgressPorts) {
   EXPECT_GE(zero, 20000);
   EXPECT_LE(zero, 20999);
   EXPECT_EQ(info(nat.out(udp("10.0.0.2", 40000, "203.0.113.5", 53), who(1, 1, 5))).src_port, 40000)
-      << "preserved: in the default 20000-59999";
+      << "preserved: in the default 20000-49999";
 }
 
 // Sessions hold ports of their socket's range: a socket's egress_ports change on reload while it is

@@ -41,10 +41,11 @@ constexpr const char* to_string(SocketType t) {
 }
 
 // Ports FIRST-LAST, both ends included. By default the NAT's on a socket's egress addresses
-// when its [[socket]] names none.
+// when its [[socket]] names none: below WireGuard's 51820, so that a tunnel listening there is
+// answered on the egress address too (the NAT owns every port of its range on it).
 struct PortRange {
   std::uint16_t first = 20000;
-  std::uint16_t last = 59999;
+  std::uint16_t last = 49999;
   std::uint32_t size() const { return std::uint32_t{last} - first + 1; }
   bool operator==(const PortRange&) const = default;
 };

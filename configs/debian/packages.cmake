@@ -35,6 +35,7 @@ One host process, waygate, reads a TOML file and runs a pipeline of plugins (Wir
 transport, policy, NAT, statistics, device I/O) on an io_uring data plane. Stock WireGuard
 clients connect to its exit nodes. waygate@NAME.service runs /etc/waygate/NAME.toml.")
 set(CPACK_DEBIAN_WAYGATE_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_WAYGATE_PACKAGE_DEPENDS "adduser")  # postinst; the libraries are added to it
 set(CPACK_DEBIAN_WAYGATE_PACKAGE_SUGGESTS "keepalived, etcd-client, wireguard-tools")
 set(CPACK_DEBIAN_WAYGATE_PACKAGE_CONTROL_EXTRA
   ${top}/configs/debian/conffiles ${top}/configs/debian/postinst ${top}/configs/debian/prerm ${top}/configs/debian/postrm)

@@ -116,7 +116,10 @@ exec unshare --mount --propagation private --pid --net --uts --cgroup --fork bas
   # A /dev of its own, with only the nodes a service may use; its console is the boot log.
   mount -t tmpfs -o mode=755,nosuid tmpfs "$fs/dev"
   mkdir "$fs/dev/net" "$fs/dev/shm" "$fs/dev/pts"
-  for n in null zero full random urandom tty net/tun; do touch "$fs/dev/$n"; mount --bind "/dev/$n" "$fs/dev/$n"; done
+  for n in null zero full random urandom tty; do touch "$fs/dev/$n"; mount --bind "/dev/$n" "$fs/dev/$n"; done
+  # The TUN device as udev makes it on Debian, open to all (a node of its own: the machine'"'"'s
+  # mode stays as it is).
+  mknod -m 0666 "$fs/dev/net/tun" c 10 200
   touch "$fs/dev/console"
   mount --bind "$work/systemd.log" "$fs/dev/console"
   mount -t tmpfs -o mode=1777 tmpfs "$fs/dev/shm"
@@ -164,7 +167,7 @@ echo "== install: dpkg -i waygate (the previous version) and waygate-sdk-dev"
 in_root dpkg -i "$prev_in" "$sdk_in" >"$WORK/dpkg-install.log" 2>&1 || { cat "$WORK/dpkg-install.log"; exit 1; }
 in_root dpkg-query -W -f='${Package} ${Version} ${Status}\n' waygate waygate-sdk-dev
 in_root waygate version
-[[ $(in_root stat -c %a /etc/waygate/connector.key) == 600 ]] || { echo "the connector's key is not 600"; exit 1; }
+[[ $(in_root stat -c '%a %U' /etc/waygate/connector.key) == "600 waygate" ]] || { echo "the connector's key is not waygate's, 600"; exit 1; }
 in_root waygate check -c /etc/waygate/exit-node.toml
 in_root test -f /usr/lib/cmake/Waygate/WaygateConfig.cmake
 in_root systemd-analyze verify /lib/systemd/system/waygate@.service /lib/systemd/system/waygate-client@.service
@@ -196,6 +199,10 @@ status=$(show StatusText)
 echo "status: $status"
 [[ $status == "running /etc/waygate/exit-node.toml with 7 stage(s)" ]] || { echo "unexpected status"; exit 1; }
 in_root curl -sf http://127.0.0.1:9190/healthz >/dev/null
+# Never root: the unit's user, with the capabilities the stages keep.
+in_root ps -o user=,pid= -C waygate >"$WORK/ps"
+grep -q "^waygate " "$WORK/ps" && ! grep -q "^root " "$WORK/ps" || { cat "$WORK/ps"; echo "the connector runs as root"; exit 1; }
+[[ $(in_root stat -c %U /var/lib/waygate/overlay-addresses) == waygate ]]
 in_root test -f /var/lib/waygate/overlay-addresses
 pid=$(show MainPID)
 
@@ -210,6 +217,13 @@ in_root systemctl reload waygate@exit-node
 wait_for 10 bash -c "nsenter -t $container -m -p -r systemctl show -p StatusText --value waygate@exit-node | grep -q reloaded"
 echo "status: $(show StatusText)"
 [[ $(show MainPID) == "$pid" ]] || { echo "reload restarted the host"; exit 1; }
+
+echo "== the portal's new exit node, written into /etc/waygate by the connector's user"
+code=$(in_root curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -X POST \
+  http://127.0.0.1:9190/v1/sockets -d '{"name": "lab-exit", "description": "the lab", "connector": "connector-1"}')
+[[ $code == 201 ]] || { echo "POST /v1/sockets answered $code"; unit_log; exit 1; }
+in_root grep -q 'name = "lab-exit"' /etc/waygate/exit-node.toml
+echo "created lab-exit: $(in_root stat -c '%U %a' /etc/waygate/exit-node.toml) /etc/waygate/exit-node.toml"
 
 echo "== the journal: lines with their fields"
 in_root journalctl -u waygate@exit-node -o json --no-pager >"$WORK/journal.json"

@@ -2,42 +2,31 @@
 // answer: a copy from before versions is read, one written now carries its header, and one from a
 // newer format is refused and left as it was.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "etcd_directory.hpp"
 #include "host_config.hpp"
+#include "waygate/testing/scratch_folder.hpp"
 
 namespace waygate {
 namespace {
 
 // Nothing listens on port 1: etcd "does not answer", at once.
-struct Connector {
-  Connector() : dir(std::filesystem::temp_directory_path() / ("etcd-directory-test-" + std::to_string(::getpid()))) {
-    std::filesystem::create_directories(dir);
-  }
-  ~Connector() { std::filesystem::remove_all(dir); }
+struct Connector : testing::ScratchFolder {
+  Connector() : ScratchFolder("etcd-directory-test") {}
   HostConfig config() const {
-    return parse_host_config("[host]\nstate_dir = '" + dir.string() +
+    return parse_host_config("[host]\nstate_dir = '" + path().string() +
                                  "'\n[directory]\netcd = ['http://127.0.0.1:1']\nconnector = 'connector-1'\n"
                                  "[[stage]]\nname = 'inside'\nplugin = 'tun'\n",
                              "c.toml");
   }
-  std::string copy() const { return (dir / "directory.toml").string(); }
-  std::filesystem::path dir;
+  std::string copy() const { return file("directory.toml"); }
 };
 
 const char* kDirectory = "[[socket]]\nname = 'corporate-exit'\ntype = 'exit_node'\n";
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::read_text;
 
 TEST(EtcdDirectoryCopy, ACopyFromBeforeVersionsIsRead) {
   Connector c;
@@ -56,7 +45,7 @@ TEST(EtcdDirectoryCopy, IsKeptUnderAHeaderAndReadBack) {
   running.directory_revision = 42;
   running.directory_text = kDirectory;
   keep_directory(running);
-  EXPECT_EQ(read(c.copy()), std::string("# waygate directory-copy 1\n# the directory from etcd at revision 42\n") + kDirectory);
+  EXPECT_EQ(read_text(c.copy()), std::string("# waygate directory-copy 1\n# the directory from etcd at revision 42\n") + kDirectory);
 
   HostConfig config = c.config();
   load_directory(config, nullptr, Claims::none);
@@ -78,7 +67,7 @@ TEST(EtcdDirectoryCopy, ANewerFormatIsRefusedAndLeftAsItWas) {
               std::string::npos)
         << e.what();
   }
-  EXPECT_EQ(read(c.copy()), newer);
+  EXPECT_EQ(read_text(c.copy()), newer);
 }
 
 }  // namespace

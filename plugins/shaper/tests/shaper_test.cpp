@@ -2,17 +2,15 @@
 // rate is shared fairly whatever each identity offers, and a quota used up refuses, answers,
 // audits and starts again with the next period; its use survives a reload and a restart.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <boost/json.hpp>
 
 #include "waygate/net/headers.hpp"
 #include "waygate/testing/packets.hpp"
 #include "waygate/testing/rig.hpp"
+#include "waygate/testing/scratch_folder.hpp"
 
 namespace {
 
@@ -143,21 +141,12 @@ TEST(Shaper, ASocketsRateIsSharedFairlyWhateverEachOffers) {
   EXPECT_NEAR(a3, 750, 30);
 }
 
-struct Files {
-  Files() : dir(std::filesystem::temp_directory_path() / ("shaper-test-" + std::to_string(::getpid()))) {
-    std::filesystem::create_directories(dir);
-  }
-  ~Files() { std::filesystem::remove_all(dir); }
-  std::string path(const char* name) const { return (dir / name).string(); }
-  std::filesystem::path dir;
+struct Files : waygate::testing::ScratchFolder {
+  Files() : ScratchFolder("shaper-test") {}
+  std::string path(const char* name) const { return file(name); }
 };
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using waygate::testing::read_text;
 
 json::object quota_of(Rig& r, std::string_view identity) {
   auto body = json::parse(r.request(Listener::admin, "GET", "/v1/shaper").body).as_object();
@@ -192,7 +181,7 @@ per = "day"
   EXPECT_EQ(icmp.info.icmp_code, 13);
   EXPECT_EQ(r->drops("quota_exhausted"), 2u);
   r->poll();  // the audit line lands
-  const std::string audit = read(f.path("audit.log"));
+  const std::string audit = read_text(f.path("audit.log"));
   EXPECT_NE(audit.find(R"("event":"quota_exhausted","identity":"bob")"), std::string::npos) << audit;
   EXPECT_NE(audit.find(R"("until":"2026-01-02T00:00:00Z")"), std::string::npos) << audit;
   EXPECT_EQ(std::count(audit.begin(), audit.end(), '\n'), 1);  // once a period
@@ -224,9 +213,9 @@ timezone = "Europe/Berlin"
     offer(*r, Direction::outbound, bob, 10);
     r->advance(31s);
     r->poll();
-    EXPECT_NE(read(f.path("usage")).find(R"("identity":"bob","socket":"","start":"2025-12-31T23:00:00Z","bytes":40000)"),
+    EXPECT_NE(read_text(f.path("usage")).find(R"("identity":"bob","socket":"","start":"2025-12-31T23:00:00Z","bytes":40000)"),
               std::string::npos)
-        << read(f.path("usage"));
+        << read_text(f.path("usage"));
     offer(*r, Direction::outbound, bob, 20);
     r->stop();
   }
@@ -254,10 +243,10 @@ TEST(Shaper, UsageIsWrittenUnderAHeader) {
     offer(*r, Direction::outbound, bob, 1);
     r->advance(31s);
     r->poll();
-    EXPECT_NE(read(f.path("usage")).find("# waygate quota-usage 1\n"), std::string::npos) << read(f.path("usage"));
+    EXPECT_NE(read_text(f.path("usage")).find("# waygate quota-usage 1\n"), std::string::npos) << read_text(f.path("usage"));
     r->stop();
   }
-  EXPECT_EQ(read(f.path("usage")).rfind("# waygate quota-usage 1\n{", 0), 0u) << read(f.path("usage"));
+  EXPECT_EQ(read_text(f.path("usage")).rfind("# waygate quota-usage 1\n{", 0), 0u) << read_text(f.path("usage"));
   auto again = shaper("usage = \"" + f.path("usage") + "\"" + kBobsQuota);
   EXPECT_EQ(quota_of(*again, "bob")["used"].to_number<std::uint64_t>(), 1000u);
 }
@@ -277,7 +266,7 @@ TEST(Shaper, AUsageFileOfANewerFormatIsRefusedAndLeftAsItWas) {
               std::string::npos)
         << e.what();
   }
-  EXPECT_EQ(read(f.path("usage")), newer);
+  EXPECT_EQ(read_text(f.path("usage")), newer);
 }
 
 TEST(Shaper, ABrokenUsageFileIsRefusedByName) {

@@ -19,7 +19,7 @@ struct Connector {
 struct Settings {
   std::string stage;                              // its name: names the lockdown table
   std::string device;                             // the client's TUN device: where routes go
-  std::string state = "/var/lib/waygate/client-selection.json";
+  std::string state = "/var/lib/waygate-client/selection.json";  // waygate-client@.service's StateDirectory
   std::string resolv_conf = "/etc/resolv.conf";
   bool dns = true;                                // point the resolver at the exit node's DNS
   std::vector<Connector> connectors;

@@ -322,6 +322,11 @@ in_root cat /var/lib/waygate/overlay-addresses >"$WORK/addresses.v0"
 grep -q . "$WORK/addresses.v0" || { echo "no overlay address was recorded"; exit 1; }
 in_root md5sum /etc/waygate/exit-node.toml /etc/waygate/client.toml /etc/waygate/connector.key >"$WORK/kept.md5"
 client_pid=$(in_root systemctl show -p MainPID --value waygate-client@client)
+# The logs only grow; the traffic history and the client's selection stay.
+in_root stat -c '%n %s' /var/lib/waygate/nat.log /var/lib/waygate/audit.log >"$WORK/sizes"
+in_root test -s /var/lib/waygate/stats.json
+in_root grep -q corporate-exit /var/lib/waygate-client/selection.json
+client_cursor=$(in_root journalctl -u waygate-client@client -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 cursor=$(in_root journalctl -u waygate@exit-node -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 in_root dpkg -i "$new_in" >"$WORK/dpkg-upgrade.log" 2>&1 || { cat "$WORK/dpkg-upgrade.log"; exit 1; }
 [[ $(in_root dpkg-query -W -f='${Version}' waygate) == "$version" ]]
@@ -338,7 +343,16 @@ diff <(sort "$WORK/addresses.v0") <(tail -n +2 "$WORK/addresses.v1" | sort) || {
 wait_for 10 bash -c "nsenter -t $container -m -p -r systemctl is-active -q waygate-client@client"
 [[ $(in_root systemctl show -p MainPID --value waygate-client@client) != "$client_pid" ]] ||
   { echo "the upgrade did not restart the client"; exit 1; }
-echo "restarted once; the overlay addresses (read from format 0), the edited configs and the key kept"
+while read -r file size; do
+  (($(in_root stat -c %s "$file") >= size)) || { echo "$file shrank over the upgrade"; exit 1; }
+done <"$WORK/sizes"
+in_root test -s /var/lib/waygate/stats.json
+wait_for 10 bash -c "nsenter -t $container -m -p -r journalctl -u waygate-client@client --after-cursor '$client_cursor' --no-pager |
+  grep -q 'exit node corporate-exit (connector-1) in use again'" ||
+  { in_root journalctl -u waygate-client@client -n 20 --no-pager; exit 1; }
+routes || { cat "$WORK/routes"; echo "the exit node's routes did not come back after the upgrade"; exit 1; }
+echo "restarted once; the overlay addresses (read from format 0), NAT and audit logs, traffic history,"
+echo "the client's selection (in use again), the edited configs and the key kept"
 
 echo "== the exit-node demo, from the installed files"
 in_root bash "$top/examples/demo/run.sh" --installed >"$WORK/demo.log" 2>&1 || { cat "$WORK/demo.log"; exit 1; }

@@ -133,6 +133,7 @@ tables "$C" >"$WORK/before.routes"
 
 out=$(client "$D" bob exit-nodes) || fail "bob's exit-nodes: $out"
 [[ $out == *"no exit node"* && $out != *corporate-exit* ]] || fail "bob is offered: $out"
+wait_for 10 no_tentative "$D"
 tables "$D" >"$WORK/bob-before.routes"
 rc=0
 out=$(client "$D" bob use corporate-exit 2>&1) || rc=$?

@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "waygate/files.hpp"
 #include "waygate/net/headers.hpp"
 
 namespace waygate::egress {
@@ -79,10 +80,10 @@ std::vector<std::string> listeners_in_nat_ports(const Settings& s, const std::st
 std::vector<std::string> listeners_in_nat_ports(const Settings& s) {
   std::vector<std::string> out;
   for (const char* kind : {"udp", "udp6", "tcp", "tcp6"}) {
-    std::ifstream in(std::string("/proc/net/") + kind);
-    std::stringstream text;
-    text << in.rdbuf();
-    for (auto& l : listeners_in_nat_ports(s, kind, text.str())) out.push_back(std::move(l));
+    // A kernel without IPv6 has no udp6 or tcp6: nothing listens there.
+    const std::optional<std::string> text = read_file_if_present(std::string("/proc/net/") + kind);
+    if (text)
+      for (auto& l : listeners_in_nat_ports(s, kind, *text)) out.push_back(std::move(l));
   }
   return out;
 }

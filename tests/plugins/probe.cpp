@@ -1,8 +1,13 @@
 // A test stage: does one configured thing to every packet (pass, reply or drop), optionally
 // writing a socket into its metadata, and counts what it saw in each direction. Lets the executor be tested with real edges and no special hooks.
 // Serves /v1/probe/<stage> on the admin listener (its action and what it saw), for the worker's
-// requests, and /v1/probe/<stage>/instance: which instance of the plugin this is (counted from 1
-// in the process), so a test tells a stage carried over a reload from one made again.
+// requests, /v1/probe/<stage>/instance: which instance of the plugin this is (counted from 1
+// in the process), so a test tells a stage carried over a reload from one made again, and
+// /v1/probe/<stage>/stall: the worker sleeps for the milliseconds in the body.
+#include <chrono>
+#include <string>
+#include <thread>
+
 #include "waygate/plugin.hpp"
 
 namespace {
@@ -32,6 +37,11 @@ class Probe final : public waygate::Plugin {
     });
     ctx_.serve(waygate::Listener::admin, "/v1/probe/" + std::string(ctx_.name()) + "/instance",
                [this](const waygate::Request&) { return waygate::Response{200, "text/plain", std::to_string(instance_)}; });
+    // A worker stuck for the milliseconds in the body: what the host's watchdog must notice.
+    ctx_.serve(waygate::Listener::admin, "/v1/probe/" + std::string(ctx_.name()) + "/stall", [](const waygate::Request& r) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(r.body)));
+      return waygate::Response{200, "text/plain", "stalled\n"};
+    });
   }
   void process(waygate::Burst& b, waygate::Output& out) override {
     (b.direction() == waygate::Direction::outbound ? seen_out_ : seen_in_).add(b.size());

@@ -1,4 +1,4 @@
-// fuzz-sources: framework/control/base64.cpp framework/capture/taps.cpp framework/capture/tracer.cpp framework/capture/watch_request.cpp framework/capture/capture_filter.cpp framework/capture/pcapng.cpp sdk/src/directory.cpp sdk/src/config.cpp sdk/src/assignments.cpp sdk/src/files.cpp
+// fuzz-sources: framework/control/base64.cpp framework/capture/taps.cpp framework/capture/tracer.cpp framework/capture/watch_request.cpp framework/capture/capture_filter.cpp framework/capture/pcapng.cpp sdk/src/directory.cpp sdk/src/config.cpp sdk/src/assignments.cpp sdk/src/state_version.cpp sdk/src/files.cpp
 // fuzz-flags: -Iframework/capture -Iframework/control -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -DUSE_OS_TZDB=1 -DBOOST_JSON_DYN_LINK -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -ltomlplusplus -lboost_json -lpcap -lsodium -lspdlog -lfmt -ldate-tz
 //
 // The capture and trace requests of the admin API (framework/capture/watch.hpp), as anyone

@@ -1,4 +1,4 @@
-// fuzz-sources: sdk/src/config.cpp sdk/src/directory.cpp sdk/src/assignments.cpp sdk/src/files.cpp plugins/policy/access.cpp sdk/src/verdict.cpp plugins/policy/client_api.cpp
+// fuzz-sources: sdk/src/config.cpp sdk/src/directory.cpp sdk/src/assignments.cpp sdk/src/state_version.cpp sdk/src/files.cpp plugins/policy/access.cpp sdk/src/verdict.cpp plugins/policy/client_api.cpp
 // fuzz-flags: -Iplugins/policy -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -DUSE_OS_TZDB=1 -DBOOST_JSON_DYN_LINK -ltomlplusplus -ldate-tz -lfmt -lboost_json
 //
 // The clients' API (plugins/policy/client_api.cpp) as a peer in the tunnel could drive it: a

@@ -1,4 +1,4 @@
-// fuzz-sources: sdk/src/config.cpp sdk/src/directory.cpp sdk/src/assignments.cpp sdk/src/files.cpp
+// fuzz-sources: sdk/src/config.cpp sdk/src/directory.cpp sdk/src/assignments.cpp sdk/src/state_version.cpp sdk/src/files.cpp
 // fuzz-flags: -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -DUSE_OS_TZDB=1 -ltomlplusplus -ldate-tz -lfmt
 //
 // Arbitrary text as a connector's config file through the SDK's TOML reader and the directory

@@ -1,4 +1,4 @@
-// fuzz-sources: framework/config/host_config.cpp sdk/src/config.cpp sdk/src/directory.cpp sdk/src/assignments.cpp sdk/src/files.cpp sdk/src/secret.cpp
+// fuzz-sources: framework/config/host_config.cpp sdk/src/config.cpp sdk/src/directory.cpp sdk/src/assignments.cpp sdk/src/state_version.cpp sdk/src/files.cpp sdk/src/secret.cpp
 // fuzz-flags: -Iframework/config -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -DUSE_OS_TZDB=1 -ltomlplusplus -ldate-tz -lfmt -lcap
 //
 // Arbitrary text as a whole connector file through the host's reader (framework/config/

@@ -75,6 +75,14 @@ void format_session(std::string& out, const SessionEvent& e, const Directory& d,
 
 namespace {
 
+// A line the lookup can use has every field it matches on or prints; another (a hand-edited one,
+// say) is skipped as a line that is not JSON is.
+bool whole(const boost::json::object& o) {
+  for (const char* key : {"time", "event", "outside", "inside", "remote", "protocol", "identity", "socket"})
+    if (!o.contains(key)) return false;
+  return o.at("time").is_string() && o.at("protocol").is_string();
+}
+
 // A log's lines about one outside endpoint, oldest first: the file and its rotations FILE.20 ..
 // FILE.1, FILE.
 void read_lines(const std::string& log, const std::string& outside, const std::string& protocol,
@@ -93,12 +101,9 @@ void read_lines(const std::string& log, const std::string& outside, const std::s
       auto v = boost::json::parse(text, ec);
       if (ec || !v.is_object()) continue;
       auto& o = v.as_object();
-      const auto* time = o.if_contains("time");
-      if (!o.contains("outside") || o.at("outside") != outside.c_str() || !o.contains("event") || time == nullptr ||
-          !time->is_string())
-        continue;
+      if (!whole(o) || o.at("outside") != outside.c_str()) continue;
       if (!protocol.empty() && o.at("protocol") != protocol.c_str()) continue;
-      auto t = parse_ns(std::string(time->as_string()));
+      auto t = parse_ns(std::string(o.at("time").as_string()));
       if (t) into.emplace_back(*t, std::move(o));
     }
   }

@@ -201,6 +201,8 @@ HostConfig build(Config root, const std::string& origin) {
     out.directory = Directory::load(root, read_assignments(out.state_dir));
   }
   root.complete();
+  // The stages' tables keep the document alive; the directory's are read into out.directory.
+  for (const char* kind : {"identity", "socket", "policy"}) root.release(kind);
   return out;
 }
 

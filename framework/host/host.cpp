@@ -1,5 +1,6 @@
 #include "host.hpp"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -155,6 +156,9 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
       become_user(config, made_state_dir);
       restrict_thread(config);
     });
+    // Reading the file and building the stages' tables freed more than the pipeline keeps (ten
+    // thousand identities parsed: tens of MiB); glibc keeps freed memory unless asked to return it.
+    ::malloc_trim(0);
     if (!config.user.empty() && !config.state_dir.empty() && ::access(config.state_dir.c_str(), W_OK) != 0)
       spdlog::warn("the state folder {} is not writable by user {}: what is recorded there after a reload will fail",
                    config.state_dir, config.user);

@@ -15,10 +15,14 @@ struct CounterRegistry::Chunk {
   alignas(64) std::array<std::atomic<std::uint64_t>, kSlots> slots{};
 };
 
-struct CounterRegistry::Entry {
+struct CounterRegistry::Metric {
   std::string name;
   std::string help;
   MetricKind kind;
+};
+
+struct CounterRegistry::Entry {
+  const Metric* metric;
   Labels labels;
   std::vector<std::atomic<std::uint64_t>*> slots;  // one per worker, created on demand
 };
@@ -67,13 +71,13 @@ std::atomic<std::uint64_t>* CounterRegistry::slot(std::string_view name, std::st
                                                   unsigned worker) {
   if (worker >= workers_) throw std::out_of_range("counter registry: no such worker");
   std::lock_guard lock(mutex_);
-  auto [known, added] = kinds_.try_emplace(std::string(name), kind);
-  if (!added && known->second != kind)
+  auto& metric = metrics_[std::string(name)];
+  if (!metric) metric = std::make_unique<Metric>(Metric{std::string(name), std::string(help), kind});
+  if (metric->kind != kind)
     throw std::invalid_argument("metric '" + std::string(name) + "' registered with two kinds");
   Entry*& entry = index_[key(name, labels)];
   if (entry == nullptr) {
-    entries_.push_back(std::make_unique<Entry>(
-        Entry{std::string(name), std::string(help), kind, labels, std::vector<std::atomic<std::uint64_t>*>(workers_)}));
+    entries_.push_back(std::make_unique<Entry>(Entry{metric.get(), labels, std::vector<std::atomic<std::uint64_t>*>(workers_)}));
     entry = entries_.back().get();
   }
   if (entry->slots[worker] == nullptr) entry->slots[worker] = new_slot(worker);
@@ -104,7 +108,7 @@ std::vector<CounterRegistry::Sample> CounterRegistry::snapshot() const {
   {
     std::lock_guard lock(mutex_);
     out.reserve(entries_.size());
-    for (auto& e : entries_) out.push_back({e->name, e->help, e->kind, e->labels, sum(e->slots)});
+    for (auto& e : entries_) out.push_back({e->metric->name, e->metric->help, e->metric->kind, e->labels, sum(e->slots)});
   }
   // Each worker's ledger reports its own cells; the same series from two workers is one sum.
   std::vector<Sample> cells;

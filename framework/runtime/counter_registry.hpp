@@ -39,6 +39,7 @@ class CounterRegistry {
   DropLedger& drop_ledger(unsigned worker);
 
  private:
+  struct Metric;
   struct Entry;
   struct Chunk;
   std::atomic<std::uint64_t>* new_slot(unsigned worker);
@@ -48,10 +49,12 @@ class CounterRegistry {
   Entry* find(std::string_view name, const Labels& labels) const;
 
   std::vector<std::unique_ptr<Entry>> entries_;              // in registration order
-  // By name and labels (key()), and each name's kind: a registry of ten thousand peers' counters
+  // By name and labels (key()): a registry of ten thousand peers' counters
   // is searched without walking it.
   std::unordered_map<std::string, Entry*> index_;
-  std::unordered_map<std::string, MetricKind> kinds_;
+  // Each name's kind and help, kept once for all its series (three counters of each of ten
+  // thousand peers would otherwise copy them thirty thousand times).
+  std::unordered_map<std::string, std::unique_ptr<Metric>> metrics_;
   std::vector<std::vector<std::unique_ptr<Chunk>>> chunks_;  // per worker
   std::vector<std::size_t> used_;                            // slots used in each worker's last chunk
   std::vector<std::unique_ptr<DropLedger>> ledgers_;          // per worker

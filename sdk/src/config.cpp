@@ -114,6 +114,11 @@ void Config::accept(std::string_view key) const {
 
 bool Config::has(std::string_view key) const { return as_table(table_).contains(key); }
 
+void Config::release(std::string_view key) {
+  accept(key);
+  const_cast<toml::table&>(as_table(table_)).erase(key);
+}
+
 void Config::require(std::string_view key, std::string_view what) const {
   state_->required.emplace(table_, std::string(key));
   // Called after the getter, it still marks what the getter recorded.

@@ -95,6 +95,17 @@ TEST(Config, CopiesShareWhatWasRead) {
   EXPECT_NO_THROW(c.complete());
 }
 
+// The host lets a read directory go while the stages' tables, which share the document, live on.
+TEST(Config, ReleaseDropsAKeyAndKeepsTheRest) {
+  Config root = Config::parse("[[identity]]\nname = 'a'\n[[stage]]\nname = 's'\nmtu = 1400\n", "t.toml");
+  const Config stage = root.tables("stage").front();
+  root.release("identity");
+  EXPECT_FALSE(root.has("identity"));
+  EXPECT_NO_THROW(root.complete());  // released counts as read
+  EXPECT_EQ(stage.integer("mtu", 576, 9000), 1400);
+  EXPECT_NE(stage.where("mtu").find("t.toml:5"), std::string::npos);  // positions survive
+}
+
 TEST(Config, FailOnOwnCheck) {
   Config c = Config::parse("\n\npeer = 'x'\n", "t.toml");
   EXPECT_EQ(error_of([&] { c.fail("peer", "listed twice"); }), "t.toml:3:1: key 'peer': listed twice");

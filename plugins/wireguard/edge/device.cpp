@@ -78,7 +78,6 @@ void Device::add_peer(PeerSettings s) {
   peer.keys = PeerKeys::derive(identity_, s.public_key, s.preshared);
   peer.endpoint = s.endpoint;
   peer.settings = std::move(s);
-  peer.staged.reserve(kMaxStaged);
   Labels labels{{"peer", peer.settings.name}};
   peer.rx_bytes = ctx_.counter("peer_rx_bytes_total", "Inner bytes received from a peer", labels);
   peer.tx_bytes = ctx_.counter("peer_tx_bytes_total", "Inner bytes sent to a peer", labels);

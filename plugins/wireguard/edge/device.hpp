@@ -82,7 +82,7 @@ struct Peer {
   Time last_sent = kLongAgo;
   Time data_unanswered_since = kLongAgo;  // first data received since anything went out
   Time unanswered_since = kLongAgo;       // first data sent since anything authenticated came back
-  std::vector<Packet*> staged;  // waiting for a session; reserved up front
+  std::vector<Packet*> staged;  // waiting for a session; reserved when the first one waits
   std::chrono::system_clock::time_point last_handshake{};
 
   Counter rx_bytes, tx_bytes, handshakes;

@@ -41,6 +41,7 @@ void Device::send(Burst& burst, Output& out) {
       out.drop(peer.staged.front(), staged_overflow_);
       peer.staged.erase(peer.staged.begin());
     }
+    if (peer.staged.empty()) peer.staged.reserve(kMaxStaged);  // once a handshake is awaited, not per peer
     peer.staged.push_back(p);
     initiate(peer, false);
   }
@@ -122,7 +123,6 @@ void Device::send_keepalive(Peer& peer) {
 void Device::flush_staged(Peer& peer) {
   std::vector<Packet*> staged;
   staged.swap(peer.staged);
-  peer.staged.reserve(kMaxStaged);
   for (Packet* p : staged) {
     if (usable_for_send(peer.current.get())) encrypt_and_send(peer, *peer.current, p);
     else peer.staged.push_back(p);

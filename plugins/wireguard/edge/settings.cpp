@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -63,6 +65,10 @@ Settings Settings::read(const Config& c, const Directory& directory) {
   s.failover_after = c.duration("failover_after", Duration{0});
   s.timing = Timing::divided_by(static_cast<unsigned>(c.integer("timer_divisor", 1, 1, 1000)));
 
+  // Keys and names taken so far: ten thousand peers are checked without comparing every pair.
+  std::unordered_map<std::string, std::string> key_owner;  // a key's bytes -> its peer's name
+  std::unordered_set<std::string> names;
+  const auto bytes = [](const Key& k) { return std::string(reinterpret_cast<const char*>(k.data()), k.size()); };
   for (const Config& p : c.tables("peer")) {
     PeerSettings peer;
     peer.public_key = read_key(p, "public_key");
@@ -84,10 +90,9 @@ Settings Settings::read(const Config& c, const Directory& directory) {
       p.fail("endpoint", "expected an IP address and port: \"192.0.2.1:51820\" or \"[2001:db8::1]:51820\"");
     peer.persistent_keepalive = p.duration("persistent_keepalive", Duration{0});
     p.complete();
-    for (const auto& other : s.peers) {
-      if (other.public_key == peer.public_key) p.fail("public_key", fmt::format("peer '{}' has the same key", other.name));
-      if (other.name == peer.name) p.fail("name", fmt::format("a peer named '{}' is listed twice", peer.name));
-    }
+    if (auto [owner, fresh] = key_owner.try_emplace(bytes(peer.public_key), peer.name); !fresh)
+      p.fail("public_key", fmt::format("peer '{}' has the same key", owner->second));
+    if (!names.insert(peer.name).second) p.fail("name", fmt::format("a peer named '{}' is listed twice", peer.name));
     s.peers.push_back(std::move(peer));
   }
   if (c.boolean("identities", false)) {
@@ -98,9 +103,11 @@ Settings Settings::read(const Config& c, const Directory& directory) {
       peer.identity = static_cast<std::uint32_t>(i);
       peer.public_key = *from_base64(id.public_key);  // the directory checked its form
       for (const auto& a : id.addresses) peer.allowed_ips.push_back(net::Prefix::of(a, static_cast<std::uint8_t>(a.size() * 8)));
-      for (const auto& other : s.peers)
-        if (other.public_key == peer.public_key || other.name == peer.name)
-          c.fail("identities", fmt::format("identity '{}' is also listed as peer '{}'", id.name, other.name));
+      // The directory keeps identities apart from each other; the listed peers are another matter.
+      if (auto owner = key_owner.find(bytes(peer.public_key)); owner != key_owner.end())
+        c.fail("identities", fmt::format("identity '{}' is also listed as peer '{}'", id.name, owner->second));
+      if (names.contains(peer.name))
+        c.fail("identities", fmt::format("identity '{}' is also listed as peer '{}'", id.name, peer.name));
       s.peers.push_back(std::move(peer));
     }
   }

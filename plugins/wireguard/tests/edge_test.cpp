@@ -545,8 +545,30 @@ TEST(WireGuardEdge, ConfigErrorsNameTheKey) {
             std::string::npos);
   EXPECT_NE(error(fmt::format("[[peer]]\npublic_key = '{}'\nkeepalive = 1\n", pub)).find("key 'keepalive': unknown key"),
             std::string::npos);
-  EXPECT_NE(error(fmt::format("[[peer]]\npublic_key = '{0}'\n[[peer]]\npublic_key = '{0}'\n", pub)).find("same key"),
+  EXPECT_NE(error(fmt::format("[[peer]]\nname = 'a'\npublic_key = '{0}'\n[[peer]]\nname = 'b'\npublic_key = '{0}'\n", pub))
+                .find("peer 'a' has the same key"),
             std::string::npos);
+  std::string other = waygate::wg::to_base64(waygate::wg::public_key(waygate::wg::generate_private_key()));
+  EXPECT_NE(error(fmt::format("[[peer]]\nname = 'a'\npublic_key = '{}'\n[[peer]]\nname = 'a'\npublic_key = '{}'\n", pub, other))
+                .find("a peer named 'a' is listed twice"),
+            std::string::npos);
+  // An identity of the directory that is also a listed peer, by key or by name.
+  RigOptions with_alice;
+  with_alice.directory = fmt::format("[overlay]\npool4 = '10.9.0.0/24'\n[[identity]]\nname = 'alice'\npublic_key = '{}'\n", pub);
+  auto identity_error = [&](const std::string& peer) -> std::string {
+    try {
+      Rig::load(WAYGATE_WIREGUARD_PLUGIN, fmt::format("private_key_file = \"{}\"\nidentities = true\n{}", k, peer), with_alice);
+    } catch (const waygate::ConfigError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_NE(identity_error(fmt::format("[[peer]]\nname = 'a'\npublic_key = '{}'\n", pub)).find("identity 'alice' is also listed as peer 'a'"),
+            std::string::npos);
+  EXPECT_NE(identity_error(fmt::format("[[peer]]\nname = 'alice'\npublic_key = '{}'\n", other))
+                .find("identity 'alice' is also listed as peer 'alice'"),
+            std::string::npos);
+  EXPECT_EQ(identity_error(fmt::format("[[peer]]\nname = 'b'\npublic_key = '{}'\n", other)), "no error");
 }
 
 }  // namespace

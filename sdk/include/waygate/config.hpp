@@ -69,6 +69,9 @@ class Config {
 
   // Marks a key as handled without reading it through a getter.
   void accept(std::string_view key) const;
+  // Frees what a key holds once it has been read into something else: every table of a document
+  // keeps the whole document alive, and a directory of ten thousand identities need not stay.
+  void release(std::string_view key);
   // Throws ConfigError naming the first key no getter asked for.
   void complete() const;
 

@@ -8,12 +8,13 @@
 # masquerade on the connector: wireguard-go, OpenVPN 2.6 (userspace, TLS mode, AES-256-GCM) and
 # Nebula 1.6. For each: TCP upload and download with 1 and 4 streams (iperf3), the connector's
 # CPU seconds per GB moved, UDP packets per second at 64-byte payloads, and ping latency (median
-# and p99) added over the plain path. Then: handshakes per second a connector core completes, the
-# memory of 10,000 peers (Waygate and wireguard-go), of a million NAT sessions, and the AEAD's
-# raw speed, the floor of the connector's CPU per GB.
+# and p99) added over the plain path, alone and beside a bulk download. Then 16 clients at once
+# (fleet.sh), against Waygate's connector and wireguard-go's. Then: handshakes per second a connector
+# core completes, the memory of 10,000 peers (Waygate and wireguard-go) and Waygate's start with
+# them, of a million NAT sessions, and the AEAD's raw speed, the floor of the connector's CPU per GB.
 # Writes OUT_DIR/results.json, results.md and throughput.svg (gnuplot); with WAYGATE_BENCH_README=1
 # it also puts results.md into README.md's performance section; with WAYGATE_BENCH_ONLY="plain waygate"
-# (any of plain waygate wireguard-go openvpn nebula) it measures those rows only and prints them.
+# (any of plain waygate wireguard-go openvpn nebula fleet) it measures those rows only and prints them.
 # It asserts nothing.
 source "$(dirname "$0")/../integration/lib.sh"
 SECS=${2:-8}
@@ -53,9 +54,9 @@ want() { [[ -z ${WAYGATE_BENCH_ONLY:-} || " $WAYGATE_BENCH_ONLY " == *" $1 "* ]]
 # WAYGATE_CRYPTO_THREADS=N: both Waygate ends spread their crypto over N threads ([host]
 # crypto_threads); unset, the default.
 CRYPTO_THREADS=${WAYGATE_CRYPTO_THREADS:+crypto_threads = $WAYGATE_CRYPTO_THREADS}
-# WAYGATE_BENCH_PERF=DIR: each TCP run of the Waygate -> Waygate row is recorded by perf, the whole
-# machine (`perf record -e cpu-clock -g -a`; Debian's linux-perf), into DIR/<run>.data:
-# `perf report -i DIR/up1.data`.
+# WAYGATE_BENCH_PERF=DIR: each TCP run of the rows with a Waygate connector is recorded by perf, the
+# whole machine (`perf record -e cpu-clock -g -a`; Debian's linux-perf), into DIR/<client>-<run>.data:
+# `perf report -i DIR/Waygate-up1.data`, `DIR/wireguard-go-down1.data`.
 PERF_DIR=${WAYGATE_BENCH_PERF:-}
 : >"$ROWS"
 ticks=$(getconf CLK_TCK)
@@ -73,15 +74,15 @@ print(s["bytes"], s["bits_per_second"])' "$WORK/iperf.json"
 
 # measure LABEL CONNECTOR_PID (or -): every figure of a row, appended to $ROWS as one JSON line.
 measure() {
-  local label=$1 pid=$2 name flags before after bytes bps rtts pps
+  local label=$1 pid=$2 name flags before after bytes bps pps median p99 loaded_median loaded_p99
   wait_for 15 ip netns exec "$C" ping -c 1 -W 1 "$out" || { echo "$label: no path to the outside host"; return; }
   local json="{\"label\": \"$label\""
   for name in up1 down1 up4 down4; do
     case $name in up1) flags=() ;; down1) flags=(-R) ;; up4) flags=(-P 4) ;; down4) flags=(-P 4 -R) ;; esac
     local perf=
-    if [[ -n $PERF_DIR && $label == "Waygate -> Waygate" ]]; then
+    if [[ -n $PERF_DIR && $label == *"-> Waygate" ]]; then
       mkdir -p "$PERF_DIR"
-      perf record -q -e cpu-clock -g -a -o "$PERF_DIR/$name.data" 2>/dev/null &
+      perf record -q -e cpu-clock -g -a -o "$PERF_DIR/${label%% *}-$name.data" 2>/dev/null &
       perf=$!
     fi
     before=$([[ $pid == - ]] && echo 0 || cpu "$pid")
@@ -99,15 +100,26 @@ try:
     print(round((s["packets"] - s["lost_packets"]) / s["seconds"]))
 except Exception:
     print(0)' "$WORK/udp.json")
-  rtts=$(ip netns exec "$C" ping -c 200 -i 0.005 -q -W 1 "$out" >/dev/null 2>&1
-    ip netns exec "$C" ping -c 200 -i 0.005 -W 1 "$out" | python3 -c '
-import re, statistics, sys
-t = sorted(float(m.group(1)) for m in re.finditer(r"time=([0-9.]+)", sys.stdin.read()))
-print(round(statistics.median(t) * 1000), round(t[int(len(t) * 0.99) - 1] * 1000)) if t else print(0, 0)')
-  read -r median p99 <<<"$rtts"
-  json+=", \"udp64_pps\": $pps, \"ping_median_us\": $median, \"ping_p99_us\": $p99}"
+  ip netns exec "$C" ping -c 200 -i 0.005 -q -W 1 "$out" >/dev/null 2>&1  # warm: ARP, sessions
+  read -r median p99 < <(pings)
+  # The same beside a bulk download: the replies wait behind it in the connector's queues.
+  ip netns exec "$C" iperf3 -c "$out" -p 5201 -t $((SECS + 4)) -R >/dev/null 2>&1 &
+  local bulk=$!
+  sleep 2
+  read -r loaded_median loaded_p99 < <(pings)
+  wait "$bulk" || true
+  json+=", \"udp64_pps\": $pps, \"ping_median_us\": $median, \"ping_p99_us\": $p99"
+  json+=", \"ping_loaded_median_us\": $loaded_median, \"ping_loaded_p99_us\": $loaded_p99}"
   echo "$json" >>"$ROWS"
   echo "$json"
+}
+
+# pings: "median p99" in µs of 200 pings from the client to the outside host, 5 ms apart.
+pings() {
+  ip netns exec "$C" ping -c 200 -i 0.005 -W 1 "$out" | python3 -c '
+import re, statistics, sys
+t = sorted(float(m.group(1)) for m in re.finditer(r"time=([0-9.]+)", sys.stdin.read()))
+print(round(statistics.median(t) * 1000), round(t[int(len(t) * 0.99) - 1] * 1000)) if t else print(0, 0)'
 }
 
 masquerade() {  # on|off: the kernel's NAT on the connector, for the rows that rely on it
@@ -336,6 +348,12 @@ stop_pids
 masquerade off
 fi
 
+: >"$WORK/fleet.jsonl"
+if want fleet; then
+echo "== 16 clients at once (fleet.sh)"
+bash "$(dirname "$0")/fleet.sh" "$WAYGATE" "$SECS" "$WORK/fleet.jsonl" || echo "fleet.sh failed"
+fi
+
 if [[ -n ${WAYGATE_BENCH_ONLY:-} ]]; then  # a partial run: its rows, no summary
   exit 0
 fi
@@ -361,9 +379,10 @@ rss() { awk '/VmRSS/ {print $2 * 1024}' "/proc/$1/status"; }
 ip netns exec "$S" "$WAYGATE" run -c "$WORK/peers.toml" >"$WORK/peers.log" 2>&1 &
 WAYGATE_PID=$!
 PIDS+=("$WAYGATE_PID")
-started=$SECONDS
-wait_for 120 grep -q "running" "$WORK/peers.log"
-peers_start_s=$((SECONDS - started))
+started=$(date +%s.%N)
+# From exec to the host's "running" line, polled each 10 ms (wait_for's 0.1 s steps are too coarse).
+for _ in $(seq 12000); do grep -q "running" "$WORK/peers.log" && break; sleep 0.01; done
+peers_start_s=$(python3 -c "print(round($(date +%s.%N) - $started, 2))")
 sleep 1
 waygate_rss=$(rss "$WAYGATE_PID")
 stop_pids
@@ -382,8 +401,9 @@ echo "== micro-benchmarks: handshakes, NAT sessions, AEAD"
 python3 - "$WORK" "$OUT" "$waygate_rss" "$go_rss" "$SECS" "$peers_start_s" <<'PY'
 import json, sys, time
 work, out, waygate_rss, go_rss, secs = sys.argv[1], sys.argv[2], int(sys.argv[3] or 0), int(sys.argv[4] or 0), sys.argv[5]
-peers_start_s = int(sys.argv[6] or 0)
+peers_start_s = float(sys.argv[6] or 0)
 rows = [json.loads(l) for l in open(f"{work}/rows.jsonl")]
+fleet = [json.loads(l) for l in open(f"{work}/fleet.jsonl")]
 bench = lambda f: json.load(open(f"{work}/{f}.json"))["benchmarks"]
 hs = bench("handshake")[0]["handshakes_per_s"]
 nat = bench("nat")[0]
@@ -401,25 +421,34 @@ extra = {
     "aead_cpu_s_per_gb": round(1 / aead_gbs, 2) if aead_gbs else None,
     "burst_sealed_gb_per_s_by_threads": crew,
 }
-result = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "seconds_per_run": int(secs), "rows": rows, "extra": extra}
+result = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "seconds_per_run": int(secs), "rows": rows,
+          "fleet": fleet, "extra": extra}
 json.dump(result, open(f"{out}/results.json", "w"), indent=2)
 
 plain = next((r for r in rows if r["label"].startswith("plain")), None)
 g = lambda r, k: r.get(k, None)
 fmt = lambda v, d=2: "—" if v is None else f"{v:.{d}f}" if isinstance(v, float) else f"{v:,}"
-lines = ["| client -> connector | 1 stream up / down Gb/s | 4 streams up / down Gb/s | connector CPU-s/GB up / down (1 stream) | UDP 64 B pps | ping median / p99 added (µs) |",
-         "|---|---|---|---|---|---|"]
+lines = ["| client -> connector | 1 stream up / down Gb/s | 4 streams up / down Gb/s | connector CPU-s/GB up / down (1 stream) | UDP 64 B pps | ping median / p99 added (µs) | ping p99 beside a download (µs): itself / added |",
+         "|---|---|---|---|---|---|---|"]
 for r in rows:
     added = "—" if r is plain or plain is None else f"{r['ping_median_us'] - plain['ping_median_us']} / {r['ping_p99_us'] - plain['ping_p99_us']}"
+    loaded = f"{r['ping_loaded_p99_us']:,}" + ("" if r is plain or plain is None else f" / {r['ping_loaded_p99_us'] - plain['ping_loaded_p99_us']:,}")
     if r is plain:
         added = f"({r['ping_median_us']} / {r['ping_p99_us']} itself)"
     lines.append(f"| {r['label']} | {fmt(g(r,'up1_gbps'))} / {fmt(g(r,'down1_gbps'))} | {fmt(g(r,'up4_gbps'))} / {fmt(g(r,'down4_gbps'))} | "
-                 f"{fmt(g(r,'up1_cpu_s_per_gb'),1)} / {fmt(g(r,'down1_cpu_s_per_gb'),1)} | {fmt(r['udp64_pps'])} | {added} |")
+                 f"{fmt(g(r,'up1_cpu_s_per_gb'),1)} / {fmt(g(r,'down1_cpu_s_per_gb'),1)} | {fmt(r['udp64_pps'])} | {added} | {loaded} |")
+if fleet:
+    lines += ["", "| 16 clients at once (8 Waygate, 8 wireguard-go; one TCP stream each) | up / down Gb/s, all | slowest / fastest client up Gb/s | slowest / fastest client down Gb/s | Jain's fairness up / down | connector CPU-s/GB up / down |",
+              "|---|---|---|---|---|---|"]
+    for r in fleet:
+        lines.append(f"| {r['label']} | {fmt(r['up_gbps'])} / {fmt(r['down_gbps'])} | {fmt(r['up_min_gbps'], 3)} / {fmt(r['up_max_gbps'], 3)} | "
+                     f"{fmt(r['down_min_gbps'], 3)} / {fmt(r['down_max_gbps'], 3)} | {fmt(r['up_jain'])} / {fmt(r['down_jain'])} | "
+                     f"{fmt(r['up_cpu_s_per_gb'], 1)} / {fmt(r['down_cpu_s_per_gb'], 1)} |")
 mib = lambda b: f"{b / 2**20:.0f} MiB"
 lines += ["",
           f"- Handshakes a connector core completes: {extra['handshakes_per_s_per_core']:,} per second (responder's whole share, `handshake_bench`).",
           f"- Memory of 10,000 peers: Waygate {mib(waygate_rss)}, wireguard-go {mib(go_rss)} (resident, the whole process); Waygate starts with them in {peers_start_s} s.",
-          f"- A million NAT sessions: {extra['nat_rss_bytes_per_session']} bytes of resident memory each ({nat['sessions']:,.0f} sessions, `nat_bench`).",
+          f"- A million NAT sessions: {extra['nat_rss_bytes_per_session']} bytes of resident memory each, {extra['nat_rss_bytes_per_session'] * 1e6 / 2**20:.0f} MiB in all ({nat['sessions']:,.0f} sessions, `nat_bench`).",
           f"- ChaCha20-Poly1305 at 1420 B: " + ", ".join(f"{k} {v} GB/s" for k, v in extra["aead_gb_per_s_1420"].items()) +
           (f"; opening 1 GB costs {extra['aead_cpu_s_per_gb']} CPU-s, the floor of a connector's CPU per GB." if extra["aead_cpu_s_per_gb"] else ""),
           f"- A burst of 64 packets of 1420 B sealed as the wireguard edge does ([host] crypto_threads, wall clock): " +

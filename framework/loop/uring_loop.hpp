@@ -92,7 +92,10 @@ class UringLoop {
   };
   static constexpr unsigned kFallbackDepth = 8;
   static constexpr unsigned kTrains = 64;
-  static constexpr unsigned kLargeBuffers = 32;               // a power of two: a ring's size
+  // A power of two: a ring's size. What the kernel has coalesced into them waits for the loop, so
+  // they are a queue every packet behind a bulk transfer waits in: 32 (2 MiB) made a ping beside a
+  // download wait 2.5 ms at the median, 8 (512 KiB) 1.2 ms, for the same throughput.
+  static constexpr unsigned kLargeBuffers = 8;
   static constexpr std::size_t kLargeBufferSize = 65536 + 512;  // a coalesced read and its header
 
   std::optional<std::uint32_t> new_op(std::uint32_t owner, int fd, std::uint64_t tag, Kind kind, Packet* p);

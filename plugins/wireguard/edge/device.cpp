@@ -196,7 +196,7 @@ void Device::open_sockets() {
     segments_[i] = settings_.udp_offload && ::setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
     // Absorbs bursts between two loop turns (the kernel doubles it); more only makes a standing
     // queue that a ping beside a bulk transfer waits in.
-    int buffer = 512 << 10;
+    int buffer = 256 << 10;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
     Endpoint bind_to;

@@ -58,6 +58,9 @@ wait_for() {
 # start_waygate CONFIG LOG [NETNS]: runs the host in the background (inside namespace NETNS if
 # given) and waits until its devices exist.
 start_waygate() {
+  # Emptied here, not by the child's redirection: a restart into the same log would otherwise
+  # find the last run's "running" before the child has truncated it.
+  : >"$2"
   if [[ -n ${3:-} ]]; then ip netns exec "$3" "$WAYGATE" run -c "$1" >"$2" 2>&1 &
   else "$WAYGATE" run -c "$1" >"$2" 2>&1 &
   fi

@@ -399,11 +399,11 @@ echo "== micro-benchmarks: handshakes, NAT sessions, AEAD"
 "$BENCH/aead_bench" --benchmark_filter='CrewSeal/64/' --benchmark_format=json >"$WORK/crew.json" 2>/dev/null
 
 python3 - "$WORK" "$OUT" "$waygate_rss" "$go_rss" "$SECS" "$peers_start_s" <<'PY'
-import json, sys, time
+import json, os, sys, time
 work, out, waygate_rss, go_rss, secs = sys.argv[1], sys.argv[2], int(sys.argv[3] or 0), int(sys.argv[4] or 0), sys.argv[5]
 peers_start_s = float(sys.argv[6] or 0)
 rows = [json.loads(l) for l in open(f"{work}/rows.jsonl")]
-fleet = [json.loads(l) for l in open(f"{work}/fleet.jsonl")]
+fleet = [json.loads(l) for l in open(f"{work}/fleet.jsonl")] if os.path.exists(f"{work}/fleet.jsonl") else []
 bench = lambda f: json.load(open(f"{work}/{f}.json"))["benchmarks"]
 hs = bench("handshake")[0]["handshakes_per_s"]
 nat = bench("nat")[0]

@@ -25,6 +25,9 @@ cleanup() {
   # (/etc/netns/NAME/resolv.conf): new_ns runs in a command substitution, a subshell, so it cannot
   # record what it made in a variable of ours.
   for ns in $(ip netns list | awk -v id="$RUN_ID" '$1 ~ id "$" {print $1}'); do
+    # What still runs inside: a background `ip netns exec` started in a subshell leaves its
+    # command behind when the subshell, whose pid we hold, is killed.
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
     rm -rf "/etc/netns/$ns"
   done

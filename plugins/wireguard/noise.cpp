@@ -77,38 +77,38 @@ Identity Identity::from_private(const Key& private_key) {
   return id;
 }
 
-PeerKeys PeerKeys::derive(const Identity& local, const Key& public_key, const Key& preshared) {
+PeerKeys PeerKeys::derive(const Key& public_key, const Key& preshared) {
   PeerKeys peer;
   peer.public_key = public_key;
   peer.preshared = preshared;
   peer.mac1_key = hash({text(kLabelMac1), public_key});
   peer.cookie_key = hash({text(kLabelCookie), public_key});
-  peer.usable = dh(local.private_key, public_key, peer.static_static);
   return peer;
 }
 
-void Initiator::create(const Identity& local, const PeerKeys& peer, std::uint32_t local_index, const Tai64n& now,
+bool Initiator::create(const Identity& local, const PeerKeys& peer, std::uint32_t local_index, const Tai64n& now,
                        Initiation& out) {
-  if (!peer.usable) throw std::invalid_argument("Initiator::create: the peer's public key has small order");
+  Key static_static{};  // zero from a low-order S_r^pub, which no responder could answer
+  if (!dh(local.private_key, peer.public_key, static_static)) return false;
   Key c = initial().chaining_key;
   Key h = hash({initial().hash, peer.public_key});  // H := HASH(H || S_r^pub)
   Key ephemeral_private = generate_private_key();   // (E_i^priv, E_i^pub) := DH-Generate()
   Key ephemeral_public = public_key(ephemeral_private);
   Key k{};
   Key shared{};
-  Wiper wiper{&c, &h, &ephemeral_private, &k, &shared};
+  Wiper wiper{&c, &h, &ephemeral_private, &k, &shared, &static_static};
 
   out = Initiation{};
   out.sender = local_index;
   out.ephemeral = ephemeral_public;
   kdf(c, ephemeral_public, &c);     // C := KDF1(C, E_i^pub)
   h = hash({h, ephemeral_public});  // H := HASH(H || msg.ephemeral)
-  // (C, k) := KDF2(C, DH(E_i^priv, S_r^pub)); not zero, since peer.usable proved S_r's order.
-  if (!dh(ephemeral_private, peer.public_key, shared)) throw std::invalid_argument("Initiator::create: DH failed");
+  // (C, k) := KDF2(C, DH(E_i^priv, S_r^pub)); not zero, since DH(S_i, S_r) proved S_r's order.
+  if (!dh(ephemeral_private, peer.public_key, shared)) throw std::logic_error("Initiator::create: DH failed");
   kdf(c, shared, &c, &k);
   handshake_aead().seal(k, 0, local.public_key, h, out.encrypted_static.data());  // AEAD(k, 0, S_i^pub, H)
   h = hash({h, out.encrypted_static});                                             // H := HASH(H || msg.static)
-  kdf(c, peer.static_static, &c, &k);  // (C, k) := KDF2(C, DH(S_i^priv, S_r^pub))
+  kdf(c, static_static, &c, &k);  // (C, k) := KDF2(C, DH(S_i^priv, S_r^pub))
   handshake_aead().seal(k, 0, now, h, out.encrypted_timestamp.data());  // AEAD(k, 0, TAI64N(), H)
   h = hash({h, out.encrypted_timestamp});                               // H := HASH(H || msg.timestamp)
 
@@ -116,6 +116,7 @@ void Initiator::create(const Identity& local, const PeerKeys& peer, std::uint32_
   chaining_key_ = c;
   ephemeral_private_ = ephemeral_private;
   local_index_ = local_index;
+  return true;
 }
 
 std::optional<Keypair> Initiator::consume(const Identity& local, const PeerKeys& peer, const Response& response) {

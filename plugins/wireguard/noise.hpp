@@ -24,16 +24,18 @@ struct Identity {
   ~Identity() { wipe(private_key); }
 };
 
-// What we know of one remote peer, derived once when it is configured.
+// What we know of one remote peer, derived when it is configured: two hashes, so that ten
+// thousand peers load at once. The static-static DH (a Curve25519 multiplication, as long as
+// ten thousand such hashes) waits for an initiation of ours: a responder, as a connector mostly
+// is, computes it from the initiation anyway.
 struct PeerKeys {
   Key public_key{};
   Key preshared{};     // zeros when none is configured
   Key mac1_key{};      // HASH(LABEL_MAC1 || public_key): for MAC1 of messages we send it
   Key cookie_key{};    // HASH(LABEL_COOKIE || public_key): opens its cookie replies
-  Key static_static{}; // DH(our private, its public), precomputed
-  bool usable = false; // false if the DH was all zeros: such a peer can never handshake
-  static PeerKeys derive(const Identity& local, const Key& public_key, const Key& preshared);
-  ~PeerKeys() { wipe(preshared); wipe(static_static); }
+  bool usable = true;  // false once its public key proved a low-order point: it can never handshake
+  static PeerKeys derive(const Key& public_key, const Key& preshared);
+  ~PeerKeys() { wipe(preshared); }
 };
 
 // Transport keys of one completed handshake.
@@ -49,8 +51,9 @@ struct Keypair {
 // The initiator's side: create() an initiation, then consume() the response to it.
 class Initiator {
  public:
-  // Fills everything but the MACs (add_macs does those once the message is written).
-  void create(const Identity& local, const PeerKeys& peer, std::uint32_t local_index, const Tai64n& now,
+  // Fills everything but the MACs (add_macs does those once the message is written); false, with
+  // nothing filled, if the peer's public key is a low-order point (DH(S_i, S_r) is zero).
+  [[nodiscard]] bool create(const Identity& local, const PeerKeys& peer, std::uint32_t local_index, const Tai64n& now,
               Initiation& out);
   // The keys, or nullopt if the response does not complete this handshake.
   std::optional<Keypair> consume(const Identity& local, const PeerKeys& peer, const Response& response);

@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <array>
+#include <stdexcept>
 #include <vector>
 
 #include "messages.hpp"
@@ -25,12 +26,13 @@ struct Peers {
   Peers() {
     for (std::size_t i = 0; i < kBatch; ++i) {
       initiators.push_back(Identity::from_private(generate_private_key()));
-      towards_responder.push_back(PeerKeys::derive(initiators.back(), responder.public_key, Key{}));
-      towards_initiator.push_back(PeerKeys::derive(responder, initiators.back().public_key, Key{}));
+      towards_responder.push_back(PeerKeys::derive(responder.public_key, Key{}));
+      towards_initiator.push_back(PeerKeys::derive(initiators.back().public_key, Key{}));
       Initiator initiator;
       Initiation m;
-      initiator.create(initiators.back(), towards_responder.back(), static_cast<std::uint32_t>(i),
-                       tai64n(1'700'000'000'000'000'000ULL + i), m);
+      if (!initiator.create(initiators.back(), towards_responder.back(), static_cast<std::uint32_t>(i),
+                            tai64n(1'700'000'000'000'000'000ULL + i), m))
+        throw std::logic_error("a fresh key cannot be of low order");
       initiations.emplace_back();
       write(m, initiations.back());
       add_macs(initiations.back(), towards_responder.back().mac1_key, std::nullopt);

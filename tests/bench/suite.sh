@@ -67,9 +67,9 @@ iperf() {
   ip netns exec "$C" iperf3 -c "$out" -p 5201 -t "$SECS" -J "$@" >"$WORK/iperf.json" 2>&1 || { echo "0 0"; return; }
   python3 -c '
 import json, sys
-e = json.load(open(sys.argv[1]))["end"]
-s = e.get("sum_received") or e["sum"]
-print(s["bytes"], s["bits_per_second"])' "$WORK/iperf.json"
+e = json.load(open(sys.argv[1])).get("end", {})
+s = e.get("sum_received") or e.get("sum")
+print(s["bytes"], s["bits_per_second"]) if s else print(0, 0)  # an error iperf3 reported in its JSON' "$WORK/iperf.json"
 }
 
 # measure LABEL CONNECTOR_PID (or -): every figure of a row, appended to $ROWS as one JSON line.

@@ -55,7 +55,8 @@ Device::Device(Context& ctx, Settings settings)
       not_ip_(ctx.drop_reason("not_ip")),
       rate_limited_(ctx.drop_reason("rate_limited")),
       cookie_demanded_(ctx.drop_reason("cookie_demanded")),
-      no_buffer_(ctx.drop_reason("no_buffer")) {
+      no_buffer_(ctx.drop_reason("no_buffer")),
+      low_order_key_(ctx.drop_reason("low_order_key")) {
   sealed_.reserve(kBurstMax + kMaxStaged);
   sealing_.reserve(kBurstMax + kMaxStaged);
   opening_.reserve(kBurstMax);
@@ -75,7 +76,7 @@ void Device::add_peer(PeerSettings s) {
   auto p = std::make_unique<Peer>();
   Peer& peer = *p;
   peer.id = static_cast<std::uint32_t>(peers_.size());
-  peer.keys = PeerKeys::derive(identity_, s.public_key, s.preshared);
+  peer.keys = PeerKeys::derive(s.public_key, s.preshared);
   peer.endpoint = s.endpoint;
   peer.settings = std::move(s);
   Labels labels{{"peer", peer.settings.name}};
@@ -84,8 +85,6 @@ void Device::add_peer(PeerSettings s) {
   peer.handshakes = ctx_.counter(metric::kPeerHandshakes, "Handshakes completed with a peer", labels);
   arm_timers(peer);
   by_key_[peer.settings.public_key] = peer.id;
-  if (!peer.keys.usable)
-    ctx_.log().warn("peer {}: its public key is a low-order point; it can never connect", peer.settings.name);
   peers_.push_back(std::move(p));
 }
 
@@ -146,7 +145,7 @@ void Device::update(Settings next) {
     Peer& p = *slot;
     if (it->preshared != p.settings.preshared) {
       clear_sessions(p);
-      p.keys = PeerKeys::derive(identity_, it->public_key, it->preshared);
+      p.keys = PeerKeys::derive(it->public_key, it->preshared);
     }
     if (!it->endpoint.empty() && !(it->endpoint == p.settings.endpoint)) p.endpoint = it->endpoint;
     bool keepalive_on = p.settings.persistent_keepalive == Duration{0} && it->persistent_keepalive > Duration{0};

@@ -215,7 +215,7 @@ class Device {
   Drop malformed_, bad_mac1_, unknown_peer_, stale_timestamp_, handshake_failed_, unknown_index_,
       replayed_, decrypt_failed_, expired_key_, source_not_allowed_, malformed_inner_, no_peer_,
       no_endpoint_, staged_overflow_, handshake_timeout_, send_failed_, not_ip_, rate_limited_,
-      cookie_demanded_, no_buffer_;
+      cookie_demanded_, no_buffer_, low_order_key_;
 };
 
 }  // namespace waygate::wg

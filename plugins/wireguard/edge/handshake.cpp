@@ -33,7 +33,19 @@ void Device::initiate(Peer& p, bool retry) {
   p.initiator_index = new_index(p.id, Slot::handshake);
   p.initiator.emplace();
   Initiation message;
-  p.initiator->create(identity_, p.keys, p.initiator_index, tai64n(unix_nanoseconds(ctx_.wall())), message);
+  if (!p.initiator->create(identity_, p.keys, p.initiator_index, tai64n(unix_nanoseconds(ctx_.wall())), message)) {
+    forget_index(p.initiator_index);
+    p.initiator.reset();
+    ctx_.pool().free(packet);
+    p.keys.usable = false;
+    ctx_.log().warn("peer {}: its public key is a low-order point; it can never connect", p.settings.name);
+    for (Packet* staged : p.staged) {
+      low_order_key_.add();
+      ctx_.pool().free(staged);
+    }
+    p.staged.clear();
+    return;
+  }
   packet->resize(kInitiationSize);
   write(message, packet->bytes().first<kInitiationSize>());
   p.sent_mac1 = add_macs(packet->bytes(), p.keys.mac1_key, p.cookies.cookie(now));

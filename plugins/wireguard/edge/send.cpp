@@ -37,6 +37,10 @@ void Device::send(Burst& burst, Output& out) {
       out.drop(p, no_endpoint_);
       continue;
     }
+    if (!peer.keys.usable) {
+      out.drop(p, low_order_key_);
+      continue;
+    }
     if (peer.staged.size() == kMaxStaged) {
       out.drop(peer.staged.front(), staged_overflow_);
       peer.staged.erase(peer.staged.begin());

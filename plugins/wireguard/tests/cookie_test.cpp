@@ -45,7 +45,7 @@ struct Sent {
 Sent initiation(const Identity& from, const PeerKeys& to, std::uint32_t index, const std::optional<Mac>& cookie) {
   Initiator initiator;
   Initiation m;
-  initiator.create(from, to, index, tai64n(1'700'000'000'000'000'000ULL), m);
+  EXPECT_TRUE(initiator.create(from, to, index, tai64n(1'700'000'000'000'000'000ULL), m));
   Sent s;
   write(m, s.bytes);
   s.mac1 = add_macs(s.bytes, to.mac1_key, cookie);
@@ -109,7 +109,7 @@ TEST(CookieChecker, SecretRotatesEveryTwoMinutes) {
 TEST(CookieJar, ExpiresAfterTwoMinutes) {
   Identity responder = Identity::from_private(generate_private_key());
   Identity initiator_id = Identity::from_private(generate_private_key());
-  PeerKeys to_responder = PeerKeys::derive(initiator_id, responder.public_key, Key{});
+  PeerKeys to_responder = PeerKeys::derive(responder.public_key, Key{});
   Sent sent = initiation(initiator_id, to_responder, 1, std::nullopt);
   CookieChecker checker;
   auto source = source_of("203.0.113.9", 7);
@@ -127,7 +127,7 @@ TEST(CookieJar, ExpiresAfterTwoMinutes) {
 TEST(CookieJar, ReplyOpensOnlyForItsMac1AndKey) {
   Identity responder = Identity::from_private(generate_private_key());
   Identity initiator_id = Identity::from_private(generate_private_key());
-  PeerKeys to_responder = PeerKeys::derive(initiator_id, responder.public_key, Key{});
+  PeerKeys to_responder = PeerKeys::derive(responder.public_key, Key{});
   Sent first = initiation(initiator_id, to_responder, 1, std::nullopt);
   Sent second = initiation(initiator_id, to_responder, 2, std::nullopt);
   ASSERT_NE(first.mac1, second.mac1);
@@ -156,7 +156,7 @@ TEST(CookieJar, ReplyOpensOnlyForItsMac1AndKey) {
 TEST(CookieEndToEnd, ReplyThenMac2Passes) {
   Identity responder = Identity::from_private(generate_private_key());
   Identity initiator_id = Identity::from_private(generate_private_key());
-  PeerKeys to_responder = PeerKeys::derive(initiator_id, responder.public_key, Key{});
+  PeerKeys to_responder = PeerKeys::derive(responder.public_key, Key{});
   CookieChecker checker;
   CookieJar jar;
   auto source = source_of("2001:db8::42", 51820);

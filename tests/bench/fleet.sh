@@ -6,7 +6,8 @@
 # the static overlay address 10.80.0.(10+i). Rows: 16 clients -> Waygate (suite.sh's connector
 # pipeline) and 16 clients -> wireguard-go with the kernel's masquerade. Each row: all 16 upload
 # one TCP stream at once, then all 16 download: aggregate, slowest and fastest client, Jain's
-# fairness index over the 16, and the connector's CPU seconds per GB. Waygate's row is run again
+# fairness index over the 16 (each client's rate over the seconds all of them share), and the
+# connector's CPU seconds per GB. Waygate's row is run again
 # with the exit node's rate capped (the shaper's fair share), where the connector is what decides.
 #   bash tests/bench/fleet.sh build/waygate [SECONDS] [OUT_JSONL]
 # One JSON line per row, printed and appended to OUT_JSONL (default $WORK/fleet.jsonl, which goes
@@ -93,18 +94,23 @@ stop_pids() {  # everything started since the outside host's iperf3 servers
 }
 
 # run PID TAG IPERF_FLAGS...: every client with a path, at once, into $WORK/TAG<i>.json; the CPU
-# ticks of process PID (the connector) over the run into $WORK/TAG.cpu.
+# ticks of process PID (the connector) over the run into $WORK/TAG.cpu. Launched one after another
+# (a second or more for 16 on a busy machine), the clients wait for one signal to start, so that
+# none has the exit node alone at either end.
 run() {
   local pid=$1 tag=$2 i p before keep=("${PIDS[@]}")
   shift 2
-  before=$(cpu "$pid")
+  rm -f "$WORK/go"
   for i in $(seq "$N"); do
     rm -f "$WORK/$tag$i.json"
     [[ -f $WORK/path$i ]] || continue
-    ip netns exec "${CL[i]}" timeout $((SECS + 30)) iperf3 -c "$out" -p $((5300 + i)) -t "$SECS" -J "$@" \
-      >"$WORK/$tag$i.json" 2>&1 &
+    ip netns exec "${CL[i]}" timeout $((SECS + 30)) bash -c 'until [[ -e $1 ]]; do sleep 0.005; done; shift; exec "$@"' _ \
+      "$WORK/go" iperf3 -c "$out" -p $((5300 + i)) -t "$SECS" -J "$@" >"$WORK/$tag$i.json" 2>&1 &
     PIDS+=($!)
   done
+  sleep 0.5
+  before=$(cpu "$pid")
+  touch "$WORK/go"
   for p in "${PIDS[@]:${#keep[@]}}"; do wait "$p" || true; done
   PIDS=("${keep[@]}")
   echo $(($(cpu "$pid") - before)) >"$WORK/$tag.cpu"
@@ -123,17 +129,25 @@ measure() {
   for i in $(seq "$N"); do [[ -f $WORK/path$i ]] || echo "$label: client $i has no path to the outside host"; done
   run "$pid" up
   run "$pid" down -R
-  python3 - "$WORK" "$label" "$N" "$ticks" <<'PY' | tee -a "$OUT_JSONL"
+  python3 - "$WORK" "$label" "$N" "$ticks" "$SECS" <<'PY' | tee -a "$OUT_JSONL"
 import json, sys
-work, label, n, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+work, label, n, hz, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 row = {"label": label, "clients": n}
+
+def rate(doc):
+    """Gb/s over the seconds every client shares (its first and last left out: connecting, and the
+    last bytes of the ones that finish first), from iperf3's one-second intervals."""
+    middle = [i["sum"] for i in doc.get("intervals", []) if i["sum"]["start"] >= 1 and i["sum"]["end"] <= secs - 1 + 0.05]
+    seconds = sum(i["seconds"] for i in middle)
+    return sum(i["bytes"] for i in middle) * 8 / seconds / 1e9 if secs > 2 and seconds > 0 else None
+
 for way in ("up", "down"):
     got = []
     for i in range(1, n + 1):
         try:
-            e = json.load(open(f"{work}/{way}{i}.json"))["end"]
-            s = e.get("sum_received") or e["sum"]
-            got.append((s["bytes"], s["bits_per_second"] / 1e9))
+            doc = json.load(open(f"{work}/{way}{i}.json"))
+            s = doc["end"].get("sum_received") or doc["end"]["sum"]
+            got.append((s["bytes"], rate(doc) or s["bits_per_second"] / 1e9))
         except Exception:  # no path, or iperf3 failed: it moved nothing
             got.append((0, 0.0))
     gbps, moved = [g for _, g in got], sum(b for b, _ in got)

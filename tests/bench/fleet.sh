@@ -13,6 +13,7 @@
 # One JSON line per row, printed and appended to OUT_JSONL (default $WORK/fleet.jsonl, which goes
 # with $WORK when the run ends). It asserts nothing.
 source "$(dirname "$0")/../integration/lib.sh"
+source "$(dirname "$0")/exit_node.sh"
 SECS=${2:-8}
 OUT_JSONL=${3:-$WORK/fleet.jsonl}
 N=16
@@ -166,8 +167,8 @@ PY
 # connector_config [RATE]: suite.sh's connector for the 16 identities; with RATE, the exit node's
 # rate capped at RATE each way, the shaper sharing it fairly among the clients using it.
 connector_config() {
-  local shaper=""
-  [[ -z ${1:-} ]] || shaper=$'[[stage.limit]]\nsocket = "corporate-exit"\nup = "'"$1"$'"\ndown = "'"$1"'"'
+  local shaper=$'[[stage]]\nname = "shaper"\nplugin = "shaper"'
+  [[ -z ${1:-} ]] || shaper+=$'\n[[stage.limit]]\nsocket = "corporate-exit"\nup = "'"$1"$'"\ndown = "'"$1"'"'
 {
   cat <<TOML
 [host]
@@ -180,48 +181,7 @@ TOML
     printf '[[identity]]\nname = "c%s"\npublic_key = "%s"\ngroups = ["staff"]\naddress = ["10.80.0.%s"]\n' \
       "$i" "$(cat "$WORK/c$i.pub")" $((10 + i))
   done
-  cat <<TOML
-[[socket]]
-name = "corporate-exit"
-type = "exit_node"
-egress = ["10.84.0.1"]
-egress_ports = "40000-49999"
-allow = ["10.84.0.0/24"]  # the outside host's private network: not the internet
-[[policy]]
-name = "staff-exit"
-sockets = ["corporate-exit"]
-permissions = ["network"]
-groups = ["staff"]
-[[stage]]
-name = "tunnel"
-plugin = "wireguard"
-listen_port = 51820
-private_key_file = "$WORK/server.key"
-identities = true
-[[stage]]
-name = "api"
-plugin = "tun"
-device = "wa$RUN_ID"
-address = ["10.80.0.1/24"]
-take = ["10.80.0.1/32"]
-[[stage]]
-name = "policy"
-plugin = "policy"
-[[stage]]
-name = "shaper"
-plugin = "shaper"
-$shaper
-[[stage]]
-name = "stats"
-plugin = "stats"
-[[stage]]
-name = "nat"
-plugin = "nat"
-[[stage]]
-name = "egress"
-plugin = "egress"
-interface = "vt$RUN_ID"
-TOML
+  exit_node_tables 10.84.0.0/24 10.84.0.1 "$shaper"
 } >"$WORK/connector.toml"
 }
 

@@ -17,6 +17,7 @@
 # (any of plain waygate wireguard-go openvpn nebula fleet) it measures those rows only and prints them.
 # It asserts nothing.
 source "$(dirname "$0")/../integration/lib.sh"
+source "$(dirname "$0")/exit_node.sh"
 SECS=${2:-8}
 OUT=$(mkdir -p "${3:-$(dirname "$WAYGATE")/bench}" && cd "${3:-$(dirname "$WAYGATE")/bench}" && pwd)
 BENCH=$(dirname "$WAYGATE")/tests
@@ -166,43 +167,7 @@ pool6 = "fd80::/64"
 name = "alice"
 public_key = "$(cat "$WORK/client.pub")"
 groups = ["staff"]
-[[socket]]
-name = "corporate-exit"
-type = "exit_node"
-egress = ["10.82.0.1"]
-egress_ports = "40000-49999"
-allow = ["10.82.0.0/24"]  # the outside host's private network: not the internet
-[[policy]]
-name = "staff-exit"
-sockets = ["corporate-exit"]
-permissions = ["network"]
-groups = ["staff"]
-[[stage]]
-name = "tunnel"
-plugin = "wireguard"
-listen_port = 51820
-private_key_file = "$WORK/server.key"
-identities = true
-[[stage]]
-name = "api"
-plugin = "tun"
-device = "wa$RUN_ID"
-address = ["10.80.0.1/24"]
-take = ["10.80.0.1/32"]
-[[stage]]
-name = "policy"
-plugin = "policy"
-$SHAPER
-[[stage]]
-name = "stats"
-plugin = "stats"
-[[stage]]
-name = "nat"
-plugin = "nat"
-[[stage]]
-name = "egress"
-plugin = "egress"
-interface = "vt$RUN_ID"
+$(exit_node_tables 10.82.0.0/24 10.82.0.1 "$SHAPER")
 TOML
 cat >"$WORK/client.toml" <<TOML
 [host]

@@ -48,16 +48,18 @@ class UringLoop::StageIo final : public Io {
 
 UringLoop::UringLoop(Pool& pool, unsigned entries, unsigned max_ops, bool multishot)
     : pool_(pool), ops_(max_ops), trains_(kTrains) {
-  io_uring_params params{};
   // The kernel does the submission work in the syscall we make anyway; a single issuer lets it
   // skip locking. Deferred task work: what completes while a turn runs (the multishot receives)
-  // is posted when the loop next waits, all at once, instead of interrupting the turn.
-  params.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
-                 IORING_SETUP_DEFER_TASKRUN;
-  int rc = io_uring_queue_init_params(entries, &ring_, &params);
-  if (rc == -EINVAL) {  // an older kernel without those flags
-    params = {};
+  // is posted when the loop next waits, all at once, instead of interrupting the turn. A kernel
+  // refuses flags it lacks (DEFER_TASKRUN came in 6.1, SINGLE_ISSUER in 6.0), so the newest is
+  // given up first and the rest only if they are refused too.
+  constexpr unsigned kBase = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
+  int rc = -EINVAL;
+  for (unsigned flags : {kBase | IORING_SETUP_DEFER_TASKRUN, kBase, 0u}) {
+    io_uring_params params{};
+    params.flags = flags;
     rc = io_uring_queue_init_params(entries, &ring_, &params);
+    if (rc != -EINVAL) break;
   }
   if (rc < 0) throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC);

@@ -33,6 +33,9 @@ Key generate_private_key();
 Key public_key(const Key& private_key);
 // DH(private, public); false when the result is all zeros (a low-order public key).
 [[nodiscard]] bool dh(const Key& private_key, const Key& public_key, Key& out);
+// Whether a public key is a point of small order, with which dh() always fails: no handshake with
+// its owner can ever complete. A comparison, not a scalar multiplication: cheap for 10,000 peers.
+bool low_order(const Key& public_key);
 
 // HASH(a || b || ...): BLAKE2s-256.
 Key hash(std::initializer_list<Bytes> parts);

@@ -1,10 +1,14 @@
-// The tunnel's checks for `waygate doctor` (waygate/doctor.hpp), on a connector that listens for
-// clients: a firewall that would drop their UDP, and their packets arriving (the counters moving).
+// The tunnel's checks for `waygate doctor` (waygate/doctor.hpp): identities whose keys can never
+// complete a handshake, and on a connector that listens for clients, a firewall that would drop
+// their UDP and their packets arriving (the counters moving).
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "keys.hpp"
 #include "waygate/admin_client.hpp"
 #include "waygate/doctor.hpp"
 #include "waygate/metric_names.hpp"
@@ -14,8 +18,24 @@ namespace waygate::wg {
 
 namespace {
 
+// The directory's identities are the tunnel's peers: one whose key is a point of small order is
+// taken (the directory checks a key's form, not the curve) but can never connect. A listed peer's
+// is refused when the stage is configured.
+Check identity_keys(const Directory& directory) {
+  std::vector<std::string> bad;
+  for (const Identity& id : directory.identities)
+    if (auto key = from_base64(id.public_key); key && low_order(*key)) bad.push_back(id.name);
+  const std::string names = fmt::format("{}", fmt::join(bad.begin(), bad.begin() + std::min<std::size_t>(bad.size(), 5), ", "));
+  return {"identity keys", bad.empty(),
+          bad.empty() ? fmt::format("{} identities, none with a key of small order", directory.identities.size())
+                      : fmt::format("{} identit{} with a public key of small order, which can never complete a handshake: {}{}",
+                                    bad.size(), bad.size() == 1 ? "y" : "ies", names, bad.size() > 5 ? ", ..." : ""),
+          "replace each one's public_key with the key its owner's device prints (`waygate pubkey`, `wg pubkey`)"};
+}
+
 std::vector<Check> checks(const Patient& p) {
   std::vector<Check> out;
+  if (p.stage.boolean("identities", false)) out.push_back(identity_keys(p.directory));
   const auto port = p.stage.integer("listen_port", 0, 0, 65535);
   if (port == 0) return out;  // it dials its peers (a client): nothing comes unasked
   try {

@@ -103,3 +103,36 @@ line=$(grep -n '^audit_log = .*access decision' "$top/configs/exit-node.toml" | 
 expect_error refused-by-plugin "refused-by-plugin.toml:$line:[0-9]+: stage 'policy': key 'audit_log': expected a string" \
   "$(sed -e "s|/etc/waygate/|$WORK/etc/|g" -e "s|/var/lib/waygate|$WORK/state|g" -e "${line}s|^audit_log = .*|audit_log = 5|" \
       "$top/configs/exit-node.toml")"
+
+# A WireGuard key that is a point of small order can never complete a handshake: a listed peer's is
+# refused when the stage is configured; an identity's (the directory checks only a key's form, and
+# one bad identity must not stop the others) is named by the doctor.
+small_order=4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA=
+expect_error small-order-peer "small-order-peer.toml:6:1: stage 'tunnel': key 'public_key': a point of small order, with which no handshake can ever complete" \
+  "[[stage]]
+name = \"tunnel\"
+plugin = \"wireguard\"
+private_key_file = \"$WORK/etc/connector.key\"
+[[stage.peer]]
+public_key = \"$small_order\""
+cat >"$WORK/small-order-identity.toml" <<TOML
+[overlay]
+pool4 = "10.70.0.0/24"
+[[identity]]
+name = "alice"
+public_key = "$("$WAYGATE" pubkey <"$WORK/etc/client.key")"
+[[identity]]
+name = "mallory"
+public_key = "$small_order"
+[[stage]]
+name = "tunnel"
+plugin = "wireguard"
+private_key_file = "$WORK/etc/connector.key"
+identities = true
+TOML
+"$WAYGATE" check -c "$WORK/small-order-identity.toml" >/dev/null 2>&1 || fail "an identity's small-order key stopped the config"
+rc=0
+out=$("$WAYGATE" doctor -c "$WORK/small-order-identity.toml" --wait 0.1 2>&1) || rc=$?
+[[ $rc -eq 1 && $out == *"FAIL identity keys: 1 identity with a public key of small order, which can never complete a handshake: mallory"* ]] ||
+  fail "doctor on a small-order identity key (exit $rc): $out"
+pass "a small-order key: refused for a listed peer, named by the doctor for an identity"

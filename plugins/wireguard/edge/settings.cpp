@@ -72,6 +72,9 @@ Settings Settings::read(const Config& c, const Directory& directory) {
   for (const Config& p : c.tables("peer")) {
     PeerSettings peer;
     peer.public_key = read_key(p, "public_key");
+    if (low_order(peer.public_key))
+      p.fail("public_key", "a point of small order, with which no handshake can ever complete: use the key the "
+                           "peer's `waygate pubkey` (or `wg pubkey`) prints");
     peer.name = p.string("name", to_base64(peer.public_key).substr(0, 8));
     if (p.has("preshared_key_file")) {
       try {

@@ -141,6 +141,34 @@ TEST(CryptoX25519, SmallOrderPointsAreRefused) {
   }
 }
 
+// low_order() names exactly the keys dh() refuses, without a scalar multiplication: every point of
+// small order in each of its encodings (the top bit is not part of the coordinate), and none of a
+// thousand real or random keys.
+TEST(CryptoX25519, LowOrderIsWhatDhRefuses) {
+  Key priv = generate_private_key();
+  Key out;
+  for (const char* point : {"0000000000000000000000000000000000000000000000000000000000000000",
+                            "0100000000000000000000000000000000000000000000000000000000000000",
+                            "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+                            "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+                            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+                            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+                            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"}) {
+    for (std::uint8_t top : {0x00, 0x80}) {
+      Key k = key_of(point);
+      k[31] |= top;
+      EXPECT_TRUE(low_order(k)) << point << " top bit " << int{top};
+      EXPECT_FALSE(dh(priv, k, out)) << point << " top bit " << int{top};
+    }
+  }
+  for (int i = 0; i < 1000; ++i) {
+    Key k = public_key(generate_private_key());
+    if (i % 2 == 1) random_bytes(k);  // not necessarily on the curve: dh() takes it
+    EXPECT_FALSE(low_order(k));
+    EXPECT_TRUE(dh(priv, k, out));
+  }
+}
+
 TEST(CryptoX25519, GeneratedKeysAreClampedAndAgree) {
   Key a = generate_private_key();
   Key b = generate_private_key();

@@ -83,6 +83,7 @@ PeerKeys PeerKeys::derive(const Key& public_key, const Key& preshared) {
   peer.preshared = preshared;
   peer.mac1_key = hash({text(kLabelMac1), public_key});
   peer.cookie_key = hash({text(kLabelCookie), public_key});
+  peer.usable = !low_order(public_key);
   return peer;
 }
 

@@ -33,7 +33,7 @@ struct PeerKeys {
   Key preshared{};     // zeros when none is configured
   Key mac1_key{};      // HASH(LABEL_MAC1 || public_key): for MAC1 of messages we send it
   Key cookie_key{};    // HASH(LABEL_COOKIE || public_key): opens its cookie replies
-  bool usable = true;  // false once its public key proved a low-order point: it can never handshake
+  bool usable = true;  // false for a public key of small order: it can never handshake
   static PeerKeys derive(const Key& public_key, const Key& preshared);
   ~PeerKeys() { wipe(preshared); }
 };

@@ -126,7 +126,8 @@ fetch() { ip netns exec "$1" curl -sS --noproxy '*' -m "$2" -f -o /dev/null "htt
 fetch "$D" 10 >/dev/null && fail "bob fetched 8 MB on a 3 MB quota"
 started=$SECONDS
 out=$(fetch "$D" 10) && fail "bob's connection after his quota ran out was not refused"
-((SECONDS - started <= 2)) || fail "bob's refused connection took $((SECONDS - started)) s to fail: $out"
+# Refused, not left to curl's 10 s timeout (with room for a machine busy with other tests).
+((SECONDS - started <= 5)) || fail "bob's refused connection took $((SECONDS - started)) s to fail: $out"
 grep -qi "no route to host\|couldn't connect" <<<"$out" || fail "bob's refusal read '$out'"
 ping_out=$(ip netns exec "$D" ping -c 1 -W 2 10.92.0.2 2>&1) && fail "bob's ping passed after his quota ran out"
 grep -qi "prohibited\|filtered" <<<"$ping_out" || fail "bob's ping was not answered with prohibited: $ping_out"

@@ -77,6 +77,8 @@ void Device::add_peer(PeerSettings s) {
   Peer& peer = *p;
   peer.id = static_cast<std::uint32_t>(peers_.size());
   peer.keys = PeerKeys::derive(s.public_key, s.preshared);
+  if (!peer.keys.usable)  // a directory identity's (a listed peer's is refused): the others still load
+    ctx_.log().warn("peer {}: its public key is a point of small order; it can never connect", s.name);
   peer.endpoint = s.endpoint;
   peer.settings = std::move(s);
   Labels labels{{"peer", peer.settings.name}};

@@ -34,16 +34,11 @@ void Device::initiate(Peer& p, bool retry) {
   p.initiator.emplace();
   Initiation message;
   if (!p.initiator->create(identity_, p.keys, p.initiator_index, tai64n(unix_nanoseconds(ctx_.wall())), message)) {
+    // Only a key of small order fails here, and such a peer is never usable (PeerKeys::derive).
     forget_index(p.initiator_index);
     p.initiator.reset();
     ctx_.pool().free(packet);
     p.keys.usable = false;
-    ctx_.log().warn("peer {}: its public key is a low-order point; it can never connect", p.settings.name);
-    for (Packet* staged : p.staged) {
-      low_order_key_.add();
-      ctx_.pool().free(staged);
-    }
-    p.staged.clear();
     return;
   }
   packet->resize(kInitiationSize);

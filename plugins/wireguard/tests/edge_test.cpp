@@ -455,6 +455,31 @@ TEST(WireGuardEdge, HandshakeRetriesThenGivesUp) {
   EXPECT_EQ(pair.a->drops("handshake_timeout"), 1u);
 }
 
+// A directory identity whose public key is a point of small order can never complete a handshake;
+// it is named in the log when the stage loads, and the other identities load beside it.
+TEST(WireGuardEdge, ASmallOrderIdentityIsNamedAndTheOthersLoad) {
+  std::string k = key_file(waygate::wg::generate_private_key());
+  std::string alice = waygate::wg::to_base64(waygate::wg::public_key(waygate::wg::generate_private_key()));
+  RigOptions options;
+  options.directory = fmt::format(
+      "[overlay]\npool4 = '10.9.0.0/24'\n[[identity]]\nname = 'alice'\npublic_key = '{}'\n"
+      "[[identity]]\nname = 'mallory'\npublic_key = '4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA='\n",
+      alice);
+  auto rig = Rig::load(WAYGATE_WIREGUARD_PLUGIN,
+                       fmt::format("private_key_file = \"{}\"\nlisten_port = {}\nidentities = true\n", k, free_udp_port()), options);
+  rig->start();
+  auto named = [&](const std::string& who) {
+    return std::count_if(rig->log().begin(), rig->log().end(), [&](const std::string& line) {
+      return line.find("peer " + who + ": its public key is a point of small order") != std::string::npos;
+    });
+  };
+  EXPECT_EQ(named("mallory"), 1);
+  EXPECT_EQ(named("alice"), 0);
+  EXPECT_NE(std::find_if(rig->log().begin(), rig->log().end(),
+                         [](const std::string& line) { return line.find("2 peer(s)") != std::string::npos; }),
+            rig->log().end());
+}
+
 TEST(WireGuardEdge, HandshakeFloodDemandsCookiesAndThePeerStillConnects) {
   // b demands cookies above 5 handshake messages a second.
   Pair pair("", "handshake_load = 5");

@@ -101,12 +101,13 @@ keepalived_conf() {  # NAME PRIORITY
   sed -e "s/router_id waygate-a/router_id $1/" -e "s/priority 150/priority $2/" \
     -e "s/ens4/in$RUN_ID/g" -e "s/ens5/out$RUN_ID/g" \
     -e "s#198.51.100.10/24#10.96.0.100/24#" -e "s#203.0.113.10/24#10.97.0.100/24#" \
-    -e "s#/etc/keepalived/waygate-notify.sh#$WORK/notify.sh#" "$EXAMPLE/keepalived.conf"
+    -e "s#/etc/keepalived/waygate-notify.sh#$WORK/notify.sh#" -e "s#/run/waygate-vrrp.fifo#$WORK/$1.fifo#" \
+    "$EXAMPLE/keepalived.conf"
 }
 keepalived_conf s1 150 >"$WORK/k1.conf"
 keepalived_conf s2 100 >"$WORK/k2.conf"
 for want in "router_id s2" "priority 100" "interface in$RUN_ID" "10.96.0.100/24 dev in$RUN_ID" \
-  "10.97.0.100/24 dev out$RUN_ID" "notify \"$WORK/notify.sh http"; do
+  "10.97.0.100/24 dev out$RUN_ID" "vrrp_notify_fifo $WORK/s2.fifo" "vrrp_notify_fifo_script \"$WORK/notify.sh http"; do
   grep -qF "$want" "$WORK/k2.conf" || fail "examples/pair/keepalived.conf changed: no '$want' in $(cat "$WORK/k2.conf")"
 done
 start_waygate "$WORK/s1.toml" "$WORK/s1.log" "$S1"

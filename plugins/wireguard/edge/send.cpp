@@ -33,12 +33,12 @@ void Device::send(Burst& burst, Output& out) {
       encrypt_and_send(peer, *peer.current, p);
       continue;
     }
-    if (peer.endpoint.empty()) {
-      out.drop(p, no_endpoint_);
-      continue;
-    }
     if (!peer.keys.usable) {
       out.drop(p, low_order_key_);
+      continue;
+    }
+    if (peer.endpoint.empty()) {
+      out.drop(p, no_endpoint_);
       continue;
     }
     if (peer.staged.size() == kMaxStaged) {

@@ -456,13 +456,14 @@ TEST(WireGuardEdge, HandshakeRetriesThenGivesUp) {
 }
 
 // A directory identity whose public key is a point of small order can never complete a handshake;
-// it is named in the log when the stage loads, and the other identities load beside it.
+// it is named in the log when the stage loads, the other identities load beside it, and what is
+// routed to it is a counted drop of its own.
 TEST(WireGuardEdge, ASmallOrderIdentityIsNamedAndTheOthersLoad) {
   std::string k = key_file(waygate::wg::generate_private_key());
   std::string alice = waygate::wg::to_base64(waygate::wg::public_key(waygate::wg::generate_private_key()));
   RigOptions options;
   options.directory = fmt::format(
-      "[overlay]\npool4 = '10.9.0.0/24'\n[[identity]]\nname = 'alice'\npublic_key = '{}'\n"
+      "[overlay]\npool4 = '10.0.0.0/24'\n[[identity]]\nname = 'alice'\npublic_key = '{}'\n"
       "[[identity]]\nname = 'mallory'\npublic_key = '4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA='\n",
       alice);
   auto rig = Rig::load(WAYGATE_WIREGUARD_PLUGIN,
@@ -478,6 +479,10 @@ TEST(WireGuardEdge, ASmallOrderIdentityIsNamedAndTheOthersLoad) {
   EXPECT_NE(std::find_if(rig->log().begin(), rig->log().end(),
                          [](const std::string& line) { return line.find("2 peer(s)") != std::string::npos; }),
             rig->log().end());
+  for (std::uint8_t host = 1; host <= 6; ++host) rig->push(Direction::outbound, ipv4(9, host, host));
+  EXPECT_EQ(rig->drops("low_order_key"), 1u);  // mallory's address
+  EXPECT_EQ(rig->drops("no_endpoint"), 1u);    // alice's, until she connects
+  EXPECT_EQ(rig->counter("handshake_initiations_sent_total"), 0);
 }
 
 TEST(WireGuardEdge, HandshakeFloodDemandsCookiesAndThePeerStillConnects) {

@@ -8,7 +8,9 @@
 # The outside link is limited by tc on the outside host (a token bucket filter on its side of the
 # veth: the downloads' bottleneck). Alice downloads with 8 TCP streams, bob with 1, at the same
 # time, for 8 s: first through a connector without the shaper, then (reloaded) with the exit
-# node's `down` set a little below the link and shared fairly. Printed: each client's throughput and Jain's
+# node's `down` set a quarter below the link and shared fairly (what the stage drops has already
+# crossed the link: at 36 of 40 Mbit/s alice's dropped excess kept the link's queue full, and bob,
+# held there rather than by the stage, got 8.7 of 32 Mbit/s in one CI run). Printed: each client's throughput and Jain's
 # fairness index; asserted: with the stage bob gets at least a third of the total (Jain's index
 # 0.9 or more for two clients), the two together no more than the exit node's rate, and the stage
 # is what held alice back (her rate_limited drops). Without it, what bob gets varies from run to
@@ -51,7 +53,7 @@ usage = "$WORK/usage"
 audit_log = "$WORK/audit.log"
 [[stage.limit]]
 socket = "exit"
-down = "36mbit"
+down = "30mbit"
 $1
 TOML
 }
@@ -99,15 +101,15 @@ shaper_stage "" >"$WORK/stage.toml"
 connector "$(cat "$WORK/stage.toml")" >"$WORK/connector.toml"
 reload
 read -r a1 b1 <<<"$(downloads shaped)"
-echo "with the shaper (36 Mbit/s shared fairly): alice $a1 Mbit/s, bob $b1 Mbit/s, Jain's index $(jain "$a1" "$b1")"
+echo "with the shaper (30 Mbit/s shared fairly): alice $a1 Mbit/s, bob $b1 Mbit/s, Jain's index $(jain "$a1" "$b1")"
 python3 -c 'import sys; a, b = map(float, sys.argv[1:]); sys.exit(0 if 3 * b >= a + b else 1)' "$a1" "$b1" ||
   fail "bob got $b1 of $(python3 -c "print($a1 + $b1)") Mbit/s with the shaper: less than a third"
 limited=$(ip netns exec "$S" curl -sS -m 5 "http://$ADMIN/metrics" |
   awk '$1 ~ /^waygate_identity_drops_total{/ && index($1, "identity=\"alice\"") && index($1, "reason=\"rate_limited\"") {n += $2}
        END {print n + 0}')
 ((limited > 0)) || fail "none of alice's packets was dropped as rate_limited: the link, not the shaper, held her"
-python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) + float(sys.argv[2]) <= 36 * 1.1 else 1)' "$a1" "$b1" ||
-  fail "alice and bob together got $a1 + $b1 Mbit/s of an exit node limited to 36"
+python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) + float(sys.argv[2]) <= 30 * 1.1 else 1)' "$a1" "$b1" ||
+  fail "alice and bob together got $a1 + $b1 Mbit/s of an exit node limited to 30"
 pass "one client's 8 streams do not starve another's 1: bob $b1 of $(python3 -c "print($a1 + $b1)") Mbit/s; $limited of alice's packets dropped as rate_limited"
 
 # A quota: bob (group contractors) may move 3 MB a day. The reload keeps the stage, its use from

@@ -306,6 +306,14 @@ TEST(Checksum, PiecewiseMatchesWholeAndReference) {
         const std::uint32_t s1 = net::sum(sp(d).first(cut));
         EXPECT_EQ(net::fold(net::sum(sp(d).subspan(cut), s1)), whole);
     }
+    // Every short length and start, so each tail of 1-7 bytes is read from every alignment.
+    Bytes all(80);
+    for (auto& x : all) x = static_cast<std::uint8_t>(rng());
+    for (std::size_t at = 0; at < 8; ++at)
+        for (std::size_t n = 0; n <= 64; ++n) {
+            const Bytes piece(all.begin() + static_cast<std::ptrdiff_t>(at), all.begin() + static_cast<std::ptrdiff_t>(at + n));
+            EXPECT_EQ(net::checksum(sp(all).subspan(at, n)), ref_checksum(piece)) << "at " << at << ", " << n << " bytes";
+        }
     // Long all-0xFF input: exercises accumulator carries.
     const Bytes ff(100000, 0xFF);
     EXPECT_EQ(net::checksum(sp(ff)), ref_checksum(ff));

@@ -41,6 +41,30 @@ inline std::uint32_t sum_words(const std::uint8_t* p, std::size_t n) noexcept {
         return v;
     };
     auto halves = [](std::uint64_t v) { return (v & 0xFFFFFFFFu) + (v >> 32); };
+    // The last 1-7 bytes as memcpy(&v, p, n) would put them, but read 4, 2 and 1 at a time into a
+    // register: a copy of n bytes became a byte loop into memory and an 8-byte load that waited on
+    // those stores, a quarter of the NAT's time per packet (every address it sums is 4 bytes).
+    auto tail = [&load](const std::uint8_t* at, std::size_t bytes) {
+        if constexpr (std::endian::native != std::endian::little) return load(at, bytes);
+        std::uint64_t v = 0;
+        unsigned shift = 0;
+        if ((bytes & 4) != 0) {
+            std::uint32_t w;
+            std::memcpy(&w, at, 4);
+            v = w;
+            at += 4;
+            shift = 32;
+        }
+        if ((bytes & 2) != 0) {
+            std::uint16_t w;
+            std::memcpy(&w, at, 2);
+            v |= std::uint64_t{w} << shift;
+            at += 2;
+            shift += 16;
+        }
+        if ((bytes & 1) != 0) v |= std::uint64_t{*at} << shift;
+        return v;
+    };
     for (; n >= 16; n -= 16, p += 16) {
         even += halves(load(p, 8));
         odd += halves(load(p + 8, 8));
@@ -50,7 +74,7 @@ inline std::uint32_t sum_words(const std::uint8_t* p, std::size_t n) noexcept {
         n -= 8;
         p += 8;
     }
-    if (n > 0) odd += halves(load(p, n));  // the tail, zero-padded on the right as RFC 1071 pads
+    if (n > 0) odd += halves(tail(p, n));  // zero-padded on the right as RFC 1071 pads
     const std::uint64_t acc = even + odd;
     auto folded = static_cast<std::uint16_t>(fold_carries(acc));
     if constexpr (std::endian::native == std::endian::little)

@@ -52,7 +52,7 @@ Cut cut(const VnetHeader& h, std::span<const std::uint8_t> ip, Pool& pool, std::
     }
     std::uint8_t* b = p->data();
     std::memcpy(b, ip.data(), headers);
-    std::memcpy(b + headers, ip.data() + headers + at, n);
+    const std::uint32_t payload_sum = net::copy_and_sum(ip.subspan(headers + at, n), b + headers);
     if (v6) {
       put16(b + 4, headers + n - 40);
     } else {
@@ -81,7 +81,8 @@ Cut cut(const VnetHeader& h, std::span<const std::uint8_t> ip, Pool& pool, std::
            : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(b + 12, 4),
                                        std::span<const std::uint8_t, 4>(b + 16, 4), protocol,
                                        static_cast<std::uint16_t>(l4_size));
-    std::uint16_t sum = net::checksum({l4, l4_size}, pseudo);
+    // The headers' sum and the payload's, taken as it was copied (the headers' length is even).
+    std::uint16_t sum = net::fold(net::sum16(static_cast<std::uint16_t>(payload_sum), net::sum({l4, headers - iph}, pseudo)));
     if (udp && sum == 0) sum = 0xffff;  // 0 would mean "no checksum"
     put16(l4 + checksum_at, sum);
     out.push_back(p);

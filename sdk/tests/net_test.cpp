@@ -4,6 +4,7 @@
 // pseudo-header materialised as real bytes) that shares no code with the SDK.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <random>
@@ -313,6 +314,10 @@ TEST(Checksum, PiecewiseMatchesWholeAndReference) {
         for (std::size_t n = 0; n <= 64; ++n) {
             const Bytes piece(all.begin() + static_cast<std::ptrdiff_t>(at), all.begin() + static_cast<std::ptrdiff_t>(at + n));
             EXPECT_EQ(net::checksum(sp(all).subspan(at, n)), ref_checksum(piece)) << "at " << at << ", " << n << " bytes";
+            Bytes copy(n + 1, 0xA5);  // one byte more, which must stay untouched
+            EXPECT_EQ(net::copy_and_sum(sp(all).subspan(at, n), copy.data()), net::sum(sp(all).subspan(at, n)));
+            EXPECT_TRUE(std::equal(piece.begin(), piece.end(), copy.begin())) << "at " << at << ", " << n << " bytes";
+            EXPECT_EQ(copy[n], 0xA5);
         }
     // Long all-0xFF input: exercises accumulator carries.
     const Bytes ff(100000, 0xFF);

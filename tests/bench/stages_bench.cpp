@@ -10,7 +10,9 @@
 //   costs at all (the Output, the burst), to subtract;
 // - NatEstablished: the NAT engine translating an established UDP flow of a hot set (1024 flows,
 //   as nat_bench), one packet;
-// - Seal1420: ChaCha20-Poly1305 sealing a 1420-byte packet in place (wg::Aead, as the tunnel).
+// - Seal1420: ChaCha20-Poly1305 sealing a 1420-byte packet in place (wg::Aead, as the tunnel);
+// - CutTrain: a 64 KiB TCP train, as GRO merges a download's segments, cut back into its 45
+//   segments of 1448 bytes with their checksums (net::cut, as the egress does); items are segments.
 // Items are packets. The stage's share of forwarding is StatsStage / (NatEstablished + Seal1420),
 // and forwarding also pays for the tunnel's receive and send, so the true share is smaller.
 #include <benchmark/benchmark.h>
@@ -24,6 +26,8 @@
 
 #include "crypto.hpp"
 #include "engine.hpp"
+#include "waygate/net/gso.hpp"
+#include "waygate/pool.hpp"
 #include "waygate/testing/rig.hpp"
 
 namespace {
@@ -193,5 +197,28 @@ void Seal1420(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 BENCHMARK(Seal1420);
+
+void CutTrain(benchmark::State& state) {
+  constexpr std::size_t kHeaders = 40, kMss = 1448, kSegments = 45;
+  std::vector<std::uint8_t> train(kHeaders + kMss * kSegments);
+  for (std::size_t i = kHeaders; i < train.size(); ++i) train[i] = static_cast<std::uint8_t>(i * 131);
+  std::uint8_t* b = train.data();
+  b[0] = 0x45, b[2] = static_cast<std::uint8_t>(train.size() >> 8), b[3] = static_cast<std::uint8_t>(train.size());
+  b[8] = 64, b[9] = 6, b[12] = 203, b[15] = 5, b[16] = 10, b[19] = 2;  // 203.0.0.5 -> 10.0.0.2
+  b[20] = 443 >> 8, b[21] = 443 & 0xff, b[22] = 0xa0, b[23] = 0x01, b[32] = 0x50, b[33] = 0x10;  // ACK
+  const waygate::net::VnetHeader h{waygate::net::kVnetNeedsCsum, waygate::net::kVnetGsoTcpV4, kHeaders, kMss, 20, 16};
+  waygate::Pool pool(2 * kSegments, 2048, 64);
+  std::vector<waygate::Packet*> out;
+  out.reserve(kSegments);
+  for (auto _ : state) {
+    if (waygate::net::cut(h, train, pool, out) != waygate::net::Cut::ok) std::abort();
+    benchmark::DoNotOptimize(out.data());
+    for (waygate::Packet* p : out) pool.free(p);
+    out.clear();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kSegments));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kSegments * kMss));
+}
+BENCHMARK(CutTrain);
 
 }  // namespace

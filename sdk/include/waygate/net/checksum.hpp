@@ -29,12 +29,15 @@ constexpr std::uint32_t fold_carries(std::uint64_t acc) noexcept {
 
 // The sum of n bytes read 8 at a time in the machine's own order, folded to 16 bits and put in
 // network order: a one's-complement sum does not care which byte of a word is high, as long as
-// the result is swapped back (RFC 1071, "byte order independence"). Measured on a 1420-byte
-// packet: 33 GB/s, against 7 GB/s reading big-endian words byte by byte.
-inline std::uint32_t sum_words(const std::uint8_t* p, std::size_t n) noexcept {
+// the result is swapped back (RFC 1071, "byte order independence"): several times faster than
+// reading big-endian words byte by byte.
+// With kCopy, each word is also stored at `out` as it is read: a copy and its sum in one pass.
+template <bool kCopy>
+inline std::uint32_t sum_words_impl(const std::uint8_t* p, std::size_t n, std::uint8_t* out) noexcept {
     // 32-bit halves added into 64-bit sums never carry out (for any packet's length), so the
-    // additions are independent of each other and pipeline; two sums halve the chain again.
-    std::uint64_t even = 0, odd = 0;
+    // additions are independent of each other and pipeline; four sums quarter the chain (two
+    // made cutting a 64 KiB train a third slower: CutTrain in stages_bench).
+    std::uint64_t even = 0, odd = 0, even2 = 0, odd2 = 0;
     auto load = [](const std::uint8_t* at, std::size_t bytes) {
         std::uint64_t v = 0;
         std::memcpy(&v, at, bytes);
@@ -65,21 +68,57 @@ inline std::uint32_t sum_words(const std::uint8_t* p, std::size_t n) noexcept {
         if ((bytes & 1) != 0) v |= std::uint64_t{*at} << shift;
         return v;
     };
-    for (; n >= 16; n -= 16, p += 16) {
-        even += halves(load(p, 8));
-        odd += halves(load(p + 8, 8));
+    for (; n >= 32; n -= 32, p += 32) {
+        const std::uint64_t a = load(p, 8), b = load(p + 8, 8), c = load(p + 16, 8), d = load(p + 24, 8);
+        if constexpr (kCopy) {
+            std::memcpy(out, &a, 8);
+            std::memcpy(out + 8, &b, 8);
+            std::memcpy(out + 16, &c, 8);
+            std::memcpy(out + 24, &d, 8);
+            out += 32;
+        }
+        even += halves(a);
+        odd += halves(b);
+        even2 += halves(c);
+        odd2 += halves(d);
+    }
+    even += even2;
+    odd += odd2;
+    if (n >= 16) {
+        const std::uint64_t a = load(p, 8), b = load(p + 8, 8);
+        if constexpr (kCopy) {
+            std::memcpy(out, &a, 8);
+            std::memcpy(out + 8, &b, 8);
+            out += 16;
+        }
+        even += halves(a);
+        odd += halves(b);
+        n -= 16;
+        p += 16;
     }
     if (n >= 8) {
-        even += halves(load(p, 8));
+        const std::uint64_t a = load(p, 8);
+        if constexpr (kCopy) {
+            std::memcpy(out, &a, 8);
+            out += 8;
+        }
+        even += halves(a);
         n -= 8;
         p += 8;
     }
-    if (n > 0) odd += halves(tail(p, n));  // zero-padded on the right as RFC 1071 pads
+    if (n > 0) {
+        if constexpr (kCopy) std::memcpy(out, p, n);
+        odd += halves(tail(p, n));  // zero-padded on the right as RFC 1071 pads
+    }
     const std::uint64_t acc = even + odd;
     auto folded = static_cast<std::uint16_t>(fold_carries(acc));
     if constexpr (std::endian::native == std::endian::little)
         folded = static_cast<std::uint16_t>((folded >> 8) | (folded << 8));
     return folded;
+}
+
+inline std::uint32_t sum_words(const std::uint8_t* p, std::size_t n) noexcept {
+    return sum_words_impl<false>(p, n, nullptr);
 }
 
 }  // namespace detail
@@ -112,6 +151,12 @@ constexpr std::uint32_t sum(std::span<const std::uint8_t> data,
     }
     if (i < n) acc += static_cast<std::uint64_t>(data[i]) << 8;
     return detail::fold_carries(acc);
+}
+
+// Copies `data` to `out` and returns sum(data): one pass over the bytes where memcpy and sum()
+// took two (a segment cut out of a train is copied and then summed for its checksum).
+inline std::uint32_t copy_and_sum(std::span<const std::uint8_t> data, std::uint8_t* out) noexcept {
+    return detail::fold_carries(detail::sum_words_impl<true>(data.data(), data.size(), out));
 }
 
 // Adds one 16-bit / 32-bit value (host order) to a partial sum.

@@ -30,9 +30,19 @@ out=10.82.0.2
 # the connector's end of it merges what arrives (GRO), as a network card's driver does by default.
 ip netns exec "$O" ethtool -K "vo$RUN_ID" tso off gso off >/dev/null 2>&1 || true
 ip netns exec "$S" ethtool -K "vt$RUN_ID" gro on >/dev/null 2>&1 || true
-ip netns exec "$O" iperf3 -s -B "$out" -p 5201 >/dev/null 2>&1 &
-PIDS+=($!)
-wait_for 5 listening "$O" 5201
+# outside_server: (re)starts the outside host's iperf3 server, PIDS[0]. A row's last test can leave
+# it waiting on a client whose tunnel the row then took down ("the server is busy running a test"
+# for every test of the next row, seen after the wireguard-go row), so each row gets a fresh one.
+outside_server() {
+  if ((${#PIDS[@]} > 0)); then
+    kill "${PIDS[0]}" 2>/dev/null || true
+    wait "${PIDS[0]}" 2>/dev/null || true
+  fi
+  ip netns exec "$O" iperf3 -s -B "$out" -p 5201 >/dev/null 2>&1 &
+  PIDS[0]=$!
+  wait_for 5 listening "$O" 5201
+}
+outside_server
 ROWS="$WORK/rows.jsonl"
 # WAYGATE_BENCH_SHAPER: the connector's shaper stage as configs/exit-node.toml has it, nothing set
 # (unset or "idle"); "none": no shaper stage; "busy": every check on every packet, none binding (the
@@ -135,9 +145,10 @@ NFT
     ip netns exec "$S" nft delete table ip "bench_$RUN_ID" 2>/dev/null || true
   fi
 }
-stop_pids() {  # everything started since the outside host's iperf3 server
+stop_pids() {  # everything started since the outside host's iperf3 server, which starts afresh
   for pid in "${PIDS[@]:1}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   PIDS=("${PIDS[0]}")
+  outside_server
 }
 
 wg_key server

@@ -27,10 +27,6 @@ while read -r type name state priority; do
   esac
   body=$(printf '{"role": "%s", "vrrp": {"instance": "%s", "state": "%s", "priority": %d}}' "$role" "$name" "$state" "${priority:-0}")
   # One at a time, in keepalived's order; a connector that does not answer misses this one only.
-  if [ -n "$token" ]; then
-    curl -sS -m 2 -X PUT -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
-      "$admin/v1/nat/pair" -d "$body" -o /dev/null || true
-  else
-    curl -sS -m 2 -X PUT -H 'Content-Type: application/json' "$admin/v1/nat/pair" -d "$body" -o /dev/null || true
-  fi
+  curl -sS -m 2 -X PUT -H 'Content-Type: application/json' ${token:+-H} ${token:+"Authorization: Bearer $token"} \
+    "$admin/v1/nat/pair" -d "$body" -o /dev/null || true
 done <"$fifo"

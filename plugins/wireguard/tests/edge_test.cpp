@@ -51,12 +51,12 @@ std::vector<std::uint8_t> ipv4(std::uint8_t src, std::uint8_t dst, std::uint8_t 
                                std::string(size - 28, static_cast<char>(tag)));
 }
 
-// A wireguard edge at the outside end of its rig (what it receives travels inbound), with this
-// private key and `rest` of its table, and `crew` threads beside its own for its crypto; `peer`
-// writes a [[peer]] table for another key.
 // A point of order 8 (crypto_test.cpp has them all), base64 as a config writes a key.
 constexpr const char* kSmallOrderKey = "4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA=";
 
+// A wireguard edge at the outside end of its rig (what it receives travels inbound), with this
+// private key and `rest` of its table, and `crew` threads beside its own for its crypto; `peer`
+// writes a [[peer]] table for another key.
 std::unique_ptr<Rig> edge(const waygate::wg::Key& private_key, const std::string& rest, unsigned crew = 0) {
   RigOptions options;
   options.received = Direction::inbound;

@@ -49,6 +49,9 @@ struct HostConfig {
   unsigned ring_entries = 1024;
   // Threads that seal and open a burst's packets, the worker itself among them (Context::crew).
   unsigned crypto_threads = 1;
+  // The nice value of the packet path's threads (the worker and its crew), when set: a connector
+  // puts them ahead of the machine's other processes, as the kernel's own forwarding is.
+  std::optional<int> nice;
   // What a capture of decrypted traffic (`waygate capture`) may take at most; 0 turns them off.
   std::chrono::seconds capture_seconds{300};
   std::uint64_t capture_packets = 100000;

@@ -1,6 +1,12 @@
 #include "worker.hpp"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -11,6 +17,20 @@
 #include "uring_loop.hpp"
 
 namespace waygate {
+
+namespace {
+
+// Named for top -H and perf; its crew's threads inherit the priority set here, as they start
+// after it (and after the drop of the privilege that allows raising it).
+void prepare_thread(const HostConfig& config, unsigned index) {
+  ::pthread_setname_np(::pthread_self(), fmt::format("worker {}", index).c_str());
+  if (!config.nice) return;
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), *config.nice) != 0)
+    spdlog::warn("[host] nice = {}: the worker cannot take it ({}); it runs at {}", *config.nice, std::strerror(errno),
+                 ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())));
+}
+
+}  // namespace
 
 struct Worker::State {
   explicit State(const HostConfig& c)
@@ -181,6 +201,7 @@ void Worker::apply(HostConfig& next, std::promise<std::string>& done) {
 }
 
 void Worker::run(std::promise<void>& ready, const std::function<void()>& after_setup) {
+  prepare_thread(config_, index_);
   try {
     state_ = std::make_unique<State>(config_);
     state_->pipeline = build(config_);

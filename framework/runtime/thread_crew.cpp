@@ -1,6 +1,9 @@
 #include "thread_crew.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <string>
 
 namespace waygate {
 
@@ -48,6 +51,7 @@ ThreadCrew::~ThreadCrew() {
 }
 
 void ThreadCrew::serve(unsigned member) {
+  ::pthread_setname_np(::pthread_self(), ("crypto " + std::to_string(member)).c_str());
   for (;;) {
     std::uint64_t w = claim_.load(std::memory_order_acquire);
     if (stopping_.load(std::memory_order_relaxed)) return;

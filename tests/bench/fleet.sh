@@ -174,6 +174,7 @@ connector_config() {
 [host]
 admin = ""
 api = ["10.80.0.1:80"]
+nice = $CONNECTOR_NICE
 [overlay]
 pool4 = "10.80.0.0/24"
 TOML
@@ -205,6 +206,7 @@ table ip fleet_$RUN_ID {
 NFT
 wireguard_go "$S" "gs$RUN_ID"
 GO_SERVER=$GO_PID
+connector_nice "$GO_SERVER"
 peers=()
 for i in $(seq "$N"); do peers+=(peer "$(cat "$WORK/c$i.pub")" allowed-ips "10.80.0.$((10 + i))/32"); done
 ip netns exec "$S" wg set "gs$RUN_ID" private-key "$WORK/server.key" listen-port 51820 "${peers[@]}"

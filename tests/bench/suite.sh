@@ -169,6 +169,7 @@ cat >"$WORK/connector.toml" <<TOML
 [host]
 admin = "127.0.0.1:9190"
 capture_seconds = 3600
+nice = $CONNECTOR_NICE
 $CRYPTO_THREADS
 api = ["10.80.0.1:80"]
 state_dir = "$WORK/state"
@@ -242,6 +243,7 @@ ip netns exec "$S" wg set "gs$RUN_ID" private-key "$WORK/server.key" listen-port
 ip -n "$S" addr add 10.80.0.1/24 dev "gs$RUN_ID"
 ip -n "$S" link set "gs$RUN_ID" up mtu 1420
 GO_SERVER=$GO_PID
+connector_nice "$GO_SERVER"
 wireguard_go "$C" "gc$RUN_ID"
 ip netns exec "$C" wg set "gc$RUN_ID" private-key "$WORK/client.key" \
   peer "$(cat "$WORK/server.pub")" endpoint 10.81.0.1:51820 allowed-ips 0.0.0.0/0
@@ -278,6 +280,7 @@ ovpn() {  # NS WHO EXTRA...: openvpn in the foreground; its pid in OV_PID
 masquerade on
 ovpn "$S" server --tls-server --local 10.81.0.1 --port 1194 --ifconfig 10.90.0.1 10.90.0.2
 OV_SERVER=$OV_PID
+connector_nice "$OV_SERVER"
 ovpn "$C" client --tls-client --remote 10.81.0.1 1194 --ifconfig 10.90.0.2 10.90.0.1 --route-noexec
 wait_for 20 ip netns exec "$C" ping -c 1 -W 1 10.90.0.1 || echo "OpenVPN: no tunnel ($(tail -3 "$WORK/openvpn-client.log"))"
 ip -n "$C" route add 10.82.0.0/24 via 10.90.0.1 dev "oclient$RUN_ID" 2>/dev/null || ip -n "$C" route add 10.82.0.0/24 dev "oclient$RUN_ID"
@@ -318,6 +321,7 @@ masquerade on
 ip netns exec "$S" nebula -config "$WORK/nebula-s.yml" >"$WORK/nebula-s.log" 2>&1 &
 NB_SERVER=$!
 PIDS+=("$NB_SERVER")
+connector_nice "$NB_SERVER"
 ip netns exec "$C" nebula -config "$WORK/nebula-c.yml" >"$WORK/nebula-c.log" 2>&1 &
 PIDS+=($!)
 measure "Nebula 1.6 -> Nebula 1.6" "$NB_SERVER"

@@ -18,11 +18,13 @@ chmod 711 "$WORK"
 chown nobody "$WORK/server.key"
 uid=$(id -u nobody)
 gid=$(id -g nobody)
-# A crypto crew thread beside the worker: it starts after the drop, with the worker's privileges.
+# A crypto crew thread beside the worker: it starts after the drop, with the worker's privileges
+# and its priority ([host] nice, raised while the worker still may).
 exit_connector 5 'admin = "127.0.0.1:9195"
 state_dir = "state"
 user = "nobody"
-crypto_threads = 2' >"$WORK/connector.toml"
+crypto_threads = 2
+nice = -7' >"$WORK/connector.toml"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
 
 # CAP_NET_ADMIN (12) and CAP_NET_RAW (13), and nothing else, in every set of every thread.
@@ -45,6 +47,13 @@ done
 grep -q "as uid $uid with capabilities cap_net_admin,cap_net_raw" "$WORK/connector.log" || fail "log: $(grep running "$WORK/connector.log")"
 [[ $(stat -c %u "$WORK/state") == "$uid" ]] || fail "the state folder is not nobody's"
 pass "all $threads threads run as nobody ($uid:$gid) with CapEff=CapPrm=CapBnd=CapAmb=$want (net_admin, net_raw)"
+
+# The packet path's threads at nice -7, set before the drop; the control thread as started.
+niced=$(ps -L -o ni=,comm= -p "$WAYGATE_PID" | awk '{n = $1; $1 = ""; print n ":" substr($0, 2)}' | sort | paste -sd' ')
+for want_thread in "-7:crypto 1" "-7:worker 0" "0:waygate"; do
+  [[ " $niced " == *" $want_thread "* ]] || fail "thread priorities: expected '$want_thread' among: $niced"
+done
+pass "the worker and its crew run at nice -7, the control thread at 0: $niced"
 
 exit_client 5
 exit_traffic 5 4 10.52.0.1

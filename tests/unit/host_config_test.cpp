@@ -57,6 +57,14 @@ TEST(HostConfig, WrongType) {
             "c.toml:2:1: key 'name': expected a string, got an integer");
 }
 
+TEST(HostConfig, ThePacketPathsNiceIsLeftAloneUnlessSet) {
+  const char* stage = "[[stage]]\nname='a'\nplugin='tun'\n";
+  EXPECT_FALSE(parse_host_config(stage, "c.toml").nice);
+  EXPECT_EQ(parse_host_config(std::string("[host]\nnice = -10\n") + stage, "c.toml").nice, -10);
+  EXPECT_EQ(error_of(std::string("[host]\nnice = -21\n") + stage),
+            "c.toml:2:1: [host]: key 'nice': expected an integer from -20 to 19, got -21");
+}
+
 TEST(HostConfig, DuplicateStageName) {
   EXPECT_EQ(error_of("[[stage]]\nname = 'a'\nplugin = 'tun'\n\n[[stage]]\n  name = 'a'\nplugin = 'tun'\n"),
             "c.toml:6:3: key 'name': stage 'a' is defined twice (first at c.toml:2:1)");

@@ -1,8 +1,12 @@
 // The tunnel's checks for `waygate doctor` (waygate/doctor.hpp): identities whose keys can never
 // complete a handshake, and on a connector that listens for clients, a firewall that would drop
-// their UDP and their packets arriving (the counters moving).
+// their UDP, their packets arriving (the counters moving) and the kernel dropping them before the
+// worker reads them.
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -12,6 +16,7 @@
 #include "waygate/admin_client.hpp"
 #include "waygate/doctor.hpp"
 #include "waygate/metric_names.hpp"
+#include "waygate/netns.hpp"
 #include "waygate/nft.hpp"
 
 namespace waygate::wg {
@@ -33,6 +38,46 @@ Check identity_keys(const Directory& directory) {
           "replace each one's public_key with the key its owner's device prints (`waygate pubkey`, `wg pubkey`)"};
 }
 
+// Datagrams the kernel dropped at a full receive buffer, summed over the UDP sockets on `port`
+// (the drops column of /proc/net/udp and udp6, as the stage's namespace sees them); nullopt when
+// no socket is bound there.
+std::optional<std::uint64_t> socket_drops(long port, const std::string& netns) {
+  NetnsGuard in_namespace(netns);
+  std::optional<std::uint64_t> total;
+  for (const char* table : {"/proc/thread-self/net/udp", "/proc/thread-self/net/udp6"}) {
+    std::ifstream file(table);
+    std::string line;
+    std::getline(file, line);  // the header
+    while (std::getline(file, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, field, last;
+      fields >> slot >> local;
+      const auto colon = local.rfind(':');
+      if (colon == std::string::npos || std::stol(local.substr(colon + 1), nullptr, 16) != port) continue;
+      while (fields >> field) last = field;
+      total = total.value_or(0) + std::stoull(last);
+    }
+  }
+  return total;
+}
+
+// The tunnel socket's drops over the doctor's wait: a worker that does not drain the socket in
+// time (other processes ahead of it on the cores, or too few cores) loses datagrams there, and a
+// client's whole train at once.
+Check receive_buffer(long port, std::optional<std::uint64_t> before, std::optional<std::uint64_t> after, double wait) {
+  if (!after)
+    return {"tunnel socket", true, fmt::format("no UDP socket on port {} seen in this network namespace", port),
+            "run the doctor in the connector's namespace (ip netns exec NAME waygate doctor ...)", true};
+  if (*after == 0) return {"tunnel socket", true, "no datagram dropped at its receive buffer", ""};
+  return {"tunnel socket", true,
+          fmt::format("{} datagrams dropped at its full receive buffer since it opened ({} in the last {} s): the "
+                      "worker did not always read it in time",
+                      *after, *after - before.value_or(0), wait),
+          "give the packet path the cores before other processes ([host] nice = -10, as configs/exit-node.toml has "
+          "it), keep other busy processes off the connector's machine, or spread the crypto ([host] crypto_threads)",
+          true};
+}
+
 std::vector<Check> checks(const Patient& p) {
   std::vector<Check> out;
   if (p.stage.boolean("identities", false)) out.push_back(identity_keys(p.directory));
@@ -51,11 +96,21 @@ std::vector<Check> checks(const Patient& p) {
     out.push_back({"firewall", false, e.what(), "is nftables usable here (root, or CAP_NET_ADMIN)?"});
   }
   if (!p.running) return out;
+  const std::string netns = p.stage.string("netns", "");
+  auto drops = [&]() -> std::optional<std::uint64_t> {
+    try {
+      return socket_drops(port, netns);
+    } catch (const std::exception&) {  // the stage's namespace cannot be entered: not this check's to say
+      return std::nullopt;
+    }
+  };
   try {
     const std::string rx = "waygate_wireguard_" + std::string(metric::kRxPackets);
+    const auto dropped_before = drops();
     const std::string before = admin_get(p.admin, "/metrics", p.token);
     std::this_thread::sleep_for(std::chrono::duration<double>(p.wait));
     const std::string after = admin_get(p.admin, "/metrics", p.token);
+    const auto dropped_after = drops();
     const double packets = metric_sum(after, rx) - metric_sum(before, rx);
     const double handshakes = metric_sum(after, "waygate_wireguard_" + std::string(metric::kHandshakes));
     out.push_back({"packets arriving", packets > 0,
@@ -63,6 +118,7 @@ std::vector<Check> checks(const Patient& p) {
                    fmt::format("no client sent anything: are clients connected and selecting the exit node? Is UDP {} "
                                "reachable from them (`tcpdump -ni any udp port {}` here)?",
                                port, port)});
+    out.push_back(receive_buffer(port, dropped_before, dropped_after, p.wait));
   } catch (const std::exception& e) {
     out.push_back({"packets arriving", false, e.what(), "the admin API stopped answering"});
   }

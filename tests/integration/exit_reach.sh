@@ -155,3 +155,21 @@ reaches=$(ip netns exec "$S" curl -sS -m 5 "http://$ADMIN/v1/sockets")
 doctor=$(ip netns exec "$S" "$WAYGATE" doctor -c "$WORK/connector.toml" --wait 0.5 2>&1 || true)
 [[ $doctor == *"pass cloud-exit reaches: the internet, and 203.0.113.0/24; not the overlay"* ]] || fail "doctor: $doctor"
 pass "the access graph says why not ($why), the admin API and the doctor what cloud-exit reaches"
+[[ $doctor == *"pass tunnel socket: no datagram dropped at its receive buffer"* ]] || fail "doctor, tunnel socket: $doctor"
+
+# A worker that does not read its tunnel socket in time (stopped here) loses datagrams at the
+# socket's receive buffer; the doctor says how many and what to do.
+kill -STOP "$WAYGATE_PID"
+ip netns exec "$C" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(3000): s.sendto(b"\x04" + bytes(1399), ("10.31.0.1", 51820))'
+kill -CONT "$WAYGATE_PID"
+doctor=$(ip netns exec "$S" "$WAYGATE" doctor -c "$WORK/connector.toml" --wait 0.5 2>&1 || true)
+line=$(grep "tunnel socket" <<<"$doctor" || true)
+[[ $line =~ ^"warn tunnel socket: "([0-9]+)" datagrams dropped at its full receive buffer since it opened (0 in the last 0.5 s)" ]] ||
+  fail "doctor after a stall: $doctor"
+((BASH_REMATCH[1] > 1000)) || fail "only ${BASH_REMATCH[1]} of 3000 datagrams dropped while the worker was stopped"
+[[ $doctor == *"[host] nice = -10"* ]] || fail "the doctor's hint: $doctor"
+wait_for 10 fetch http://203.0.113.80:8080/ || fail "alice cannot fetch from the internet after the stall"
+pass "the doctor counts the datagrams the tunnel socket dropped while the worker stalled: $line"

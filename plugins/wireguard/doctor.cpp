@@ -4,9 +4,7 @@
 // worker reads them.
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -16,6 +14,7 @@
 #include "waygate/admin_client.hpp"
 #include "waygate/doctor.hpp"
 #include "waygate/metric_names.hpp"
+#include "waygate/net/socket_table.hpp"
 #include "waygate/netns.hpp"
 #include "waygate/nft.hpp"
 
@@ -39,25 +38,13 @@ Check identity_keys(const Directory& directory) {
 }
 
 // Datagrams the kernel dropped at a full receive buffer, summed over the UDP sockets on `port`
-// (the drops column of /proc/net/udp and udp6, as the stage's namespace sees them); nullopt when
-// no socket is bound there.
+// as the stage's namespace sees them; nullopt when no socket is bound there.
 std::optional<std::uint64_t> socket_drops(long port, const std::string& netns) {
   NetnsGuard in_namespace(netns);
   std::optional<std::uint64_t> total;
-  for (const char* table : {"/proc/thread-self/net/udp", "/proc/thread-self/net/udp6"}) {
-    std::ifstream file(table);
-    std::string line;
-    std::getline(file, line);  // the header
-    while (std::getline(file, line)) {
-      std::istringstream fields(line);
-      std::string slot, local, field, last;
-      fields >> slot >> local;
-      const auto colon = local.rfind(':');
-      if (colon == std::string::npos || std::stol(local.substr(colon + 1), nullptr, 16) != port) continue;
-      while (fields >> field) last = field;
-      total = total.value_or(0) + std::stoull(last);
-    }
-  }
+  for (const char* kind : {"udp", "udp6"})
+    for (const net::SocketEntry& e : net::socket_table(kind))
+      if (e.port == port) total = total.value_or(0) + e.drops;
   return total;
 }
 

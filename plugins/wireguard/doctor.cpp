@@ -56,10 +56,12 @@ Check receive_buffer(long port, std::optional<std::uint64_t> before, std::option
     return {"tunnel socket", true, fmt::format("no UDP socket on port {} seen in this network namespace", port),
             "run the doctor in the connector's namespace (ip netns exec NAME waygate doctor ...)", true};
   if (*after == 0) return {"tunnel socket", true, "no datagram dropped at its receive buffer", ""};
+  // A socket opened again meanwhile (a reload of another shape) counts from 0 again.
+  const std::uint64_t lately = before && *before <= *after ? *after - *before : *after;
   return {"tunnel socket", true,
           fmt::format("{} datagrams dropped at its full receive buffer since it opened ({} in the last {} s): the "
                       "worker did not always read it in time",
-                      *after, *after - before.value_or(0), wait),
+                      *after, lately, wait),
           "give the packet path the cores before other processes ([host] nice = -10, as configs/exit-node.toml has "
           "it), keep other busy processes off the connector's machine, or spread the crypto ([host] crypto_threads)",
           true};

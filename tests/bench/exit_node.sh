@@ -4,15 +4,6 @@
 # the outside host's network, granted because it is private, not the internet; EGRESS: the
 # connector's address on it; SHAPER: the shaper stage's tables, or "" for none. The tunnel's key
 # is $WORK/server.key; traffic leaves by vt$RUN_ID.
-# CONNECTOR_NICE: the connector's packet path as configs/exit-node.toml puts it ([host] nice), ahead
-# of the clients, iperf3 and the outside host that share the cores. A peer's connector gets the
-# same (connector_nice PID: every thread of it; threads it makes later inherit it), so that every
-# row's connector stands as far ahead of the rest.
-CONNECTOR_NICE=-10
-connector_nice() {
-  local t
-  for t in /proc/"$1"/task/*; do renice -n "$CONNECTOR_NICE" -p "${t##*/}" >/dev/null; done
-}
 exit_node_tables() {
   cat <<TOML
 [[socket]]
@@ -53,4 +44,14 @@ name = "egress"
 plugin = "egress"
 interface = "vt$RUN_ID"
 TOML
+}
+
+# CONNECTOR_NICE: the connector's packet path as configs/exit-node.toml puts it ([host] nice), ahead
+# of the clients, iperf3 and the outside host that share the cores. A peer's connector gets the
+# same (connector_nice PID: every thread of it; threads it makes later inherit it), so that every
+# row's connector stands as far ahead of the rest.
+CONNECTOR_NICE=-10
+connector_nice() {
+  local t
+  for t in /proc/"$1"/task/*; do renice -n "$CONNECTOR_NICE" -p "${t##*/}" >/dev/null; done
 }

@@ -24,6 +24,21 @@ constexpr std::uint16_t kLargeGroup = 1;
 // IORING_OP_READ_MULTISHOT (Linux 6.7) follows IORING_OP_SENDMSG_ZC, the newest opcode Debian's
 // liburing 2.3 names; probed at start, never used where the kernel lacks it.
 constexpr std::uint8_t kOpReadMultishot = IORING_OP_SENDMSG_ZC + 1;
+// Incrementally consumed buffer rings (Linux 6.12) and the room they must keep for a read (min_left,
+// 7.1 and the stable kernels since): struct io_uring_buf_reg as the kernel has it now, where
+// liburing 2.3 names the fields pad and resv. A kernel without min_left refuses it as a nonzero
+// reserved field, so a ring that could cut a datagram short is never made.
+struct BufferRingRegistration {
+  std::uint64_t ring_addr;
+  std::uint32_t ring_entries;
+  std::uint16_t bgid;
+  std::uint16_t flags;
+  std::uint32_t min_left;
+  std::uint32_t resv[5];
+};
+static_assert(sizeof(BufferRingRegistration) == sizeof(io_uring_buf_reg));
+constexpr std::uint16_t kRingIncremental = 2;  // IOU_PBUF_RING_INC
+constexpr std::uint32_t kBufferMore = 1u << 4;  // IORING_CQE_F_BUF_MORE
 }  // namespace
 
 class UringLoop::StageIo final : public Io {
@@ -186,17 +201,22 @@ void UringLoop::receive_segments(std::uint32_t owner, int fd, std::uint64_t tag)
   if (auto id = new_op(owner, fd, tag, Kind::receive_segments, nullptr)) submit(*id);
 }
 
-// An empty provided-buffer ring of `entries` registered as group `group`; null if the kernel refuses.
-io_uring_buf_ring* UringLoop::buffer_ring(unsigned entries, std::uint16_t group) {
+// An empty provided-buffer ring of `entries` registered as group `group`, its buffers shared by
+// reads down to `shared_min_left` bytes left if that is not 0; null if the kernel refuses.
+io_uring_buf_ring* UringLoop::buffer_ring(unsigned entries, std::uint16_t group, std::uint32_t shared_min_left) {
   void* memory = nullptr;
   if (::posix_memalign(&memory, static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)), entries * sizeof(io_uring_buf)) != 0)
     return nullptr;
   auto* ring = static_cast<io_uring_buf_ring*>(memory);
   io_uring_buf_ring_init(ring);
+  BufferRingRegistration wanted{};
+  wanted.ring_addr = reinterpret_cast<std::uintptr_t>(memory);
+  wanted.ring_entries = entries;
+  wanted.bgid = group;
+  wanted.flags = shared_min_left != 0 ? kRingIncremental : 0;
+  wanted.min_left = shared_min_left;
   io_uring_buf_reg reg{};
-  reg.ring_addr = reinterpret_cast<std::uintptr_t>(memory);
-  reg.ring_entries = entries;
-  reg.bgid = group;
+  std::memcpy(&reg, &wanted, sizeof reg);
   if (io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
     std::free(memory);
     return nullptr;
@@ -204,17 +224,32 @@ io_uring_buf_ring* UringLoop::buffer_ring(unsigned entries, std::uint16_t group)
   return ring;
 }
 
-// The ring of large buffers, registered and stocked once; false if the kernel refuses it.
+// The ring of large buffers, registered and stocked once: shared by reads where the kernel can,
+// one read each where it cannot; false if the kernel refuses both.
 bool UringLoop::large_ring() {
   if (large_ != nullptr) return true;
-  large_ = buffer_ring(kLargeBuffers, kLargeGroup);
-  if (large_ == nullptr) return false;
-  large_memory_.reset(new std::uint8_t[kLargeBuffers * kLargeBufferSize]);
-  for (unsigned i = 0; i < kLargeBuffers; ++i)
-    io_uring_buf_ring_add(large_, large_memory_.get() + i * kLargeBufferSize, kLargeBufferSize,
-                          static_cast<unsigned short>(i), io_uring_buf_ring_mask(kLargeBuffers), static_cast<int>(i));
-  io_uring_buf_ring_advance(large_, kLargeBuffers);
+  large_count_ = kLargeReads / kReadsPerSharedBuffer;
+  large_size_ = kLargeRead * kReadsPerSharedBuffer;
+  large_ = buffer_ring(large_count_, kLargeGroup, kLargeRead);
+  if (large_ != nullptr) {
+    large_used_.assign(large_count_, 0);
+  } else {
+    large_count_ = kLargeReads;
+    large_size_ = kLargeRead;
+    large_ = buffer_ring(large_count_, kLargeGroup);
+    if (large_ == nullptr) return false;
+  }
+  large_memory_.reset(new std::uint8_t[large_count_ * large_size_]);
+  for (unsigned i = 0; i < large_count_; ++i) give_large(i);
   return true;
+}
+
+// Lends large buffer `buffer` to the kernel again, whole.
+void UringLoop::give_large(std::uint32_t buffer) {
+  io_uring_buf_ring_add(large_, large_memory_.get() + std::size_t{buffer} * large_size_,
+                        static_cast<unsigned>(large_size_), static_cast<unsigned short>(buffer),
+                        io_uring_buf_ring_mask(large_count_), 0);
+  io_uring_buf_ring_advance(large_, 1);
 }
 
 void UringLoop::submit(std::uint32_t id) {
@@ -373,10 +408,14 @@ void UringLoop::finish(std::uint32_t id, std::int32_t result, Deliver&& deliver)
 }
 
 // A large buffer's read: each datagram in it is copied into a pool packet and delivered, and the
-// buffer goes back to its ring at once.
+// buffer goes back to its ring at once, unless the kernel keeps it for more reads (`more`).
 template <typename Deliver>
-void UringLoop::split(const Op& op, std::uint32_t buffer, std::int32_t result, Deliver&& deliver) {
-  std::uint8_t* base = large_memory_.get() + std::size_t{buffer} * kLargeBufferSize;
+void UringLoop::split(const Op& op, std::uint32_t buffer, std::int32_t result, bool more, Deliver&& deliver) {
+  std::uint8_t* base = large_memory_.get() + std::size_t{buffer} * large_size_;
+  if (!large_used_.empty()) {
+    base += large_used_[buffer];
+    large_used_[buffer] = more && result > 0 ? large_used_[buffer] + static_cast<std::uint32_t>(result) : 0;
+  }
   auto hand = [&](std::int32_t r, const std::uint8_t* bytes, const Endpoint& from) {
     Packet* p = pool_.alloc();
     if (p == nullptr) return;  // the pool is spent: lost, as an overflowing socket's would be
@@ -389,23 +428,23 @@ void UringLoop::split(const Op& op, std::uint32_t buffer, std::int32_t result, D
     deliver(Delivery{op.owner, Completion{op.tag, r, p}, op.fd});
   };
   msghdr layout = op.msg;
-  auto* out = result >= 0 ? io_uring_recvmsg_validate(base, result, &layout) : nullptr;
-  if (out == nullptr || (out->flags & MSG_TRUNC) != 0) {
+  auto* raw = result >= 0 ? io_uring_recvmsg_validate(base, result, &layout) : nullptr;
+  io_uring_recvmsg_out out{};  // copied out: in a shared buffer a read starts where the last ended
+  if (raw != nullptr) std::memcpy(&out, raw, sizeof out);
+  if (raw == nullptr || (out.flags & MSG_TRUNC) != 0) {
     if (result >= 0) hand(-EMSGSIZE, nullptr, Endpoint{});
   } else {
     Endpoint from;
-    from.len = std::min<socklen_t>(out->namelen, sizeof from.addr);
-    std::memcpy(&from.addr, io_uring_recvmsg_name(out), from.len);
-    const auto* payload = static_cast<const std::uint8_t*>(io_uring_recvmsg_payload(out, &layout));
-    std::size_t length = io_uring_recvmsg_payload_length(out, result, &layout);
-    const auto* control = reinterpret_cast<const std::uint8_t*>(out + 1) + layout.msg_namelen;
-    for_each_segment(length, gro_segment_size(control, out->controllen, length), [&](std::size_t at, std::size_t n) {
+    from.len = std::min<socklen_t>(out.namelen, sizeof from.addr);
+    std::memcpy(&from.addr, io_uring_recvmsg_name(raw), from.len);
+    const auto* payload = static_cast<const std::uint8_t*>(io_uring_recvmsg_payload(raw, &layout));
+    std::size_t length = io_uring_recvmsg_payload_length(raw, result, &layout);
+    const auto* control = base + sizeof out + layout.msg_namelen;
+    for_each_segment(length, gro_segment_size(control, out.controllen, length), [&](std::size_t at, std::size_t n) {
       hand(static_cast<std::int32_t>(n), payload + at, from);
     });
   }
-  io_uring_buf_ring_add(large_, base, kLargeBufferSize, static_cast<unsigned short>(buffer),
-                        io_uring_buf_ring_mask(kLargeBuffers), 0);
-  io_uring_buf_ring_advance(large_, 1);
+  if (!more) give_large(buffer);
 }
 
 template <typename Deliver>
@@ -439,7 +478,7 @@ void UringLoop::settle(const io_uring_cqe& cqe, Deliver&& deliver) {
   if ((cqe.flags & IORING_CQE_F_BUFFER) == 0) return;  // nothing to hand over (-ENOBUFS, -ECANCELED)
   const auto buffer = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
   if (large) {
-    split(stream, buffer, cqe.res, deliver);
+    split(stream, buffer, cqe.res, (cqe.flags & kBufferMore) != 0, deliver);
     return;
   }
   Packet* p = pool_.at(buffer);

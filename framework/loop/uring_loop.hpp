@@ -11,7 +11,10 @@
 //
 // Segments (UDP GSO and GRO): a send of several datagrams is one sendmsg whose iovecs are the
 // packets, from a small table of trains; a UDP_GRO socket's multishot receive draws large buffers
-// from a second ring, and the loop copies each datagram out into a pool packet of its own.
+// from a second ring, and the loop copies each datagram out into a pool packet of its own. Where
+// the kernel consumes those buffers incrementally, reads share a buffer until too little is left
+// for a whole coalesced read, so single datagrams (a stock client sends no trains) do not take a
+// large buffer each.
 #pragma once
 
 #include <liburing.h>
@@ -55,6 +58,8 @@ class UringLoop {
   static Time clock();  // CLOCK_MONOTONIC, the time base of deadlines
 
   bool multishot_receive() const { return buffers_ != nullptr; }
+  // Whether reads share the large buffers (known once a receive_segments has made them).
+  bool shared_large_buffers() const { return !large_used_.empty(); }
   bool multishot_read() const { return buffers_ != nullptr && read_multishot_; }
 
  private:
@@ -92,11 +97,14 @@ class UringLoop {
   };
   static constexpr unsigned kFallbackDepth = 8;
   static constexpr unsigned kTrains = 64;
-  // A power of two: a ring's size. What the kernel has coalesced into them waits for the loop, so
-  // they are a queue every packet behind a bulk transfer waits in: 32 (2 MiB) made a ping beside a
-  // download wait 2.5 ms at the median, 8 (512 KiB) 1.2 ms, for the same throughput.
-  static constexpr unsigned kLargeBuffers = 8;
-  static constexpr std::size_t kLargeBufferSize = 65536 + 512;  // a coalesced read and its header
+  // What the kernel has coalesced into the large buffers waits for the loop, so they are a queue
+  // every packet behind a bulk transfer waits in: 32 reads' room (2 MiB) made a ping beside a
+  // download wait 2.5 ms at the median, 8 (512 KiB) 1.2 ms, for the same throughput. Either 8
+  // buffers of one read each, or, shared, 4 of two: a buffer takes reads until less than one
+  // read's room is left, so it holds two coalesced reads of a train or about forty datagrams.
+  static constexpr std::size_t kLargeRead = 65536 + 512;  // a coalesced read and its header
+  static constexpr unsigned kLargeReads = 8;
+  static constexpr unsigned kReadsPerSharedBuffer = 2;
 
   std::optional<std::uint32_t> new_op(std::uint32_t owner, int fd, std::uint64_t tag, Kind kind, Packet* p);
   void queue(std::uint32_t owner, int fd, Packet* p, std::uint64_t tag, Kind kind);
@@ -104,7 +112,8 @@ class UringLoop {
   void send_segments(std::uint32_t owner, int fd, std::span<Packet* const> packets, std::uint64_t tag);
   void receive_segments(std::uint32_t owner, int fd, std::uint64_t tag);
   bool large_ring();
-  io_uring_buf_ring* buffer_ring(unsigned entries, std::uint16_t group);
+  io_uring_buf_ring* buffer_ring(unsigned entries, std::uint16_t group, std::uint32_t shared_min_left = 0);
+  void give_large(std::uint32_t buffer);
   void submit(std::uint32_t id);
   void cancel(int fd);
   io_uring_sqe* sqe();
@@ -115,7 +124,7 @@ class UringLoop {
   template <typename Deliver>
   void finish(std::uint32_t id, std::int32_t result, Deliver&& deliver);
   template <typename Deliver>
-  void split(const Op& op, std::uint32_t buffer, std::int32_t result, Deliver&& deliver);
+  void split(const Op& op, std::uint32_t buffer, std::int32_t result, bool more, Deliver&& deliver);
 
   Pool& pool_;
   io_uring ring_{};
@@ -137,6 +146,9 @@ class UringLoop {
   std::vector<Train> trains_;
   std::vector<std::uint32_t> free_trains_;
   io_uring_buf_ring* large_ = nullptr;  // receive_segments' ring, made on first use
+  unsigned large_count_ = 0;
+  std::size_t large_size_ = 0;
+  std::vector<std::uint32_t> large_used_;  // shared buffers: where each one's next read starts
   std::unique_ptr<std::uint8_t[]> large_memory_;
 };
 

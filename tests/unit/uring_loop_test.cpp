@@ -1,7 +1,7 @@
 // The io_uring loop's streams, with the kernel's multishot receives and with the fallback a
 // kernel without them gets: every datagram arrives once, in order, with its sender's address,
 // and nothing arrives after cancel(); trains of datagrams (UDP GSO) leave as one send and a
-// UDP_GRO socket's glued reads arrive cut apart again.
+// UDP_GRO socket's glued reads arrive cut apart again, single datagrams many to a large buffer.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -196,6 +196,44 @@ TEST_P(Loop, ReceiveSegmentsCutsGluedReadsApart) {
     EXPECT_EQ(from[i].addr.v4.sin_port, tx_addr.sin_port);
   }
   loop.io(4).cancel(rx);
+  ::close(rx);
+  ::close(tx);
+}
+
+// A stock WireGuard client sends no trains: each datagram is a read of its own. Where the kernel
+// lets reads share the large buffers, a turn takes dozens of them; one read per buffer, 8.
+TEST_P(Loop, SingleDatagramsShareLargeBuffers) {
+  if (!GetParam()) GTEST_SKIP() << "the fallback has no large buffers";
+  auto [rx, rx_addr] = udp();
+  auto [tx, tx_addr] = udp();
+  int one = 1;
+  ASSERT_EQ(::setsockopt(rx, SOL_UDP, UDP_GRO, &one, sizeof one), 0);
+  int room = 4 << 20;
+  ::setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &room, sizeof room);
+  loop.io(5).receive_segments(rx, 3);
+  turn(1);
+  if (!loop.shared_large_buffers()) GTEST_SKIP() << "this kernel consumes provided buffers whole";
+  constexpr int kDatagrams = 120;
+  auto size = [](int i) { return std::size_t{1001} + static_cast<std::size_t>(i % 7); };  // reads end unaligned
+  for (int i = 0; i < kDatagrams; ++i) {
+    std::vector<std::uint8_t> bytes(size(i), static_cast<std::uint8_t>(i));
+    ASSERT_EQ(::sendto(tx, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&rx_addr), sizeof rx_addr),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  int turns = 0;
+  while (got.size() < kDatagrams && turns < 100) {
+    turn(1);
+    ++turns;
+  }
+  ASSERT_EQ(got.size(), std::size_t{kDatagrams});
+  for (int i = 0; i < kDatagrams; ++i) {
+    ASSERT_EQ(got[i].size(), size(i)) << i;
+    EXPECT_EQ(got[i].front(), static_cast<std::uint8_t>(i));
+    EXPECT_EQ(got[i].back(), static_cast<std::uint8_t>(i));
+    EXPECT_EQ(from[i].addr.v4.sin_port, tx_addr.sin_port);
+  }
+  EXPECT_LE(turns, 8) << "a read per buffer takes 8 datagrams a turn: 15 turns";
+  loop.io(5).cancel(rx);
   ::close(rx);
   ::close(tx);
 }

@@ -130,9 +130,10 @@ void Device::update(Settings next) {
     throw std::invalid_argument("changing the private key of a running wireguard edge needs a restart");
   if (next.listen_port != settings_.listen_port || next.netns != settings_.netns || next.listen4 != settings_.listen4 ||
       next.listen6 != settings_.listen6 ||
-      next.udp_offload != settings_.udp_offload)
+      next.udp_offload != settings_.udp_offload || next.receive_buffer != settings_.receive_buffer)
     throw std::invalid_argument(
-        "changing listen_port, listen_address, netns or udp_offload of a running wireguard edge needs a restart");
+        "changing listen_port, listen_address, netns, udp_offload or receive_buffer of a running wireguard edge "
+        "needs a restart");
   // Peers whose key stays keep their sessions and endpoint; the rest come and go.
   std::vector<PeerSettings> incoming = next.peers;
   for (auto& slot : peers_) {
@@ -195,11 +196,14 @@ void Device::open_sockets() {
     // The kernel coalesces a sender's datagrams (GRO) only for a socket that asks; the loop then
     // cuts them apart. A kernel that takes UDP_GRO (5.0) sends trains (UDP_SEGMENT, 4.18) too.
     segments_[i] = settings_.udp_offload && ::setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
-    // Absorbs bursts between two loop turns (the kernel doubles it); more only makes a standing
-    // queue that a ping beside a bulk transfer waits in.
-    int buffer = 256 << 10;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+    // Absorbs the bursts that arrive between two loop turns; more makes a standing queue that a
+    // ping beside a bulk transfer waits in. The kernel doubles what it is asked (half of it
+    // counted as its bookkeeping), and takes more than rmem_max only from a privileged setup.
+    int half = settings_.receive_buffer / 2;
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &half, sizeof half) != 0)
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &half, sizeof half);
+    int send = 256 << 10;
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send, sizeof send);
     Endpoint bind_to;
     const std::optional<net::Address>& listen = family == AF_INET ? settings_.listen4 : settings_.listen6;
     if (family == AF_INET) {

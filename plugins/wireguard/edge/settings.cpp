@@ -62,6 +62,7 @@ Settings Settings::read(const Config& c, const Directory& directory) {
   s.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535 - 80));
   s.handshake_load = static_cast<unsigned>(c.integer("handshake_load", 128, 1, 1 << 20));
   s.udp_offload = c.boolean("udp_offload", true);
+  s.receive_buffer = static_cast<int>(c.integer("receive_buffer", 512 << 10, 64 << 10, 64 << 20));
   s.failover_after = c.duration("failover_after", Duration{0});
   s.timing = Timing::divided_by(static_cast<unsigned>(c.integer("timer_divisor", 1, 1, 1000)));
 

@@ -50,6 +50,7 @@ struct Settings {
   int mtu = 1420;       // inner packets are padded up to this
   unsigned handshake_load = 128;  // handshake messages per second above which cookies are demanded
   bool udp_offload = true;        // UDP GSO and GRO: trains of datagrams cross the kernel as one
+  int receive_buffer = 512 << 10;  // bytes the tunnel socket holds for datagrams not read yet
   Timing timing;
   // Above 0: peers with the same allowed IPs take turns (a client's connectors of one exit node).
   // Their prefixes go to one of them, the first listed at start; when it has not answered for

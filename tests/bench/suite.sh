@@ -8,7 +8,7 @@
 # masquerade on the connector: wireguard-go, OpenVPN 2.6 (userspace, TLS mode, AES-256-GCM) and
 # Nebula 1.6. For each: TCP upload and download with 1 and 4 streams (iperf3), the connector's
 # CPU seconds per GB moved, UDP packets per second at 64-byte payloads, and ping latency (median
-# and p99) added over the plain path, alone and beside a bulk download. Then 16 clients at once
+# and p99) added over the plain path, alone and beside a bulk download or upload. Then 16 clients at once
 # (fleet.sh), against Waygate's connector and wireguard-go's. Then: handshakes per second a connector
 # core completes, the memory of 10,000 peers (Waygate and wireguard-go) and Waygate's start with
 # them, of a million NAT sessions, and the AEAD's raw speed, the floor of the connector's CPU per GB.
@@ -85,7 +85,7 @@ print(s["bytes"], s["bits_per_second"]) if s else print(0, 0)  # an error iperf3
 
 # measure LABEL CONNECTOR_PID (or -): every figure of a row, appended to $ROWS as one JSON line.
 measure() {
-  local label=$1 pid=$2 name flags before after bytes bps pps median p99 loaded_median loaded_p99
+  local label=$1 pid=$2 name flags before after bytes bps pps median p99 loaded_median loaded_p99 upload_median upload_p99
   wait_for 15 ip netns exec "$C" ping -c 1 -W 1 "$out" || { echo "$label: no path to the outside host"; return; }
   local json="{\"label\": \"$label\""
   for name in up1 down1 up4 down4; do
@@ -119,14 +119,21 @@ except Exception:
   sleep 2
   read -r loaded_median loaded_p99 < <(pings)
   wait "$bulk" || true
+  # And beside an upload: the requests wait behind it in the connector's tunnel socket.
+  ip netns exec "$C" iperf3 -c "$out" -p 5201 -t 9 >/dev/null 2>&1 &
+  bulk=$!
+  sleep 2
+  read -r upload_median upload_p99 < <(pings)
+  wait "$bulk" || true
   json+=", \"udp64_pps\": $pps, \"ping_median_us\": $median, \"ping_p99_us\": $p99"
-  json+=", \"ping_loaded_median_us\": $loaded_median, \"ping_loaded_p99_us\": $loaded_p99}"
+  json+=", \"ping_loaded_median_us\": $loaded_median, \"ping_loaded_p99_us\": $loaded_p99"
+  json+=", \"ping_upload_median_us\": $upload_median, \"ping_upload_p99_us\": $upload_p99}"
   echo "$json" >>"$ROWS"
   echo "$json"
 }
 
 # pings: "median p99" in µs of 1000 pings from the client to the outside host, 5 ms apart (5 s,
-# inside the download beside them): the 99th percentile is then the 10th-worst, not one stall.
+# inside the transfer beside them): the 99th percentile is then the 10th-worst, not one stall.
 pings() {
   ip netns exec "$C" ping -c 1000 -i 0.005 -W 1 "$out" | python3 -c '
 import re, statistics, sys
@@ -409,15 +416,16 @@ json.dump(result, open(f"{out}/results.json", "w"), indent=2)
 plain = next((r for r in rows if r["label"].startswith("plain")), None)
 g = lambda r, k: r.get(k, None)
 fmt = lambda v, d=2: "—" if v is None else f"{v:.{d}f}" if isinstance(v, float) else f"{v:,}"
-lines = ["| client -> connector | 1 stream up / down Gb/s | 4 streams up / down Gb/s | connector CPU-s/GB up / down (1 stream) | UDP 64 B pps | ping median / p99 added (µs) | ping p99 beside a download (µs): itself / added |",
-         "|---|---|---|---|---|---|---|"]
+lines = ["| client -> connector | 1 stream up / down Gb/s | 4 streams up / down Gb/s | connector CPU-s/GB up / down (1 stream) | UDP 64 B pps | ping median / p99 added (µs) | ping p99 beside a download (µs): itself / added | ping p99 beside an upload (µs): itself / added |",
+         "|---|---|---|---|---|---|---|---|"]
+beside = lambda r, k: f"{r[k]:,}" + ("" if r is plain or plain is None or k not in plain else f" / {r[k] - plain[k]:,}")
 for r in rows:
     added = "—" if r is plain or plain is None else f"{r['ping_median_us'] - plain['ping_median_us']} / {r['ping_p99_us'] - plain['ping_p99_us']}"
-    loaded = f"{r['ping_loaded_p99_us']:,}" + ("" if r is plain or plain is None else f" / {r['ping_loaded_p99_us'] - plain['ping_loaded_p99_us']:,}")
     if r is plain:
         added = f"({r['ping_median_us']} / {r['ping_p99_us']} itself)"
     lines.append(f"| {r['label']} | {fmt(g(r,'up1_gbps'))} / {fmt(g(r,'down1_gbps'))} | {fmt(g(r,'up4_gbps'))} / {fmt(g(r,'down4_gbps'))} | "
-                 f"{fmt(g(r,'up1_cpu_s_per_gb'),1)} / {fmt(g(r,'down1_cpu_s_per_gb'),1)} | {fmt(r['udp64_pps'])} | {added} | {loaded} |")
+                 f"{fmt(g(r,'up1_cpu_s_per_gb'),1)} / {fmt(g(r,'down1_cpu_s_per_gb'),1)} | {fmt(r['udp64_pps'])} | {added} | "
+                 f"{beside(r, 'ping_loaded_p99_us')} | {beside(r, 'ping_upload_p99_us')} |")
 if fleet:
     lines += ["", "| 16 clients at once (8 Waygate, 8 wireguard-go; one TCP stream each) | up / down Gb/s, all | slowest / fastest client up Gb/s | slowest / fastest client down Gb/s | Jain's fairness up / down | connector CPU-s/GB up / down |",
               "|---|---|---|---|---|---|"]

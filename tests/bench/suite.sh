@@ -113,23 +113,24 @@ except Exception:
     print(0)' "$WORK/udp.json")
   ip netns exec "$C" ping -c 200 -i 0.005 -q -W 1 "$out" >/dev/null 2>&1  # warm: ARP, sessions
   read -r median p99 < <(pings)
-  # The same beside a bulk download: the replies wait behind it in the connector's queues.
-  ip netns exec "$C" iperf3 -c "$out" -p 5201 -t 9 -R >/dev/null 2>&1 &  # around the 5 s of pings
-  local bulk=$!
-  sleep 2
-  read -r loaded_median loaded_p99 < <(pings)
-  wait "$bulk" || true
-  # And beside an upload: the requests wait behind it in the connector's tunnel socket.
-  ip netns exec "$C" iperf3 -c "$out" -p 5201 -t 9 >/dev/null 2>&1 &
-  bulk=$!
-  sleep 2
-  read -r upload_median upload_p99 < <(pings)
-  wait "$bulk" || true
+  read -r loaded_median loaded_p99 < <(pings_beside -R)
+  read -r upload_median upload_p99 < <(pings_beside)
   json+=", \"udp64_pps\": $pps, \"ping_median_us\": $median, \"ping_p99_us\": $p99"
   json+=", \"ping_loaded_median_us\": $loaded_median, \"ping_loaded_p99_us\": $loaded_p99"
   json+=", \"ping_upload_median_us\": $upload_median, \"ping_upload_p99_us\": $upload_p99}"
   echo "$json" >>"$ROWS"
   echo "$json"
+}
+
+# pings_beside [-R]: pings inside a bulk transfer of 9 s around them: a download (-R), whose
+# replies wait behind it in the connector's queues, or an upload, whose requests wait in its
+# tunnel socket.
+pings_beside() {
+  ip netns exec "$C" iperf3 -c "$out" -p 5201 -t 9 "$@" >/dev/null 2>&1 &
+  local bulk=$!
+  sleep 2
+  pings
+  wait "$bulk" || true
 }
 
 # pings: "median p99" in µs of 1000 pings from the client to the outside host, 5 ms apart (5 s,

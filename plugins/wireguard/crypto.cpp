@@ -155,11 +155,16 @@ bool same_key(const Key& a, const Key& b) {
   return differ == 0;
 }
 
+// WireGuard's nonce: 32 zero bits, then the counter little-endian.
+void nonce_of(std::uint64_t counter, std::uint8_t nonce[12]) {
+  std::memset(nonce, 0, 4);
+  for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<std::uint8_t>(counter >> (8 * i));
+}
+
 // Starts a message: the nonce always, the key only when it differs from the last one.
 bool start(EVP_CIPHER_CTX* ctx, const Key& key, std::uint64_t counter, int encrypt) {
   std::uint8_t nonce[12];
-  std::memset(nonce, 0, 4);
-  for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<std::uint8_t>(counter >> (8 * i));
+  nonce_of(counter, nonce);
   auto* state = static_cast<CipherState*>(EVP_CIPHER_CTX_get_app_data(ctx));
   bool same = state->keyed && same_key(state->key, key);
   if (EVP_CipherInit_ex2(ctx, nullptr, same ? nullptr : key.data(), nonce, encrypt, nullptr) != 1) {
@@ -325,8 +330,10 @@ void kdf(const Key& chaining_key, Bytes input, Key* t1, Key* t2, Key* t3) {
   wipe(block);
 }
 
-Aead::Aead() : encrypt_(new_cipher_context(true)), decrypt_(nullptr) {
+Aead::Aead(std::size_t sodium_below)
+    : sodium_below_(sodium_below), encrypt_(new_cipher_context(true)), decrypt_(nullptr) {
   try {
+    ensure_sodium();
     decrypt_ = new_cipher_context(false);
   } catch (...) {
     free_cipher_context(encrypt_);
@@ -340,6 +347,13 @@ Aead::~Aead() {
 }
 
 void Aead::seal(const Key& key, std::uint64_t counter, Bytes plain, Bytes ad, std::uint8_t* out) {
+  if (plain.size() < sodium_below_) {
+    std::uint8_t nonce[12];
+    nonce_of(counter, nonce);
+    crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, out + plain.size(), nullptr, plain.data(), plain.size(),
+                                                       ad.data(), ad.size(), nullptr, nonce, key.data());
+    return;
+  }
   auto* ctx = static_cast<EVP_CIPHER_CTX*>(encrypt_);
   int written = 0;
   if (!start(ctx, key, counter, 1) || !cipher_ad(ctx, ad) || !cipher_update(ctx, out, plain.data(), plain.size()) ||
@@ -349,8 +363,17 @@ void Aead::seal(const Key& key, std::uint64_t counter, Bytes plain, Bytes ad, st
 
 bool Aead::open(const Key& key, std::uint64_t counter, Bytes sealed, Bytes ad, std::uint8_t* out) {
   if (sealed.size() < kTagSize) return false;
-  auto* ctx = static_cast<EVP_CIPHER_CTX*>(decrypt_);
   std::size_t size = sealed.size() - kTagSize;
+  if (size < sodium_below_) {
+    std::uint8_t nonce[12];
+    nonce_of(counter, nonce);
+    if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, nullptr, sealed.data(), size, sealed.data() + size,
+                                                           ad.data(), ad.size(), nonce, key.data()) == 0)
+      return true;
+    if (size > 0) wipe(out, size);  // as below: what was there is no message either
+    return false;
+  }
+  auto* ctx = static_cast<EVP_CIPHER_CTX*>(decrypt_);
   // The tag is copied into the context before decrypting, so decrypting in place cannot clobber it.
   std::uint8_t tag[kTagSize];
   std::memcpy(tag, sealed.data() + size, kTagSize);

@@ -7,11 +7,12 @@
 # stats, NAT, egress); and the peers a user would pick instead, each on both ends with the kernel's
 # masquerade on the connector: wireguard-go, OpenVPN 2.6 (userspace, TLS mode, AES-256-GCM) and
 # Nebula 1.6. For each: TCP upload and download with 1 and 4 streams (iperf3), the connector's
-# CPU seconds per GB moved, UDP packets per second at 64-byte payloads, and ping latency (median
-# and p99) added over the plain path, alone and beside a bulk download or upload. Then 16 clients at once
-# (fleet.sh), against Waygate's connector and wireguard-go's. Then: handshakes per second a connector
-# core completes, the memory of 10,000 peers (Waygate and wireguard-go) and Waygate's start with
-# them, of a million NAT sessions, and the AEAD's raw speed, the floor of the connector's CPU per GB.
+# CPU seconds per GB moved, UDP packets per second at 64-byte payloads (and the connector's CPU per
+# packet, in results.json), and ping latency (median and p99) added over the plain path, alone and
+# beside a bulk download or upload. Then 16 clients at once (fleet.sh), against Waygate's connector
+# and wireguard-go's. Then: handshakes per second a connector core completes, the memory of 10,000
+# peers (Waygate and wireguard-go) and Waygate's start with them, of a million NAT sessions, and
+# the AEAD's raw speed, the floor of the connector's CPU per GB.
 # Writes OUT_DIR/results.json, results.md and throughput.svg (gnuplot); with WAYGATE_BENCH_README=1
 # it also puts results.md into README.md's performance section; with WAYGATE_BENCH_ONLY="plain waygate"
 # (any of plain waygate wireguard-go openvpn nebula fleet) it measures those rows only and prints them.
@@ -85,7 +86,7 @@ print(s["bytes"], s["bits_per_second"]) if s else print(0, 0)  # an error iperf3
 
 # measure LABEL CONNECTOR_PID (or -): every figure of a row, appended to $ROWS as one JSON line.
 measure() {
-  local label=$1 pid=$2 name flags before after bytes bps pps median p99 loaded_median loaded_p99 upload_median upload_p99
+  local label=$1 pid=$2 name flags before after bytes bps pps packet_us median p99 loaded_median loaded_p99 upload_median upload_p99
   wait_for 15 ip netns exec "$C" ping -c 1 -W 1 "$out" || { echo "$label: no path to the outside host"; return; }
   local json="{\"label\": \"$label\""
   for name in up1 down1 up4 down4; do
@@ -103,19 +104,24 @@ measure() {
     json+=", \"${name}_gbps\": $(python3 -c "print(round($bps / 1e9, 3))")"
     [[ $pid == - || $bytes == 0 ]] || json+=", \"${name}_cpu_s_per_gb\": $(python3 -c "print(round(($after - $before) / $ticks / ($bytes / 1e9), 2))")"
   done
+  before=$([[ $pid == - ]] && echo 0 || cpu "$pid")
   ip netns exec "$C" iperf3 -c "$out" -p 5201 -t "$SECS" -u -l 64 -b 0 -J >"$WORK/udp.json" 2>&1 || true
-  pps=$(python3 -c '
+  after=$([[ $pid == - ]] && echo 0 || cpu "$pid")
+  # Packets per second delivered, and the connector's CPU per packet delivered (µs; 0 without a pid).
+  read -r pps packet_us < <(python3 -c '
 import json, sys
 try:
     s = json.load(open(sys.argv[1]))["end"]["sum"]
-    print(round((s["packets"] - s["lost_packets"]) / s["seconds"]))
+    delivered = s["packets"] - s["lost_packets"]
+    cpu_us = (int(sys.argv[3]) - int(sys.argv[2])) / int(sys.argv[4]) * 1e6
+    print(round(delivered / s["seconds"]), round(cpu_us / delivered, 2) if delivered else 0)
 except Exception:
-    print(0)' "$WORK/udp.json")
+    print(0, 0)' "$WORK/udp.json" "$before" "$after" "$ticks")
   ip netns exec "$C" ping -c 200 -i 0.005 -q -W 1 "$out" >/dev/null 2>&1  # warm: ARP, sessions
   read -r median p99 < <(pings)
   read -r loaded_median loaded_p99 < <(pings_beside -R)
   read -r upload_median upload_p99 < <(pings_beside)
-  json+=", \"udp64_pps\": $pps, \"ping_median_us\": $median, \"ping_p99_us\": $p99"
+  json+=", \"udp64_pps\": $pps, \"udp64_cpu_us_per_packet\": $packet_us, \"ping_median_us\": $median, \"ping_p99_us\": $p99"
   json+=", \"ping_loaded_median_us\": $loaded_median, \"ping_loaded_p99_us\": $loaded_p99"
   json+=", \"ping_upload_median_us\": $upload_median, \"ping_upload_p99_us\": $upload_p99}"
   echo "$json" >>"$ROWS"

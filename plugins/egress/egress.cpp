@@ -55,7 +55,7 @@ class EgressEdge final : public Plugin {
         tx_packets_(ctx.counter("tx_packets_total", "Packets sent outside")),
         tx_bytes_(ctx.counter("tx_bytes_total", "Bytes sent outside")),
         read_errors_(ctx.counter("read_errors_total", "Failed reads")),
-        glued_writes_(ctx.counter("glued_writes_total", "Trains of TCP segments written to the trains' device as one")),
+        glued_writes_(ctx.counter("glued_writes_total", "Trains of TCP segments or UDP datagrams written to the trains' device as one")),
         merged_(ctx.counter("merged_received_total", "Packets the kernel merged (GRO), cut into their segments")),
         starved_(ctx.counter("glue_starved_total", "Packets of trains sent one by one: every train buffer was in flight")),
         trains_device_(ctx.gauge("trains_device", "1 while TCP leaves glued into trains through the edge's own device")),
@@ -108,7 +108,7 @@ class EgressEdge final : public Plugin {
     if (settings_.mode == Mode::shared) {
       shared_ = std::make_unique<SharedSystem>(settings_, table, ctx_.log());
       const bool trains = shared_->trains4() >= 0 || shared_->trains6() >= 0;
-      if (trains && !glue_) glue_ = std::make_unique<net::GlueBuffers>();
+      if (trains && !glue_) glue_ = std::make_unique<net::GlueBuffers>(shared_->udp_trains());
       trains_device_.set(trains ? 1 : 0);
       pending4_.reserve(kBurstMax);
       pending6_.reserve(kBurstMax);

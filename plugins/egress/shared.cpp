@@ -192,6 +192,8 @@ void SharedSystem::open_trains(const Settings& s) {
   device.device = s.device;
   device.mtu = 65535;
   device.vnet_header = true;
+  // Nothing is read from it, but asking for segmentation tells whether the kernel takes UDP trains.
+  device.segmentation = true;
   try {
     trains_.emplace(device);  // in the namespace the constructor entered
   } catch (const std::exception& e) {  // an optimisation only: the edge runs on without it

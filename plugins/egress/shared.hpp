@@ -36,6 +36,8 @@ class SharedSystem {
   int trains4() const { return trains4_ ? trains() : -1; }
   int trains6() const { return trains6_ ? trains() : -1; }
   int trains() const { return trains_ ? trains_->fd() : -1; }  // the device itself, or -1
+  // Whether UDP datagrams may go in trains too: the kernel takes them (USO, Linux 6.2).
+  bool udp_trains() const { return trains_ && trains_->uso(); }
 
   // A reload with other egress addresses: new filters and a new table. Throws, changing nothing
   // if nft refuses (the filters are swapped only after the table).

@@ -103,7 +103,7 @@ class TunEdge final : public Plugin {
   void start() override {
     device_.emplace(settings_);
     vnet_ = settings_.vnet_header;
-    if (vnet_ && !glue_) glue_ = std::make_unique<GlueBuffers>();
+    if (vnet_ && !glue_) glue_ = std::make_unique<GlueBuffers>(device_->uso());
     if (vnet_ && !reads_) reads_ = std::make_unique<ReadBuffers>(kReads);
     pending_.reserve(kBurstMax);
     scratch_.reserve(kBurstMax);

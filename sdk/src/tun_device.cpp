@@ -73,7 +73,8 @@ Device::Device(const Settings& s) {
   if (s.vnet_header && s.segmentation) {
     constexpr unsigned kUso4 = 0x20, kUso6 = 0x40;  // TUN_F_USO4/6, newer than these headers
     const unsigned tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-    if (::ioctl(fd_, TUNSETOFFLOAD, tso | kUso4 | kUso6) < 0) (void)::ioctl(fd_, TUNSETOFFLOAD, tso);
+    uso_ = ::ioctl(fd_, TUNSETOFFLOAD, tso | kUso4 | kUso6) == 0;
+    if (!uso_) (void)::ioctl(fd_, TUNSETOFFLOAD, tso);
   }
   name_ = ifr.ifr_name;
   index_ = static_cast<int>(::if_nametoindex(name_.c_str()));

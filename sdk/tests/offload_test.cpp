@@ -1,6 +1,6 @@
-// Gluing TCP segments for a virtio-net TUN device: which runs form a train, and that the glued
-// packet is what the kernel's GRO would have built (lengths, header, checksum to be finished);
-// and cutting such a packet again into the segments it stands for.
+// Gluing TCP segments (and UDP datagrams) for a virtio-net TUN device: which runs form a train,
+// and that the glued packet is what the kernel's GRO would have built (lengths, header, checksum
+// to be finished); and cutting such a packet again into the segments it stands for.
 #include "waygate/net/gro.hpp"
 #include "waygate/net/gso.hpp"
 
@@ -386,6 +386,119 @@ TEST_F(Coalesce, UdpSegmentationIsCutIntoItsDatagrams) {
       pool.free(got[k]);
     }
   }
+}
+
+// A UDP datagram with a valid checksum (or none: IPv4's 0) from port 12345 (+ `port`) to 443,
+// its payload bytes seq+i.
+Packet& datagram(waygate::Pool& pool, bool v6, std::uint8_t seq, std::size_t payload, std::uint16_t port = 0,
+                 bool no_checksum = false) {
+  Packet& p = *pool.alloc();
+  const std::size_t ip = v6 ? 40 : 20;
+  p.reset(64);
+  p.resize(ip + 8 + payload);
+  std::uint8_t* b = p.data();
+  std::memset(b, 0, ip + 8);
+  if (v6) {
+    b[0] = 0x60, b[6] = 17, b[7] = 64, b[8] = 0xfd, b[23] = 1, b[24] = 0xfd, b[39] = 2;
+    b[4] = static_cast<std::uint8_t>((8 + payload) >> 8), b[5] = static_cast<std::uint8_t>(8 + payload);
+  } else {
+    b[0] = 0x45, b[5] = seq, b[6] = 0x40, b[8] = 64, b[9] = 17, b[12] = 10, b[15] = 1, b[16] = 10, b[19] = 2;
+    b[2] = static_cast<std::uint8_t>(p.size() >> 8), b[3] = static_cast<std::uint8_t>(p.size());
+    std::uint16_t c = net::checksum({b, 20});
+    b[10] = static_cast<std::uint8_t>(c >> 8), b[11] = static_cast<std::uint8_t>(c);
+  }
+  std::uint8_t* u = b + ip;
+  const std::uint16_t from = static_cast<std::uint16_t>(12345 + port);
+  u[0] = static_cast<std::uint8_t>(from >> 8), u[1] = static_cast<std::uint8_t>(from), u[2] = 0x01, u[3] = 0xbb;
+  u[4] = static_cast<std::uint8_t>((8 + payload) >> 8), u[5] = static_cast<std::uint8_t>(8 + payload);
+  for (std::size_t i = 0; i < payload; ++i) u[8 + i] = static_cast<std::uint8_t>(seq + i);
+  if (!no_checksum) {
+    const std::uint32_t l4 = static_cast<std::uint32_t>(8 + payload);
+    std::uint32_t pseudo = v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(b + 8, 16),
+                                                          std::span<const std::uint8_t, 16>(b + 24, 16), 17, l4)
+                              : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(b + 12, 4),
+                                                          std::span<const std::uint8_t, 4>(b + 16, 4), 17,
+                                                          static_cast<std::uint16_t>(l4));
+    std::uint16_t c = net::checksum({u, l4}, pseudo);
+    if (c == 0) c = 0xffff;
+    u[6] = static_cast<std::uint8_t>(c >> 8), u[7] = static_cast<std::uint8_t>(c);
+  }
+  return p;
+}
+
+// A UDP flow's datagrams of one size glue into one train for a device whose kernel takes them
+// (USO), as a UDP_SEGMENT send would hand them over; cut again, they are the datagrams they were.
+// Not asked for, or anything a UDP_SEGMENT send could not hold, ends the train.
+TEST_F(Coalesce, UdpDatagramsOfOneFlowGlueWhereTheKernelTakesThem) {
+  for (bool v6 : {false, true}) {
+    for (Packet* p : packets) pool.free(p);
+    packets.clear();
+    const std::size_t ip = v6 ? 40 : 20;
+    for (std::uint8_t i = 0; i < 4; ++i) packets.push_back(&datagram(pool, v6, i, 1200));
+    packets.push_back(&datagram(pool, v6, 4, 500));  // shorter: the last
+    packets.push_back(&datagram(pool, v6, 5, 1200));
+    EXPECT_EQ(waygate::net::train_length(packets), 1u) << v6;  // TCP only unless asked
+    ASSERT_EQ(waygate::net::train_length(packets, true), 5u) << v6;
+
+    std::size_t n = waygate::net::glue(std::span(packets).first(5), out.data());
+    const std::size_t total = ip + 8 + 4 * 1200 + 500;
+    ASSERT_EQ(n, waygate::net::kVnetHeaderSize + total);
+    const std::uint8_t* h = out.data();
+    EXPECT_EQ(h[0], waygate::net::kVnetNeedsCsum);
+    EXPECT_EQ(h[1], waygate::net::kVnetGsoUdpL4);
+    EXPECT_EQ(le16(h + 2), ip + 8);
+    EXPECT_EQ(le16(h + 4), 1200);
+    EXPECT_EQ(le16(h + 6), ip);
+    EXPECT_EQ(le16(h + 8), 6);
+    const std::uint8_t* b = h + waygate::net::kVnetHeaderSize;
+    EXPECT_EQ(be16(b + ip + 4), total - ip);  // the whole train's UDP length, as UDP_SEGMENT leaves it
+    if (!v6) {
+      EXPECT_EQ(net::checksum({b, 20}), 0);
+    }
+
+    waygate::net::VnetHeader vh;
+    std::memcpy(&vh, h, sizeof vh);
+    std::vector<Packet*> cut;
+    ASSERT_EQ(waygate::net::cut(vh, {b, total}, pool, cut), waygate::net::Cut::ok);
+    ASSERT_EQ(cut.size(), 5u);
+    for (std::size_t i = 0; i < cut.size(); ++i) {
+      ASSERT_EQ(cut[i]->size(), packets[i]->size()) << i;
+      // UDP header (its checksum too) and payload as they were.
+      EXPECT_EQ(std::memcmp(cut[i]->data() + ip, packets[i]->data() + ip, cut[i]->size() - ip), 0) << i;
+      pool.free(cut[i]);
+    }
+  }
+  auto starts_with_two = [&](auto&& second) {
+    for (Packet* p : packets) pool.free(p);
+    packets.clear();
+    packets.push_back(&datagram(pool, false, 0, 1200));
+    packets.push_back(&second());
+    return waygate::net::train_length(packets, true);
+  };
+  EXPECT_EQ(starts_with_two([&]() -> Packet& { return datagram(pool, false, 1, 1200); }), 2u);
+  EXPECT_EQ(starts_with_two([&]() -> Packet& { return datagram(pool, false, 1, 1200, 0, true); }), 2u);  // no checksum
+  EXPECT_EQ(starts_with_two([&]() -> Packet& { return datagram(pool, false, 1, 1201); }), 1u);  // longer
+  EXPECT_EQ(starts_with_two([&]() -> Packet& { return datagram(pool, false, 1, 0); }), 1u);     // empty
+  EXPECT_EQ(starts_with_two([&]() -> Packet& { return datagram(pool, false, 1, 1200, 1); }), 1u);  // another port
+  EXPECT_EQ(starts_with_two([&]() -> Packet& { return datagram(pool, true, 1, 1200); }), 1u);   // IPv6 after IPv4
+  EXPECT_EQ(starts_with_two([&]() -> Packet& {
+              Packet& p = datagram(pool, false, 1, 1200);
+              p.data()[40] ^= 1;
+              return p;
+            }),
+            1u);  // corrupt
+  for (Packet* p : packets) pool.free(p);
+  packets.clear();
+  packets.push_back(&datagram(pool, false, 0, 1200));
+  add(Flow{}, 1, 1200);  // TCP to the same host
+  EXPECT_EQ(waygate::net::train_length(packets, true), 1u);
+  // As many datagrams as one UDP_SEGMENT send holds: 64.
+  for (Packet* p : packets) pool.free(p);
+  packets.clear();
+  for (int i = 0; i < 70; ++i) packets.push_back(&datagram(pool, false, static_cast<std::uint8_t>(i), 100));
+  EXPECT_EQ(waygate::net::train_length(packets, true), 64u);
+  for (Packet* p : packets) pool.free(p);
+  packets.clear();
 }
 
 TEST_F(Coalesce, APlainHeaderAsksNothing) {

@@ -35,6 +35,9 @@ class Device {
 
   int fd() const { return fd_; }
   const std::string& name() const { return name_; }
+  // Whether the kernel took USO with segmentation (Linux 6.2): it then also takes UDP trains
+  // written into the device (waygate/net/gro.hpp).
+  bool uso() const { return uso_; }
   // Moves the device from `from` to `to` (MTU, addresses, routes): what a reload changes.
   void update(const Settings& from, const Settings& to);
 
@@ -48,6 +51,7 @@ class Device {
   int index_ = 0;
   nl_sock* netlink_ = nullptr;  // opened inside the device's namespace, so it talks to that one
   bool configure_ = true;       // false when given a descriptor: its owner configured it
+  bool uso_ = false;
 };
 
 }  // namespace waygate::tun

@@ -1,8 +1,9 @@
 // Coalescing for a TUN device opened with a virtio-net header (IFF_VNET_HDR): segments of one TCP
-// flow that follow each other in a burst are glued into one large packet, as the kernel's GRO
-// would have made them on a network card, and handed to the kernel in one write, so its stack
-// handles one packet instead of dozens. The header tells the kernel how to cut the packet again
-// (GSO) and that the TCP checksum is still to be finished (only the pseudo-header's is in it).
+// flow that follow each other in a burst, or datagrams of one UDP flow (QUIC's, say), are glued
+// into one large packet, as the kernel's GRO would have made them on a network card or a
+// UDP_SEGMENT send hands them over, and given to the kernel in one write, so its stack handles
+// one packet instead of dozens. The header tells the kernel how to cut the packet again (GSO, USO
+// for UDP) and that the checksum is still to be finished (only the pseudo-header's is in it).
 #pragma once
 
 #include <array>
@@ -24,18 +25,20 @@ inline constexpr std::size_t kMaxGlued = 65535;
 // How many packets from the front of `packets` form one train: the same TCP flow (IPv4 without
 // options or fragments, or IPv6 without extension headers), consecutive sequence numbers, the
 // same ACK, window and options, only ACK (and PSH on the last) set, every payload as long as the
-// first but the last, valid checksums, kMaxGlued bytes at most. 1 when the first starts none.
-std::size_t train_length(std::span<Packet* const> packets);
+// first but the last, valid checksums, kMaxGlued bytes at most. With `udp`, also the same UDP
+// flow's datagrams, every payload as long as the first but the last's, for a device whose kernel
+// takes UDP trains (tun::Device::uso()). 1 when the first starts none.
+std::size_t train_length(std::span<Packet* const> packets, bool udp = false);
 
-// Brings each TCP flow's packets of a burst (kBurstMax at most) together, in the order of their
-// flows' first packets, so that flows interleaved on the wire still form trains; what is not TCP
-// follows, in its order. Order within a flow is kept; packets of different flows may change
+// Brings each TCP or UDP flow's packets of a burst (kBurstMax at most) together, in the order of
+// their flows' first packets, so that flows interleaved on the wire still form trains; what is
+// neither follows, in its order. Order within a flow is kept; packets of different flows may change
 // places, which nothing on a network promises to keep. `scratch`: reserved room for the pointers.
 void group_by_flow(std::span<Packet*> packets, std::vector<Packet*>& scratch);
 
 // Writes the train's packet into `out` (room for kVnetHeaderSize + kMaxGlued bytes): a virtio-net
-// header asking for TCP segmentation at the first payload's size, the first packet's headers
-// with the lengths of the whole (PSH from the last), and every payload. Returns its length.
+// header asking for TCP or UDP segmentation at the first payload's size, the first packet's
+// headers with the lengths of the whole (PSH from the last), and every payload. Returns its length.
 std::size_t glue(std::span<Packet* const> train, std::uint8_t* out);
 
 // Prepends the header of a packet that needs nothing from the kernel; false without headroom.
@@ -61,7 +64,8 @@ class GlueBuffers {
     std::uint64_t bytes;  // theirs, as IP packets
   };
 
-  GlueBuffers();
+  // `udp`: UDP datagrams are glued too (train_length's).
+  explicit GlueBuffers(bool udp = false);
   // Glues the train at the front of `packets` into a free buffer and gives the packets back to
   // `pool`; a packet of null and count 1 when there is no train there, and of null and the
   // train's length, starved, when no buffer is free.
@@ -75,6 +79,7 @@ class GlueBuffers {
     Packet packet;
     Done held{0, 0};  // packets 0: free
   };
+  bool udp_;
   std::unique_ptr<std::uint8_t[]> memory_;
   std::array<Slot, kCount> slots_;
 };

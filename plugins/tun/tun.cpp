@@ -54,7 +54,7 @@ class TunEdge final : public Plugin {
         tx_packets_(ctx.counter("tx_packets_total", "Packets written to the device")),
         tx_bytes_(ctx.counter("tx_bytes_total", "Bytes written to the device")),
         read_errors_(ctx.counter("read_errors_total", "Failed reads from the device")),
-        glued_writes_(ctx.counter("glued_writes_total", "Writes of several TCP segments glued into one")),
+        glued_writes_(ctx.counter("glued_writes_total", "Writes of several TCP segments or UDP datagrams glued into one")),
         starved_(ctx.counter("glue_starved_total", "Packets of trains written one by one: every train buffer was in flight")),
         cut_reads_(ctx.counter("segmented_reads_total", "Reads the kernel left unsegmented (TCP with TSO, UDP with USO), cut into their segments")),
         not_ip_(ctx.drop_reason("not_ip")),

@@ -119,8 +119,10 @@ except Exception:
     print(0, 0)' "$WORK/udp.json" "$before" "$after" "$ticks")
   ip netns exec "$C" ping -c 200 -i 0.005 -q -W 1 "$out" >/dev/null 2>&1  # warm: ARP, sessions
   read -r median p99 < <(pings)
-  read -r loaded_median loaded_p99 < <(pings_beside -R)
-  read -r upload_median upload_p99 < <(pings_beside)
+  # Each taken whole before the next starts: read from a process substitution returns with the
+  # first line, while the transfer still runs, and the next found the server busy (no upload).
+  read -r loaded_median loaded_p99 <<<"$(pings_beside -R)"
+  read -r upload_median upload_p99 <<<"$(pings_beside)"
   json+=", \"udp64_pps\": $pps, \"udp64_cpu_us_per_packet\": $packet_us, \"ping_median_us\": $median, \"ping_p99_us\": $p99"
   json+=", \"ping_loaded_median_us\": $loaded_median, \"ping_loaded_p99_us\": $loaded_p99"
   json+=", \"ping_upload_median_us\": $upload_median, \"ping_upload_p99_us\": $upload_p99}"

@@ -19,6 +19,15 @@ namespace net = waygate::net;
 
 constexpr std::size_t kMss = 1000;
 
+// The pseudo-header's sum of the IP packet at `b` for its TCP (6) or UDP (17) part of `l4` bytes.
+std::uint32_t pseudo_sum(const std::uint8_t* b, bool v6, std::uint8_t proto, std::size_t l4) {
+  if (v6)
+    return net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(b + 8, 16), std::span<const std::uint8_t, 16>(b + 24, 16),
+                                     proto, static_cast<std::uint32_t>(l4));
+  return net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(b + 12, 4), std::span<const std::uint8_t, 4>(b + 16, 4),
+                                   proto, static_cast<std::uint16_t>(l4));
+}
+
 struct Flow {
   bool v6 = false;
   std::uint8_t last_octet = 2;  // of the destination
@@ -66,12 +75,7 @@ void segment(Packet& p, const Flow& f, std::uint32_t seq, std::size_t payload, s
   t[14] = 0x01, t[15] = 0xf5;
   t[20] = 1, t[21] = 1, t[22] = 8, t[23] = 10, t[27] = f.timestamp;
   for (std::size_t i = 0; i < payload; ++i) t[tcp + i] = static_cast<std::uint8_t>(seq + i);
-  std::uint32_t pseudo = f.v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(b + 8, 16),
-                                                          std::span<const std::uint8_t, 16>(b + 24, 16), 6,
-                                                          static_cast<std::uint32_t>(tcp + payload))
-                              : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(b + 12, 4),
-                                                          std::span<const std::uint8_t, 4>(b + 16, 4), 6,
-                                                          static_cast<std::uint16_t>(tcp + payload));
+  std::uint32_t pseudo = pseudo_sum(b, f.v6, 6, tcp + payload);
   std::uint16_t c = net::checksum({t, tcp + payload}, pseudo);
   t[16] = static_cast<std::uint8_t>(c >> 8);
   t[17] = static_cast<std::uint8_t>(c);
@@ -131,12 +135,7 @@ TEST_F(Coalesce, OneFlowsSegmentsGlueAsTheKernelsGroWould) {
     std::vector<std::uint8_t> whole(b, b + total);
     std::uint16_t finished = net::checksum({whole.data() + ip, total - ip});
     whole[ip + 16] = whole[ip + 17] = 0;
-    std::uint32_t pseudo = v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(whole.data() + 8, 16),
-                                                          std::span<const std::uint8_t, 16>(whole.data() + 24, 16), 6,
-                                                          static_cast<std::uint32_t>(total - ip))
-                              : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(whole.data() + 12, 4),
-                                                          std::span<const std::uint8_t, 4>(whole.data() + 16, 4), 6,
-                                                          static_cast<std::uint16_t>(total - ip));
+    std::uint32_t pseudo = pseudo_sum(whole.data(), v6, 6, total - ip);
     EXPECT_EQ(finished, net::checksum({whole.data() + ip, total - ip}, pseudo));
     for (Packet* p : packets) pool.free(p);
   }
@@ -291,11 +290,7 @@ TEST_F(Coalesce, AReadIsTakenApartIntoWholePackets) {
     const std::uint8_t* b = partial.data();
     const std::uint32_t l4 = static_cast<std::uint32_t>(partial.size() - ip);
     // What the kernel leaves: the pseudo-header's sum, not complemented.
-    std::uint32_t pseudo = v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(b + 8, 16),
-                                                          std::span<const std::uint8_t, 16>(b + 24, 16), 6, l4)
-                              : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(b + 12, 4),
-                                                          std::span<const std::uint8_t, 4>(b + 16, 4), 6,
-                                                          static_cast<std::uint16_t>(l4));
+    std::uint32_t pseudo = pseudo_sum(b, v6, 6, l4);
     partial[ip + 16] = static_cast<std::uint8_t>(pseudo >> 8);
     partial[ip + 17] = static_cast<std::uint8_t>(pseudo);
     ASSERT_NE(std::memcmp(partial.data(), whole.data(), whole.size()), 0);
@@ -369,11 +364,7 @@ TEST_F(Coalesce, UdpSegmentationIsCutIntoItsDatagrams) {
       EXPECT_EQ(std::memcmp(d + ip, b.data() + ip, 4), 0) << k;  // ports
       EXPECT_EQ(std::memcmp(d + ip + 8, b.data() + ip + 8 + k * size, n), 0) << k;
       const std::uint32_t l4 = static_cast<std::uint32_t>(8 + n);
-      std::uint32_t pseudo = v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(d + 8, 16),
-                                                            std::span<const std::uint8_t, 16>(d + 24, 16), 17, l4)
-                                : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(d + 12, 4),
-                                                            std::span<const std::uint8_t, 4>(d + 16, 4), 17,
-                                                            static_cast<std::uint16_t>(l4));
+      std::uint32_t pseudo = pseudo_sum(d, v6, 17, l4);
       EXPECT_NE(be16(d + ip + 6), 0) << k;
       EXPECT_EQ(net::checksum({d + ip, l4}, pseudo), 0) << k;  // a whole, valid checksum
       if (v6) {
@@ -414,11 +405,7 @@ Packet& datagram(waygate::Pool& pool, bool v6, std::uint8_t seq, std::size_t pay
   for (std::size_t i = 0; i < payload; ++i) u[8 + i] = static_cast<std::uint8_t>(seq + i);
   if (!no_checksum) {
     const std::uint32_t l4 = static_cast<std::uint32_t>(8 + payload);
-    std::uint32_t pseudo = v6 ? net::pseudo_header_sum_v6(std::span<const std::uint8_t, 16>(b + 8, 16),
-                                                          std::span<const std::uint8_t, 16>(b + 24, 16), 17, l4)
-                              : net::pseudo_header_sum_v4(std::span<const std::uint8_t, 4>(b + 12, 4),
-                                                          std::span<const std::uint8_t, 4>(b + 16, 4), 17,
-                                                          static_cast<std::uint16_t>(l4));
+    std::uint32_t pseudo = pseudo_sum(b, v6, 17, l4);
     std::uint16_t c = net::checksum({u, l4}, pseudo);
     if (c == 0) c = 0xffff;
     u[6] = static_cast<std::uint8_t>(c >> 8), u[7] = static_cast<std::uint8_t>(c);

@@ -90,40 +90,18 @@ done
 
 # A UDP upload each way, datagrams of one size in bursts as QUIC sends them: where the kernel takes
 # UDP trains (USO, Linux 6.2) they leave glued too, and every one arrives as it was sent.
-udp_bulk() {  # NS send|receive ADDRESS: 3000 datagrams of 1200 bytes to port 9200, or "GOOD BAD" counted
-  ip netns exec "$1" timeout 30 python3 -c '
-import socket, sys, time
-role, at = sys.argv[1:3]
-family = socket.AF_INET6 if ":" in at else socket.AF_INET
-s = socket.socket(family, socket.SOCK_DGRAM)
-body = lambda seq: seq.to_bytes(4, "big") + bytes((seq + i) & 0xff for i in range(1196))
-if role == "send":
-    for seq in range(3000):
-        s.sendto(body(seq), (at, 9200))
-        if seq % 64 == 63: time.sleep(0.005)
-else:
-    s.bind((at, 9200)); s.settimeout(3)
-    good = bad = 0
-    try:
-        while True:
-            data = s.recv(2048)
-            good, bad = (good + 1, bad) if data == body(int.from_bytes(data[:4], "big")) else (good, bad + 1)
-    except TimeoutError:
-        print(good, bad)' "$2" "$3"
-}
-uso=$(python3 -c 'import os; print("yes" if tuple(map(int, os.uname().release.split(".")[:2])) >= (6, 2) else "no")')
 for out in 10.72.0.2 fd72::2; do
   before=$(glued)
-  udp_bulk "$O" receive "$out" >"$WORK/udp.count" &
+  udp_datagrams "$O" receive "$out" 9200 >"$WORK/udp.count" &
   receiver=$!
   wait_for 5 eval '[[ -n $(ip netns exec "$O" ss -Huln "sport = :9200") ]]'
-  udp_bulk "$C" send "$out" || fail "the UDP upload to $out could not be sent"
+  udp_datagrams "$C" send "$out" 9200 || fail "the UDP upload to $out could not be sent"
   wait "$receiver" || fail "$out received no UDP upload"
   read -r good bad <"$WORK/udp.count"
   ((bad == 0)) || fail "$bad datagrams of the UDP upload to $out arrived changed"
   ((good >= 2700)) || fail "only $good of 3000 datagrams of the UDP upload to $out arrived"
   trains=$(($(glued) - before))
-  if [[ $uso == no || ($out == *:* && $v6_trains == no) ]]; then
+  if ! kernel_takes_udp_trains || [[ $out == *:* && $v6_trains == no ]]; then
     ((trains == 0)) || fail "the UDP upload to $out went in $trains trains where the kernel takes none"
   else
     ((trains > 0)) || fail "the UDP upload to $out went datagram by datagram (no glued writes)"

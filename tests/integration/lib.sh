@@ -188,6 +188,40 @@ else:
     print(h.hexdigest())' "$2" "$3" "$4"
 }
 
+# udp_datagrams NS send|segmented|receive ADDRESS PORT: numbered datagrams of 1200 bytes, each
+# with a body its number fixes. send: 3000, in bursts of 64; segmented: 2000, 40 a send as QUIC
+# sends them (UDP_SEGMENT); receive: until 3 s pass without one, then prints "GOOD BAD" counted.
+udp_datagrams() {
+  ip netns exec "$1" timeout 30 python3 -c '
+import socket, sys, time
+role, at, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in at else socket.AF_INET, socket.SOCK_DGRAM)
+body = lambda seq: seq.to_bytes(4, "big") + bytes((seq + i) & 0xff for i in range(1196))
+if role == "send":
+    for seq in range(3000):
+        s.sendto(body(seq), (at, port))
+        if seq % 64 == 63: time.sleep(0.005)
+elif role == "segmented":
+    s.setsockopt(socket.IPPROTO_UDP, 103, 1200)  # UDP_SEGMENT
+    for send in range(50):
+        s.sendto(b"".join(body(40 * send + k) for k in range(40)), (at, port))
+        time.sleep(0.005)
+else:
+    s.bind((at, port)); s.settimeout(3)
+    good = bad = 0
+    try:
+        while True:
+            data = s.recv(2048)
+            good, bad = (good + 1, bad) if data == body(int.from_bytes(data[:4], "big")) else (good, bad + 1)
+    except TimeoutError:
+        print(good, bad)' "$2" "$3" "$4"
+}
+
+# Succeeds where the kernel takes UDP trains through a TUN device (USO: Linux 6.2 or later).
+kernel_takes_udp_trains() {
+  python3 -c 'import os, sys; sys.exit(tuple(map(int, os.uname().release.split(".")[:2])) < (6, 2))'
+}
+
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
 

@@ -36,36 +36,17 @@ pass "counters: $rx bytes read on the right, the same written on the left"
 # UDP as QUIC sends it: 40 datagrams of 1200 bytes a send (UDP_SEGMENT). The left edge reads each
 # send whole and cuts it; the right writes its datagrams glued into one train where the kernel takes
 # UDP trains (USO, Linux 6.2); B's socket gets every datagram as it was sent.
-(exec ip netns exec "$B" timeout 30 python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("10.99.0.2", 9300)); s.settimeout(3)
-good = bad = 0
-try:
-    while True:
-        d = s.recv(2048)
-        seq = int.from_bytes(d[:4], "big")
-        good, bad = (good + 1, bad) if d == seq.to_bytes(4, "big") + bytes((seq + i) & 0xff for i in range(1196)) else (good, bad + 1)
-except TimeoutError:
-    print(good, bad)' >"$WORK/udp.count") &
+udp_datagrams "$B" receive 10.99.0.2 9300 >"$WORK/udp.count" &
 receiver=$!
 wait_for 5 eval '[[ -n $(ip netns exec "$B" ss -Huln "sport = :9300") ]]'
 glued_before=$(metric 'waygate_tun_glued_writes_total{stage="right"}')
-ip netns exec "$A" timeout 30 python3 -c '
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_UDP, 103, 1200)  # UDP_SEGMENT
-for send in range(50):
-    s.sendto(b"".join((40 * send + k).to_bytes(4, "big") + bytes((40 * send + k + i) & 0xff for i in range(1196)) for k in range(40)),
-             ("10.99.0.2", 9300))
-    time.sleep(0.005)' || fail "the UDP_SEGMENT sends failed"
+udp_datagrams "$A" segmented 10.99.0.2 9300 || fail "the UDP_SEGMENT sends failed"
 wait "$receiver" || fail "B received no datagrams"
 read -r good bad <"$WORK/udp.count"
 ((bad == 0)) || fail "$bad of the datagrams arrived changed"
 ((good >= 1800)) || fail "only $good of 2000 datagrams arrived"
 glued=$(($(metric 'waygate_tun_glued_writes_total{stage="right"}') - ${glued_before:-0}))
-uso=$(python3 -c 'import os; print("yes" if tuple(map(int, os.uname().release.split(".")[:2])) >= (6, 2) else "no")')
-if [[ $uso == yes ]]; then
+if kernel_takes_udp_trains; then
   ((glued >= 25)) || fail "the right edge wrote the datagrams in $glued trains"
 fi
 pass "UDP sent in segmentation offload: $good of 2000 datagrams arrived, none changed, in $glued trains"

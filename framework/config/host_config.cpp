@@ -128,6 +128,7 @@ HostConfig build(Config root, const std::string& origin) {
     out.headroom = static_cast<std::size_t>(host.integer("headroom", 128, 0, 512));
     out.ring_entries = static_cast<unsigned>(host.integer("ring_entries", 1024, 64, 32768));
     out.crypto_threads = static_cast<unsigned>(host.integer("crypto_threads", out.crypto_threads, 1, 64));
+    out.workers = static_cast<unsigned>(host.integer("workers", out.workers, 1, 64));
     if (host.has("nice")) out.nice = static_cast<int>(host.integer("nice", -20, 19));
     out.capture_seconds = std::chrono::seconds(host.integer("capture_seconds", out.capture_seconds.count(), 0, 86400));
     out.capture_packets = static_cast<std::uint64_t>(host.integer("capture_packets", static_cast<std::int64_t>(out.capture_packets), 0, 10'000'000));

@@ -49,6 +49,10 @@ struct HostConfig {
   unsigned ring_entries = 1024;
   // Threads that seal and open a burst's packets, the worker itself among them (Context::crew).
   unsigned crypto_threads = 1;
+  // Workers running the pipeline side by side, each with its own loop, pool, crew and instance of
+  // every stage (Context::workers); more than one needs every stage's plugin to run so. Set at
+  // start: a reload that changes it is refused.
+  unsigned workers = 1;
   // The nice value of the packet path's threads (the worker and its crew), when set: a connector
   // puts them ahead of the machine's other processes, as the kernel's own forwarding is.
   std::optional<int> nice;

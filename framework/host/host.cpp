@@ -17,6 +17,7 @@
 #include "etcd_directory.hpp"
 #include "etcd_socket.hpp"
 #include "etcd_watch.hpp"
+#include "handover.hpp"
 #include "host_config.hpp"
 #include "host_logger.hpp"
 #include "metrics_text.hpp"
@@ -41,7 +42,7 @@ void validate(const HostConfig& config, PluginCatalog& catalog) {
   Pipeline pipeline(config, catalog,
                     StageResources{scratch.registry, 0, scratch.timers, scratch.pool, scratch.crew,
                                    [&](std::uint32_t) -> Io& { return scratch.io; },
-                                   make_stage_logger, nullptr});
+                                   make_stage_logger, nullptr, nullptr});
 }
 
 // Pool addresses handed out are recorded so each identity keeps its own across restarts.
@@ -134,7 +135,7 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
   set_log_level(config.log_level);
   log_warnings(config);
 
-  CounterRegistry registry;
+  CounterRegistry registry(config.workers);
   // Recorded (and the state folder made, where stages may keep files too) before anything runs.
   // A state folder this start makes is handed to [host] user; one that was there stays as it is.
   const bool made_state_dir = !config.state_dir.empty() && !std::filesystem::exists(config.state_dir);
@@ -146,16 +147,28 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  Worker worker(config, catalog, registry, 0);
+  // With more than one worker, each runs the whole pipeline; packets steered to the wrong one
+  // are handed over (handover.hpp).
+  std::optional<Handover> handover;
+  if (config.workers > 1) handover.emplace(config.workers);
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned i = 0; i < config.workers; ++i) {
+    workers.push_back(std::make_unique<Worker>(config, catalog, registry, i, handover ? &*handover : nullptr));
+    if (handover) handover->set_bell(i, [w = workers.back().get()] { w->wake(); });
+  }
+  Worker& first = *workers.front();  // serves the stages' endpoints and the captures
   try {
     keep_capabilities_across_user_change(config);
     // Set up as root; run as the configured user with only the capabilities the stages still
-    // need (on the worker thread, which sets up, and then on this one once the control plane's
-    // ring and listeners exist: hooks.ready below).
-    worker.start([&] {
-      become_user(config, made_state_dir);
-      restrict_thread(config);
-    });
+    // need (on each worker's thread, and then on this one once the control plane's ring and
+    // listeners exist: hooks.ready below). The first worker changes the user for the process;
+    // the others, set up and waiting, keep their capabilities through it (keepcaps) to restrict.
+    for (auto& w : workers) w->set_up();
+    for (auto& w : workers)
+      w->go([&, change_user = w.get() == &first] {
+        if (change_user) become_user(config, made_state_dir);
+        restrict_thread(config);
+      });
     // Reading the file and building the stages' tables freed more than the pipeline keeps (ten
     // thousand identities parsed: tens of MiB); glibc keeps freed memory unless asked to return it.
     ::malloc_trim(0);
@@ -173,11 +186,17 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
   // SIGHUP and the portal's new socket apply a validated file the same way; "" when applied, else
   // why not.
   auto apply = [&](const HostConfig& next) -> std::string {
+    if (next.workers != config.workers)
+      return fmt::format("[host] workers changes from {} to {} only with a restart", config.workers, next.workers);
     try {
-      auto result = worker.reload(next);
-      if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
-        return "the worker did not answer in time";
-      std::string why = result.get();
+      std::vector<std::future<std::string>> results;
+      for (auto& w : workers) results.push_back(w->reload(next));
+      // Validated, so each worker takes it; one that does not keeps its previous pipeline.
+      std::string why;
+      for (auto& result : results) {
+        if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) why = "a worker did not answer in time";
+        else if (std::string w = result.get(); !w.empty() && why.empty()) why = w;
+      }
       if (!why.empty()) return why;
       set_log_level(next.log_level);
       keep_assignments(next);
@@ -239,7 +258,7 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
   hooks.request = [&](Listener listener, Request request) -> std::optional<Response> {
     const std::optional<Request> watching =
         listener == Listener::admin && WatchAudit::starts(request) ? std::optional(request) : std::nullopt;
-    auto answer = worker.request(listener, std::move(request));
+    auto answer = first.request(listener, std::move(request));
     if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
       return Response{503, "text/plain", "the worker did not answer in time\n"};
     std::optional<Response> a = answer.get();
@@ -254,21 +273,25 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
     service::ready(fmt::format("running {} with {} stage(s)", options.config, config.stages.size()));
   };
 
-  // systemd's watchdog hears from the host while both of its loops turn: this tick proves the
-  // control thread's, the worker's answer to the last ping its own. A stuck worker goes unpetted,
+  // systemd's watchdog hears from the host while all of its loops turn: this tick proves the
+  // control thread's, each worker's answer to the last ping its own. A stuck worker goes unpetted,
   // and systemd restarts the connector.
-  std::optional<std::future<void>> turned;
+  std::vector<std::future<void>> turned;
   bool said_stuck = false;
   hooks.tick_every = service::watchdog_interval() / 2;
   hooks.tick = [&] {
-    if (turned && turned->wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      if (!said_stuck) spdlog::error("watchdog: the worker has not turned its loop for {} ms", hooks.tick_every.count() / 1000);
+    for (std::size_t i = 0; i < turned.size(); ++i) {
+      if (turned[i].wait_for(std::chrono::seconds(0)) == std::future_status::ready) continue;
+      if (!said_stuck)
+        spdlog::error("watchdog: the worker has not turned its loop for {} ms{}", hooks.tick_every.count() / 1000,
+                      workers.size() > 1 ? fmt::format(" (worker {} of {})", i, workers.size()) : "");
       said_stuck = true;
       return;
     }
     said_stuck = false;
     service::watchdog();
-    turned = worker.ping();
+    turned.clear();
+    for (auto& w : workers) turned.push_back(w->ping());
   };
 
   // A change of the directory in etcd is applied as a SIGHUP applies a changed file.
@@ -302,7 +325,7 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
   // which nothing handles once the control plane is gone.
   watch.reset();
   lease.reset();
-  worker.stop();
+  for (auto& w : workers) w->stop();
   spdlog::info("stopped");
   return code;
 }

@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
+#include "handover.hpp"
 #include "host_logger.hpp"
 #include "pipeline.hpp"
 #include "watch.hpp"
@@ -46,8 +48,16 @@ struct Worker::State {
   std::unique_ptr<Pipeline> pipeline;
 };
 
-Worker::Worker(HostConfig config, PluginCatalog& catalog, CounterRegistry& registry, unsigned index)
-    : config_(std::move(config)), catalog_(catalog), registry_(registry), index_(index) {}
+Worker::Worker(HostConfig config, PluginCatalog& catalog, CounterRegistry& registry, unsigned index,
+               Handover* handover)
+    : config_(std::move(config)),
+      catalog_(catalog),
+      registry_(registry),
+      index_(index),
+      handover_(handover),
+      handed_lost_(registry.slot("waygate_handed_over_lost_total",
+                                 "Packets another worker handed over that found no buffer or no stage here",
+                                 MetricKind::counter, {}, index)) {}
 
 Worker::~Worker() { stop(); }
 
@@ -57,16 +67,27 @@ std::unique_ptr<Pipeline> Worker::build(const HostConfig& config, const Pipeline
       config, catalog_,
       StageResources{registry_, index_, s.timers, s.pool, s.crew,
                      [&s](std::uint32_t owner) -> Io& { return s.loop.io(owner); },
-                     make_stage_logger, &s.watch},
+                     make_stage_logger, &s.watch, handover_},
       carry_from);
 }
 
-void Worker::start(std::function<void()> after_setup) {
-  std::promise<void> ready;
-  auto started = ready.get_future();
-  thread_ = std::thread([this, &ready, &after_setup] { run(ready, after_setup); });
+void Worker::set_up() {
+  auto done = set_up_.get_future();
+  thread_ = std::thread([this] { run(); });
   try {
-    started.get();
+    done.get();
+  } catch (...) {
+    thread_.join();
+    throw;
+  }
+}
+
+void Worker::go(std::function<void()> after_setup) {
+  auto running = running_.get_future();
+  went_ = true;
+  go_.set_value(std::move(after_setup));
+  try {
+    running.get();
   } catch (...) {
     thread_.join();
     throw;
@@ -75,12 +96,18 @@ void Worker::start(std::function<void()> after_setup) {
 
 void Worker::stop() {
   if (!thread_.joinable()) return;
-  stopping_ = true;
-  {
-    std::lock_guard lock(loop_mutex_);
-    if (loop_ != nullptr) loop_->wake();
+  if (!went_) {  // set up, waiting for go()
+    went_ = true;
+    go_.set_value(std::nullopt);
   }
+  stopping_ = true;
+  wake();
   thread_.join();
+}
+
+void Worker::wake() {
+  std::lock_guard lock(loop_mutex_);
+  if (loop_ != nullptr) loop_->wake();
 }
 
 std::future<std::string> Worker::reload(HostConfig config) {
@@ -91,8 +118,7 @@ std::future<std::string> Worker::reload(HostConfig config) {
     if (mailbox_) mailbox_->second.set_value("superseded by a newer reload");
     mailbox_.emplace(std::move(config), std::move(done));
   }
-  std::lock_guard lock(loop_mutex_);
-  if (loop_ != nullptr) loop_->wake();
+  wake();
   return result;
 }
 
@@ -103,8 +129,7 @@ std::future<std::optional<Response>> Worker::request(Listener listener, Request 
     std::lock_guard lock(mailbox_mutex_);
     requests_.push_back({listener, std::move(request), std::move(answer)});
   }
-  std::lock_guard lock(loop_mutex_);
-  if (loop_ != nullptr) loop_->wake();
+  wake();
   return result;
 }
 
@@ -115,8 +140,7 @@ std::future<void> Worker::ping() {
     std::lock_guard lock(mailbox_mutex_);
     pings_.push_back(std::move(pong));
   }
-  std::lock_guard lock(loop_mutex_);
-  if (loop_ != nullptr) loop_->wake();
+  wake();
   return result;
 }
 
@@ -200,29 +224,53 @@ void Worker::apply(HostConfig& next, std::promise<std::string>& done) {
   }
 }
 
-void Worker::run(std::promise<void>& ready, const std::function<void()>& after_setup) {
+void Worker::take_handed() {
+  State& s = *state_;
+  handover_->take(index_, [&](const Handover::Item& item) {
+    Packet* p = s.pool.alloc();
+    if (p == nullptr || !p->resize(item.bytes.size())) {
+      if (p != nullptr) s.pool.free(p);
+      handed_lost_.add();
+      return;
+    }
+    std::memcpy(p->data(), item.bytes.data(), item.bytes.size());
+    p->meta = item.meta;
+    if (!s.pipeline || !s.pipeline->handed(item.stage, item.name, item.tag, p)) {
+      s.pool.free(p);
+      handed_lost_.add();
+    }
+  });
+}
+
+void Worker::run() {
   prepare_thread(config_, index_);
+  auto next = go_.get_future();
   try {
     state_ = std::make_unique<State>(config_);
     state_->pipeline = build(config_);
     state_->pipeline->start();
-    try {
-      if (after_setup) after_setup();
-      state_->crew.start();
-    } catch (...) {
-      state_->pipeline->stop();
-      throw;
-    }
   } catch (...) {
     state_.reset();
-    ready.set_exception(std::current_exception());
+    set_up_.set_exception(std::current_exception());
+    return;
+  }
+  set_up_.set_value();
+  const std::optional<std::function<void()>> after_setup = next.get();
+  try {
+    if (!after_setup) throw std::runtime_error("stopped before it ran");
+    if (*after_setup) (*after_setup)();
+    state_->crew.start();
+  } catch (...) {
+    state_->pipeline->stop();
+    state_.reset();
+    if (after_setup) running_.set_exception(std::current_exception());
     return;
   }
   {
     std::lock_guard lock(loop_mutex_);
     loop_ = &state_->loop;
   }
-  ready.set_value();
+  running_.set_value();
 
   State& s = *state_;
   bool woken = false;
@@ -234,6 +282,7 @@ void Worker::run(std::promise<void>& ready, const std::function<void()>& after_s
     s.timers.advance(UringLoop::clock());
     s.loop.wait(s.timers.next_deadline());
     s.loop.drain(handle);
+    if (woken && handover_ != nullptr) take_handed();
     if (s.pipeline) s.pipeline->flush();
     if (woken) {
       woken = false;
@@ -245,6 +294,8 @@ void Worker::run(std::promise<void>& ready, const std::function<void()>& after_s
       if (job) apply(job->first, job->second);
       answer_requests();
     }
+    // Whoever this turn handed packets to (its bursts, timers, requests) is woken once.
+    if (handover_ != nullptr) handover_->ring(index_);
   }
   {
     std::lock_guard lock(loop_mutex_);

@@ -20,12 +20,15 @@
 
 namespace waygate {
 
+class Handover;
 class Pipeline;
 class UringLoop;
 
 class Worker {
  public:
-  Worker(HostConfig config, PluginCatalog& catalog, CounterRegistry& registry, unsigned index);
+  // `handover`: what the workers hand each other, with more than one; null with one.
+  Worker(HostConfig config, PluginCatalog& catalog, CounterRegistry& registry, unsigned index,
+         Handover* handover = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -33,8 +36,19 @@ class Worker {
   // Starts the thread and waits until its pipeline runs; rethrows what stopped it from starting.
   // `after_setup` runs on the worker thread once the pipeline has started (dropping privileges);
   // if it throws, the pipeline is stopped and start() rethrows.
-  void start(std::function<void()> after_setup = {});
+  void start(std::function<void()> after_setup = {}) {
+    set_up();
+    go(std::move(after_setup));
+  }
+  // start() in two steps, for several workers: set_up() starts the thread and waits until its
+  // pipeline has started, the thread then waiting for go() to run `after_setup` and its loop.
+  // Every worker is set up before any drops its privileges, in order of their indices (the
+  // order their tunnel sockets join their port's group).
+  void set_up();
+  void go(std::function<void()> after_setup = {});
   void stop();
+  // Turns its loop at once, from any thread.
+  void wake();
   // Applies an already validated config between two bursts. The future holds "" on success, or
   // why the worker kept its running config.
   std::future<std::string> reload(HostConfig config);
@@ -44,7 +58,9 @@ class Worker {
   std::future<void> ping();
 
  private:
-  void run(std::promise<void>& ready, const std::function<void()>& after_setup);
+  void run();
+  // Puts what other workers handed over into its pipeline (Pipeline::handed).
+  void take_handed();
   void apply(HostConfig& next, std::promise<std::string>& done);
   void answer_requests();
   std::unique_ptr<Pipeline> build(const HostConfig& config, const Pipeline* carry_from = nullptr);
@@ -53,7 +69,13 @@ class Worker {
   PluginCatalog& catalog_;
   CounterRegistry& registry_;
   unsigned index_;
+  Handover* handover_;
+  Counter handed_lost_;  // handed over, but no buffer or no such stage here
   std::thread thread_;
+  std::promise<void> set_up_;
+  std::promise<std::optional<std::function<void()>>> go_;  // nullopt: stop before running
+  std::promise<void> running_;
+  bool went_ = false;
   std::atomic<bool> stopping_{false};
 
   std::mutex mailbox_mutex_;

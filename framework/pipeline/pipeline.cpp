@@ -111,6 +111,9 @@ Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResour
     stage->owner = carry_from != nullptr ? fresh_owner() : static_cast<std::uint32_t>(i);
     stage->instance.library = std::move(library);
     const PluginInfo& info = stage->instance.library->info();
+    if (config.workers > 1 && !info.per_worker)
+      spec.table.fail("plugin", fmt::format("'{}' runs on one worker only, and [host] workers = {}: run one, or "
+                                            "leave this stage out", spec.plugin, config.workers));
     stage->logger = res.logger(spec.name);
     stage->context = std::make_unique<StageContext>(
         spec.name, MetricNaming{metric_prefix(info.name), "waygate_drops_total", true},
@@ -118,6 +121,7 @@ Pipeline::Pipeline(const HostConfig& config, PluginCatalog& catalog, StageResour
     stage->context->set_directory(config.directory);
     stage->context->set_connector(config.connector);
     stage->context->set_endpoints(&endpoints_);
+    stage->context->set_handover(res.handover);
     into_plugin(spec.name, [&] {
       stage->instance.plugin.reset(info.create(*stage->context));
       stage->instance.plugin->configure(spec.table);
@@ -143,6 +147,7 @@ void Pipeline::place(std::size_t at) {
   const std::size_t n = stages_.size();
   Direction away = (at + 1 == n && n > 1) ? Direction::inbound : Direction::outbound;
   s.io_out = std::make_unique<Output>(away, pool_, *s.sink);
+  s.context->set_position(static_cast<std::uint32_t>(at));
   if (position_.size() <= s.owner) position_.resize(s.owner + 1, kNoId);
   position_[s.owner] = static_cast<std::uint32_t>(at);
 }
@@ -312,12 +317,25 @@ void Pipeline::on_io(std::uint32_t owner, const Completion& completion) {
   // does not (a plugin that forgot) is left alone rather than handed to a stranger.
   const std::uint32_t at = owner < position_.size() ? position_[owner] : kNoId;
   if (at == kNoId) return;
+  touch(at);
   Stage& s = *stages_[at];
-  if (!s.touched) {
-    s.touched = true;
-    touched_.push_back(at);
-  }
   s.instance.plugin->on_io(completion, *s.io_out);
+}
+
+bool Pipeline::handed(std::uint32_t at, std::size_t name, std::uint32_t tag, Packet* p) {
+  if (at >= stages_.size() || stages_[at] == nullptr || std::hash<std::string>{}(stages_[at]->name) != name)
+    return false;
+  touch(at);
+  Stage& s = *stages_[at];
+  s.instance.plugin->on_handed(p, tag, *s.io_out);
+  return true;
+}
+
+void Pipeline::touch(std::uint32_t at) {
+  Stage& s = *stages_[at];
+  if (s.touched) return;
+  s.touched = true;
+  touched_.push_back(at);
 }
 
 void Pipeline::flush() {

@@ -30,6 +30,7 @@ struct StageResources {
   std::function<Io&(std::uint32_t owner)> io;
   std::function<std::unique_ptr<Logger>(const std::string& stage)> logger;
   Watch* watch;  // the worker's captures and traces; null where nothing is watched (a config's validation)
+  Handover* handover = nullptr;  // what the workers hand each other; null with one worker
 };
 
 class Pipeline {
@@ -59,6 +60,11 @@ class Pipeline {
   // A completion for the stage that queued it (its owner number). What the stage passes on is
   // held until flush().
   void on_io(std::uint32_t owner, const Completion& completion);
+  // A packet another worker handed to the stage at `at` (whose name hashes to `name`), as
+  // Plugin::on_handed gets it; what the stage passes on is held until flush(). False, the packet
+  // still the caller's, when no such stage stands there (the other worker's pipeline had another
+  // shape when it handed it over).
+  bool handed(std::uint32_t at, std::size_t name, std::uint32_t tag, Packet* p);
   // Tells the stages that had completions that the turn is over (Plugin::flush), then runs
   // everything they produced.
   void flush();
@@ -87,6 +93,7 @@ class Pipeline {
   void tap(std::size_t at, const Burst& burst);
   void halt(const std::vector<bool>& keep);  // stops the running stages not kept, last first
   void place(std::size_t at);                 // binds stage `at` to this pipeline at that position
+  void touch(std::uint32_t at);               // stage `at` has something for flush()
 
   Pool& pool_;
   Watch* watch_;

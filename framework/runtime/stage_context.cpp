@@ -51,6 +51,13 @@ Drop StageContext::drop_reason(std::string_view reason) {
   return drop;
 }
 
+bool StageContext::hand_over(unsigned to, Packet* p, std::uint32_t tag) {
+  if (handover_ == nullptr || !handover_->post(worker_, to, position_, std::hash<std::string>{}(name_), tag, *p))
+    return false;
+  pool_.free(p);
+  return true;
+}
+
 void StageContext::set_directory(std::shared_ptr<const Directory> d) {
   registry_.drop_ledger(worker_).set_directory(d);
   directory_ = std::move(d);

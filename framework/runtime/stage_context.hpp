@@ -8,6 +8,7 @@
 
 #include "counter_registry.hpp"
 #include "endpoints.hpp"
+#include "handover.hpp"
 #include "waygate/context.hpp"
 
 namespace waygate {
@@ -47,6 +48,13 @@ class StageContext final : public Context {
   }
   // Where serve() registers; without one (a throw-away instance) endpoints are ignored.
   void set_endpoints(Endpoints* e) { endpoints_ = e; }
+  unsigned workers() const override { return handover_ != nullptr ? handover_->workers() : 1; }
+  unsigned worker() const override { return worker_; }
+  bool hand_over(unsigned to, Packet* p, std::uint32_t tag) override;
+  // The workers' shared inbox (none: one worker), and where the stage stands in its pipeline,
+  // which is where its instance on the receiving worker stands too.
+  void set_handover(Handover* h) { handover_ = h; }
+  void set_position(std::uint32_t at) { position_ = at; }
 
  private:
   std::atomic<std::uint64_t>* slot(std::string_view name, std::string_view help, MetricKind kind,
@@ -64,6 +72,8 @@ class StageContext final : public Context {
   std::optional<std::chrono::system_clock::time_point> fake_epoch_;
   std::shared_ptr<const Directory> directory_ = std::make_shared<const Directory>();
   Endpoints* endpoints_ = nullptr;
+  Handover* handover_ = nullptr;
+  std::uint32_t position_ = 0;
 };
 
 }  // namespace waygate

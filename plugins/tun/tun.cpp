@@ -10,6 +10,9 @@
 // With `take`, it is a tap into the kernel's stack in the middle of a pipeline: only outbound
 // packets to those prefixes enter the device (the connector's overlay address: the clients' API,
 // a resolver), the rest pass on, and what the kernel answers goes back the way they came.
+//
+// With more than one worker each opens a queue of the one device (IFF_MULTI_QUEUE), the first
+// configuring it; the kernel hands each flow's packets to the queue that last wrote the flow's.
 #include <array>
 #include <cstring>
 #include <memory>
@@ -47,6 +50,8 @@ constexpr std::size_t kReads = 16;
 
 class TunEdge final : public Plugin {
  public:
+  static constexpr bool kPerWorker = true;
+
   explicit TunEdge(Context& ctx)
       : ctx_(ctx),
         rx_packets_(ctx.counter("rx_packets_total", "Packets read from the device")),
@@ -70,6 +75,13 @@ class TunEdge final : public Plugin {
     next.netns = c.string("netns", "");
     next.mtu = static_cast<int>(c.integer("mtu", 1420, 576, 65535));
     next.up = c.boolean("up", true);
+    if (ctx_.workers() > 1) {
+      if (next.fd >= 0) c.fail("fd", "a descriptor serves one worker; with [host] workers > 1 name a device");
+      if (next.device.find('%') != std::string::npos)
+        c.fail("device", "with [host] workers > 1 each worker opens a queue of one device: name it (no %d)");
+      next.multi_queue = true;
+      next.configure = ctx_.worker() == 0;
+    }
     next.vnet_header = c.boolean("offload", true) && next.fd < 0;
     next.segmentation = next.vnet_header;
     next.addresses = c.strings("address");

@@ -3,7 +3,8 @@
 // packets reaching the edge are encrypted to the peer whose allowed IPs hold their destination.
 // With `identities = true` every identity of the directory is a peer, and its packets carry it.
 // It is the responder and the initiator at once: peers with an `endpoint` are dialled, the rest
-// are answered. Also gives the waygate binary `genkey`, `pubkey` and `genpsk`.
+// are answered. With more than one worker, each owns its share of the peers (edge/workers.cpp).
+// Also gives the waygate binary `genkey`, `pubkey` and `genpsk`.
 #include <optional>
 
 #include "edge/device.hpp"
@@ -17,10 +18,19 @@ namespace {
 
 class WireGuardEdge final : public Plugin {
  public:
+  static constexpr bool kPerWorker = true;
+
   explicit WireGuardEdge(Context& ctx) : ctx_(ctx) {}
 
   void configure(const Config& c) override {
     Settings next = Settings::read(c, *ctx_.directory());
+    if (ctx_.workers() > 1) {
+      if (next.listen_port == 0)
+        c.fail("listen_port", "with [host] workers > 1 every worker listens on the same port: set it");
+      // A group's silence is seen by the worker owning its peer in service; the others would
+      // each decide alone.
+      if (next.failover_after > Duration{0}) c.fail("failover_after", "works with one worker ([host] workers = 1)");
+    }
     if (!device_) {
       settings_.emplace(std::move(next));
       return;
@@ -45,6 +55,10 @@ class WireGuardEdge final : public Plugin {
   void process(Burst& burst, Output& out) override { device_->send(burst, out); }
   void on_io(const Completion& c, Output& out) override { device_->complete(c, out); }
   void flush(Output& out) override { device_->flush(out); }
+  void on_handed(Packet* p, std::uint32_t tag, Output& out) override {
+    if (device_) device_->handed(p, tag, out);
+    else ctx_.pool().free(p);
+  }
 
  private:
   Context& ctx_;

@@ -59,7 +59,8 @@ Device::Device(const Settings& s) {
   fd_ = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
   if (fd_ < 0) fail(errno, "open /dev/net/tun");
   ifreq ifr{};
-  ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | (s.vnet_header ? IFF_VNET_HDR : 0));
+  ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | (s.vnet_header ? IFF_VNET_HDR : 0) |
+                                     (s.multi_queue ? IFF_MULTI_QUEUE : 0));
   std::strncpy(ifr.ifr_name, s.device.c_str(), IFNAMSIZ - 1);
   if (::ioctl(fd_, TUNSETIFF, &ifr) < 0) {
     int err = errno;
@@ -78,6 +79,10 @@ Device::Device(const Settings& s) {
   }
   name_ = ifr.ifr_name;
   index_ = static_cast<int>(::if_nametoindex(name_.c_str()));
+  if (!s.configure) {
+    configure_ = false;
+    return;
+  }
   netlink_ = nl_socket_alloc();
   int rc = netlink_ == nullptr ? -NLE_NOMEM : nl_connect(netlink_, NETLINK_ROUTE);
   try {

@@ -3,7 +3,10 @@
 // Serves /v1/probe/<stage> on the admin listener (its action and what it saw), for the worker's
 // requests, /v1/probe/<stage>/instance: which instance of the plugin this is (counted from 1
 // in the process), so a test tells a stage carried over a reload from one made again, and
-// /v1/probe/<stage>/stall: the worker sleeps for the milliseconds in the body.
+// /v1/probe/<stage>/stall: the worker sleeps for the milliseconds in the body. With more than one
+// worker, POST /v1/probe/<stage>/hand?to=N hands a packet holding the body to worker N's instance
+// (tag 7), which lists what it was handed, as "worker:tag:bytes" lines, at /v1/probe/<stage>/handed.
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -16,6 +19,8 @@ int instances = 0;  // only the worker's thread makes plugins
 
 class Probe final : public waygate::Plugin {
  public:
+  static constexpr bool kPerWorker = true;
+
   explicit Probe(waygate::Context& c)
       : instance_(++instances),
         ctx_(c),
@@ -42,6 +47,23 @@ class Probe final : public waygate::Plugin {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(r.body)));
       return waygate::Response{200, "text/plain", "stalled\n"};
     });
+    ctx_.serve(waygate::Listener::admin, "/v1/probe/" + std::string(ctx_.name()) + "/hand", [this](const waygate::Request& r) {
+      waygate::Packet* p = ctx_.pool().alloc();
+      if (p == nullptr) return waygate::Response{503, "text/plain", "no buffer\n"};
+      p->resize(r.body.size());
+      std::copy(r.body.begin(), r.body.end(), p->data());
+      if (ctx_.hand_over(static_cast<unsigned>(std::stoul(r.query.substr(r.query.find('=') + 1))), p, 7))
+        return waygate::Response{200, "text/plain", "handed\n"};
+      ctx_.pool().free(p);
+      return waygate::Response{409, "text/plain", "refused\n"};
+    });
+    ctx_.serve(waygate::Listener::admin, "/v1/probe/" + std::string(ctx_.name()) + "/handed",
+               [this](const waygate::Request&) { return waygate::Response{200, "text/plain", handed_}; });
+  }
+  void on_handed(waygate::Packet* p, std::uint32_t tag, waygate::Output&) override {
+    handed_ += std::to_string(ctx_.worker()) + ":" + std::to_string(tag) + ":" +
+               std::string(reinterpret_cast<const char*>(p->data()), p->size()) + "\n";
+    ctx_.pool().free(p);
   }
   void process(waygate::Burst& b, waygate::Output& out) override {
     (b.direction() == waygate::Direction::outbound ? seen_out_ : seen_in_).add(b.size());
@@ -60,6 +82,7 @@ class Probe final : public waygate::Plugin {
   waygate::Drop dropped_;
   std::string action_ = "pass";
   std::int64_t socket_ = -1;
+  std::string handed_;
 };
 
 }  // namespace

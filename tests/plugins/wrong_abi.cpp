@@ -6,5 +6,5 @@ waygate::Plugin* create(waygate::Context&) { return nullptr; }
 }  // namespace
 
 extern "C" const waygate::PluginInfo waygate_future_info{waygate::kAbiVersion + 1, "future", "9.9",
-                                                         &create};
+                                                         &create, false};
 BOOST_DLL_ALIAS(waygate_future_info, waygate_plugin)

@@ -97,7 +97,7 @@ class Harness {
   }
   waygate::StageResources resources() {
     return {registry_, 0, timers_, pool_, crew_, [this](std::uint32_t owner) -> waygate::Io& { return loop_.io(owner); },
-            waygate::make_stage_logger, &watch_};
+            waygate::make_stage_logger, &watch_, nullptr};
   }
 
   waygate::Watch watch_;
@@ -220,7 +220,7 @@ TEST(Pipeline, UnknownPluginNamesTheStageAndLine) {
   auto config = waygate::parse_host_config("[[stage]]\nname = 'x'\nplugin = 'nope'\n", "t.toml");
   waygate::StageResources res{registry, 0, timers, pool, crew,
                               [&](std::uint32_t s) -> waygate::Io& { return loop.io(s); },
-                              waygate::make_stage_logger, nullptr};
+                              waygate::make_stage_logger, nullptr, nullptr};
   try {
     waygate::Pipeline p(config, catalog, res);
     FAIL();
@@ -235,6 +235,18 @@ TEST(Pipeline, UnknownPluginNamesTheStageAndLine) {
     FAIL();
   } catch (const waygate::ConfigError& e) {
     EXPECT_STREQ(e.what(), "t.toml:4:3: stage 'x': key 'actoin': unknown key");
+  }
+  // More than one worker: every stage's plugin must say it runs per worker (the probe does; the
+  // NAT keeps one worker's sessions).
+  auto two = waygate::parse_host_config(
+      "[host]\nworkers = 2\n[[stage]]\nname = 'x'\nplugin = 'probe'\n[[stage]]\nname = 'n'\nplugin = 'nat'\n", "t.toml");
+  two.plugin_path = {WAYGATE_TEST_PLUGINS, WAYGATE_BUILD_PLUGINS};
+  try {
+    waygate::Pipeline p(two, catalog, res);
+    FAIL();
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("t.toml:8:1: stage 'n': key 'plugin': 'nat' runs on one worker only, and "
+                                          "[host] workers = 2", 0), 0u) << e.what();
   }
 }
 

@@ -24,6 +24,7 @@ constexpr std::uint64_t kSend = 0x100;
 
 Device::Device(Context& ctx, Settings settings)
     : ctx_(ctx),
+      workers_(ctx.workers()),
       settings_(std::move(settings)),
       identity_(Identity::from_private(settings_.private_key)),
       aeads_(std::make_unique<Aead[]>(ctx.crew().size())),
@@ -36,6 +37,7 @@ Device::Device(Context& ctx, Settings settings)
       handshakes_(ctx.counter(metric::kHandshakes, "Handshakes completed")),
       trains_(ctx.counter("trains_sent_total", "Sends of several datagrams in one (UDP GSO)")),
       failovers_(ctx.counter("failovers_total", "Prefixes moved from a silent peer to the next of its group")),
+      handed_over_(ctx.counter("handed_over_total", "Datagrams and packets handed to the worker owning their peer")),
       malformed_(ctx.drop_reason("malformed")),
       bad_mac1_(ctx.drop_reason("bad_mac1")),
       unknown_peer_(ctx.drop_reason("unknown_peer")),
@@ -56,7 +58,8 @@ Device::Device(Context& ctx, Settings settings)
       rate_limited_(ctx.drop_reason("rate_limited")),
       cookie_demanded_(ctx.drop_reason("cookie_demanded")),
       no_buffer_(ctx.drop_reason("no_buffer")),
-      low_order_key_(ctx.drop_reason("low_order_key")) {
+      low_order_key_(ctx.drop_reason("low_order_key")),
+      handover_full_(ctx.drop_reason("handover_full")) {
   sealed_.reserve(kBurstMax + kMaxStaged);
   sealing_.reserve(kBurstMax + kMaxStaged);
   opening_.reserve(kBurstMax);
@@ -112,6 +115,7 @@ std::uint32_t Device::new_index(std::uint32_t peer, Slot slot) {
   for (;;) {
     std::uint32_t index = 0;
     random_bytes({reinterpret_cast<std::uint8_t*>(&index), sizeof index});
+    if (workers_ > 1) index = named_for_us(index);
     if (indices_.try_emplace(index, Index{peer, slot}).second) return index;
   }
 }
@@ -156,12 +160,13 @@ void Device::update(Settings next) {
     incoming.erase(it);
     if (p.settings.persistent_keepalive == Duration{0}) p.persistent.cancel();
     // Turning it on sends one at once (as wg set does); each send re-arms the timer.
-    else if (running_ && keepalive_on) send_keepalive(p);
+    else if (running_ && keepalive_on && mine(p)) send_keepalive(p);
   }
   for (auto& s : incoming) {
     ctx_.log().event(Level::info, {{"peer", s.name}}, "peer {} added", s.name);
     add_peer(std::move(s));
-    if (running_ && peers_.back()->settings.persistent_keepalive > Duration{0}) send_keepalive(*peers_.back());
+    Peer& added = *peers_.back();
+    if (running_ && added.settings.persistent_keepalive > Duration{0} && mine(added)) send_keepalive(added);
   }
   settings_.failover_after = next.failover_after;
   route();
@@ -176,6 +181,7 @@ void Device::update(Settings next) {
 }
 
 void Device::say_info() {
+  if (ctx_.worker() != 0) return;  // one tunnel, however many workers serve it
   if (info_) info_->set(0);
   info_ = ctx_.gauge(metric::kTunnelInfo, "1: the tunnel's public key and the endpoint clients dial",
                      {{"public_key", to_base64(identity_.public_key)}, {"endpoint", settings_.public_endpoint}});
@@ -193,6 +199,11 @@ void Device::open_sockets() {
     }
     int one = 1;
     if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    // One socket per worker on the port, in one group (workers.cpp).
+    if (workers_ > 1 && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      ::close(fd);
+      throw std::system_error(errno, std::generic_category(), "wireguard: SO_REUSEPORT");
+    }
     // The kernel coalesces a sender's datagrams (GRO) only for a socket that asks; the loop then
     // cuts them apart. A kernel that takes UDP_GRO (5.0) sends trains (UDP_SEGMENT, 4.18) too.
     segments_[i] = settings_.udp_offload && ::setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
@@ -228,6 +239,14 @@ void Device::open_sockets() {
       throw std::system_error(err, std::generic_category(),
                               "wireguard: bind UDP port " + std::to_string(settings_.listen_port));
     }
+    if (workers_ > 1) {
+      try {
+        steer(fd);
+      } catch (...) {
+        ::close(fd);
+        throw;
+      }
+    }
     if (port_ == 0) {  // learn the port the kernel chose, so IPv6 listens on the same one
       socklen_t len = bind_to.len;
       ::getsockname(fd, &bind_to.addr.sa, &len);
@@ -248,7 +267,7 @@ void Device::start() {
     else ctx_.io().receive_many(sockets_[i], static_cast<std::uint64_t>(i));
   ctx_.log().info("listening on UDP port {}, {} peer(s)", port_, by_key_.size());
   for (auto& p : peers_)
-    if (p && p->settings.persistent_keepalive > Duration{0}) send_keepalive(*p);
+    if (p && p->settings.persistent_keepalive > Duration{0} && mine(*p)) send_keepalive(*p);
 }
 
 void Device::stop() {
@@ -256,6 +275,8 @@ void Device::stop() {
   running_ = false;
   for (const Opening& o : opening_) ctx_.pool().free(o.packet);
   opening_.clear();
+  for (Packet* p : handed_sends_) ctx_.pool().free(p);
+  handed_sends_.clear();
   for (auto& p : peers_) {
     if (!p) continue;
     for (Timer* t : {&p->retransmit, &p->send_keepalive, &p->new_handshake, &p->zero_keys, &p->persistent}) t->cancel();

@@ -1,7 +1,8 @@
 // The WireGuard device: peers, their sessions and timers, the index table, and the UDP sockets,
 // driven by the edge's bursts and completions. Methods are split by concern across files named as
 // in the protocol: receive.cpp (datagrams in), send.cpp (packets out), handshake.cpp (the four
-// messages), timers.cpp (whitepaper 6), device.cpp (peers, indices, sockets).
+// messages), timers.cpp (whitepaper 6), device.cpp (peers, indices, sockets), workers.cpp (which
+// worker owns what, with more than one).
 #pragma once
 
 #include <map>
@@ -105,8 +106,17 @@ class Device {
   void send(Burst& burst, Output& out);
   // A receive or send completion on one of the sockets.
   void complete(const Completion& c, Output& out);
-  // The loop's turn is over: open the transport messages it brought (receive.cpp).
-  void flush(Output& out) { open_waiting(out); }
+  // The loop's turn is over: open the transport messages it brought (receive.cpp), and send what
+  // other workers handed over to send.
+  void flush(Output& out) {
+    open_waiting(out);
+    if (handed_sends_.empty()) return;
+    send(handed_sends_, out);
+    handed_sends_.clear();
+  }
+  // What another worker handed over (workers.cpp): a datagram for a peer or an index of ours, or
+  // a packet to send to a peer of ours.
+  void handed(Packet* p, std::uint32_t what, Output& out);
 
   const Settings& settings() const { return settings_; }
   // GET /v1/peers on the admin listener; PUT {"in_service": NAME} puts a standing-by peer in
@@ -121,6 +131,16 @@ class Device {
     std::uint32_t peer;
     Slot slot;
   };
+
+  // workers.cpp
+  enum class Handed : std::uint32_t { datagram, send };
+  unsigned worker_of(const Peer& p) const;
+  bool mine(const Peer& p) const { return workers_ == 1 || worker_of(p) == ctx_.worker(); }
+  unsigned worker_of_index(std::uint32_t index) const;
+  std::uint32_t named_for_us(std::uint32_t random) const;  // an index whose low byte names this worker
+  void steer(int fd);  // the port's SO_REUSEPORT group's program
+  // Hands `p` to `worker` if that is not this one (true: gone, or dropped when it cannot take it).
+  bool hand_to_owner(unsigned worker, Packet* p, Handed what, Output& out);
 
   // device.cpp
   void add_peer(PeerSettings settings);
@@ -187,6 +207,7 @@ class Device {
   Duration jitter();
 
   Context& ctx_;
+  const unsigned workers_;  // Context::workers(), asked once
   Settings settings_;
   Identity identity_;
   std::unique_ptr<Aead[]> aeads_;  // one per crew member: a cipher context is not shared
@@ -200,6 +221,7 @@ class Device {
   std::vector<Packet*> sealed_;               // waiting for transmit_sealed()
   std::vector<Sealing> sealing_;              // beside sealed_
   std::vector<Opening> opening_;              // transport messages of this turn, in order
+  Burst handed_sends_;                        // other workers' packets for our peers, this turn
   std::uint16_t port_ = 0;
   bool running_ = false;
   Time load_window_{};
@@ -211,11 +233,11 @@ class Device {
   std::optional<Gauge> info_;
 
   Counter rx_packets_, rx_bytes_, tx_packets_, tx_bytes_, initiations_sent_, cookies_sent_, handshakes_, trains_,
-      failovers_;
+      failovers_, handed_over_;
   Drop malformed_, bad_mac1_, unknown_peer_, stale_timestamp_, handshake_failed_, unknown_index_,
       replayed_, decrypt_failed_, expired_key_, source_not_allowed_, malformed_inner_, no_peer_,
       no_endpoint_, staged_overflow_, handshake_timeout_, send_failed_, not_ip_, rate_limited_,
-      cookie_demanded_, no_buffer_, low_order_key_;
+      cookie_demanded_, no_buffer_, low_order_key_, handover_full_;
 };
 
 }  // namespace waygate::wg

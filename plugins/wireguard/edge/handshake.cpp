@@ -90,6 +90,7 @@ void Device::receive_initiation(Packet* p, Output& out) {
     return;
   }
   Peer& peer = *peers_[known->second];
+  if (workers_ > 1 && hand_to_owner(worker_of(peer), p, Handed::datagram, out)) return;  // its worker answers
   if (responder.timestamp() <= peer.latest_timestamp) {
     out.drop(p, stale_timestamp_);
     return;

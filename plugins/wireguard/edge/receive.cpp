@@ -52,6 +52,10 @@ void Device::receive(Packet* p, Output& out) {
     out.drop(p, malformed_);
     return;
   }
+  // With more than one worker, a message naming another's index is that worker's (workers.cpp).
+  if (workers_ > 1 && *type != MessageType::initiation &&
+      hand_to_owner(worker_of_index(p->data()[*type == MessageType::response ? 8 : 4]), p, Handed::datagram, out))
+    return;
   if (*type == MessageType::transport) {
     receive_transport(p, out);
     return;

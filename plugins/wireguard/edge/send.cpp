@@ -29,6 +29,7 @@ void Device::send(Burst& burst, Output& out) {
       continue;
     }
     Peer& peer = *peers_[id];
+    if (workers_ > 1 && hand_to_owner(worker_of(peer), p, Handed::send, out)) continue;
     if (usable_for_send(peer.current.get()) && !peer.endpoint.empty()) {
       encrypt_and_send(peer, *peer.current, p);
       continue;

@@ -57,6 +57,18 @@ class Context {
   // Answers requests for `path` on a listener (see api.hpp). Call it from start(); the endpoint
   // goes away with the plugin instance. A path already taken by another stage is refused.
   virtual void serve(Listener listener, std::string_view path, Handler handler) = 0;
+
+  // [host] workers: how many workers run the pipeline side by side, each with an instance of
+  // every stage of its own (a plugin says it can run so: plugin.hpp), and which of them runs this
+  // instance, from 0. Each instance keeps only its worker's share of the state.
+  virtual unsigned workers() const = 0;
+  virtual unsigned worker() const = 0;
+  // Hands a copy of `p` (bytes and metadata) to this stage's instance on worker `to`, whose
+  // Plugin::on_handed() gets it with `tag` between two of its bursts: for a packet whose state
+  // another worker owns (a tunnel peer's sessions, say). On true `p` went back to the pool; on
+  // false (`to` is this worker or out of range, or it has too many waiting) it is still the
+  // caller's, to drop under a reason of its own.
+  virtual bool hand_over(unsigned to, Packet* p, std::uint32_t tag) = 0;
 };
 
 }  // namespace waygate

@@ -36,8 +36,26 @@ class Plugin {
   // After a turn of the loop has delivered its completions to on_io(), before what they passed
   // travels on: a stage that gathers a turn's completions into one batch finishes it here.
   virtual void flush(Output& out) { (void)out; }
+  // A packet this stage's instance on another worker handed over (Context::hand_over()), with its
+  // tag; it is the plugin's, as on_io()'s are. Only instances that hand packets over get any.
+  virtual void on_handed(Packet* packet, std::uint32_t tag, Output& out) {
+    (void)packet;
+    (void)tag;
+    (void)out;
+  }
   virtual void stop() {}
 };
+
+// A plugin whose instances run side by side, one per worker ([host] workers > 1), says so in its
+// class with
+//   static constexpr bool kPerWorker = true;
+// and keeps in each instance only what its worker owns (Context::worker()), handing the rest over.
+// The host refuses more than one worker while any stage's plugin does not say it.
+template <typename P>
+constexpr bool runs_per_worker() {
+  if constexpr (requires { P::kPerWorker; }) return P::kPerWorker;
+  else return false;
+}
 
 // What a plugin shared object exports under the symbol "waygate_plugin". The ABI version comes
 // first so that any host can read it before trusting the rest of the layout.
@@ -46,6 +64,7 @@ struct PluginInfo {
   const char* name;
   const char* version;
   Plugin* (*create)(Context& context);
+  bool per_worker;  // runs_per_worker<Class>()
 };
 
 // A command a plugin adds to the waygate binary: `waygate <name> [args...]` runs it, with
@@ -81,6 +100,7 @@ struct CommandTable {
     return new Class(context);                                                                \
   }                                                                                           \
   }                                                                                           \
-  extern "C" const ::waygate::PluginInfo waygate_plugin_info{::waygate::kAbiVersion, Name,     \
-                                                             Version, &waygate_create_plugin}; \
+  extern "C" const ::waygate::PluginInfo waygate_plugin_info{                                  \
+      ::waygate::kAbiVersion, Name, Version, &waygate_create_plugin,                          \
+      ::waygate::runs_per_worker<Class>()};                                                   \
   BOOST_DLL_ALIAS(waygate_plugin_info, waygate_plugin)

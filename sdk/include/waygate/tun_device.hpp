@@ -20,6 +20,13 @@ struct Settings {
   bool up = true;
   bool vnet_header = false;            // IFF_VNET_HDR: a virtio-net header before every packet
   bool segmentation = false;           // with it: the kernel may hand over TCP unsegmented (TSO)
+  // IFF_MULTI_QUEUE: one queue per worker, each its own descriptor. The kernel sends a flow's
+  // packets to the queue its packets were last written on (the tun driver's flow table), so the
+  // worker that let a flow in gets its answers.
+  bool multi_queue = false;
+  // false: another queue of the device, which the queue opened first configured (MTU, addresses,
+  // routes); the device is named, not numbered by the kernel.
+  bool configure = true;
 };
 
 // Throws std::invalid_argument with the offending value if a string is not an address/prefix.

@@ -4,7 +4,9 @@
 #   client i 10.83.0.(10+i) --- br 10.83.0.1 S 10.84.0.1 --- 10.84.0.2 O (iperf3 on 5301..5316)
 # Clients 1-8 are Waygate hosts (tun + wireguard), 9-16 wireguard-go; client i is identity ci with
 # the static overlay address 10.80.0.(10+i). Rows: 16 clients -> Waygate (suite.sh's connector
-# pipeline) and 16 clients -> wireguard-go with the kernel's masquerade. Each row: all 16 upload
+# pipeline), 16 clients -> Waygate's wireguard edge and a TUN device with the kernel forwarding and
+# masquerading, on one worker, one worker with a crypto crew, and two workers ([host] workers), and
+# 16 clients -> wireguard-go with the kernel's masquerade. Each row: all 16 upload
 # one TCP stream at once, then all 16 download: aggregate, slowest and fastest client, Jain's
 # fairness index over the 16 (each client's rate over the seconds all of them share), and the
 # connector's CPU seconds per GB. Waygate's row is run again
@@ -198,12 +200,41 @@ for cap in "" 300mbit; do
   stop_pids
 done
 
-echo "== $N clients -> wireguard-go, kernel masquerade"
+# The rows below leave NAT and forwarding to the kernel: the connector only tunnels.
 ip netns exec "$S" nft -f - <<NFT
 table ip fleet_$RUN_ID {
   chain post { type nat hook postrouting priority srcnat; oifname "vt$RUN_ID" masquerade; }
 }
 NFT
+
+# tunnel_config WORKERS CRYPTO_THREADS: Waygate's wireguard edge and a TUN device into the
+# connector's kernel, on WORKERS workers ([host] workers: each owns its share of the peers and a
+# queue of the device) with CRYPTO_THREADS threads each: a worker per core against one worker
+# with a crypto crew, the same two cores.
+tunnel_config() {
+{
+  printf '[host]\nadmin = ""\nnice = %s\nworkers = %s\ncrypto_threads = %s\n' "$CONNECTOR_NICE" "$1" "$2"
+  printf '[[stage]]\nname = "tunnel"\nplugin = "wireguard"\nlisten_port = 51820\nprivate_key_file = "%s"\n' "$WORK/server.key"
+  for i in $(seq "$N"); do
+    printf '[[stage.peer]]\nname = "c%s"\npublic_key = "%s"\nallowed_ips = ["10.80.0.%s/32"]\n' \
+      "$i" "$(cat "$WORK/c$i.pub")" $((10 + i))
+  done
+  printf '[[stage]]\nname = "kernel"\nplugin = "tun"\ndevice = "wk%s"\naddress = ["10.80.0.1/24"]\n' "$RUN_ID"
+} >"$WORK/tunnel.toml"
+}
+for shape in "1 1" "1 2" "2 1"; do
+  read -r workers crew <<<"$shape"
+  label="$N clients -> Waygate tunnel + kernel NAT, workers = $workers, crypto_threads = $crew"
+  echo "== $label"
+  tunnel_config "$workers" "$crew"
+  start_waygate "$WORK/tunnel.toml" "$WORK/tunnel-$workers-$crew.log" "$S"
+  CONNECTOR=$WAYGATE_PID
+  clients_up "tunnel-$workers-$crew"
+  measure "$label" "$CONNECTOR"
+  stop_pids
+done
+
+echo "== $N clients -> wireguard-go, kernel masquerade"
 wireguard_go "$S" "gs$RUN_ID"
 GO_SERVER=$GO_PID
 connector_nice "$GO_SERVER"

@@ -258,10 +258,24 @@ int run_host(const HostOptions& options, PluginCatalog& catalog) {
   hooks.request = [&](Listener listener, Request request) -> std::optional<Response> {
     const std::optional<Request> watching =
         listener == Listener::admin && WatchAudit::starts(request) ? std::optional(request) : std::nullopt;
-    auto answer = first.request(listener, std::move(request));
-    if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
-      return Response{503, "text/plain", "the worker did not answer in time\n"};
-    std::optional<Response> a = answer.get();
+    // The first worker answers; where the endpoint gathers (api.hpp), the others too.
+    auto asked = [&](Worker& w, Request r) -> std::optional<Worker::Answer> {
+      auto answer = w.request(listener, std::move(r));
+      if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return std::nullopt;
+      return answer.get();
+    };
+    std::optional<Worker::Answer> answer = asked(first, request);
+    if (!answer) return Response{503, "text/plain", "the worker did not answer in time\n"};
+    std::optional<Response> a = std::move(answer->response);
+    if (a && answer->gather && workers.size() > 1) {
+      std::vector<Response> all{std::move(*a)};
+      for (std::size_t i = 1; i < workers.size(); ++i) {
+        std::optional<Worker::Answer> more = asked(*workers[i], request);
+        if (!more) return Response{503, "text/plain", fmt::format("worker {} did not answer in time\n", i)};
+        if (more->response) all.push_back(std::move(*more->response));
+      }
+      a = answer->gather(std::move(all));
+    }
     if (watching && a && a->status == 201) audit->record(*watching, *a);
     return a;
   };

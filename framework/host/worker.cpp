@@ -122,8 +122,8 @@ std::future<std::string> Worker::reload(HostConfig config) {
   return result;
 }
 
-std::future<std::optional<Response>> Worker::request(Listener listener, Request request) {
-  std::promise<std::optional<Response>> answer;
+std::future<Worker::Answer> Worker::request(Listener listener, Request request) {
+  std::promise<Answer> answer;
   auto result = answer.get_future();
   {
     std::lock_guard lock(mailbox_mutex_);
@@ -158,11 +158,15 @@ void Worker::answer_requests() {
       if (r.listener == Listener::admin && state_->pipeline)
         if (auto a = state_->watch.handle(r.request, *config_.directory, state_->pipeline->stage_names(),
                                           WatchLimits{config_.capture_seconds, config_.capture_packets})) {
-          r.answer.set_value(std::move(a));
+          r.answer.set_value(Answer{std::move(a), {}});
           continue;
         }
-      r.answer.set_value(state_->pipeline ? state_->pipeline->handle(r.listener, r.request)
-                                          : std::nullopt);
+      if (!state_->pipeline) {
+        r.answer.set_value(Answer{});
+        continue;
+      }
+      r.answer.set_value(Answer{state_->pipeline->handle(r.listener, r.request),
+                                state_->pipeline->gather(r.listener, r.request.path)});
     } catch (...) {
       r.answer.set_exception(std::current_exception());
     }

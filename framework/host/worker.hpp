@@ -52,8 +52,14 @@ class Worker {
   // Applies an already validated config between two bursts. The future holds "" on success, or
   // why the worker kept its running config.
   std::future<std::string> reload(HostConfig config);
-  // Hands an HTTP request to the stage serving its path, between two bursts; nullopt if none does.
-  std::future<std::optional<Response>> request(Listener listener, Request request);
+  // What a worker answers a request with (nullopt: no stage serves its path), and, where the
+  // endpoint gathers every worker's answer (api.hpp), how.
+  struct Answer {
+    std::optional<Response> response;
+    Gather gather;
+  };
+  // Hands an HTTP request to the stage serving its path, between two bursts.
+  std::future<Answer> request(Listener listener, Request request);
   // Ready once the worker's loop has turned: the watchdog's proof that it is not stuck.
   std::future<void> ping();
 
@@ -83,7 +89,7 @@ class Worker {
   struct PendingRequest {
     Listener listener;
     Request request;
-    std::promise<std::optional<Response>> answer;
+    std::promise<Answer> answer;
   };
   std::vector<PendingRequest> requests_;
   std::vector<std::promise<void>> pings_;

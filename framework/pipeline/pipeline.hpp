@@ -72,6 +72,7 @@ class Pipeline {
   std::optional<Response> handle(Listener listener, const Request& request) const {
     return endpoints_.handle(listener, request);
   }
+  Gather gather(Listener listener, const std::string& path) const { return endpoints_.gather(listener, path); }
 
   std::size_t size() const { return stages_.size(); }
   std::vector<StageName> stage_names() const;

@@ -14,8 +14,8 @@ namespace waygate {
 
 class Endpoints {
  public:
-  void add(Listener listener, std::string path, std::string stage, Handler handler) {
-    auto [it, fresh] = routes_.try_emplace({listener, path}, Route{stage, std::move(handler)});
+  void add(Listener listener, std::string path, std::string stage, Handler handler, Gather gather = {}) {
+    auto [it, fresh] = routes_.try_emplace({listener, path}, Route{stage, std::move(handler), std::move(gather)});
     if (!fresh)
       throw std::invalid_argument("stage '" + stage + "' asks to serve " + path +
                                   ", which stage '" + it->second.stage + "' serves already");
@@ -25,6 +25,11 @@ class Endpoints {
     auto it = routes_.find({listener, request.path});
     if (it == routes_.end()) return std::nullopt;
     return it->second.handler(request);
+  }
+  // How the path's answers from every worker make one; empty: the first worker's alone.
+  Gather gather(Listener listener, const std::string& path) const {
+    auto it = routes_.find({listener, path});
+    return it == routes_.end() ? Gather{} : it->second.gather;
   }
   void remove_stage(const std::string& stage) {
     std::erase_if(routes_, [&](const auto& r) { return r.second.stage == stage; });
@@ -44,6 +49,7 @@ class Endpoints {
   struct Route {
     std::string stage;
     Handler handler;
+    Gather gather;
   };
   std::map<std::pair<Listener, std::string>, Route> routes_;
 };

@@ -43,8 +43,9 @@ class StageContext final : public Context {
   std::shared_ptr<const Directory> directory() const override { return directory_; }
   // Also sizes the worker's drop ledger for the directory's sockets and identities.
   void set_directory(std::shared_ptr<const Directory> d);
-  void serve(Listener listener, std::string_view path, Handler handler) override {
-    if (endpoints_ != nullptr) endpoints_->add(listener, std::string(path), name_, std::move(handler));
+  using Context::serve;
+  void serve(Listener listener, std::string_view path, Handler handler, Gather gather) override {
+    if (endpoints_ != nullptr) endpoints_->add(listener, std::string(path), name_, std::move(handler), std::move(gather));
   }
   // Where serve() registers; without one (a throw-away instance) endpoints are ignored.
   void set_endpoints(Endpoints* e) { endpoints_ = e; }

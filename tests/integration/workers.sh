@@ -2,8 +2,8 @@
 # Two workers ([host] workers = 2) serving one WireGuard port and one TUN device, with four
 # wireguard-go clients in namespaces of their own, two of them owned by each worker (a peer's
 # worker is named by its public key, so the keys are drawn until they split two and two):
-#   1. every client's handshake completes, wherever its initiation landed, and a checked TCP
-#      download crosses to each;
+#   1. every client's handshake completes, wherever its initiation landed (/v1/peers, gathered
+#      from both workers, lists each with its session), and a checked TCP download crosses to each;
 #   2. both workers carried traffic (their threads' CPU time), and the kernel steered it: the
 #      datagrams a worker had to hand to another (handed_over_total) are a small share of those
 #      received, where steering by the 4-tuple's hash alone would hand over about half;
@@ -103,6 +103,11 @@ for i in "${clients[@]}"; do
     fail "client$i (worker $(worker_of "$WORK/client$i.pub")) cannot reach the connector"
 done
 pass "every client's handshake completed (two owned by each worker)"
+# Each worker lists the peers it owns; the admin API gathers them into one list.
+curl -sf --noproxy '*' "http://127.0.0.1:$PORT/v1/peers" >"$WORK/peers.json" || fail "GET /v1/peers"
+listed=$(python3 -c 'import json, sys; print(" ".join(sorted(p["name"] for p in json.load(open(sys.argv[1]))["peers"] if p["session"])))' "$WORK/peers.json")
+[[ $listed == "client0 client1 client2 client3" ]] || fail "/v1/peers lists sessions for '$listed': $(cat "$WORK/peers.json")"
+pass "/v1/peers gathers both workers' peers, each with its session"
 before0=$(cpu_ticks "worker 0")
 before1=$(cpu_ticks "worker 1")
 downloads=()
@@ -124,7 +129,7 @@ pass "both workers carried traffic: $used0 and $used1 ticks of CPU"
 received=$(metric 'waygate_wireguard_rx_packets_total{stage="tunnel"}')
 handed=$(metric 'waygate_wireguard_handed_over_total{stage="tunnel"}')
 handed=${handed:-0}
-((received > 10000)) || fail "only $received datagrams counted"
+((received > 2000)) || fail "only $received datagrams counted"
 ((handed * 20 <= received)) || fail "$handed of $received datagrams and packets were handed to another worker"
 lost=$(metric 'waygate_handed_over_lost_total')
 ((${lost:-0} == 0)) || fail "$lost handed-over packets were lost"

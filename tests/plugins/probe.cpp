@@ -5,7 +5,8 @@
 // in the process), so a test tells a stage carried over a reload from one made again, and
 // /v1/probe/<stage>/stall: the worker sleeps for the milliseconds in the body. With more than one
 // worker, POST /v1/probe/<stage>/hand?to=N hands a packet holding the body to worker N's instance
-// (tag 7), which lists what it was handed, as "worker:tag:bytes" lines, at /v1/probe/<stage>/handed.
+// (tag 7), which lists what it was handed, as "worker:tag:bytes" lines, at /v1/probe/<stage>/handed;
+// /v1/probe/<stage>/worker says which worker answers, gathered from all of them ("0+1").
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -57,6 +58,15 @@ class Probe final : public waygate::Plugin {
       ctx_.pool().free(p);
       return waygate::Response{409, "text/plain", "refused\n"};
     });
+    // Which worker answers; gathered from every worker's: "0+1".
+    ctx_.serve(
+        waygate::Listener::admin, "/v1/probe/" + std::string(ctx_.name()) + "/worker",
+        [this](const waygate::Request&) { return waygate::Response{200, "text/plain", std::to_string(ctx_.worker())}; },
+        [](std::vector<waygate::Response> all) {
+          std::string joined;
+          for (auto& r : all) joined += (joined.empty() ? "" : "+") + r.body;
+          return waygate::Response{200, "text/plain", joined};
+        });
     ctx_.serve(waygate::Listener::admin, "/v1/probe/" + std::string(ctx_.name()) + "/handed",
                [this](const waygate::Request&) { return waygate::Response{200, "text/plain", handed_}; });
   }

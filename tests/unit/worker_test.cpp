@@ -32,7 +32,7 @@ waygate::Response ask(waygate::Worker& w, const std::string& path, const std::st
   r.path = path;
   r.query = query;
   r.body = body;
-  auto answer = w.request(waygate::Listener::admin, r).get();
+  auto answer = w.request(waygate::Listener::admin, r).get().response;
   return answer ? *answer : waygate::Response{404, "", ""};
 }
 
@@ -48,7 +48,7 @@ TEST(Worker, RequestsReloadsAndCounterReadsFromOtherThreads) {
       waygate::Request r;
       r.method = "GET";
       r.path = "/v1/probe/p";
-      auto answer = worker.request(waygate::Listener::admin, r).get();
+      auto answer = worker.request(waygate::Listener::admin, r).get().response;
       ASSERT_TRUE(answer);
       EXPECT_EQ(answer->status, 200u);
       EXPECT_TRUE(answer->body.rfind("pass ", 0) == 0 || answer->body.rfind("drop ", 0) == 0) << answer->body;
@@ -71,11 +71,11 @@ TEST(Worker, RequestsReloadsAndCounterReadsFromOtherThreads) {
   // Nobody serves this path; nor this listener.
   waygate::Request other;
   other.path = "/v1/nothing";
-  EXPECT_FALSE(worker.request(waygate::Listener::admin, other).get());
+  EXPECT_FALSE(worker.request(waygate::Listener::admin, other).get().response);
   other.path = "/v1/probe/p";
-  EXPECT_FALSE(worker.request(waygate::Listener::tunnel, other).get());
+  EXPECT_FALSE(worker.request(waygate::Listener::tunnel, other).get().response);
   // The last reload (drop) is what runs.
-  EXPECT_EQ(worker.request(waygate::Listener::admin, other).get()->body, "drop 0");
+  EXPECT_EQ(worker.request(waygate::Listener::admin, other).get().response->body, "drop 0");
   worker.stop();
 }
 
@@ -104,6 +104,16 @@ TEST(Worker, TwoWorkersHandPacketsToEachOther) {
   }
   EXPECT_EQ(got, "1:7:hello\n");
   EXPECT_EQ(ask(zero, "/v1/probe/p/handed").body, "");
+  // An endpoint that gathers says how, with each worker's answer.
+  waygate::Request which;
+  which.path = "/v1/probe/p/worker";
+  auto from_zero = zero.request(waygate::Listener::admin, which).get();
+  auto from_one = one.request(waygate::Listener::admin, which).get();
+  ASSERT_TRUE(from_zero.gather && from_zero.response && from_one.response);
+  EXPECT_EQ(from_zero.gather({*from_zero.response, *from_one.response}).body, "0+1");
+  waygate::Request handed;
+  handed.path = "/v1/probe/p/handed";
+  EXPECT_FALSE(zero.request(waygate::Listener::admin, handed).get().gather) << "the first worker's answer alone";
   EXPECT_EQ(ask(zero, "/v1/probe/p/hand", "to=0", "self").status, 409u);
   EXPECT_EQ(ask(zero, "/v1/probe/p/hand", "to=2", "nobody").status, 409u);
 

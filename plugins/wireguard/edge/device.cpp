@@ -260,7 +260,7 @@ void Device::start() {
   open_sockets();
   running_ = true;
   ctx_.serve(Listener::admin, "/v1/peers",
-             [this](const Request& r) { return r.method == "PUT" ? put_in_service(r) : peers_answer(); });
+             [this](const Request& r) { return r.method == "PUT" ? put_in_service(r) : peers_answer(); }, gather_peers);
   for (int i = 0; i < 2; ++i)
     if (sockets_[i] < 0) continue;
     else if (segments_[i]) ctx_.io().receive_segments(sockets_[i], static_cast<std::uint64_t>(i));

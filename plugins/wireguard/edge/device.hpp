@@ -89,6 +89,9 @@ struct Peer {
   Counter rx_bytes, tx_bytes, handshakes;
 };
 
+// One list of peers from every worker's answer to GET /v1/peers (peers.cpp).
+waygate::Response gather_peers(std::vector<waygate::Response> answers);
+
 class Device {
  public:
   Device(Context& ctx, Settings settings);

@@ -1,7 +1,8 @@
 // GET /v1/peers on the admin listener: each peer's endpoint, last handshake, bytes, whether it
 // carries its prefixes (failover.cpp) and the round trip of its latest handshake, for
 // operators (the portal, `waygate stats`) and for a client asking about its own tunnel. Read on the
-// worker between bursts, like everything the device does, so it needs no lock.
+// worker between bursts, like everything the device does, so it needs no lock. With more than one
+// worker each lists the peers it owns, and gather_peers() makes one list of theirs.
 #include <boost/json.hpp>
 
 #include "device.hpp"
@@ -13,7 +14,7 @@ waygate::Response Device::peers_answer() const {
   namespace json = boost::json;
   json::array list;
   for (const auto& p : peers_) {
-    if (!p) continue;
+    if (!p || !mine(*p)) continue;
     json::array allowed;
     for (const auto& prefix : p->settings.allowed_ips) allowed.emplace_back(prefix.to_string());
     json::value handshake = nullptr;
@@ -36,6 +37,20 @@ waygate::Response Device::peers_answer() const {
                                 {"allowed_ips", std::move(allowed)}});
   }
   return {200, "application/json", json::serialize(json::object{{"peers", std::move(list)}}) + "\n"};
+}
+
+waygate::Response gather_peers(std::vector<waygate::Response> answers) {
+  namespace json = boost::json;
+  json::array all;
+  for (auto& a : answers) {
+    if (a.status != 200) return a;
+    boost::system::error_code error;
+    json::value v = json::parse(a.body, error);
+    if (error || !v.is_object() || !v.as_object().contains("peers") || !v.at("peers").is_array())
+      return {500, "text/plain", "a worker's list of peers does not read\n"};
+    for (auto& peer : v.at("peers").as_array()) all.push_back(std::move(peer));
+  }
+  return {200, "application/json", json::serialize(json::object{{"peers", std::move(all)}}) + "\n"};
 }
 
 }  // namespace waygate::wg

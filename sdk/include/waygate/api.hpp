@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "waygate/net/headers.hpp"
 
@@ -32,5 +33,10 @@ struct Response {
 };
 
 using Handler = std::function<Response(const Request&)>;
+// With more than one worker ([host] workers), each runs its own instance of the stage, holding its
+// share of the state. A request goes to the first worker's instance, unless its endpoint gathers:
+// then every worker's instance answers and `Gather` makes one answer of theirs (in worker order).
+// It runs on the host's control thread: it may read its argument and nothing else.
+using Gather = std::function<Response(std::vector<Response>)>;
 
 }  // namespace waygate

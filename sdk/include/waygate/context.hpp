@@ -56,7 +56,12 @@ class Context {
   virtual std::shared_ptr<const Directory> directory() const = 0;
   // Answers requests for `path` on a listener (see api.hpp). Call it from start(); the endpoint
   // goes away with the plugin instance. A path already taken by another stage is refused.
-  virtual void serve(Listener listener, std::string_view path, Handler handler) = 0;
+  // With `gather`, every worker's instance answers a request and gather() makes one answer of
+  // theirs (api.hpp); without, the first worker's answers alone.
+  virtual void serve(Listener listener, std::string_view path, Handler handler, Gather gather) = 0;
+  void serve(Listener listener, std::string_view path, Handler handler) {
+    serve(listener, path, std::move(handler), Gather{});
+  }
 
   // [host] workers: how many workers run the pipeline side by side, each with an instance of
   // every stage of its own (a plugin says it can run so: plugin.hpp), and which of them runs this

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstddef>
 #include <cstring>
 
@@ -15,10 +16,18 @@ constexpr std::chrono::nanoseconds kCookieLifetime = std::chrono::seconds(120);
 }  // namespace
 
 // Cookie := MAC(R_m, A_m): R_m the current secret, A_m the sender's address and port.
+CookieChecker::~CookieChecker() {
+  wipe(seed_);
+  wipe(secret_);
+}
+
 Mac CookieChecker::cookie_for(Bytes source, std::chrono::nanoseconds now) {
-  if (secret_born_ < std::chrono::nanoseconds::zero() || now - secret_born_ >= kCookieLifetime) {
-    random_bytes(secret_);
-    secret_born_ = now;
+  const std::int64_t period = now / kCookieLifetime;
+  if (period != period_) {
+    std::array<std::uint8_t, 8> number{};
+    for (std::size_t i = 0; i < number.size(); ++i) number[i] = static_cast<std::uint8_t>(period >> (8 * i));
+    secret_ = hmac(seed_, number);
+    period_ = period;
   }
   return mac(secret_, source);
 }

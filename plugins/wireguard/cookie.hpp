@@ -11,9 +11,16 @@
 
 namespace waygate::wg {
 
-// Responder side. The secret behind cookies is random and replaced every two minutes.
+// Responder side. The secret behind cookies is replaced every two minutes. It is not drawn at
+// random but derived from a secret seed and the number of the two minutes (of the monotonic
+// clock), so checkers seeded alike (every worker's, seeded from the private key) make and take
+// the same cookies: an initiator's retry, with a fresh sender index, may land on another worker.
 class CookieChecker {
  public:
+  explicit CookieChecker(const Key& seed) : seed_(seed) {}
+  ~CookieChecker();
+  CookieChecker(const CookieChecker&) = delete;
+  CookieChecker& operator=(const CookieChecker&) = delete;
   // The cookie a sender at this address (IP bytes followed by the port, big-endian) should hold.
   Mac cookie_for(Bytes source, std::chrono::nanoseconds now);
   bool mac2_valid(Bytes message, Bytes source, std::chrono::nanoseconds now);
@@ -23,8 +30,9 @@ class CookieChecker {
                     std::chrono::nanoseconds now);
 
  private:
+  Key seed_;
   Key secret_{};
-  std::chrono::nanoseconds secret_born_{-1};
+  std::int64_t period_ = -1;  // whose secret_ is
 };
 
 // Initiator side, one per peer: the last cookie received, good for two minutes.

@@ -18,6 +18,11 @@
 namespace waygate::wg {
 
 namespace {
+// Every worker's checker alike (cookie.hpp), and nobody else's: derived from the private key.
+Key cookie_seed(const Key& private_key) {
+  static constexpr std::string_view label = "waygate cookie secret";
+  return hash({Bytes(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()), private_key});
+}
 // Completion tags: the socket's family index in the low byte, whether it was a send above it.
 constexpr std::uint64_t kSend = 0x100;
 }  // namespace
@@ -28,6 +33,7 @@ Device::Device(Context& ctx, Settings settings)
       settings_(std::move(settings)),
       identity_(Identity::from_private(settings_.private_key)),
       aeads_(std::make_unique<Aead[]>(ctx.crew().size())),
+      cookies_(cookie_seed(identity_.private_key)),
       rx_packets_(ctx.counter(metric::kRxPackets, "UDP datagrams received")),
       rx_bytes_(ctx.counter("rx_bytes_total", "UDP payload bytes received")),
       tx_packets_(ctx.counter("tx_packets_total", "UDP datagrams sent")),

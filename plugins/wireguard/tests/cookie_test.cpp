@@ -75,21 +75,39 @@ TEST(CookieSource, Ipv4AndIpv6Bytes) {
   EXPECT_EQ(out[5], 1);
 }
 
+Key seed() {
+  Key k;
+  random_bytes(k);
+  return k;
+}
+
 TEST(CookieChecker, BoundToAddressAndPort) {
-  CookieChecker checker;
+  CookieChecker checker(seed());
   auto t = 5s;
   Mac a = checker.cookie_for(source_of("192.0.2.1", 1000), t);
   EXPECT_EQ(checker.cookie_for(source_of("192.0.2.1", 1000), t), a);
   EXPECT_NE(checker.cookie_for(source_of("192.0.2.1", 1001), t), a);
   EXPECT_NE(checker.cookie_for(source_of("192.0.2.2", 1000), t), a);
   EXPECT_NE(checker.cookie_for(source_of("2001:db8::1", 1000), t), a);
-  // Another checker has another secret.
-  CookieChecker other;
+  // Another seed, another secret.
+  CookieChecker other(seed());
   EXPECT_NE(other.cookie_for(source_of("192.0.2.1", 1000), t), a);
 }
 
+// Two workers' checkers, seeded alike, make the same cookie in the same two minutes, whichever
+// asked first and whatever each asked before: a cookie one sent the other accepts.
+TEST(CookieChecker, CheckersSeededAlikeAgree) {
+  const Key s = seed();
+  CookieChecker one(s), two(s);
+  auto source = source_of("198.51.100.7", 4242);
+  Mac early = one.cookie_for(source, 130s);
+  EXPECT_NE(two.cookie_for(source, 5s), early);
+  EXPECT_EQ(two.cookie_for(source, 239s), early);
+  EXPECT_EQ(one.cookie_for(source, 240s), two.cookie_for(source, 359s));
+}
+
 TEST(CookieChecker, SecretRotatesEveryTwoMinutes) {
-  CookieChecker checker;
+  CookieChecker checker(seed());
   auto source = source_of("198.51.100.7", 4242);
   Mac first = checker.cookie_for(source, 0ns);  // a clock may start at zero
   EXPECT_EQ(checker.cookie_for(source, 1s), first);
@@ -111,7 +129,7 @@ TEST(CookieJar, ExpiresAfterTwoMinutes) {
   Identity initiator_id = Identity::from_private(generate_private_key());
   PeerKeys to_responder = PeerKeys::derive(responder.public_key, Key{});
   Sent sent = initiation(initiator_id, to_responder, 1, std::nullopt);
-  CookieChecker checker;
+  CookieChecker checker(seed());
   auto source = source_of("203.0.113.9", 7);
   CookieReply reply = checker.reply(sent.bytes, sent.sender, source, responder.cookie_key, 10s);
   CookieJar jar;
@@ -131,7 +149,7 @@ TEST(CookieJar, ReplyOpensOnlyForItsMac1AndKey) {
   Sent first = initiation(initiator_id, to_responder, 1, std::nullopt);
   Sent second = initiation(initiator_id, to_responder, 2, std::nullopt);
   ASSERT_NE(first.mac1, second.mac1);
-  CookieChecker checker;
+  CookieChecker checker(seed());
   auto source = source_of("203.0.113.9", 7);
   CookieReply reply = checker.reply(first.bytes, first.sender, source, responder.cookie_key, 1s);
   EXPECT_EQ(reply.receiver, first.sender);
@@ -157,7 +175,7 @@ TEST(CookieEndToEnd, ReplyThenMac2Passes) {
   Identity responder = Identity::from_private(generate_private_key());
   Identity initiator_id = Identity::from_private(generate_private_key());
   PeerKeys to_responder = PeerKeys::derive(responder.public_key, Key{});
-  CookieChecker checker;
+  CookieChecker checker(seed());
   CookieJar jar;
   auto source = source_of("2001:db8::42", 51820);
   auto now = 1000s;

@@ -13,6 +13,7 @@
 #include "scratch.hpp"
 #include "segments.hpp"
 #include "drop_ledger.hpp"
+#include "handover.hpp"
 #include "stage_context.hpp"
 
 namespace waygate::testing {
@@ -162,13 +163,17 @@ class RigIo final : public Io {
 }  // namespace
 
 struct Rig::Impl final : BurstSink {
-  explicit Impl(RigOptions o)
+  Impl(RigOptions o, std::shared_ptr<Handover> h, unsigned w)
       : options(std::move(o)),
+        handover(std::move(h)),
+        worker(w),
+        registry(handover ? handover->workers() : 1),
         pool(options.buffers, options.buffer_size, options.headroom),
         io(pool),
         crew(options.crew_threads),
-        context(options.name, MetricNaming{"", "drops_total", false}, registry, 0, timers, pool,
+        context(options.name, MetricNaming{"", "drops_total", false}, registry, worker, timers, pool,
                 io, crew, logger) {
+    context.set_handover(handover.get());
     crew.start();
     context.fake_wall_clock(std::chrono::sys_days{std::chrono::year{2026} / 1 / 1});
     context.set_endpoints(&endpoints);
@@ -191,7 +196,7 @@ struct Rig::Impl final : BurstSink {
     }
     burst.clear();
   }
-  void dropped(const Packet& p, Drop why) override { registry.drop_ledger(0).count(p, why); }
+  void dropped(const Packet& p, Drop why) override { registry.drop_ledger(worker).count(p, why); }
   void collect(Output& out) {
     flush(out.passed());
     flush(out.replies());
@@ -212,6 +217,8 @@ struct Rig::Impl final : BurstSink {
   }
 
   RigOptions options;
+  std::shared_ptr<Handover> handover;
+  unsigned worker;
   Rig::Factory factory;
   CounterRegistry registry;
   TimerQueue timers;
@@ -228,19 +235,33 @@ struct Rig::Impl final : BurstSink {
 };
 
 Rig::Rig(Factory factory, std::string_view toml, RigOptions options)
-    : impl_(std::make_unique<Impl>(std::move(options))) {
+    : Rig(std::move(factory), toml, std::move(options), nullptr, 0) {}
+
+Rig::Rig(Factory factory, std::string_view toml, RigOptions options, std::shared_ptr<Handover> handover,
+         unsigned worker)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handover), worker)) {
   impl_->factory = factory;
   impl_->plugin.plugin = factory(impl_->context);
   impl_->configure(toml);
 }
 
-std::unique_ptr<Rig> Rig::load(const std::string& path, std::string_view toml, RigOptions options) {
+std::vector<std::unique_ptr<Rig>> Rig::workers(unsigned count, const Factory& factory, std::string_view toml,
+                                               RigOptions options) {
+  auto handover = std::make_shared<Handover>(count);
+  std::vector<std::unique_ptr<Rig>> rigs;
+  for (unsigned w = 0; w < count; ++w) rigs.push_back(std::unique_ptr<Rig>(new Rig(factory, toml, options, handover, w)));
+  return rigs;
+}
+
+namespace {
+// Makes rigs of a plugin loaded from `path` (with the host's ABI check), each holding the library.
+template <typename Make>
+auto with_library(const std::string& path, Make make) {
   auto library = PluginLibrary::open(path);
   auto create = library->info().create;
-  std::unique_ptr<Rig> rig;
   try {
-    rig = std::make_unique<Rig>(
-        [create](Context& c) { return std::unique_ptr<Plugin>(create(c)); }, toml, std::move(options));
+    auto made = make([create](Context& c) { return std::unique_ptr<Plugin>(create(c)); });
+    return std::make_pair(std::move(made), library);
   } catch (const ConfigError& e) {
     // The error was made by the plugin's own copy of the SDK: copy it out before the library
     // (and the code behind its what()) is unloaded.
@@ -248,8 +269,20 @@ std::unique_ptr<Rig> Rig::load(const std::string& path, std::string_view toml, R
   } catch (const std::exception& e) {
     throw std::runtime_error(e.what());
   }
-  rig->impl_->plugin.library = std::move(library);
-  return rig;
+}
+}  // namespace
+
+std::unique_ptr<Rig> Rig::load(const std::string& path, std::string_view toml, RigOptions options) {
+  auto [rig, library] = with_library(path, [&](const Factory& f) { return std::make_unique<Rig>(f, toml, options); });
+  rig->impl_->plugin.library = library;
+  return std::move(rig);
+}
+
+std::vector<std::unique_ptr<Rig>> Rig::load_workers(unsigned count, const std::string& path, std::string_view toml,
+                                                    RigOptions options) {
+  auto [rigs, library] = with_library(path, [&](const Factory& f) { return workers(count, f, toml, options); });
+  for (auto& rig : rigs) rig->impl_->plugin.library = library;
+  return std::move(rigs);
 }
 
 Rig::~Rig() { stop(); }
@@ -356,6 +389,15 @@ std::size_t Rig::poll(std::chrono::milliseconds wait) {
     impl_->plugin.plugin->on_io(c, out);
     ++n;
   }
+  if (impl_->handover)
+    impl_->handover->take(impl_->worker, [&](const Handover::Item& item) {
+      Packet* p = impl_->pool.alloc();
+      if (p == nullptr || !p->resize(item.bytes.size())) throw std::length_error("rig: a handed packet does not fit a pool buffer");
+      std::memcpy(p->data(), item.bytes.data(), item.bytes.size());
+      p->meta = item.meta;
+      impl_->plugin.plugin->on_handed(p, item.tag, out);
+      ++n;
+    });
   if (n > 0) impl_->plugin.plugin->flush(out);
   impl_->collect(out);
   return n;

@@ -125,6 +125,60 @@ TEST(WireGuardEdge, HandshakeThenTransportBothWays) {
   EXPECT_EQ(pair.a->counter("peer_rx_bytes_total", {{"peer", "b"}}), 1000);
 }
 
+// Two workers ([host] workers = 2) serving one port, a client dialling them. The client's peer is
+// owned by the worker its key names; the kernel steers its datagrams there by the index that
+// worker handed out, so after the handshake (its initiation handed over if it landed on the
+// other) the other worker receives nothing; a packet for the client that reached the other worker
+// (as a TUN queue might hand it one) is handed over and sent by the owner.
+TEST(WireGuardEdge, TwoWorkersOwnTheirPeersAndSteerTheirDatagrams) {
+  const waygate::wg::Key server_private = waygate::wg::generate_private_key();
+  const waygate::wg::Key client_private = waygate::wg::generate_private_key();
+  const int server_port = free_udp_port(), client_port = free_udp_port();
+  RigOptions options;
+  options.received = Direction::inbound;
+  auto workers = Rig::load_workers(
+      2, WAYGATE_WIREGUARD_PLUGIN,
+      fmt::format("private_key_file = \"{}\"\nlisten_port = {}\n{}", key_file(server_private), server_port,
+                  peer(client_private, "10.0.0.1/32", 0, "client")),
+      options);
+  for (auto& w : workers) w->start();  // in order: the sockets join the port's group so
+  auto client = edge(client_private, fmt::format("listen_port = {}\n{}", client_port,
+                                                 peer(server_private, "10.0.0.2/32", server_port, "server")));
+  client->start();
+  const unsigned owner = waygate::wg::public_key(client_private)[0] % 2;  // the key's first bytes, mod 2
+  Rig& mine = *workers[owner];
+  Rig& other = *workers[1 - owner];
+  auto exchange = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 100 && !done(); ++i) client->poll(2ms), workers[0]->poll(2ms), workers[1]->poll(2ms);
+  };
+
+  std::vector<waygate::testing::Captured> got;
+  for (std::uint8_t tag = 0; tag < 20; ++tag) client->push(Direction::outbound, ipv4(1, 2, tag));
+  exchange([&] {
+    for (auto& c : mine.take(Direction::inbound)) got.push_back(c);
+    return got.size() == 20;
+  });
+  ASSERT_EQ(got.size(), 20u) << "what the owner let in";
+  EXPECT_TRUE(other.take(Direction::inbound).empty());
+  EXPECT_EQ(mine.counter("handshakes_total"), 1);
+  EXPECT_EQ(other.counter("handshakes_total"), 0);
+  // The other worker received the initiation at most (then handed it over), none of the data.
+  EXPECT_LE(other.counter("rx_packets_total"), 1);
+  EXPECT_EQ(other.counter("handed_over_total"), other.counter("rx_packets_total"));
+  EXPECT_GE(mine.counter("rx_packets_total"), 20);
+
+  other.push(Direction::outbound, ipv4(2, 1, 42));  // for the client, on the wrong worker
+  EXPECT_EQ(other.counter("handed_over_total"), other.counter("rx_packets_total") + 1);
+  std::vector<waygate::testing::Captured> back;
+  exchange([&] {
+    for (auto& c : client->take(Direction::inbound)) back.push_back(c);
+    return !back.empty();
+  });
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].bytes, ipv4(2, 1, 42));
+  EXPECT_EQ(other.counter("tx_packets_total"), 0) << "only the owner sends to its peer";
+}
+
 // Once a session exists, a burst's datagrams to one peer go as trains (UDP GSO): a shorter
 // datagram ends one, and every inner packet still arrives, in order. Without udp_offload, none.
 // A pair's floating address: bound before the host has it (a standby's), and the source of what

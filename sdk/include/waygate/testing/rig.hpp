@@ -20,6 +20,10 @@
 
 #include "waygate/plugin.hpp"
 
+namespace waygate {
+class Handover;
+}
+
 namespace waygate::testing {
 
 struct Captured {
@@ -52,6 +56,14 @@ class Rig {
   // Load a plugin shared object by path (with the host's ABI check), then as above.
   static std::unique_ptr<Rig> load(const std::string& path, std::string_view toml,
                                    RigOptions options = {});
+  // The workers of one pipeline ([host] workers = count), a rig each: `count` instances of the
+  // plugin, worker 0 first, each with Context::worker() its own, that hand each other packets
+  // (Context::hand_over); a rig's poll() gives its instance what was handed to it
+  // (Plugin::on_handed). Start them in order, as the host does.
+  static std::vector<std::unique_ptr<Rig>> workers(unsigned count, const Factory& factory, std::string_view toml,
+                                                   RigOptions options = {});
+  static std::vector<std::unique_ptr<Rig>> load_workers(unsigned count, const std::string& path,
+                                                        std::string_view toml, RigOptions options = {});
   ~Rig();
   Rig(const Rig&) = delete;
   Rig& operator=(const Rig&) = delete;
@@ -89,7 +101,8 @@ class Rig {
   Time now() const;
 
   // Performs the I/O the plugin queued: writes at once, reads when their descriptor is readable
-  // (waiting up to `wait`), and hands completions to on_io(). Returns how many completed.
+  // (waiting up to `wait`), and hands completions to on_io(), then what other workers handed
+  // over to on_handed(). Returns how many there were.
   std::size_t poll(std::chrono::milliseconds wait = std::chrono::milliseconds(0));
 
   const std::vector<std::string>& log() const;
@@ -98,6 +111,8 @@ class Rig {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  // Worker `worker` of those sharing `handover` (null: one worker).
+  Rig(Factory factory, std::string_view toml, RigOptions options, std::shared_ptr<Handover> handover, unsigned worker);
 };
 
 }  // namespace waygate::testing

@@ -276,6 +276,22 @@ void Pipeline::watch_dropped(const Packet& p, Drop why) {
   if (watch_->tracer.any()) watch_->tracer.dropped(p, ledger_.reason(why));
 }
 
+Gather Pipeline::gather(Listener listener, const std::string& path) const {
+  auto [gather, stage] = endpoints_.gather(listener, path);
+  if (!gather) return {};
+  for (const auto& s : stages_) {
+    if (s == nullptr || s->name != stage) continue;
+    // Destroyed in reverse: the plugin's function first, then (perhaps) its library.
+    struct Held {
+      std::shared_ptr<PluginLibrary> library;
+      Gather gather;
+    };
+    auto held = std::make_shared<Held>(Held{s->instance.library, std::move(gather)});
+    return [held](std::vector<Response> all) { return held->gather(std::move(all)); };
+  }
+  return {};
+}
+
 std::vector<StageName> Pipeline::stage_names() const {
   std::vector<StageName> out;
   for (const auto& s : stages_) out.push_back({s->name, s->instance.library->info().name});

@@ -72,7 +72,10 @@ class Pipeline {
   std::optional<Response> handle(Listener listener, const Request& request) const {
     return endpoints_.handle(listener, request);
   }
-  Gather gather(Listener listener, const std::string& path) const { return endpoints_.gather(listener, path); }
+  // How the answers of every worker to a request make one (api.hpp); empty when the first
+  // worker's answer stands alone. It holds the stage's library: it runs on another thread, maybe
+  // after a reload took the stage away.
+  Gather gather(Listener listener, const std::string& path) const;
 
   std::size_t size() const { return stages_.size(); }
   std::vector<StageName> stage_names() const;

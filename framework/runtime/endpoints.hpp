@@ -26,10 +26,11 @@ class Endpoints {
     if (it == routes_.end()) return std::nullopt;
     return it->second.handler(request);
   }
-  // How the path's answers from every worker make one; empty: the first worker's alone.
-  Gather gather(Listener listener, const std::string& path) const {
+  // How the path's answers from every worker make one (empty: the first worker's alone), and the
+  // stage that serves it.
+  std::pair<Gather, std::string> gather(Listener listener, const std::string& path) const {
     auto it = routes_.find({listener, path});
-    return it == routes_.end() ? Gather{} : it->second.gather;
+    return it == routes_.end() ? std::pair<Gather, std::string>{} : std::pair{it->second.gather, it->second.stage};
   }
   void remove_stage(const std::string& stage) {
     std::erase_if(routes_, [&](const auto& r) { return r.second.stage == stage; });

@@ -36,13 +36,16 @@ namespace waygate {
 
 namespace {
 
-// Builds the whole pipeline (plugins loaded, every stage configured) without starting it.
+// Builds the whole pipeline (plugins loaded, every stage configured) without starting it, as the
+// first of its workers: a stage's settings may depend on how many there are.
 void validate(const HostConfig& config, PluginCatalog& catalog) {
   Scratch scratch;
+  std::optional<Handover> handover;
+  if (config.workers > 1) handover.emplace(config.workers);
   Pipeline pipeline(config, catalog,
                     StageResources{scratch.registry, 0, scratch.timers, scratch.pool, scratch.crew,
                                    [&](std::uint32_t) -> Io& { return scratch.io; },
-                                   make_stage_logger, nullptr, nullptr});
+                                   make_stage_logger, nullptr, handover ? &*handover : nullptr});
 }
 
 // Pool addresses handed out are recorded so each identity keeps its own across restarts.

@@ -103,6 +103,17 @@ std::int64_t CounterRegistry::value(std::string_view name, const Labels& labels)
   return 0;
 }
 
+std::int64_t CounterRegistry::value(unsigned worker, std::string_view name, const Labels& labels) const {
+  {
+    std::lock_guard lock(mutex_);
+    if (const Entry* e = find(name, labels)) {
+      auto* slot = worker < e->slots.size() ? e->slots[worker] : nullptr;
+      return slot == nullptr ? 0 : static_cast<std::int64_t>(slot->load(std::memory_order_relaxed));
+    }
+  }
+  return value(name, labels);
+}
+
 std::vector<CounterRegistry::Sample> CounterRegistry::snapshot() const {
   std::vector<Sample> out;
   {

@@ -33,6 +33,8 @@ class CounterRegistry {
 
   // Sum over workers of one metric (0 if unknown).
   std::int64_t value(std::string_view name, const Labels& labels = {}) const;
+  // What one worker counted of it (the drop ledgers' cells: every worker's sum).
+  std::int64_t value(unsigned worker, std::string_view name, const Labels& labels = {}) const;
   // Every metric, summed over workers, in registration order; then the drop ledgers' cells.
   std::vector<Sample> snapshot() const;
   // The ledger of `worker`'s drops by socket and identity, kept as long as the registry.

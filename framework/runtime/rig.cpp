@@ -163,11 +163,12 @@ class RigIo final : public Io {
 }  // namespace
 
 struct Rig::Impl final : BurstSink {
-  Impl(RigOptions o, std::shared_ptr<Handover> h, unsigned w)
+  Impl(RigOptions o, std::shared_ptr<Handover> h, std::shared_ptr<CounterRegistry> r, unsigned w)
       : options(std::move(o)),
         handover(std::move(h)),
         worker(w),
-        registry(handover ? handover->workers() : 1),
+        shared_registry(r ? std::move(r) : std::make_shared<CounterRegistry>()),
+        registry(*shared_registry),
         pool(options.buffers, options.buffer_size, options.headroom),
         io(pool),
         crew(options.crew_threads),
@@ -208,6 +209,7 @@ struct Rig::Impl final : BurstSink {
       Scratch scratch;
       StageContext throwaway = scratch.context(options.name);
       throwaway.set_directory(context.directory());
+      throwaway.set_handover(handover.get());  // as the first of the workers, however many
       throwaway.set_connector(options.connector);
       Config config = Config::parse(toml, "<rig>");
       factory(throwaway)->configure(config);
@@ -220,7 +222,8 @@ struct Rig::Impl final : BurstSink {
   std::shared_ptr<Handover> handover;
   unsigned worker;
   Rig::Factory factory;
-  CounterRegistry registry;
+  std::shared_ptr<CounterRegistry> shared_registry;  // the pipeline's workers'
+  CounterRegistry& registry;
   TimerQueue timers;
   Pool pool;
   RigIo io;
@@ -235,11 +238,11 @@ struct Rig::Impl final : BurstSink {
 };
 
 Rig::Rig(Factory factory, std::string_view toml, RigOptions options)
-    : Rig(std::move(factory), toml, std::move(options), nullptr, 0) {}
+    : Rig(std::move(factory), toml, std::move(options), nullptr, nullptr, 0) {}
 
 Rig::Rig(Factory factory, std::string_view toml, RigOptions options, std::shared_ptr<Handover> handover,
-         unsigned worker)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handover), worker)) {
+         std::shared_ptr<CounterRegistry> registry, unsigned worker)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handover), std::move(registry), worker)) {
   impl_->factory = factory;
   impl_->plugin.plugin = factory(impl_->context);
   impl_->configure(toml);
@@ -248,8 +251,10 @@ Rig::Rig(Factory factory, std::string_view toml, RigOptions options, std::shared
 std::vector<std::unique_ptr<Rig>> Rig::workers(unsigned count, const Factory& factory, std::string_view toml,
                                                RigOptions options) {
   auto handover = std::make_shared<Handover>(count);
+  auto registry = std::make_shared<CounterRegistry>(count);
   std::vector<std::unique_ptr<Rig>> rigs;
-  for (unsigned w = 0; w < count; ++w) rigs.push_back(std::unique_ptr<Rig>(new Rig(factory, toml, options, handover, w)));
+  for (unsigned w = 0; w < count; ++w)
+    rigs.push_back(std::unique_ptr<Rig>(new Rig(factory, toml, options, handover, registry, w)));
   return rigs;
 }
 
@@ -362,17 +367,17 @@ std::vector<Captured> Rig::take(Direction d) {
 }
 
 std::uint64_t Rig::drops(std::string_view reason) const {
-  return static_cast<std::uint64_t>(impl_->registry.value("drops_total", {{"reason", std::string(reason)}}));
+  return static_cast<std::uint64_t>(impl_->registry.value(impl_->worker, "drops_total", {{"reason", std::string(reason)}}));
 }
 
 std::int64_t Rig::counter(std::string_view name, const Labels& labels) const {
-  return impl_->registry.value(name, labels);
+  return impl_->registry.value(impl_->worker, name, labels);
 }
 
 std::vector<MetricSample> Rig::metrics() const { return impl_->registry.snapshot(); }
 
 void Rig::set_metric(std::string_view name, MetricKind kind, const Labels& labels, std::uint64_t value) {
-  impl_->registry.slot(name, "", kind, labels, 0)->store(value, std::memory_order_relaxed);
+  impl_->registry.slot(name, "", kind, labels, impl_->worker)->store(value, std::memory_order_relaxed);
 }
 
 void Rig::advance(Duration d) { impl_->timers.advance(impl_->timers.now() + d); }

@@ -193,7 +193,7 @@ struct Engine::Socket {
     for (auto& p : ports) p = PodArray<std::uint32_t>(cfg.ports.size());
   }
   // The slot of a removed socket: no blocks, no ports, found by no lookup.
-  Socket() : cfg{kNoId, std::nullopt, std::nullopt, {}, {}}, dead(true) {}
+  Socket() : cfg{kNoId, std::nullopt, std::nullopt, {}, {}, {}}, dead(true) {}
   std::size_t mappings_of(std::uint8_t version) const {
     std::size_t n = 0;
     for (const auto& b : blocks)
@@ -433,6 +433,14 @@ std::uint32_t Engine::find_outside(std::uint16_t si, std::uint8_t fp, std::uint1
     return m.socket == si && m.fp == fp && m.outside_port == oport && ss.remote_port == rport &&
            ss.remote == rem.raw();
   });
+}
+
+bool Engine::elsewhere(std::uint16_t si, std::uint16_t oport, Result& r) const {
+  if (settings_.workers < 2) return false;
+  const SocketSettings& c = sockets_[si].cfg;
+  if ((oport >= c.ports.first && oport <= c.ports.last) || oport < c.whole.first || oport > c.whole.last) return false;
+  r = {Verdict::elsewhere, Reason::none, static_cast<std::uint8_t>(c.whole.share_of(oport, settings_.workers))};
+  return true;
 }
 
 std::uint32_t Engine::mapping_at(std::uint16_t si, std::uint8_t fp, std::uint16_t oport) const {
@@ -870,12 +878,16 @@ Result Engine::outbound(std::span<std::uint8_t> b, const PacketInfo& info, Meta&
   const std::uint16_t rport = slot == 2 ? 0 : info.dst_port;
   const auto s16 = static_cast<std::uint16_t>(si);
 
-  // Hairpinning: TCP/UDP to a port of an egress address that has a live mapping.
+  // Hairpinning: TCP/UDP to a port of an egress address that has a live mapping (here, or
+  // possibly on the worker whose share holds it).
   std::uint32_t target = kNone;
+  Result handed{Verdict::pass};
   if (slot != 2) {
     target = socket_of_egress(info.dst);
-    if (target != kNone && mapping_at(static_cast<std::uint16_t>(target), fp, info.dst_port) == kNone)
+    if (target != kNone && mapping_at(static_cast<std::uint16_t>(target), fp, info.dst_port) == kNone) {
+      elsewhere(static_cast<std::uint16_t>(target), info.dst_port, handed);
       target = kNone;
+    }
   }
 
   std::uint32_t s = find_inside(s16, fp, info.src, iport, info.dst, rport);
@@ -892,7 +904,7 @@ Result Engine::outbound(std::span<std::uint8_t> b, const PacketInfo& info, Meta&
   rewrite(b, info.version, info.l4_offset, slot, true, *eg, m.outside_port, nullptr);
   metrics_.translations[0].add();
   if (target != kNone) return hairpin(b, meta, static_cast<std::uint16_t>(target));
-  return {Verdict::pass};
+  return handed;
 }
 
 // The outbound leg is done; now the packet arrives at the target mapping as if from outside, with
@@ -924,6 +936,7 @@ Result Engine::inbound(std::span<std::uint8_t> b, const PacketInfo& info, Meta& 
   const std::uint16_t rport = slot == 2 ? 0 : info.src_port;
   std::uint32_t s = find_outside(s16, fp, oport, info.src, rport);
   if (s == kNone) {
+    if (Result r{Verdict::drop}; elsewhere(s16, oport, r)) return r;
     // Address-and-port-dependent filtering (RFC 4787 REQ-8 allows it) admits only packets from
     // a remote endpoint the mapping has sent to; endpoint-independent filtering admits anyone.
     const std::uint32_t mi = mapping_at(s16, fp, oport);
@@ -979,6 +992,7 @@ Result Engine::inbound_error(std::span<std::uint8_t> b, const PacketInfo& info, 
   const std::uint16_t oport = q.slot == 2 ? q.info.icmp_id : q.info.src_port;
   const std::uint16_t rport = q.slot == 2 ? 0 : q.info.dst_port;
   const std::uint32_t s = find_outside(si, fp, oport, q.info.dst, rport);
+  if (Result r{Verdict::drop}; s == kNone && elsewhere(si, oport, r)) return r;
   if (s == kNone) return {Verdict::drop, Reason::no_session};
   const Session& ss = sessions_[s];
   const Mapping& m = mappings_[ss.mapping];

@@ -59,6 +59,9 @@ struct SocketSettings {
   std::optional<net::Address> egress6;
   PortRange ports;   // the outside ports of its sessions: the directory socket's egress_ports
   std::string name;  // the directory socket's, for messages; "" names it by id
+  // With more than one worker, `ports` is this worker's share of `whole` (PortRange::share), and a
+  // packet for a port of another share is that worker's; with one, the same as `ports`.
+  PortRange whole;
 };
 
 // "socket 'corporate-exit'", or "socket 5" for one the directory does not name: for messages.
@@ -73,6 +76,7 @@ struct Settings {
   Duration tcp_transitory = std::chrono::minutes(4);
   Duration udp = std::chrono::minutes(2);
   Duration icmp = std::chrono::seconds(60);
+  unsigned workers = 1;  // how many share each socket's ports (SocketSettings::whole)
   std::vector<SocketSettings> sockets;
 };
 
@@ -112,11 +116,15 @@ enum class Verdict : std::uint8_t {
   hairpin,   // translated both ways: send it back inside (Output::reply)
   drop,      // drop with the reason
   prohibit,  // drop with the reason, and answer with an ICMP "administratively prohibited"
+  // Another worker holds the outside port it comes in for (or, hairpinned, goes to): hand it over
+  // to `worker`, untouched (or translated outbound), to be processed there inbound.
+  elsewhere,
 };
 
 struct Result {
   Verdict verdict;
   Reason reason = Reason::none;
+  std::uint8_t worker = 0;  // for Verdict::elsewhere
 };
 
 // One session start or end, for the NAT log. See Engine::drain_events.
@@ -333,6 +341,8 @@ class Engine {
   std::uint32_t find_outside(std::uint16_t si, std::uint8_t fp, std::uint16_t oport, const net::Address& rem,
                              std::uint16_t rport) const;
   std::uint32_t mapping_at(std::uint16_t si, std::uint8_t fp, std::uint16_t oport) const;
+  // Whether `oport` of socket si is another worker's share: then `r` says which.
+  bool elsewhere(std::uint16_t si, std::uint16_t oport, Result& r) const;
 
   // Session creation (outbound) and removal.
   std::uint32_t create(std::uint16_t si, std::uint8_t fp, const net::Address& in, std::uint16_t iport,

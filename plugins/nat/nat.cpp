@@ -4,6 +4,10 @@
 // restored. The tables and the translation live in engine.cpp; this file reads the config, binds
 // the counters, runs the expiry timer and turns verdicts into pass/reply/drop. Its keys and
 // behaviour are described in configs/README.md.
+// With more than one worker ([host] workers) each worker's instance translates its clients'
+// packets to ports of its own share of each socket's range (PortRange::share): a reply, or a
+// hairpinned packet, that reaches the wrong worker is handed to the one whose share holds its
+// port. The first worker writes the NAT log; the others hand it their sessions' starts and ends.
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -11,6 +15,7 @@
 #include <optional>
 #include <cstring>
 #include <random>
+#include <type_traits>
 
 #include "engine.hpp"
 #include "nat_log.hpp"
@@ -28,6 +33,9 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr Duration kTick = 1s;  // the expiry sweep runs once a second over 1/16 of the table
+// What the workers hand each other: a packet to process inbound, a batch of session events.
+constexpr std::uint32_t kInbound = 1, kEvents = 2;
+static_assert(std::is_trivially_copyable_v<SessionEvent>);
 
 Duration timeout(const Config& c, std::string_view key, Duration fallback) {
   const Duration d = c.duration(key, fallback);
@@ -47,8 +55,9 @@ std::optional<net::Address> address(const Config& c, std::string_view key, int f
   return a;
 }
 
-Settings read_settings(const Config& c, const Directory& directory) {
+Settings read_settings(const Config& c, const Directory& directory, unsigned worker, unsigned workers) {
   Settings s;
+  s.workers = workers;
   // The egress edge keeps the kernel off the same ports, so they are the directory's, read by both.
   if (c.has("port_range"))
     c.fail("port_range", "port_range moved to [[socket]] egress_ports, beside the socket's egress addresses");
@@ -109,12 +118,19 @@ Settings read_settings(const Config& c, const Directory& directory) {
   if (s.sockets.empty())
     c.fail("socket", "no socket to translate for: list [[stage.socket]] tables (id, egress4, egress6), "
                      "or give the directory's [[socket]] an egress address");
+  for (auto& so : s.sockets) {
+    so.whole = so.ports;
+    so.ports = so.ports.share(worker, workers);
+  }
   if (std::none_of(s.sockets.begin(), s.sockets.end(), [&](auto& so) { return so.id == s.default_socket; }))
     c.fail("default_socket", "no socket has id " + std::to_string(s.default_socket));
   for (const auto& so : s.sockets)
-    if (s.block_size > so.ports.size())
-      c.fail("block_size", "is larger than the " + std::to_string(so.ports.size()) + " ports of " + label(so) +
-                               " (egress_ports " + to_string(so.ports) + ")");
+    if (so.ports.last < so.ports.first || s.block_size > so.ports.size())
+      c.fail("block_size", workers == 1 ? "is larger than the " + std::to_string(so.ports.size()) + " ports of " +
+                                              label(so) + " (egress_ports " + to_string(so.ports) + ")"
+                                        : "is larger than a worker's share of the ports of " + label(so) + " (egress_ports " +
+                                              to_string(so.whole) + " shared by [host] workers = " +
+                                              std::to_string(workers) + ": " + to_string(so.ports) + " here)");
   return s;
 }
 
@@ -139,19 +155,31 @@ std::uint64_t random_seed() {
 
 class NatStage final : public Plugin {
  public:
+  static constexpr bool kPerWorker = true;
+
   explicit NatStage(Context& ctx)
-      : ctx_(ctx), engine_(bind(ctx), random_seed()), log_(ctx, "log"), standby_(ctx.drop_reason("standby")) {
+      : ctx_(ctx),
+        engine_(bind(ctx), random_seed()),
+        log_(ctx, "log"),
+        standby_(ctx.drop_reason("standby")),
+        handover_full_(ctx.drop_reason("handover_full")),
+        handed_(ctx.counter("handed_over_total", "Packets handed to the worker whose share of the ports they are for")),
+        events_lost_(ctx.counter("log_events_lost_total", "Session starts and ends not handed to the worker writing the log")) {
     for (std::size_t r = 1; r < drops_.size(); ++r) drops_[r] = ctx.drop_reason(reason_name(static_cast<Reason>(r)));
   }
 
   void configure(const Config& c) override {
-    Settings next = read_settings(c, *ctx_.directory());
+    Settings next = read_settings(c, *ctx_.directory(), ctx_.worker(), ctx_.workers());
     LogSettings log{c.string("log", ""),
                     static_cast<std::uint64_t>(c.integer("log_max_size", 100 << 20, 4096, std::int64_t{1} << 40)),
                     static_cast<unsigned>(c.integer("log_keep", 5, 1, 20))};
     if (running_ && log.path != log_settings_.path) c.fail("log", "changing the NAT log needs a restart");
     std::optional<PairSettings> pair;
-    if (c.has("pair")) pair = read_pair(c.table("pair"));
+    if (c.has("pair")) {
+      if (ctx_.workers() > 1)
+        c.fail("pair", "a connector pair's NAT runs on one worker, and [host] workers = " + std::to_string(ctx_.workers()));
+      pair = read_pair(c.table("pair"));
+    }
     if (running_ && (pair.has_value() != (pair_ != nullptr) ||
                      (pair && (pair->listen_text != pair_->settings().listen_text || pair->peer_text != pair_->settings().peer_text ||
                                pair->key != pair_->settings().key))))
@@ -171,7 +199,7 @@ class NatStage final : public Plugin {
   }
 
   void start() override {
-    log_.open(log_settings_.path, log_settings_.max_size, log_settings_.keep);
+    if (writes_log()) log_.open(log_settings_.path, log_settings_.max_size, log_settings_.keep);
     running_ = true;
     if (!timer_armed_) {
       timer_ = ctx_.timer([this] { tick(); });
@@ -219,10 +247,25 @@ class NatStage final : public Plugin {
           if (prohibit(*p)) out.reply(p);
           else ctx_.pool().free(p);
           break;
+        case Verdict::elsewhere: hand_over(p, r.worker, out); break;
       }
     }
     drain_log();
     if (pair_) pair_->flush();
+  }
+
+  // From another worker: a packet for a port of this worker's share, or its session events.
+  void on_handed(Packet* p, std::uint32_t tag, Output& out) override {
+    engine_.set_clock(ctx_.now(), ctx_.wall());
+    if (tag == kEvents) {
+      write_events(*p);
+      ctx_.pool().free(p);
+      return;
+    }
+    const Result r = engine_.process(*p, Direction::inbound);
+    if (r.verdict == Verdict::pass) out.pass(p, Direction::inbound);
+    else out.drop(p, drops_[static_cast<std::size_t>(r.verdict == Verdict::elsewhere ? Reason::no_session : r.reason)]);
+    drain_log();
   }
 
  private:
@@ -239,13 +282,52 @@ class NatStage final : public Plugin {
     for (auto& [id, gauge] : socket_sessions_) gauge.set(static_cast<std::int64_t>(engine_.socket_sessions(id)));
   }
 
-  // Session starts and ends since the last burst or tick, to the log (or nowhere without one).
+  bool writes_log() const { return ctx_.worker() == 0; }
+
+  void hand_over(Packet* p, unsigned worker, Output& out) {
+    if (ctx_.hand_over(worker, p, kInbound)) handed_.add();
+    else out.drop(p, handover_full_);
+  }
+
+  // Session starts and ends since the last burst or tick, to the log (or nowhere without one); on
+  // any worker but the first, handed to it in packets of as many as fit.
   void drain_log() {
-    engine_.drain_events([this](const SessionEvent& e) {
-      if (!log_.is_open()) return;
-      format_session(line_, e, *directory_, e.replicated && pair_ ? pair_->peer_connector() : ctx_.connector());
-      log_.write(line_);
+    if (writes_log()) {
+      engine_.drain_events([this](const SessionEvent& e) { write_event(e); });
+      return;
+    }
+    Packet* batch = nullptr;
+    auto send = [&] {
+      if (batch != nullptr && !ctx_.hand_over(0, batch, kEvents)) {
+        events_lost_.add(batch->size() / sizeof(SessionEvent));
+        ctx_.pool().free(batch);
+      }
+      batch = nullptr;
+    };
+    engine_.drain_events([&](const SessionEvent& e) {
+      if (log_settings_.path.empty()) return;
+      if (batch != nullptr && batch->tailroom() < sizeof e) send();
+      if (batch == nullptr && (batch = ctx_.pool().alloc()) != nullptr) batch->reset(0);
+      if (batch == nullptr) return events_lost_.add();
+      const std::size_t at = batch->size();
+      batch->resize(at + sizeof e);
+      std::memcpy(batch->data() + at, &e, sizeof e);
     });
+    send();
+  }
+
+  void write_events(const Packet& batch) {
+    for (std::size_t at = 0; at + sizeof(SessionEvent) <= batch.size(); at += sizeof(SessionEvent)) {
+      SessionEvent e;
+      std::memcpy(&e, batch.data() + at, sizeof e);
+      write_event(e);
+    }
+  }
+
+  void write_event(const SessionEvent& e) {
+    if (!log_.is_open()) return;
+    format_session(line_, e, *directory_, e.replicated && pair_ ? pair_->peer_connector() : ctx_.connector());
+    log_.write(line_);
   }
 
   // Rewrites the refused packet, in its own buffer, into the ICMP error that answers it from the
@@ -271,7 +353,8 @@ class NatStage final : public Plugin {
   std::string line_;  // reused: formatting a session allocates nothing once it has grown
   std::shared_ptr<const Directory> directory_;
   std::vector<std::pair<std::uint32_t, Gauge>> socket_sessions_;  // by socket id
-  Drop standby_;
+  Drop standby_, handover_full_;
+  Counter handed_, events_lost_;
   std::unique_ptr<PairLink> pair_;  // with [stage.pair]: one of a connector pair
   bool running_ = false;
 };

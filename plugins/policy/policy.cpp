@@ -5,6 +5,10 @@
 // packet path evaluates no policy. A revoked identity loses its forwarding at once, both ways,
 // established flows included. It also serves the clients' API (client_api.hpp), the access graph
 // and the directory (/v1/sockets, /v1/policies) on the admin API, and writes the audit log.
+// With more than one worker ([host] workers) every worker's instance holds the same verdicts: an
+// endpoint one of them sees is handed to the others, a client's choice of exit node is made on
+// all. Each change is audited once: by the worker that saw the endpoint that caused it, or by the
+// first worker when the directory or the clock did.
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +42,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::uint64_t kAddressWatch = 1;  // the netlink socket's reads (the journal's tags are its own)
+constexpr std::uint32_t kEndpointSeen = 1;  // handed over: meta.identity was seen at meta.endpoint
 
 // Every address of the connector, in the namespace the host runs in.
 std::vector<net::Address> own_addresses() {
@@ -57,6 +62,8 @@ net::Address near_end(const Packet& p, Direction d) { return far_end(p, opposite
 
 class PolicyStage final : public Plugin {
  public:
+  static constexpr bool kPerWorker = true;
+
   explicit PolicyStage(Context& ctx)
       : ctx_(ctx),
         audit_(ctx, "audit"),
@@ -105,7 +112,9 @@ class PolicyStage final : public Plugin {
     running_ = true;
     apply();
     ctx_.serve(Listener::tunnel, "/v1/routes", [this](const Request& r) { return answer_client(access_, r); });
-    ctx_.serve(Listener::tunnel, "/v1/exit-node", [this](const Request& r) { return answer_client(access_, r); });
+    // Every worker makes the client's choice, each answering alike.
+    ctx_.serve(Listener::tunnel, "/v1/exit-node", [this](const Request& r) { return answer_client(access_, r); },
+               [](std::vector<Response> answers) { return std::move(answers.front()); });
     ctx_.serve(Listener::admin, "/v1/access-graph", [this](const Request& r) { return graph(r); });
     ctx_.serve(Listener::admin, "/v1/sockets",
                [this](const Request&) { return Response{200, "application/json", sockets_json(access_.directory(), reach_)}; });
@@ -139,7 +148,7 @@ class PolicyStage final : public Plugin {
         continue;
       }
       if (d == Direction::outbound && !p->meta.endpoint.empty() && !access_.endpoint_is(identity, p->meta.endpoint))
-        access_.set_endpoint(identity, p->meta.endpoint, now());
+        seen_at(identity, p->meta.endpoint);
       std::uint32_t socket = d == Direction::inbound && p->meta.socket != kNoId
                                  ? p->meta.socket
                                  : access_.socket_for(identity, far);
@@ -161,6 +170,16 @@ class PolicyStage final : public Plugin {
     }
   }
 
+  // Another worker's instance saw an identity at a new endpoint (and audited what it changed).
+  void on_handed(Packet* p, std::uint32_t tag, Output&) override {
+    if (tag == kEndpointSeen && p->meta.identity < access_.directory().identities.size()) {
+      speaks_ = false;
+      access_.set_endpoint(p->meta.identity, p->meta.endpoint, now());
+      speaks_ = true;
+    }
+    ctx_.pool().free(p);
+  }
+
   void on_io(const Completion& c, Output&) override {
     if (audit_.owns(c)) return audit_.done(c);
     if (c.packet != nullptr) ctx_.pool().free(c.packet);
@@ -174,7 +193,8 @@ class PolicyStage final : public Plugin {
     auto own = own_addresses();
     if (own == reach_.own()) return;
     reach_.build(access_.directory(), own);
-    ctx_.log().info("the connector's addresses changed: {} now, kept out of every exit node", own.size());
+    if (ctx_.worker() == 0)
+      ctx_.log().info("the connector's addresses changed: {} now, kept out of every exit node", own.size());
   }
 
  private:
@@ -217,10 +237,27 @@ class PolicyStage final : public Plugin {
     return {404, "application/json", boost::json::serialize(boost::json::object{{"error", what}}) + "\n"};
   }
 
+  // An identity's packets came from a new endpoint: its verdicts again, here and on the other workers.
+  void seen_at(std::uint32_t identity, const Endpoint& endpoint) {
+    access_.set_endpoint(identity, endpoint, now());
+    for (unsigned w = 0; w < ctx_.workers(); ++w) {
+      if (w == ctx_.worker()) continue;
+      Packet* note = ctx_.pool().alloc();
+      if (note == nullptr) continue;  // that worker keeps the old endpoint until the next change
+      note->reset(0);
+      note->meta.identity = identity;
+      note->meta.endpoint = endpoint;
+      if (!ctx_.hand_over(w, note, kEndpointSeen)) ctx_.pool().free(note);
+    }
+  }
+
+  // What the directory or the clock changes, every worker's instance changes alike: the first says so.
   void apply() {
+    speaks_ = ctx_.worker() == 0;
     access_.reset(ctx_.directory(), now());
     reach_.build(access_.directory(), own_addresses());
     signature_ = access_.time_signature(now());
+    speaks_ = true;
     tick_.cancel();
     if (access_.has_time_conditions()) arm_tick();
   }
@@ -236,12 +273,15 @@ class PolicyStage final : public Plugin {
     auto signature = access_.time_signature(now());
     if (signature != signature_) {
       signature_ = std::move(signature);
+      speaks_ = ctx_.worker() == 0;
       access_.reevaluate(now());
+      speaks_ = true;
     }
     arm_tick();
   }
 
   void audit(const Change& c) {
+    if (!speaks_) return;
     const Directory& d = access_.directory();
     bool granted = c.verdict->granted;
     (granted ? decisions_granted_ : decisions_denied_).add();
@@ -267,6 +307,7 @@ class PolicyStage final : public Plugin {
   std::optional<GeoIp> geoip_;
   std::string audit_log_;
   bool running_ = false;
+  bool speaks_ = true;  // whether a change now is this instance's to audit (see the top)
   std::vector<bool> signature_;
   Drop malformed_, no_identity_, no_exit_node_, denied_, not_internet_;
   Counter decisions_granted_, decisions_denied_;

@@ -5,9 +5,13 @@
 // other stages count about the same sockets and identities it reads from the process's metrics
 // (attributed.hpp): drops by reason, NAT sessions, WireGuard handshakes. What it knows is on the
 // admin API (/v1/stats, /v1/stats/series) for `waygate stats` and the portal, and in /metrics.
+// With more than one worker each instance counts the traffic of its own worker and /v1/stats
+// gathers them (gathered.hpp); the first worker keeps the series, sampled from the sums in the
+// process's metrics, and the history file.
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -15,6 +19,7 @@
 #include <boost/url/params_view.hpp>
 
 #include "attributed.hpp"
+#include "gathered.hpp"
 #include "history.hpp"
 #include "stats_command.hpp"
 #include "waygate/metric_names.hpp"
@@ -28,6 +33,13 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 
 constexpr int kInterval = 10;  // seconds per sample
+constexpr std::string_view kSocketBytes = "socket_bytes_total", kSocketPackets = "socket_packets_total";
+
+std::string label(const MetricSample& m, std::string_view name) {
+  for (auto& [k, v] : m.labels)
+    if (k == name) return v;
+  return "";
+}
 
 struct Flow {  // [0] outbound (from clients), [1] inbound (to clients)
   Counter bytes[2], packets[2];
@@ -57,6 +69,8 @@ json::object reasons(const std::map<std::string, std::uint64_t>& by_reason) {
 
 class StatsStage final : public Plugin {
  public:
+  static constexpr bool kPerWorker = true;
+
   explicit StatsStage(Context& ctx) : ctx_(ctx), tick_(ctx.timer([this] { sample(); })) {}
 
   void configure(const Config& c) override {
@@ -66,6 +80,7 @@ class StatsStage final : public Plugin {
     // Everything by the new directory's positions; series and last-seen times follow names.
     auto d = ctx_.directory();
     std::vector<Socket> sockets;
+    std::optional<std::map<std::string, Moved>> sums;  // read once, for the sockets new here
     History series;
     for (auto& s : d->sockets) {
       auto it = series_.find(s.name);
@@ -78,10 +93,13 @@ class StatsStage final : public Plugin {
       // The next sample counts from the last one: what moved before a reload is not lost. A socket
       // new to this instance counts from now.
       Socket& next = sockets.back();
-      for (int k = 0; k < 2; ++k) next.last_bytes[k] = next.flow.bytes[k].value(), next.last_packets[k] = next.flow.packets[k].value();
+      next.last = Moved{};
       for (std::size_t old = 0; old < directory_->sockets.size() && old < sockets_.size(); ++old)
-        if (directory_->sockets[old].name == s.name)
-          for (int k = 0; k < 2; ++k) next.last_bytes[k] = sockets_[old].last_bytes[k], next.last_packets[k] = sockets_[old].last_packets[k];
+        if (directory_->sockets[old].name == s.name) next.last = sockets_[old].last;
+      if (!next.last) {
+        if (!sums) sums = moved_by_socket(ctx_.metrics());
+        next.last = (*sums)[s.name];
+      }
     }
     std::unordered_map<std::string_view, std::size_t> was;  // by name: 10,000 identities, searched 10,000 times
     for (std::size_t old = 0; old < directory_->identities.size() && old < identities_.size(); ++old)
@@ -97,7 +115,7 @@ class StatsStage final : public Plugin {
       }
       identities.push_back(next);
     }
-    if (!running_ && !history.empty()) {
+    if (!running_ && !history.empty() && keeps_series()) {
       try {
         load_history(history, series);
       } catch (const std::exception& e) {
@@ -115,14 +133,14 @@ class StatsStage final : public Plugin {
   void start() override {
     running_ = true;
     tick_.arm_in(std::chrono::seconds(kInterval));
-    ctx_.serve(Listener::admin, "/v1/stats", [this](const Request&) { return totals(); });
+    ctx_.serve(Listener::admin, "/v1/stats", [this](const Request&) { return totals(); }, gather_totals);
     ctx_.serve(Listener::admin, "/v1/stats/series", [this](const Request& r) { return series(r); });
   }
 
   void stop() override {
     running_ = false;
     tick_.cancel();
-    if (history_path_.empty()) return;
+    if (history_path_.empty() || !keeps_series()) return;
     try {
       save_history(history_path_, series_, kInterval);
     } catch (const std::exception& e) {
@@ -153,12 +171,35 @@ class StatsStage final : public Plugin {
   }
 
  private:
+  // What moved through a socket, summed over the workers (each way, as in Flow), or nothing yet.
+  struct Moved {
+    bool known = false;
+    std::uint64_t bytes[2] = {0, 0}, packets[2] = {0, 0};
+    explicit operator bool() const { return known; }
+  };
   struct Socket {
     Flow flow;
     Gauge clients;
     Gauge handshakes;
-    std::uint64_t last_bytes[2] = {0, 0}, last_packets[2] = {0, 0};  // at the last sample
+    Moved last;  // at the last sample
   };
+
+  // The first worker's instance keeps the series (and its file); every instance counts.
+  bool keeps_series() const { return ctx_.worker() == 0; }
+
+  // Every socket's traffic by name, summed over the workers, from the process's metrics.
+  static std::map<std::string, Moved> moved_by_socket(const std::vector<MetricSample>& metrics) {
+    std::map<std::string, Moved> by_name;
+    for (auto& m : metrics) {
+      const bool bytes = metric::is(m.name, kSocketBytes);
+      if (!bytes && !metric::is(m.name, kSocketPackets)) continue;
+      Moved& x = by_name[label(m, "socket")];
+      x.known = true;
+      const int d = label(m, "direction") == "outbound" ? 0 : 1;
+      (bytes ? x.bytes : x.packets)[d] += static_cast<std::uint64_t>(m.value);
+    }
+    return by_name;
+  }
   struct Identity {
     Flow flow;
     Time last_seen;
@@ -175,41 +216,50 @@ class StatsStage final : public Plugin {
     return n;
   }
 
+  // Every worker sets its share of the clients and handshakes gauges (those of the identities it
+  // saw, which /metrics sums); the first then samples the sums into the series.
   void sample() {
-    const auto time = std::chrono::duration_cast<std::chrono::seconds>(ctx_.wall().time_since_epoch()).count();
+    tick_.arm_in(std::chrono::seconds(kInterval));
     const std::vector<std::uint32_t> clients = this->clients();
+    for (std::size_t s = 0; s < sockets_.size(); ++s) sockets_[s].clients.set(clients[s]);
+    const std::vector<MetricSample> metrics = ctx_.metrics();
+    const Attributed others = attributed(metrics);
+    for (std::size_t s = 0; s < sockets_.size(); ++s)
+      sockets_[s].handshakes.set(static_cast<std::int64_t>(others.socket_handshakes[s]));
+    if (!keeps_series()) return;
+    const auto time = std::chrono::duration_cast<std::chrono::seconds>(ctx_.wall().time_since_epoch()).count();
+    std::map<std::string, Moved> sums = moved_by_socket(metrics);
+    std::map<std::string, std::uint32_t> everyone;  // clients, as every worker's gauge said last
+    for (auto& m : metrics)
+      if (metric::is(m.name, metric::kSocketClients)) everyone[label(m, "socket")] += static_cast<std::uint32_t>(m.value);
     for (std::size_t s = 0; s < sockets_.size(); ++s) {
       Socket& sock = sockets_[s];
+      const std::string& name = directory_->sockets[s].name;
+      const Moved& now = sums[name];
       Sample x;
       x.time = time;
       for (int d = 0; d < 2; ++d) {
-        x.bytes[d] = sock.flow.bytes[d].value() - sock.last_bytes[d];
-        x.packets[d] = sock.flow.packets[d].value() - sock.last_packets[d];
-        sock.last_bytes[d] = sock.flow.bytes[d].value();
-        sock.last_packets[d] = sock.flow.packets[d].value();
+        x.bytes[d] = now.bytes[d] - sock.last.bytes[d];
+        x.packets[d] = now.packets[d] - sock.last.packets[d];
       }
-      x.clients = clients[s];
-      sock.clients.set(clients[s]);
-      series_[directory_->sockets[s].name].push(x);
+      sock.last = now;
+      x.clients = everyone[name];
+      series_[name].push(x);
     }
-    const Attributed others = attributed();
-    for (std::size_t s = 0; s < sockets_.size(); ++s)
-      sockets_[s].handshakes.set(static_cast<std::int64_t>(others.socket_handshakes[s]));
-    tick_.arm_in(std::chrono::seconds(kInterval));
   }
 
   // What other stages counted, attributed to the sockets and identities of this directory; an
   // identity's handshakes count for the socket it last sent to.
-  Attributed attributed() const {
+  Attributed attributed(const std::vector<MetricSample>& metrics) const {
     std::vector<std::uint32_t> socket_of;
     for (auto& id : identities_) socket_of.push_back(id.socket);
-    return attribute(ctx_.metrics(), *directory_, socket_of);
+    return attribute(metrics, *directory_, socket_of);
   }
 
   Response totals() const {
     json::array sockets, identities;
     const std::vector<std::uint32_t> active_now = clients();
-    const Attributed others = attributed();
+    const Attributed others = attributed(ctx_.metrics());
     for (std::size_t s = 0; s < sockets_.size(); ++s) {
       const ::waygate::Socket& sock = directory_->sockets[s];
       json::object o = moved(sockets_[s].flow);

@@ -289,3 +289,21 @@ TEST(Utc, ParsesStrictlyAndFormatsBack) {
 }
 
 }  // namespace
+
+// The workers' shares of a range: runs that cover it exactly, each port's share_of() naming the
+// run it is in; more workers than ports leaves some shares empty.
+TEST(PortRange, SharesCoverTheRangeAndShareOfNamesEachPortsRun) {
+  for (waygate::PortRange r : {waygate::PortRange{40000, 49999}, waygate::PortRange{1000, 1006}, waygate::PortRange{0, 65535}})
+    for (unsigned n : {1u, 2u, 3u, 7u, 64u}) {
+      std::uint32_t covered = 0;
+      for (unsigned k = 0; k < n; ++k) {
+        const waygate::PortRange s = r.share(k, n);
+        if (s.last < s.first) continue;  // empty: n > the range's size
+        EXPECT_EQ(s.first, r.first + covered) << k << " of " << n;
+        covered += s.size();
+        for (std::uint32_t p = s.first; p <= s.last; ++p) ASSERT_EQ(r.share_of(static_cast<std::uint16_t>(p), n), k);
+      }
+      EXPECT_EQ(covered, r.size()) << n;
+    }
+  EXPECT_EQ(waygate::PortRange({40000, 49999}).share(1, 2), (waygate::PortRange{45000, 49999}));
+}

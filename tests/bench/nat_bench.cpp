@@ -35,7 +35,7 @@ std::unique_ptr<Engine> make_engine() {
   s.block_size = 512;
   s.max_sessions = kSessions + 1024;
   for (std::uint32_t i = 0; i < kSockets; ++i)
-    s.sockets.push_back({i, net::Address::v4(0xC6336401u + i), std::nullopt, {1024, 65535}, ""});  // 198.51.100.1+i
+    s.sockets.push_back({i, net::Address::v4(0xC6336401u + i), std::nullopt, {1024, 65535}, "", {}});  // 198.51.100.1+i
   if (e->configure(s)) std::abort();
   e->set_clock(std::chrono::seconds(1), std::chrono::system_clock::now());
   return e;

@@ -155,7 +155,7 @@ void NatEstablished(benchmark::State& state) {
   waygate::nat::LocalMetrics local;
   waygate::nat::Engine e(local.metrics(), 42);
   waygate::nat::Settings s;
-  s.sockets.push_back({0, waygate::net::Address::v4(0xC6336401u), std::nullopt, {}, ""});
+  s.sockets.push_back({0, waygate::net::Address::v4(0xC6336401u), std::nullopt, {}, "", {}});
   if (e.configure(s)) std::abort();
   e.set_clock(std::chrono::seconds(1), std::chrono::system_clock::now());
   constexpr std::uint32_t kFlows = 1024;

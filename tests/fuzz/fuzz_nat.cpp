@@ -74,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   e6[15] = 1;
   s.sockets.push_back({0, net::Address::v4(std::span<const std::uint8_t, 4>(e4a)),
                        net::Address::v6(std::span<const std::uint8_t, 16>(e6)), {20000, 20063}, ""});
-  s.sockets.push_back({5, net::Address::v4(std::span<const std::uint8_t, 4>(e4b)), std::nullopt, {20000, 20063}, ""});
+  s.sockets.push_back({5, net::Address::v4(std::span<const std::uint8_t, 4>(e4b)), std::nullopt, {20000, 20063}, "", {}});
   if (engine.configure(s)) __builtin_trap();
 
   std::chrono::nanoseconds now{0};

@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   waygate::nat::Settings settings;
   settings.block_size = 8;
   settings.max_sessions = 48;
-  settings.sockets.push_back({0, waygate::net::Address::v4(0xc6336401), std::nullopt, {1000, 1063}, ""});
+  settings.sockets.push_back({0, waygate::net::Address::v4(0xc6336401), std::nullopt, {1000, 1063}, "", {}});
   settings.sockets.push_back({5, waygate::net::Address::v4(0xc6336405), waygate::net::Address{}, {2000, 2063}, ""});
   if (engine.configure(settings)) __builtin_trap();
   engine.set_clock(0s, std::chrono::system_clock::now());

@@ -714,6 +714,79 @@ TEST(Nat, ConfigErrorsNameTheKey) {
   EXPECT_EQ(config_error("tcp_established = \"2h4m\"\ntcp_transitory = 240\nudp = \"2m\"\nicmp = \"60s\"" + sock), "accepted");
 }
 
+// Two workers ([host] workers = 2): each translates to its own share of a socket's ports
+// (20000-20499 and 20500-20999 of 20000-20999); a reply that reaches the other worker (where the
+// egress edge's steering would not send it) is handed to the worker holding its port and comes back
+// in from there, as does a hairpinned packet for a port of the other share; the first worker
+// writes every worker's sessions to the log. A share must hold a block; a pair runs on one worker.
+TEST(Nat, TwoWorkersTranslateToTheirOwnShareAndHandOverTheRest) {
+  char dir[] = "/tmp/waygate-natlog-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string log = std::string(dir) + "/nat.log";
+  auto w = Rig::load_workers(2, WAYGATE_NAT_PLUGIN,
+                             "filtering = \"endpoint-independent\"\nlog = \"" + log + "\"\n" + kConfig,
+                             with(directory("20000-20999")));
+  for (auto& r : w) r->start();
+  auto one = [](Rig& r, Direction d) {
+    auto got = r.take(d);
+    EXPECT_EQ(got.size(), 1u);
+    if (!got.empty()) verify(got[0].bytes);
+    return got.empty() ? Captured{} : got[0];
+  };
+  w[1]->push(Direction::outbound, udp("10.0.0.2", 20010, "203.0.113.5", 53), who(3, 9, 0));
+  const std::uint16_t p1 = info(one(*w[1], Direction::outbound).bytes).src_port;
+  EXPECT_GE(p1, 20500);
+  EXPECT_LE(p1, 20999);
+  w[0]->push(Direction::outbound, udp("10.0.0.3", 20600, "203.0.113.5", 53), who(4, 8, 0));
+  const std::uint16_t p0 = info(one(*w[0], Direction::outbound).bytes).src_port;
+  EXPECT_LE(p0, 20499);
+
+  w[0]->push(Direction::inbound, udp("203.0.113.5", 53, "198.51.100.1", p1));  // on the wrong worker
+  EXPECT_TRUE(w[0]->take(Direction::inbound).empty());
+  EXPECT_EQ(w[0]->counter("handed_over_total"), 1);
+  w[1]->poll();
+  auto back = one(*w[1], Direction::inbound);
+  EXPECT_EQ(back.bytes, udp("203.0.113.5", 53, "10.0.0.2", 20010));
+  EXPECT_EQ(back.meta.identity, 3u);
+  EXPECT_EQ(back.meta.peer, 9u);
+
+  w[0]->push(Direction::outbound, udp("10.0.0.3", 20600, "198.51.100.1", p1), who(4, 8, 0));  // a hairpin
+  EXPECT_EQ(w[0]->take(Direction::outbound).size() + w[0]->take(Direction::inbound).size(), 0u);
+  w[1]->poll();
+  EXPECT_EQ(one(*w[1], Direction::inbound).bytes, udp("198.51.100.1", p0, "10.0.0.2", 20010));
+
+  w[0]->push(Direction::inbound, udp("203.0.113.5", 53, "198.51.100.1", 20990));  // the other share's, no session
+  w[1]->poll();
+  EXPECT_EQ(w[1]->drops("no_session"), 1u);
+  EXPECT_TRUE(w[1]->take(Direction::inbound).empty());
+
+  w[0]->poll();  // the second worker's session starts, handed over
+  for (auto& r : w) r->stop();
+  std::ifstream in(log);
+  std::size_t lines = 0, second = 0;
+  for (std::string line; std::getline(in, line); ++lines) second += line.find("\"inside\":\"10.0.0.2:20010\"") != std::string::npos;
+  EXPECT_EQ(second, 2u) << "the second worker's two sessions (to the server, from the hairpin)";
+  EXPECT_EQ(lines, 4u);
+  EXPECT_EQ(w[1]->counter("log_lines_total"), 0);
+  EXPECT_EQ(w[0]->counter("log_lines_total"), 4);
+  ::unlink(log.c_str());
+  ::rmdir(dir);
+
+  try {
+    Rig::load_workers(2, WAYGATE_NAT_PLUGIN, kConfig, with(directory("20000-20149")));  // blocks of 100
+    ADD_FAILURE() << "a block larger than a share was taken";
+  } catch (const waygate::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("is larger than a worker's share of the ports of socket 'zero' (egress_ports "
+                                         "20000-20149 shared by [host] workers = 2: 20000-20074 here)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(Rig::load_workers(2, WAYGATE_NAT_PLUGIN,
+                                 "[pair]\nlisten = \"127.0.0.1:0\"\npeer = \"127.0.0.1:1\"\n" + std::string(kConfig),
+                                 with(directory("20000-20999"))),
+               waygate::ConfigError);
+}
+
 // ----- the ports: the directory's [[socket]] egress_ports -----
 
 TEST(Nat, PortRangeMovedToTheDirectory) {
@@ -868,7 +941,7 @@ TEST(NatEngine, SessionEventsAreKeptInARing) {
   m.blocks = waygate::Gauge(&slots[7]);
   waygate::nat::Engine engine(m, 1);
   waygate::nat::Settings s;
-  s.sockets.push_back({0, addr("198.51.100.1"), std::nullopt, {}, ""});
+  s.sockets.push_back({0, addr("198.51.100.1"), std::nullopt, {}, "", {}});
   ASSERT_FALSE(engine.configure(s).has_value());
   const auto wall = std::chrono::sys_days{std::chrono::year{2026} / 3 / 1};
   engine.set_clock(0s, wall);
@@ -901,7 +974,7 @@ struct Alone {
     waygate::nat::Settings s;
     s.block_size = 100;
     s.max_sessions = max_sessions;
-    s.sockets.push_back({0, addr("198.51.100.1"), std::nullopt, {20000, 20999}, ""});
+    s.sockets.push_back({0, addr("198.51.100.1"), std::nullopt, {20000, 20999}, "", {}});
     EXPECT_FALSE(engine.configure(s).has_value());
     engine.set_clock(0s, std::chrono::system_clock::now());
   }

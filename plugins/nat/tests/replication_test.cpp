@@ -136,7 +136,7 @@ struct Side {
   Side() : engine(local.metrics(), 1) {
     nat::Settings s;
     s.block_size = 100;
-    s.sockets.push_back({3, v4("198.51.100.1"), std::nullopt, {20000, 20999}, ""});
+    s.sockets.push_back({3, v4("198.51.100.1"), std::nullopt, {20000, 20999}, "", {}});
     EXPECT_FALSE(engine.configure(s).has_value());
     engine.set_clock(0s, std::chrono::system_clock::now());
   }

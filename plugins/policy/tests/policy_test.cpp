@@ -423,3 +423,43 @@ TEST(Policy, CountryConditionNeedsAGeoIpDatabase) {
 }
 
 }  // namespace
+
+// Two workers ([host] workers = 2): alice's packets reach the second worker only, from an
+// endpoint a policy's sources admit; the first worker learns the endpoint by hand-over, so both
+// grant her (the first would deny her without it, knowing no endpoint). A choice of exit node is
+// made on every worker (the host gathers it). Each change is audited once: the endpoint's by the
+// worker that saw it, a reload's by the first worker alone.
+TEST(Policy, TwoWorkersShareEndpointsAndAuditEachChangeOnce) {
+  char path[] = "/tmp/waygate-audit-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  RigOptions o;
+  o.directory = kIdentities + kStaffExit + "sources = [\"192.0.2.0/24\"]\n";
+  const std::string keys = std::string("audit_log = \"") + path + "\"";
+  auto w = Rig::load_workers(2, WAYGATE_POLICY_PLUGIN, keys, o);
+  for (auto& r : w) r->start();
+  EXPECT_FALSE(passes(*w[0], 0, "198.51.100.10", 0, Endpoint{})) << "no endpoint known: no source matches";
+  EXPECT_TRUE(passes(*w[1], 0, "198.51.100.10", 0, udp_endpoint("192.0.2.7", 40000)));
+  w[0]->poll();  // the hand-over
+  EXPECT_TRUE(passes(*w[0], 0, "198.51.100.10", 0, Endpoint{}));
+
+  auto alice = *net::parse_address("10.64.0.2");
+  for (auto& r : w)  // as the host's gather does: each worker takes the request
+    EXPECT_EQ(r->request(Listener::tunnel, "DELETE", "/v1/exit-node", alice).status, 200u);
+  EXPECT_FALSE(passes(*w[1], 0, "198.51.100.10", 0, udp_endpoint("192.0.2.7", 40000)));
+
+  for (auto& r : w) r->reconfigure(keys, kIdentities);  // no policy: revoked on both
+  for (auto& r : w) r->poll();
+  std::ifstream in(path);
+  std::vector<json::value> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  ::unlink(path);
+  // Granted corporate-exit and denied lab (seen by the second worker), then revoked (the first).
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].at("event"), "granted");
+  EXPECT_EQ(lines[1].at("socket"), "lab");
+  EXPECT_EQ(lines[2].at("event"), "denied");
+  EXPECT_EQ(w[1]->counter("audit_lines_total"), 2);
+  EXPECT_EQ(w[0]->counter("audit_lines_total"), 1);
+}

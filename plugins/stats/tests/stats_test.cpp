@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include "gathered.hpp"
 #include "stats_command.hpp"
 #include "waygate/testing/rig.hpp"
 
@@ -196,6 +197,50 @@ TEST(StatsHistory, ANewerFormatIsRefusedByNameAndLeftAsItWas) {
   EXPECT_EQ(f.read(), newer);
   f.write(R"({"interval":10,"sockets":{}})");  // every history has said its version
   EXPECT_THROW(Rig::load(WAYGATE_STATS_PLUGIN, "history = \"" + f.path + "\"", o), waygate::ConfigError);
+}
+
+// Two workers ([host] workers = 2): each instance counts what its worker carried; /v1/stats
+// gathers them into the sums (without the gather the first worker knows only its share); the
+// first worker samples the sums into the series, clients as every worker's gauge says.
+TEST(Stats, TwoWorkersCountTheirShareAndTheFirstSamplesTheSums) {
+  RigOptions o;
+  o.directory = kDirectory;
+  auto w = Rig::load_workers(2, WAYGATE_STATS_PLUGIN, "", o);
+  for (auto& r : w) r->start();
+  send(*w[0], Direction::outbound, 300, 1, on(0, 0));  // alice, on the first worker
+  send(*w[1], Direction::outbound, 500, 1, on(1, 0));  // bob, on the second
+  send(*w[1], Direction::inbound, 1000, 2, on(1, 0));
+  EXPECT_EQ(w[0]->counter("socket_bytes_total", {{"socket", "corporate-exit"}, {"direction", "outbound"}}), 300);
+  EXPECT_EQ(w[1]->counter("socket_bytes_total", {{"socket", "corporate-exit"}, {"direction", "outbound"}}), 500);
+
+  std::vector<waygate::Response> answers;
+  for (auto& r : w) answers.push_back(r->request(Listener::admin, "GET", "/v1/stats"));
+  EXPECT_EQ(json::parse(answers[0].body).at("sockets").at(0).at("bytes").at("outbound"), 300) << "the first worker's share";
+  auto all = waygate::stats::gather_totals(answers);
+  ASSERT_EQ(all.status, 200u) << all.body;
+  auto body = json::parse(all.body);
+  const auto& exit = body.at("sockets").at(0);
+  EXPECT_EQ(exit.at("bytes").at("outbound"), 800);
+  EXPECT_EQ(exit.at("bytes").at("inbound"), 2000);
+  EXPECT_EQ(exit.at("packets").at("outbound"), 2);
+  EXPECT_EQ(exit.at("clients"), 2);
+  const auto& bob = body.at("identities").at(1);
+  EXPECT_EQ(bob.at("socket"), "corporate-exit");
+  EXPECT_EQ(bob.at("active"), true);
+  EXPECT_EQ(bob.at("bytes").at("inbound"), 2000);
+  EXPECT_EQ(body.at("identities").at(0).at("bytes").at("outbound"), 300);
+  answers[1].status = 500;
+  EXPECT_EQ(waygate::stats::gather_totals(answers).status, 500u) << "a worker that failed fails the whole";
+
+  w[1]->advance(10s);  // the second worker's gauge first, as its timer may fire first
+  w[0]->advance(10s);
+  EXPECT_EQ(w[0]->counter("socket_clients", {{"socket", "corporate-exit"}}), 1);
+  EXPECT_EQ(w[1]->counter("socket_clients", {{"socket", "corporate-exit"}}), 1);
+  auto series = json::parse(w[0]->request(Listener::admin, "GET", "/v1/stats/series?socket=corporate-exit").body);
+  ASSERT_EQ(series.at("samples").as_array().size(), 1u);
+  EXPECT_EQ(series.at("samples").at(0), json::parse("[1767225610, 800, 2000, 2, 2, 2]"));
+  auto none = json::parse(w[1]->request(Listener::admin, "GET", "/v1/stats/series?socket=corporate-exit").body);
+  EXPECT_TRUE(none.at("samples").as_array().empty()) << "the first worker keeps the series";
 }
 
 TEST(Stats, ApiAndTable) {

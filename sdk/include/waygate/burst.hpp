@@ -66,6 +66,9 @@ class Output {
   void pass(Packet* p) { put(pass_, p); }
   // Back towards where the burst came from, starting at the previous stage.
   void reply(Packet* p) { put(reply_, p); }
+  // On to the next stage in direction d: for what on_io() and on_handed() produce, which comes
+  // from no burst.
+  void pass(Packet* p, Direction d) { put(d == pass_.direction() ? pass_ : reply_, p); }
   // Counted under the reason (and, with a socket or identity in its metadata, as theirs too) and
   // returned to the pool.
   void drop(Packet* p, Drop why) {

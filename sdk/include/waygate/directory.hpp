@@ -48,6 +48,14 @@ struct PortRange {
   std::uint16_t last = 49999;
   std::uint32_t size() const { return std::uint32_t{last} - first + 1; }
   bool operator==(const PortRange&) const = default;
+  // With more than one worker ([host] workers = n) each holds a share: worker k the ports p with
+  // (p - first) * n / size() == k, one run each, so a reply's port names its worker (a classic BPF
+  // program computes the same: subtract, multiply, divide).
+  unsigned share_of(std::uint16_t port, unsigned n) const { return (std::uint32_t{port} - first) * n / size(); }
+  PortRange share(unsigned k, unsigned n) const {  // empty (last < first) when n > size()
+    auto start = [&](unsigned i) { return first + (i * size() + n - 1) / n; };  // the least p of share i
+    return {static_cast<std::uint16_t>(start(k)), static_cast<std::uint16_t>(start(k + 1) - 1)};
+  }
 };
 inline std::string to_string(PortRange r) { return std::to_string(r.first) + "-" + std::to_string(r.last); }
 

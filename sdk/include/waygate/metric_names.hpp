@@ -33,9 +33,10 @@ inline constexpr std::string_view kPairStandby = "pair_standby";
 // Identities that sent through a socket lately (label socket).
 inline constexpr std::string_view kSocketClients = "socket_clients";
 
-// Whether `full` (as /metrics shows it: "waygate_nat_socket_sessions") is the metric `name`.
+// Whether `full` (as /metrics shows it: "waygate_nat_socket_sessions"; the rig's, without a
+// prefix: "socket_sessions") is the metric `name`.
 constexpr bool is(std::string_view full, std::string_view name) {
-  return full.size() > name.size() && full.ends_with(name) && full[full.size() - name.size() - 1] == '_';
+  return full.ends_with(name) && (full.size() == name.size() || full[full.size() - name.size() - 1] == '_');
 }
 
 }  // namespace waygate::metric

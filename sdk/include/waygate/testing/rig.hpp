@@ -22,6 +22,7 @@
 
 namespace waygate {
 class Handover;
+class CounterRegistry;
 }
 
 namespace waygate::testing {
@@ -59,7 +60,9 @@ class Rig {
   // The workers of one pipeline ([host] workers = count), a rig each: `count` instances of the
   // plugin, worker 0 first, each with Context::worker() its own, that hand each other packets
   // (Context::hand_over); a rig's poll() gives its instance what was handed to it
-  // (Plugin::on_handed). Start them in order, as the host does.
+  // (Plugin::on_handed). Start them in order, as the host does. They count into one registry, as
+  // the host's workers do: a rig's counter() and drops() say what its own instance counted,
+  // metrics() the sums over the workers that Context::metrics() lists.
   static std::vector<std::unique_ptr<Rig>> workers(unsigned count, const Factory& factory, std::string_view toml,
                                                    RigOptions options = {});
   static std::vector<std::unique_ptr<Rig>> load_workers(unsigned count, const std::string& path,
@@ -111,8 +114,9 @@ class Rig {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  // Worker `worker` of those sharing `handover` (null: one worker).
-  Rig(Factory factory, std::string_view toml, RigOptions options, std::shared_ptr<Handover> handover, unsigned worker);
+  // Worker `worker` of those sharing `handover` and `registry` (null: one worker).
+  Rig(Factory factory, std::string_view toml, RigOptions options, std::shared_ptr<Handover> handover,
+      std::shared_ptr<CounterRegistry> registry, unsigned worker);
 };
 
 }  // namespace waygate::testing

@@ -8,7 +8,13 @@
 // shared.cpp and kernel.cpp; keys and behaviour are described in configs/README.md.
 // With offload (shared mode), a burst's back-to-back segments of one TCP flow are glued into one
 // packet (as the tun edge does) and written into a device the kernel forwards them out of.
+// Shared mode runs on every worker ([host] workers), each with sockets and a device of its own, the
+// kernel steering each answer to the worker whose share of the NAT's ports it is for (shared.hpp).
+#include <unistd.h>
+
 #include <cstring>
+#include <functional>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -48,6 +54,8 @@ bool listed(const std::vector<A>& addresses, const std::uint8_t* address) {
 
 class EgressEdge final : public Plugin {
  public:
+  static constexpr bool kPerWorker = true;
+
   explicit EgressEdge(Context& ctx)
       : ctx_(ctx),
         rx_packets_(ctx.counter("rx_packets_total", "Packets taken in from outside")),
@@ -67,6 +75,16 @@ class EgressEdge final : public Plugin {
 
   void configure(const Config& c) override {
     Settings next = read_settings(c, *ctx_.directory());
+    if (const unsigned n = ctx_.workers(); n > 1) {
+      const std::string workers = "[host] workers = " + std::to_string(n);
+      if (next.mode == Mode::kernel) c.fail("mode", "kernel mode runs on one worker, and " + workers + ": use shared mode");
+      // The workers' shares are cut from one range, the same for the NAT's every socket.
+      for (const auto& socket : ctx_.directory()->sockets)
+        if (!socket.egress.empty() && socket.egress_ports != next.ports)
+          c.fail("", "with " + workers + " every socket's egress_ports must be one range, which the workers share: '" +
+                         socket.name + "' has " + to_string(socket.egress_ports) + ", the NAT's ports span " +
+                         to_string(next.ports));
+    }
     if (shared_ || kernel_) {
       auto refuse = [&](std::string_view key, bool changed) {
         if (changed) c.fail(key, "changing it on a running egress edge " + std::string(kRestart));
@@ -106,7 +124,7 @@ class EgressEdge final : public Plugin {
   void start() override {
     const std::string table = table_name(ctx_.name());
     if (settings_.mode == Mode::shared) {
-      shared_ = std::make_unique<SharedSystem>(settings_, table, ctx_.log());
+      shared_ = std::make_unique<SharedSystem>(settings_, table, ctx_.log(), share());
       const bool trains = shared_->trains4() >= 0 || shared_->trains6() >= 0;
       if (trains && !glue_) glue_ = std::make_unique<net::GlueBuffers>(shared_->udp_trains());
       trains_device_.set(trains ? 1 : 0);
@@ -120,9 +138,11 @@ class EgressEdge final : public Plugin {
         if (int fd = v4 ? shared_->packet4() : shared_->packet6(); fd >= 0)
           ctx_.io().receive(fd, (*reads_)[i], v4 ? kReceive : kReceive6);
       }
-      ctx_.log().info("sharing {} on {}: ports {} ([[socket]] egress_ports), nftables table inet {}", addresses(),
-                      settings_.interface, to_string(settings_.ports), table);
-      warn_of_listeners();
+      if (ctx_.worker() == 0) {
+        ctx_.log().info("sharing {} on {}: ports {} ([[socket]] egress_ports), nftables table inet {}", addresses(),
+                        settings_.interface, to_string(settings_.ports), table);
+        warn_of_listeners();
+      }
     } else {
       kernel_ = std::make_unique<KernelSystem>(settings_, table, ctx_.log());
       ctx_.io().read_many(kernel_->fd(), kRead);
@@ -303,6 +323,14 @@ class EgressEdge final : public Plugin {
     if (version != 4 && version != 6) return out.drop(p, not_ip_);
     if (!kernel_) return out.drop(p, send_failed_);
     ctx_.io().write(kernel_->fd(), p, kWrite);
+  }
+
+  // This worker's share of the system. The fanout groups' ids are the stage's for this process:
+  // another process's group in the namespace has another id, or one this stage cannot join
+  // (then start() says so).
+  Share share() const {
+    const std::size_t id = std::hash<std::string_view>{}(ctx_.name()) ^ (static_cast<std::size_t>(::getpid()) << 1);
+    return {ctx_.worker(), ctx_.workers(), static_cast<std::uint16_t>(id & 0xfffe)};
   }
 
   // A listener the NAT's ports hide (listeners.hpp): its clients would wait for nothing.

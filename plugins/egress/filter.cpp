@@ -97,7 +97,55 @@ void finish(A& a) {
   a.op(BPF_RET | BPF_K, 0);
 }
 
+// A = a port: the worker whose share holds it (PortRange::share_of), else the first.
+void steer_by_port(A& a, PortRange ports, unsigned workers) {
+  a.mark(A::accept);
+  a.jump(BPF_JGE, ports.first, A::kNext, A::reject);
+  a.jump(BPF_JGT, ports.last, A::reject, A::kNext);
+  a.op(BPF_ALU | BPF_SUB | BPF_K, ports.first);
+  a.op(BPF_ALU | BPF_MUL | BPF_K, workers);
+  a.op(BPF_ALU | BPF_DIV | BPF_K, ports.size());
+  a.op(BPF_RET | BPF_A, 0);
+  a.mark(A::reject);
+  a.op(BPF_RET | BPF_K, 0);
+}
+
 }  // namespace
+
+std::vector<sock_filter> steer4(std::uint32_t base, PortRange ports, unsigned workers) {
+  A a;
+  a.op(BPF_LDX | BPF_B | BPF_MSH, base);  // X = header length
+  a.op(BPF_LD | BPF_B | BPF_ABS, base + 9);  // protocol
+  a.jump(BPF_JEQ, 6, A::ports, A::kNext);
+  a.jump(BPF_JEQ, 17, A::ports, A::kNext);
+  a.jump(BPF_JEQ, 1, A::icmp, A::reject);
+  a.mark(A::ports);
+  a.op(BPF_LD | BPF_H | BPF_IND, base + 2);  // destination port
+  a.always(A::accept);
+  a.mark(A::icmp);
+  a.op(BPF_LD | BPF_B | BPF_IND, base);  // type
+  a.jump(BPF_JEQ, 0, A::kNext, A::reject);  // an echo reply, by its identifier
+  a.op(BPF_LD | BPF_H | BPF_IND, base + 4);
+  steer_by_port(a, ports, workers);
+  return a.finish();
+}
+
+std::vector<sock_filter> steer6(std::uint32_t base, PortRange ports, unsigned workers) {
+  A a;
+  a.op(BPF_LD | BPF_B | BPF_ABS, base + 6);  // next header
+  a.jump(BPF_JEQ, 6, A::ports, A::kNext);
+  a.jump(BPF_JEQ, 17, A::ports, A::kNext);
+  a.jump(BPF_JEQ, 58, A::icmp, A::reject);
+  a.mark(A::ports);
+  a.op(BPF_LD | BPF_H | BPF_ABS, base + 40 + 2);
+  a.always(A::accept);
+  a.mark(A::icmp);
+  a.op(BPF_LD | BPF_B | BPF_ABS, base + 40);
+  a.jump(BPF_JEQ, 129, A::kNext, A::reject);
+  a.op(BPF_LD | BPF_H | BPF_ABS, base + 40 + 4);
+  steer_by_port(a, ports, workers);
+  return a.finish();
+}
 
 std::vector<sock_filter> filter4(std::uint32_t base, std::span<const Address4> egress, PortRange ports) {
   A a;

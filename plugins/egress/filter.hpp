@@ -26,4 +26,13 @@ namespace waygate::egress {
 std::vector<sock_filter> filter4(std::uint32_t base, std::span<const Address4> egress, PortRange ports);
 std::vector<sock_filter> filter6(std::uint32_t base, std::span<const Address6> egress, PortRange ports);
 
+// With more than one worker ([host] workers), every worker's packet socket of a family is one
+// PACKET_FANOUT group, and these programs pick the member for a packet the filter took: the worker
+// whose share of the NAT's ports (PortRange::share) holds its destination port, or an echo reply's
+// identifier; anything else (an ICMP error, a port outside the range) goes to the first, whose NAT
+// hands it on. Members are numbered in the order they joined, which is the workers' order.
+// `base` as above; the kernel runs them where SKF_NET_OFF names the IP header.
+std::vector<sock_filter> steer4(std::uint32_t base, PortRange ports, unsigned workers);
+std::vector<sock_filter> steer6(std::uint32_t base, PortRange ports, unsigned workers);
+
 }  // namespace waygate::egress

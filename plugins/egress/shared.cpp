@@ -74,8 +74,8 @@ void close_fd(int& fd) {
 
 }  // namespace
 
-SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
-    : netns_(s.netns), table_(std::move(table)), log_(log) {
+SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log, Share share)
+    : netns_(s.netns), table_(std::move(table)), share_(share), log_(log) {
   NetnsGuard in_namespace(s.netns);
   try {
     if (!s.egress4.empty()) raw4_ = raw_socket(AF_INET);
@@ -83,6 +83,7 @@ SharedSystem::SharedSystem(const Settings& s, std::string table, Logger& log)
     if (!s.egress4.empty()) open_packet(packet4_, AF_INET, s);
     if (s.offload) open_trains(s);
     if (!s.egress6.empty()) open_packet(packet6_, AF_INET6, s);
+    if (share_.worker > 0) return;  // the table and the range are the first worker's
     // Originals first, then the table that records them, then the changes: a run killed at any
     // point leaves either nothing changed or a record of what to put back.
     const Originals left = left_behind(table_);
@@ -149,6 +150,16 @@ void SharedSystem::open_packet(int& fd, int family, const Settings& s) {
   at.sll_protocol = htons(family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
   at.sll_ifindex = index_;
   if (::bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) < 0) fail(errno, "bind packet socket to " + s.interface);
+  if (share_.workers < 2) return;
+  // Joined in the workers' order, which numbers the members; a bound socket only may join.
+  const int group = (family == AF_INET ? share_.group : share_.group + 1) & 0xffff;
+  int fanout = group | (PACKET_FANOUT_CBPF << 16);
+  if (::setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof fanout) < 0)
+    fail(errno, "join the workers' fanout group " + std::to_string(group) + " on " + s.interface);
+  const auto net = static_cast<std::uint32_t>(SKF_NET_OFF);
+  auto steer = family == AF_INET ? steer4(net, s.ports, share_.workers) : steer6(net, s.ports, share_.workers);
+  sock_fprog by_port{static_cast<unsigned short>(steer.size()), steer.data()};
+  if (::setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, &by_port, sizeof by_port) < 0) fail(errno, "steer the fanout group");
 }
 
 // Trains are written into a device of ours and the kernel forwards them out like a router, as one
@@ -190,6 +201,9 @@ void SharedSystem::open_trains(const Settings& s) {
   if (!v4 && !v6) return;
   tun::Settings device;
   device.device = s.device;
+  // Each worker's own device: a name without a number for the kernel to pick gets the worker's.
+  if (share_.worker > 0 && device.device.find('%') == std::string::npos)
+    device.device = device.device.substr(0, 12) + std::to_string(share_.worker);
   device.mtu = 65535;
   device.vnet_header = true;
   // Nothing is read from it, but asking for segmentation tells whether the kernel takes UDP trains.
@@ -212,7 +226,7 @@ void SharedSystem::open_trains(const Settings& s) {
 }
 
 void SharedSystem::update(const Settings& to) {
-  nft_table_->replace(shared_script(table_, to, comment_));
+  if (nft_table_) nft_table_->replace(shared_script(table_, to, comment_));
   auto attach = [&](int fd, std::vector<sock_filter> program) {
     if (fd < 0) return;
     sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};

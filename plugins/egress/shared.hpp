@@ -3,6 +3,10 @@
 // off the NAT's ports, the kernel's ephemeral range moved off them; with offload, a TUN device (virtio-net header) glued TCP trains enter the kernel by,
 // to be forwarded out as one packet each. Built whole in the constructor (in the configured
 // namespace) or not at all; the destructor undoes every piece.
+// With more than one worker ([host] workers) each has a system of its own: its raw sockets, its
+// device for trains, and packet sockets that join each family's fanout group, whose steering
+// program (filter.hpp) hands a packet to the worker whose share of the NAT's ports it is for. The
+// table and the ephemeral range are the host's once: the first worker's.
 #pragma once
 
 #include <memory>
@@ -17,9 +21,16 @@
 
 namespace waygate::egress {
 
+// Which worker's system this is, of how many; `group`: the IPv4 fanout group's id (IPv6's is the
+// next), the same for every worker of the stage.
+struct Share {
+  unsigned worker = 0, workers = 1;
+  std::uint16_t group = 0;
+};
+
 class SharedSystem {
  public:
-  SharedSystem(const Settings& s, std::string table, Logger& log);  // throws std::exception
+  SharedSystem(const Settings& s, std::string table, Logger& log, Share share = {});  // throws std::exception
   ~SharedSystem();
   SharedSystem(const SharedSystem&) = delete;
   SharedSystem& operator=(const SharedSystem&) = delete;
@@ -50,6 +61,7 @@ class SharedSystem {
 
   std::string netns_;
   std::string table_;
+  Share share_;
   std::string comment_;  // the table's record of the originals (originals.hpp)
   Logger& log_;
   int raw4_ = -1, raw6_ = -1, packet4_ = -1, packet6_ = -1;

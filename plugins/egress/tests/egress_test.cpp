@@ -4,6 +4,7 @@
 // ephemeral range arithmetic, frame unwrapping (checksum completion), the send path's drops, and,
 // as root, a start and stop in a namespace of its own.
 #include <gtest/gtest.h>
+#include <pcap/pcap.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -228,6 +229,34 @@ TEST(EgressConfig, KernelModeErrors) {
   EXPECT_EQ(error_of("mode = 'kernel'\ninterface = 'eth0'\nroutes = ['10.80.0.0/24', 'fd80::/64']"), "accepted");
 }
 
+// With more than one worker, shared mode only (kernel mode's device and NAT are the kernel's), and
+// one range of ports for every socket with egress addresses: the workers' shares are cut from it.
+TEST(EgressConfig, TwoWorkersNeedSharedModeAndOneRange) {
+  auto error = [](const std::string& toml, const std::string& directory) -> std::string {
+    RigOptions o;
+    o.directory = directory;
+    try {
+      Rig::load_workers(2, WAYGATE_EGRESS_PLUGIN, toml, o);
+      return "accepted";
+    } catch (const waygate::ConfigError& e) {
+      return e.what();
+    }
+  };
+  auto socket = [](const std::string& name, const std::string& egress, const std::string& egress_ports) {
+    return "[[socket]]\nname = '" + name + "'\ntype = 'exit_node'\negress = ['" + egress + "']\negress_ports = '" +
+           egress_ports + "'\n";
+  };
+  const std::string one = socket("a", "198.51.100.1", "40000-40999") + socket("b", "198.51.100.2", "40000-40999");
+  EXPECT_EQ(error("interface = 'eth0'", one), "accepted");
+  std::string e = error("mode = 'kernel'\ninterface = 'eth0'\nroutes = ['10.80.0.0/24']", one);
+  EXPECT_NE(e.find("key 'mode': kernel mode runs on one worker, and [host] workers = 2: use shared mode"), std::string::npos) << e;
+  e = error("interface = 'eth0'", socket("a", "198.51.100.1", "40000-40999") + socket("b", "198.51.100.2", "41000-41999"));
+  EXPECT_NE(e.find("with [host] workers = 2 every socket's egress_ports must be one range, which the workers share: "
+                   "'a' has 40000-40999, the NAT's ports span 40000-41999"),
+            std::string::npos)
+      << e;
+}
+
 // --- receive filters -----------------------------------------------------------------------------
 
 TEST(EgressFilter, Ipv4TakesOnlyTheNatsPortsOnEgressAddresses) {
@@ -287,6 +316,34 @@ TEST(EgressFilter, Ipv6TakesOnlyTheNatsPortsOnEgressAddresses) {
     EXPECT_FALSE(f.accepts(icmp6(kOther6, 1, 0)));
 
     EXPECT_FALSE(f.accepts(ipv4(6, kEgressA, 40000))) << "IPv4 on the IPv6 socket";
+  }
+}
+
+// With two or three workers, the steering programs (run here by libpcap's interpreter) pick the
+// worker whose share of the NAT's ports holds a packet's destination port or echo identifier, IP
+// options or not; errors and ports outside the range go to the first worker.
+TEST(EgressSteer, EachPortGoesToTheWorkerWhoseShareHoldsIt) {
+  static_assert(sizeof(sock_filter) == sizeof(bpf_insn));
+  auto run = [](const std::vector<sock_filter>& program, const Bytes& p) {
+    return bpf_filter(reinterpret_cast<const bpf_insn*>(program.data()), p.data(), static_cast<unsigned>(p.size()),
+                      static_cast<unsigned>(p.size()));
+  };
+  const PortRange ports{40000, 40999};
+  for (unsigned workers : {2u, 3u}) {
+    const auto v4 = steer4(0, ports, workers), v6 = steer6(0, ports, workers);
+    for (std::uint16_t port : {40000, 40332, 40333, 40334, 40499, 40500, 40666, 40667, 40999}) {
+      const unsigned want = ports.share_of(port, workers);
+      EXPECT_EQ(run(v4, ipv4(6, kEgressA, port)), want) << port << " of " << workers;
+      EXPECT_EQ(run(v4, ipv4(17, kEgressA, port, 8)), want) << "with options";
+      EXPECT_EQ(run(v4, icmp4(kEgressA, 0, port)), want) << "echo reply";
+      EXPECT_EQ(run(v6, ipv6(17, kEgress6, port)), want);
+      EXPECT_EQ(run(v6, ipv6(6, kEgress6, port)), want);
+      EXPECT_EQ(run(v6, icmp6(kEgress6, 129, port)), want);
+    }
+    EXPECT_EQ(run(v4, ipv4(6, kEgressA, 41000)), 0u) << "outside the range";
+    EXPECT_EQ(run(v4, icmp4(kEgressA, 3, 40999)), 0u) << "an error: the first worker's NAT hands it on";
+    EXPECT_EQ(run(v6, icmp6(kEgress6, 1, 40999)), 0u);
+    EXPECT_EQ(run(v6, ipv6(0, kEgress6, 40999)), 0u) << "an extension header";
   }
 }
 

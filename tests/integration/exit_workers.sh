@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# An exit node on two workers ([host] workers = 2): the stock pipeline (tunnel -> policy -> stats
+# -> nat -> egress in shared mode) with two wireguard-go clients, laptop ($C) and phone ($C2),
+# whose keys give each a worker of its own (a peer's worker is named by its public key):
+#   1. both reach the outside host from the egress address over IPv4 and IPv6, and the ports it
+#      sees are each client's worker's share of the NAT's 40000-40999 (laptop 40000-40499, phone
+#      40500-40999);
+#   2. a checked download to each at once and an upload from phone (through its worker's own device
+#      for trains): both workers carried traffic, and the kernel steered the answers to the worker
+#      holding their port, so the packets a NAT had to hand to the other worker are few beside those
+#      it translated in;
+#   3. /v1/stats gathers both workers' counts (each client's bytes), and the NAT log, written by the
+#      first worker, has both clients' sessions;
+#   4. after SIGTERM nothing of Waygate's is left: no nftables table, the ephemeral range as it was.
+source "$(dirname "$0")/lib.sh"
+command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
+
+three_hosts 6
+second_client 6
+C2=$D
+ADMIN=127.0.0.1:$(free_port)
+range_before=$(ip netns exec "$S" cat /proc/sys/net/ipv4/ip_local_port_range)
+wg_key server
+# worker_of NAME: the worker (of two) owning NAME's peer: its key's first byte, mod 2.
+worker_of() { python3 -c 'import base64, sys; print(base64.b64decode(open(sys.argv[1]).read())[0] % 2)' "$WORK/$1.pub"; }
+until wg_key client && [[ $(worker_of client) == 0 ]]; do :; done
+until wg_key phone && [[ $(worker_of phone) == 1 ]]; do :; done
+exit_connector 6 "admin = \"$ADMIN\"
+workers = 2" "[[identity]]
+name = \"phone\"
+public_key = \"$(cat "$WORK/phone.pub")\"" "log = \"$WORK/nat.log\"" '[[stage]]
+name = "stats"
+plugin = "stats"' >"$WORK/connector.toml"
+start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"
+
+exit_client 6                                               # laptop: 10.60.0.2, worker 0
+exit_peer "$C2" phone 10.63.0.1 10.60.0.3 fd60::3           # phone: 10.60.0.3, worker 1
+
+# metric REGEX: the sum of the series whose name and labels match.
+metric() {
+  ip netns exec "$S" curl -sS --noproxy '*' "http://$ADMIN/metrics" >"$WORK/metrics.txt"
+  awk -v re="$1" '$0 !~ /^#/ && $1 ~ re {sum += $2} END {printf "%.0f\n", sum}' "$WORK/metrics.txt"
+}
+# cpu_ticks NAME: user + system time of the host's thread NAME ("worker 0"), in clock ticks.
+cpu_ticks() {
+  for task in /proc/"$WAYGATE_PID"/task/*; do
+    [[ $(cat "$task/comm") == "$1" ]] || continue
+    awk '{sub(/^.*\) /, ""); print $12 + $13}' "$task/stat"
+    return
+  done
+  echo 0
+}
+
+echo "== 1. each client from its worker's share of the ports"
+# The outside host's UDP echo answers with the address and port it saw.
+ip netns exec "$O" timeout 60 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.62.0.2", 9004))
+while True:
+    data, peer = s.recvfrom(100)
+    s.sendto(("%s %d" % peer).encode(), peer)
+' >/dev/null 2>&1 &
+PIDS+=($!)
+# seen NS: "address port" the outside host saw of a datagram from NS.
+seen() {
+  ip netns exec "$1" timeout 8 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+for _ in range(12):
+    s.sendto(b"who am i", ("10.62.0.2", 9004))
+    try:
+        print(s.recvfrom(100)[0].decode())
+        break
+    except TimeoutError:
+        pass
+else:
+    sys.exit(1)
+'
+}
+for who in "laptop $C 40000 40499" "phone $C2 40500 40999"; do
+  read -r name ns low high <<<"$who"
+  ip netns exec "$ns" ping -c 2 -i 0.2 -W 3 10.62.0.2 >/dev/null || fail "$name: no ping over IPv4"
+  ip netns exec "$ns" ping -6 -c 2 -i 0.2 -W 3 fd62::2 >/dev/null || fail "$name: no ping over IPv6"
+  read -r address port <<<"$(seen "$ns")" || fail "$name: the UDP echo did not answer"
+  [[ $address == 10.62.0.1 ]] || fail "$name: the outside host saw $address"
+  ((port >= low && port <= high)) || fail "$name (worker $(worker_of "${name/laptop/client}")) left from port $port, not $low-$high"
+  pass "$name reaches the outside host over IPv4 and IPv6, from 10.62.0.1 port $port ($low-$high)"
+done
+
+echo "== 2. both workers at once, steered"
+head -c $((8 * 1024 * 1024)) /dev/urandom >"$WORK/blob"
+(cd "$WORK" && exec ip netns exec "$O" python3 -m http.server 8084 --bind 10.62.0.2 >/dev/null 2>&1) &
+PIDS+=($!)
+wait_for 5 listening "$O" 8084
+before0=$(cpu_ticks "worker 0")
+before1=$(cpu_ticks "worker 1")
+ip netns exec "$C" curl -sS --noproxy '*' -f -o "$WORK/laptop.blob" http://10.62.0.2:8084/blob &
+laptop=$!
+ip netns exec "$C2" curl -sS --noproxy '*' -f -o "$WORK/phone.blob" http://10.62.0.2:8084/blob &
+phone=$!
+wait "$laptop" || fail "laptop's download failed"
+wait "$phone" || fail "phone's download failed"
+for name in laptop phone; do cmp -s "$WORK/blob" "$WORK/$name.blob" || fail "$name's 8 MiB download differs"; done
+used0=$(($(cpu_ticks "worker 0") - before0))
+used1=$(($(cpu_ticks "worker 1") - before1))
+((used0 >= 3 && used1 >= 3)) || fail "a worker sat idle: worker 0 used $used0 ticks, worker 1 $used1"
+pass "an 8 MiB download to each client at once, each identical; the workers used $used0 and $used1 ticks"
+
+want=$(sha256sum <"$WORK/blob" | cut -d' ' -f1)
+tcp_bulk "$O" receive "listen=10.62.0.2" "$WORK/blob" >"$WORK/up.sha" &
+receiver=$!
+wait_for 5 listening "$O" 9100
+tcp_bulk "$C2" send 10.62.0.2 "$WORK/blob" || fail "phone's upload did not go through"
+wait "$receiver" || fail "the outside host got no upload"
+[[ $(cat "$WORK/up.sha") == "$want" ]] || fail "phone's upload arrived changed"
+pass "an 8 MiB upload from phone arrived intact"
+
+inbound=$(metric '^waygate_nat_translations_total\{.*direction="inbound"')
+handed=$(metric '^waygate_nat_handed_over_total')
+((inbound > 2000)) || fail "the NAT translated only ${inbound:-0} packets in"
+((${handed:-0} * 20 <= inbound)) || fail "$handed of $inbound inbound packets were handed to the other worker"
+drops=$(grep -E '^waygate_drops_total\{stage="(nat|egress)"' "$WORK/metrics.txt" | awk '$2 != 0') || true
+[[ -z $drops ]] || fail "the NAT or the egress edge dropped: $drops"
+pass "steering: the NATs handed ${handed:-0} packets to the other worker of $inbound translated in; nothing dropped"
+
+echo "== 3. gathered"
+ip netns exec "$S" curl -sS --noproxy '*' -f "http://$ADMIN/v1/stats" >"$WORK/stats.json" || fail "GET /v1/stats"
+python3 - "$WORK/stats.json" <<'PY' || fail "/v1/stats: $(cat "$WORK/stats.json")"
+import json, sys
+body = json.load(open(sys.argv[1]))
+ids = {i["name"]: i for i in body["identities"]}
+for name in ("laptop", "phone"):
+    assert ids[name]["bytes"]["inbound"] >= 8 * 1024 * 1024, (name, ids[name])
+    assert ids[name]["socket"] == "exit", (name, ids[name])
+exit_node = next(s for s in body["sockets"] if s["name"] == "exit")
+assert exit_node["clients"] == 2, exit_node
+assert exit_node["bytes"]["outbound"] >= 8 * 1024 * 1024, exit_node
+PY
+pass "/v1/stats sums both workers: each client's download, the exit node's two clients"
+for inside in 10.60.0.2 10.60.0.3; do
+  grep -q "\"inside\":\"$inside:" "$WORK/nat.log" || fail "the NAT log has no session of $inside: $(head -3 "$WORK/nat.log")"
+done
+pass "the NAT log has both workers' sessions ($(wc -l <"$WORK/nat.log") lines)"
+
+echo "== 4. stopped"
+stop_waygate
+tables=$(ip netns exec "$S" nft list tables)
+[[ $tables != *waygate* ]] || fail "after stop, nftables still has: $tables"
+range=$(ip netns exec "$S" cat /proc/sys/net/ipv4/ip_local_port_range)
+[[ $range == "$range_before" ]] || fail "after stop the ephemeral range is '$range', was '$range_before'"
+pass "after SIGTERM: no waygate table, the ephemeral range back to ${range_before/$'\t'/-}"

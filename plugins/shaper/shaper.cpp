@@ -10,14 +10,19 @@
 // ones with ICMP administratively prohibited, and writes one audit line for the period. The use
 // is kept across reloads in the instance and across restarts in `usage` (usage.hpp), written
 // whole in the background every 30 s and at stop. What it does is on the admin API at /v1/shaper.
+// With more than one worker ([host] workers) the workers' instances share every rate, level and
+// quota by telling each other what they saw each interval (spread.hpp); the first worker writes
+// the usage file and the quotas' audit lines.
 #include <chrono>
 #include <memory>
+#include <utility>
 
 #include <boost/json.hpp>
 
 #include "bucket.hpp"
 #include "fair_share.hpp"
 #include "rules.hpp"
+#include "spread.hpp"
 #include "usage.hpp"
 #include "waygate/files.hpp"
 #include "waygate/journal.hpp"
@@ -37,6 +42,7 @@ namespace json = boost::json;
 constexpr Duration kFairInterval = 50ms;
 constexpr Duration kSaveInterval = 30s;
 constexpr double kMinDepth = 16 * 1024;
+constexpr std::uint32_t kReport = 1;  // handed over: another worker's report (spread.hpp)
 
 // A socket's rate in one direction, shared fairly: a bucket per identity at the fair level.
 struct Lane {
@@ -60,6 +66,8 @@ const char* period_name(Period p) { return p == Period::day ? "day" : "month"; }
 
 class Shaper final : public Plugin {
  public:
+  static constexpr bool kPerWorker = true;
+
   explicit Shaper(Context& ctx)
       : ctx_(ctx),
         limited_(ctx.drop_reason("rate_limited")),
@@ -67,7 +75,8 @@ class Shaper final : public Plugin {
         fair_tick_(ctx.timer([this] { share(); })),
         save_tick_(ctx.timer([this] { save(); })),
         audit_(ctx, "audit"),
-        snapshot_(ctx, "usage") {}
+        snapshot_(ctx, "usage"),
+        answers_(50.0 / ctx.workers(), 50.0 / ctx.workers(), Time{0}) {}
 
   void configure(const Config& c) override {
     const std::string usage_path = c.string("usage", "");
@@ -101,6 +110,12 @@ class Shaper final : public Plugin {
       }
     std::vector<Slot> slots;
     for (auto& q : rules.quotas) slots.push_back({&book_.at(q.identity, q.socket), q.socket_id, q.bytes});
+    // What the workers tell each other starts again with the rules (every worker takes the reload).
+    std::vector<Others> others(ctx_.workers());
+    for (auto& o : others) {
+      o.buckets.assign(buckets.size(), 0);
+      o.lanes.assign(lanes.size(), std::vector<double>(d->identities.size(), 0));
+    }
 
     usage_path_ = usage_path;
     audit_log_ = audit_log;
@@ -110,6 +125,11 @@ class Shaper final : public Plugin {
     lanes_ = std::move(lanes);
     lane_of_ = std::move(lane_of);
     slots_ = std::move(slots);
+    offered_.assign(buckets_.size(), 0);
+    demand_.assign(buckets_.size(), 0);
+    used_here_.assign(slots_.size(), 0);
+    others_ = std::move(others);
+    ++generation_;
     next_roll_ = {};  // the next burst sets every quota's period
     if (running_) arm();
   }
@@ -127,7 +147,7 @@ class Shaper final : public Plugin {
     save_tick_.cancel();
     snapshot_.abandon();
     audit_.close();
-    if (usage_path_.empty()) return;
+    if (usage_path_.empty() || !keeps_file()) return;
     std::string text = UsageBook::header() + "\n";
     for (auto& [key, u] : book_.entries()) text += UsageBook::line(key.first, key.second, u) + "\n";
     try {
@@ -140,6 +160,11 @@ class Shaper final : public Plugin {
   void on_io(const Completion& c, Output&) override {
     if (audit_.owns(c)) return audit_.done(c);
     if (snapshot_.owns(c)) return snapshot_.done(c);
+  }
+
+  void on_handed(Packet* p, std::uint32_t tag, Output&) override {
+    if (tag == kReport) take_report(*p);
+    ctx_.pool().free(p);
   }
 
   void process(Burst& burst, Output& out) override {
@@ -169,6 +194,7 @@ class Shaper final : public Plugin {
       for (std::uint32_t b : rules_.draws[i][d]) {
         buckets_[b].refill(now);
         ok = ok && buckets_[b].conforms();
+        offered_[b] += static_cast<double>(size);
       }
       Bucket* whole = nullptr;
       Lane* lane = nullptr;
@@ -179,6 +205,7 @@ class Shaper final : public Plugin {
       if (whole != nullptr) {
         whole->refill(now);
         ok = ok && whole->conforms();
+        offered_[rules_.socket_bucket[s][d]] += static_cast<double>(size);
       }
       if (lane != nullptr && ok) {
         lane->offered[i] += static_cast<double>(size);  // what it asks, for the next level
@@ -211,6 +238,7 @@ class Shaper final : public Plugin {
       Slot& slot = slots_[q];
       if (slot.socket != kNone && slot.socket != s) continue;
       slot.usage->bytes += size;
+      used_here_[q] += size;
       changed_ = true;
       if (slot.usage->bytes >= slot.limit && !slot.usage->told) ran_out(q);
     }
@@ -236,6 +264,7 @@ class Shaper final : public Plugin {
     const QuotaSpec& spec = rules_.quotas[q];
     Usage& u = *slots_[q].usage;
     u.told = true;
+    if (!keeps_file()) return;  // the first worker says it, when the use reaches it
     json::object line{{"time", format_utc(UtcTime{std::chrono::floor<std::chrono::milliseconds>(ctx_.wall())})},
                       {"event", "quota_exhausted"},
                       {"identity", spec.identity},
@@ -268,7 +297,7 @@ class Shaper final : public Plugin {
   }
 
   void arm() {
-    if (!lanes_.empty() && !fair_tick_.armed()) fair_tick_.arm_in(kFairInterval);
+    if (ticks() && !fair_tick_.armed()) fair_tick_.arm_in(kFairInterval);
     if (!usage_path_.empty() && !slots_.empty() && !save_tick_.armed()) save_tick_.arm_in(kSaveInterval);
   }
 
@@ -277,23 +306,85 @@ class Shaper final : public Plugin {
   // more (a TCP flow that has just halved its window still wants its share), and it is counted
   // a quarter larger: whoever is below the level may grow into capacity kept free for it (by a
   // quarter each interval) instead of into the outside link's queue.
+  // With more than one worker, also every interval: this worker's report to the others, and its
+  // part of each bucket's rate from everyone's demand; a fair level counts every worker's
+  // identities.
   void share() {
     const double seconds = std::chrono::duration<double>(kFairInterval).count();
-    for (Lane& lane : lanes_) {
-      for (std::size_t i = 0; i < lane.demand.size(); ++i) {
+    const bool spread = ctx_.workers() > 1;
+    report_.clear();
+    for (std::uint32_t b = 0; b < buckets_.size(); ++b) {
+      demand_[b] = std::max(offered_[b] / seconds, 0.75 * demand_[b]);
+      offered_[b] = 0;
+      if (demand_[b] > 0) report_.push_back({Record::bucket, b, 0, 0, demand_[b]});
+    }
+    for (std::uint32_t l = 0; l < lanes_.size(); ++l) {
+      Lane& lane = lanes_[l];
+      for (std::uint32_t i = 0; i < lane.demand.size(); ++i) {
         lane.demand[i] = std::max(lane.offered[i] / seconds, 0.75 * lane.demand[i]);
-        lane.offered[i] = 1.25 * lane.demand[i];  // reused as the demands the level divides
+        if (spread && lane.demand[i] > 0) report_.push_back({Record::lane, l, i, 0, lane.demand[i]});
+        double everyone = lane.demand[i];
+        for (const Others& o : others_) everyone += o.lanes[l][i];
+        lane.offered[i] = 1.25 * everyone;  // reused as the demands the level divides
       }
       lane.level = fair_level(lane.offered, lane.rate);
       const double depth = std::max(kMinDepth, lane.level * lane.burst);
       for (Bucket& b : lane.shares) b.set_rate(lane.level, depth);
       std::fill(lane.offered.begin(), lane.offered.end(), 0.0);
     }
-    if (!lanes_.empty()) fair_tick_.arm_in(kFairInterval);
+    if (spread) {
+      for (std::uint32_t q = 0; q < slots_.size(); ++q)
+        if (used_here_[q] > 0) report_.push_back({Record::usage, q, 0, 0, static_cast<double>(std::exchange(used_here_[q], 0))});
+      hand_report(ctx_, generation_, reports_++, report_, kReport);
+      for (std::size_t b = 0; b < buckets_.size(); ++b) {
+        double everyone = demand_[b];
+        for (const Others& o : others_) everyone += o.buckets[b];
+        const BucketSpec& spec = rules_.buckets[b];
+        const double mine = part(demand_[b], everyone, ctx_.workers(), spec.rate);
+        buckets_[b].set_rate(spec.rate * mine, spec.depth * mine);
+      }
+    }
+    if (ticks()) fair_tick_.arm_in(kFairInterval);
+  }
+
+  // Whether share() runs: for fair levels, and with more than one worker for anything shared.
+  bool ticks() const {
+    return !lanes_.empty() || (ctx_.workers() > 1 && (!buckets_.empty() || !slots_.empty()));
+  }
+
+  // The first worker's instance writes what is written once (spread.hpp).
+  bool keeps_file() const { return ctx_.worker() == 0; }
+
+  // Another worker's report: its demands replace those of its last report, its quotas' use adds.
+  void take_report(const Packet& p) {
+    Others* from = nullptr;
+    read_report(p, [&](const Record& r) {
+      if (r.kind == Record::header) {
+        const bool ours = r.index < others_.size() && r.index != ctx_.worker() && r.identity == generation_;
+        from = ours ? &others_[r.index] : nullptr;  // a report on other rules is left unread
+        if (from != nullptr && from->report != r.report) {
+          from->report = r.report;
+          std::fill(from->buckets.begin(), from->buckets.end(), 0.0);
+          for (auto& lane : from->lanes) std::fill(lane.begin(), lane.end(), 0.0);
+        }
+        return;
+      }
+      if (from == nullptr) return;
+      if (r.kind == Record::bucket && r.index < from->buckets.size()) {
+        from->buckets[r.index] = r.value;
+      } else if (r.kind == Record::lane && r.index < from->lanes.size() && r.identity < from->lanes[r.index].size()) {
+        from->lanes[r.index][r.identity] = r.value;
+      } else if (r.kind == Record::usage && r.index < slots_.size()) {
+        Usage& u = *slots_[r.index].usage;
+        u.bytes += static_cast<std::uint64_t>(r.value);
+        changed_ = true;
+        if (u.bytes >= slots_[r.index].limit && !u.told) ran_out(r.index);
+      }
+    });
   }
 
   void save() {
-    if (changed_ && !snapshot_.busy() && snapshot_.begin(usage_path_)) {
+    if (keeps_file() && changed_ && !snapshot_.busy() && snapshot_.begin(usage_path_)) {
       snapshot_.line(UsageBook::header());
       for (auto& [key, u] : book_.entries()) snapshot_.line(UsageBook::line(key.first, key.second, u));
       snapshot_.commit();
@@ -334,7 +425,7 @@ class Shaper final : public Plugin {
   Timer fair_tick_, save_tick_;
   Journal audit_;
   SnapshotFile snapshot_;
-  Bucket answers_{50, 50, Time{0}};
+  Bucket answers_;  // the ICMP answers' limit, each worker's part of 50 a second
   std::shared_ptr<const Directory> directory_ = std::make_shared<const Directory>();
   Rules rules_;
   std::vector<Bucket> buckets_;
@@ -345,6 +436,19 @@ class Shaper final : public Plugin {
   std::chrono::sys_seconds next_roll_{};
   std::string usage_path_, audit_log_;
   bool running_ = false, changed_ = false;
+
+  // What this worker saw since its last report: bytes offered per bucket, and its demand per
+  // bucket as estimated each interval; bytes each quota counted. What the others last said.
+  struct Others {
+    std::uint32_t report = ~0u;                // the number of the report being read
+    std::vector<double> buckets;               // demand per bucket
+    std::vector<std::vector<double>> lanes;    // demand per lane, per identity
+  };
+  std::vector<double> offered_, demand_;
+  std::vector<std::uint64_t> used_here_;
+  std::vector<Others> others_;  // per worker; this one's stays empty of demand
+  std::vector<Record> report_;  // reused each interval
+  std::uint32_t generation_ = 0, reports_ = 0;
 };
 
 }  // namespace

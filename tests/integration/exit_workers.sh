@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# An exit node on two workers ([host] workers = 2): the stock pipeline (tunnel -> policy -> stats
-# -> nat -> egress in shared mode) with two wireguard-go clients, laptop ($C) and phone ($C2),
+# An exit node on two workers ([host] workers = 2): the stock pipeline (tunnel -> policy -> shaper
+# -> stats -> nat -> egress in shared mode) with two wireguard-go clients, laptop ($C) and phone ($C2),
 # whose keys give each a worker of its own (a peer's worker is named by its public key):
 #   1. both reach the outside host from the egress address over IPv4 and IPv6, and the ports it
 #      sees are each client's worker's share of the NAT's 40000-40999 (laptop 40000-40499, phone
@@ -29,6 +29,9 @@ exit_connector 6 "admin = \"$ADMIN\"
 workers = 2" "[[identity]]
 name = \"phone\"
 public_key = \"$(cat "$WORK/phone.pub")\"" "log = \"$WORK/nat.log\"" '[[stage]]
+name = "shaper"
+plugin = "shaper"
+[[stage]]
 name = "stats"
 plugin = "stats"' >"$WORK/connector.toml"
 start_waygate "$WORK/connector.toml" "$WORK/connector.log" "$S"

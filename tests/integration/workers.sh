@@ -167,7 +167,7 @@ for i in "${clients[@]}"; do
 done
 pass "a reload is applied by both workers, and every client's tunnel stays"
 
-cat >"$WORK/shaper.toml" <<TOML
+cat >"$WORK/client.toml" <<TOML
 [host]
 workers = 2
 [[stage]]
@@ -175,10 +175,10 @@ name = "inside"
 plugin = "tun"
 device = "wn$RUN_ID"
 [[stage]]
-name = "shaper"
-plugin = "shaper"
+name = "client"
+plugin = "client"
 TOML
-if "$WAYGATE" check -c "$WORK/shaper.toml" >"$WORK/check.out" 2>&1; then fail "a shaper on two workers passed the check"; fi
-grep -q "stage 'shaper': key 'plugin': 'shaper' runs on one worker only" "$WORK/check.out" ||
+if "$WAYGATE" check -c "$WORK/client.toml" >"$WORK/check.out" 2>&1; then fail "a client stage on two workers passed the check"; fi
+grep -q "stage 'client': key 'plugin': 'client' runs on one worker only" "$WORK/check.out" ||
   fail "the check did not say why: $(cat "$WORK/check.out")"
 pass "waygate check: $(head -1 "$WORK/check.out")"

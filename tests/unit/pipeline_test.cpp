@@ -237,15 +237,15 @@ TEST(Pipeline, UnknownPluginNamesTheStageAndLine) {
     EXPECT_STREQ(e.what(), "t.toml:4:3: stage 'x': key 'actoin': unknown key");
   }
   // More than one worker: every stage's plugin must say it runs per worker (the probe does; the
-  // shaper keeps every identity's buckets on one worker).
+  // client is one user's tunnel to its connectors).
   auto two = waygate::parse_host_config(
-      "[host]\nworkers = 2\n[[stage]]\nname = 'x'\nplugin = 'probe'\n[[stage]]\nname = 'n'\nplugin = 'shaper'\n", "t.toml");
+      "[host]\nworkers = 2\n[[stage]]\nname = 'x'\nplugin = 'probe'\n[[stage]]\nname = 'n'\nplugin = 'client'\n", "t.toml");
   two.plugin_path = {WAYGATE_TEST_PLUGINS, WAYGATE_BUILD_PLUGINS};
   try {
     waygate::Pipeline p(two, catalog, res);
     FAIL();
   } catch (const waygate::ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("t.toml:8:1: stage 'n': key 'plugin': 'shaper' runs on one worker only, and "
+    EXPECT_EQ(std::string(e.what()).rfind("t.toml:8:1: stage 'n': key 'plugin': 'client' runs on one worker only, and "
                                           "[host] workers = 2", 0), 0u) << e.what();
   }
 }

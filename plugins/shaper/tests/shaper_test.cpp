@@ -286,3 +286,78 @@ TEST(Shaper, ABrokenUsageFileIsRefusedByName) {
 }
 
 }  // namespace
+
+// Two workers ([host] workers = 2), each seeing its own clients' packets, as their peers' keys
+// decide (here bob's or alice's on the first, carol's or bob's on the second).
+std::vector<std::unique_ptr<Rig>> shapers(const std::string& keys) {
+  RigOptions o;
+  o.directory = kDirectory;
+  o.buffers = 4096;
+  auto w = Rig::load_workers(2, WAYGATE_SHAPER_PLUGIN, keys, o);
+  for (auto& r : w) r->start();
+  return w;
+}
+// 10 ms on both workers' clocks, and the reports they handed each other.
+void tick(const std::vector<std::unique_ptr<Rig>>& w) {
+  for (auto& r : w) r->advance(10ms);
+  for (auto& r : w) r->poll();
+}
+
+// A group's rate is its members' together, split between the workers by what each asks: bob
+// alone on the first gets all of it (an even split would give him half), and with carol sending
+// as much on the second they get half each.
+TEST(Shaper, TwoWorkersShareAGroupsRateByWhatEachAsks) {
+  auto w = shapers("[[limit]]\ngroup = \"contractors\"\nup = \"8mbit\"\nburst = \"10ms\"\n");
+  double alone = 0, bob_got = 0, carol_got = 0;
+  for (int step = 0; step < 100; ++step) {
+    const auto got = offer(*w[0], Direction::outbound, bob, 50);
+    if (step >= 50) alone += static_cast<double>(got);
+    tick(w);
+  }
+  EXPECT_NEAR(alone * 2, 1000, 80) << "packets a second, bob alone";
+  for (int step = 0; step < 100; ++step) {
+    const auto b = offer(*w[0], Direction::outbound, bob, 50), c = offer(*w[1], Direction::outbound, carol, 50);
+    if (step >= 50) bob_got += static_cast<double>(b), carol_got += static_cast<double>(c);
+    tick(w);
+  }
+  EXPECT_NEAR((bob_got + carol_got) * 2, 1000, 80) << "packets a second between them";
+  EXPECT_NEAR(bob_got * 2, 500, 80);
+  EXPECT_NEAR(carol_got * 2, 500, 80);
+}
+
+// A socket's fair level is computed over both workers' identities: alice (first worker) offering
+// eight times what bob (second) does, both more than the socket has, get half each.
+TEST(Shaper, TwoWorkersShareASocketFairly) {
+  auto w = shapers("[[limit]]\nsocket = \"corporate-exit\"\ndown = \"8mbit\"\nfair = true\n");
+  double a = 0, b = 0;
+  for (int step = 0; step < 400; ++step) {
+    const auto pa = offer(*w[0], Direction::inbound, alice, 40), pb = offer(*w[1], Direction::inbound, bob, 5);
+    if (step >= 200) a += static_cast<double>(pa), b += static_cast<double>(pb);
+    tick(w);
+  }
+  EXPECT_NEAR(a / 2, 500, 60);
+  EXPECT_NEAR(b / 2, 500, 60);
+}
+
+// A quota counts bob's use on both workers: once it is used up together, both refuse him; the
+// first worker writes the one audit line and the usage file.
+TEST(Shaper, TwoWorkersCountAQuotaTogether) {
+  Files f;
+  auto w = shapers("audit_log = \"" + f.path("audit.log") + "\"\nusage = \"" + f.path("usage") +
+                   "\"\n[[quota]]\nidentity = \"bob\"\nbytes = \"10KB\"\nper = \"day\"\n");
+  EXPECT_EQ(offer(*w[0], Direction::outbound, bob, 5), 5u);
+  EXPECT_EQ(offer(*w[1], Direction::outbound, bob, 4), 4u);
+  for (int i = 0; i < 6; ++i) tick(w);  // a report each way
+  EXPECT_EQ(quota_of(*w[0], "bob")["used"].to_number<std::uint64_t>(), 9000u);
+  EXPECT_EQ(offer(*w[1], Direction::outbound, bob, 3), 1u) << "the tenth thousand, then no more";
+  for (int i = 0; i < 6; ++i) tick(w);
+  EXPECT_EQ(offer(*w[0], Direction::outbound, bob, 2), 0u) << "the first worker knows it is used up";
+  EXPECT_TRUE(quota_of(*w[0], "bob")["exhausted"].as_bool());
+  for (auto& r : w) r->stop();
+  const std::string audit = read_text(f.path("audit.log"));
+  EXPECT_EQ(std::count(audit.begin(), audit.end(), '\n'), 1) << audit;
+  EXPECT_NE(audit.find(R"("event":"quota_exhausted","identity":"bob")"), std::string::npos) << audit;
+  EXPECT_NE(read_text(f.path("usage")).find(R"("identity":"bob","socket":"","start":"2026-01-01T00:00:00Z","bytes":10000)"),
+            std::string::npos)
+      << read_text(f.path("usage"));
+}

@@ -4,12 +4,12 @@
 #   client i 10.83.0.(10+i) --- br 10.83.0.1 S 10.84.0.1 --- 10.84.0.2 O (iperf3 on 5301..5316)
 # Clients 1-8 are Waygate hosts (tun + wireguard), 9-16 wireguard-go; client i is identity ci with
 # the static overlay address 10.80.0.(10+i). Rows: 16 clients -> Waygate (suite.sh's connector
-# pipeline), 16 clients -> Waygate's wireguard edge and a TUN device with the kernel forwarding and
+# pipeline) on one worker and on two ([host] workers), 16 clients -> Waygate's wireguard edge and a TUN device with the kernel forwarding and
 # masquerading, on one worker, one worker with a crypto crew, and two workers ([host] workers), and
 # 16 clients -> wireguard-go with the kernel's masquerade. Each row: all 16 upload
 # one TCP stream at once, then all 16 download: aggregate, slowest and fastest client, Jain's
 # fairness index over the 16 (each client's rate over the seconds all of them share), and the
-# connector's CPU seconds per GB. Waygate's row is run again
+# connector's CPU seconds per GB. Waygate's rows are run again
 # with the exit node's rate capped (the shaper's fair share), where the connector is what decides.
 #   bash tests/bench/fleet.sh build/waygate [SECONDS] [OUT_JSONL]
 # One JSON line per row, printed and appended to OUT_JSONL (default $WORK/fleet.jsonl, which goes
@@ -166,17 +166,19 @@ print(json.dumps({k: row[k] for k in order}))
 PY
 }
 
-# connector_config [RATE]: suite.sh's connector for the 16 identities; with RATE, the exit node's
-# rate capped at RATE each way, the shaper sharing it fairly among the clients using it.
+# connector_config WORKERS [RATE]: suite.sh's connector for the 16 identities on WORKERS workers
+# ([host] workers); with RATE, the exit node's rate capped at RATE each way, the shaper sharing it
+# fairly among the clients using it (on two workers, among both workers' clients).
 connector_config() {
   local shaper=$'[[stage]]\nname = "shaper"\nplugin = "shaper"'
-  [[ -z ${1:-} ]] || shaper+=$'\n[[stage.limit]]\nsocket = "corporate-exit"\nup = "'"$1"$'"\ndown = "'"$1"'"'
+  [[ -z ${2:-} ]] || shaper+=$'\n[[stage.limit]]\nsocket = "corporate-exit"\nup = "'"$2"$'"\ndown = "'"$2"'"'
 {
   cat <<TOML
 [host]
 admin = ""
 api = ["10.80.0.1:80"]
 nice = $CONNECTOR_NICE
+workers = $1
 [overlay]
 pool4 = "10.80.0.0/24"
 TOML
@@ -190,13 +192,15 @@ TOML
 
 # Uncapped, the clients and their iperf3 (more processes than this machine has cores) are the
 # bottleneck, and the kernel's scheduler decides who moves most; capped, the connector decides.
-for cap in "" 300mbit; do
-  echo "== $N clients -> Waygate connector (suite.sh's pipeline)${cap:+, the exit node capped at $cap}"
-  connector_config "$cap"
-  start_waygate "$WORK/connector.toml" "$WORK/connector${cap}.log" "$S"
+for shape in "1" "2" "1 300mbit" "2 300mbit"; do
+  read -r workers cap <<<"$shape"
+  label="$N clients -> Waygate$( ((workers == 1)) || echo ", workers = $workers")${cap:+, capped at $cap}"
+  echo "== $label (suite.sh's pipeline)"
+  connector_config "$workers" "$cap"
+  start_waygate "$WORK/connector.toml" "$WORK/connector-$workers$cap.log" "$S"
   CONNECTOR=$WAYGATE_PID
-  clients_up "waygate$cap"
-  measure "$N clients -> Waygate${cap:+, capped at $cap}" "$CONNECTOR"
+  clients_up "waygate-$workers$cap"
+  measure "$label" "$CONNECTOR"
   stop_pids
 done
 

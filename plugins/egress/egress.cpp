@@ -8,8 +8,9 @@
 // shared.cpp and kernel.cpp; keys and behaviour are described in configs/README.md.
 // With offload (shared mode), a burst's back-to-back segments of one TCP flow are glued into one
 // packet (as the tun edge does) and written into a device the kernel forwards them out of.
-// Shared mode runs on every worker ([host] workers), each with sockets and a device of its own, the
-// kernel steering each answer to the worker whose share of the NAT's ports it is for (shared.hpp).
+// Both modes run on every worker ([host] workers): shared mode with sockets and a device of its own
+// on each, the kernel steering each answer to the worker whose share of the NAT's ports it is for
+// (shared.hpp); kernel mode with a queue each of one device (kernel.hpp).
 #include <unistd.h>
 
 #include <cstring>
@@ -77,10 +78,11 @@ class EgressEdge final : public Plugin {
     Settings next = read_settings(c, *ctx_.directory());
     if (const unsigned n = ctx_.workers(); n > 1) {
       const std::string workers = "[host] workers = " + std::to_string(n);
-      if (next.mode == Mode::kernel) c.fail("mode", "kernel mode runs on one worker, and " + workers + ": use shared mode");
+      if (next.mode == Mode::kernel && next.device.find('%') != std::string::npos)
+        c.fail("device", "with " + workers + " each worker opens a queue of one device: name it (no %d)");
       // The workers' shares are cut from one range, the same for the NAT's every socket.
       for (const auto& socket : ctx_.directory()->sockets)
-        if (!socket.egress.empty() && socket.egress_ports != next.ports)
+        if (next.mode == Mode::shared && !socket.egress.empty() && socket.egress_ports != next.ports)
           c.fail("", "with " + workers + " every socket's egress_ports must be one range, which the workers share: '" +
                          socket.name + "' has " + to_string(socket.egress_ports) + ", the NAT's ports span " +
                          to_string(next.ports));
@@ -144,10 +146,11 @@ class EgressEdge final : public Plugin {
         warn_of_listeners();
       }
     } else {
-      kernel_ = std::make_unique<KernelSystem>(settings_, table, ctx_.log());
+      kernel_ = std::make_unique<KernelSystem>(settings_, table, ctx_.log(), ctx_.worker(), ctx_.workers());
       ctx_.io().read_many(kernel_->fd(), kRead);
-      ctx_.log().info("device {} up, masquerading out of {}, nftables table inet {}", kernel_->device(),
-                      settings_.interface, table);
+      if (ctx_.worker() == 0)
+        ctx_.log().info("device {} up, masquerading out of {}, nftables table inet {}", kernel_->device(),
+                        settings_.interface, table);
     }
   }
 

@@ -8,19 +8,22 @@
 
 namespace waygate::egress {
 
-tun::Settings device_settings(const Settings& s) {
+tun::Settings device_settings(const Settings& s, unsigned worker, unsigned workers) {
   tun::Settings t;
   t.device = s.device;
   t.netns = s.netns;
   t.mtu = s.mtu;
   t.routes = s.routes;
   t.up = true;
+  t.multi_queue = workers > 1;
+  t.configure = worker == 0;
   return t;
 }
 
-KernelSystem::KernelSystem(const Settings& s, std::string table, Logger& log)
-    : netns_(s.netns), table_(std::move(table)), log_(log) {
-  device_.emplace(device_settings(s));
+KernelSystem::KernelSystem(const Settings& s, std::string table, Logger& log, unsigned worker, unsigned workers)
+    : netns_(s.netns), table_(std::move(table)), worker_(worker), workers_(workers), log_(log) {
+  device_.emplace(device_settings(s, worker, workers));
+  if (worker > 0) return;  // a queue of the first worker's device: the rest is the first's
   try {
     NetnsGuard in_namespace(s.netns);  // the table, and the forwarding sysctls below
     // The originals, recorded in the table before anything changes (originals.hpp).
@@ -52,7 +55,7 @@ void KernelSystem::release() {
 }
 
 void KernelSystem::update(const Settings& from, const Settings& to) {
-  device_->update(device_settings(from), device_settings(to));
+  device_->update(device_settings(from, worker_, workers_), device_settings(to, worker_, workers_));
 }
 
 }  // namespace waygate::egress

@@ -11,7 +11,10 @@
 #      it translated in;
 #   3. /v1/stats gathers both workers' counts (each client's bytes), and the NAT log, written by the
 #      first worker, has both clients' sessions;
-#   4. after SIGTERM nothing of Waygate's is left: no nftables table, the ephemeral range as it was.
+#   4. after SIGTERM nothing of Waygate's is left: no nftables table, the ephemeral range as it was;
+#   5. the egress edge in kernel mode on two workers (no nat stage: the kernel masquerades), a queue
+#      of its device each: both clients' downloads arrive intact, and the kernel answers each flow
+#      on the queue of the worker that wrote it, its client's, so the tunnel hands over few.
 source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
 
@@ -154,3 +157,45 @@ tables=$(ip netns exec "$S" nft list tables)
 range=$(ip netns exec "$S" cat /proc/sys/net/ipv4/ip_local_port_range)
 [[ $range == "$range_before" ]] || fail "after stop the ephemeral range is '$range', was '$range_before'"
 pass "after SIGTERM: no waygate table, the ephemeral range back to ${range_before/$'\t'/-}"
+
+echo "== 5. kernel mode, a queue each"
+python3 - "$WORK/connector.toml" "$RUN_ID" >"$WORK/kernel.toml" <<'PY'
+import sys
+text, run = open(sys.argv[1]).read(), sys.argv[2]
+nat = text.index('[[stage]]\nname = "nat"')
+egress = text.index('[[stage]]\nname = "egress"')
+print(text[:nat] + text[egress:] + f'mode = "kernel"\ndevice = "wk{run}"\nroutes = ["10.60.0.0/24", "fd60::/64"]')
+PY
+start_waygate "$WORK/kernel.toml" "$WORK/kernel.log" "$S"
+# The clients' sessions were the last process's: each client's peer made anew handshakes at once.
+for client in "$C gc$RUN_ID" "$C2 gphone$RUN_ID"; do
+  read -r ns iface <<<"$client"
+  ip netns exec "$ns" wg set "$iface" peer "$(cat "$WORK/server.pub")" remove
+  endpoint=$([[ $ns == "$C" ]] && echo 10.61.0.1 || echo 10.63.0.1)
+  ip netns exec "$ns" wg set "$iface" peer "$(cat "$WORK/server.pub")" endpoint "$endpoint:51820" allowed-ips 0.0.0.0/0,::/0
+done
+for ns in "$C" "$C2"; do
+  wait_for 10 ip netns exec "$ns" ping -c 1 -W 1 10.62.0.2 || fail "no ping through kernel mode from $ns"
+done
+before0=$(cpu_ticks "worker 0")
+before1=$(cpu_ticks "worker 1")
+ip netns exec "$C" curl -sS --noproxy '*' -f -o "$WORK/laptop.blob" http://10.62.0.2:8084/blob &
+laptop=$!
+ip netns exec "$C2" curl -sS --noproxy '*' -f -o "$WORK/phone.blob" http://10.62.0.2:8084/blob &
+phone=$!
+wait "$laptop" || fail "laptop's download through kernel mode failed"
+wait "$phone" || fail "phone's download through kernel mode failed"
+for name in laptop phone; do cmp -s "$WORK/blob" "$WORK/$name.blob" || fail "$name's download through kernel mode differs"; done
+used0=$(($(cpu_ticks "worker 0") - before0))
+used1=$(($(cpu_ticks "worker 1") - before1))
+((used0 >= 3 && used1 >= 3)) || fail "a worker sat idle: worker 0 used $used0 ticks, worker 1 $used1"
+received=$(metric '^waygate_egress_rx_packets_total')
+handed=$(metric '^waygate_wireguard_handed_over_total')
+((received > 2000)) || fail "the egress edge took in only $received packets"
+((handed * 20 <= received)) || fail "$handed of the $received packets from the device were handed to the other worker"
+pass "kernel mode: an 8 MiB download to each at once, intact; workers used $used0 and $used1 ticks; $handed of $received handed over"
+stop_waygate
+links=$(ip -n "$S" -o link show)
+[[ $links != *"wk$RUN_ID"* ]] || fail "after stop, the device is still there"
+[[ $(ip netns exec "$S" nft list tables) != *waygate* ]] || fail "after stop, a waygate table is left"
+pass "after SIGTERM: the device and the table gone"

@@ -229,9 +229,10 @@ TEST(EgressConfig, KernelModeErrors) {
   EXPECT_EQ(error_of("mode = 'kernel'\ninterface = 'eth0'\nroutes = ['10.80.0.0/24', 'fd80::/64']"), "accepted");
 }
 
-// With more than one worker, shared mode only (kernel mode's device and NAT are the kernel's), and
-// one range of ports for every socket with egress addresses: the workers' shares are cut from it.
-TEST(EgressConfig, TwoWorkersNeedSharedModeAndOneRange) {
+// With more than one worker, kernel mode's device is named (each worker opens a queue of it), and
+// shared mode needs one range of ports for every socket with egress addresses: the workers'
+// shares are cut from it.
+TEST(EgressConfig, TwoWorkersNeedANamedDeviceOrOneRange) {
   auto error = [](const std::string& toml, const std::string& directory) -> std::string {
     RigOptions o;
     o.directory = directory;
@@ -248,9 +249,14 @@ TEST(EgressConfig, TwoWorkersNeedSharedModeAndOneRange) {
   };
   const std::string one = socket("a", "198.51.100.1", "40000-40999") + socket("b", "198.51.100.2", "40000-40999");
   EXPECT_EQ(error("interface = 'eth0'", one), "accepted");
-  std::string e = error("mode = 'kernel'\ninterface = 'eth0'\nroutes = ['10.80.0.0/24']", one);
-  EXPECT_NE(e.find("key 'mode': kernel mode runs on one worker, and [host] workers = 2: use shared mode"), std::string::npos) << e;
-  e = error("interface = 'eth0'", socket("a", "198.51.100.1", "40000-40999") + socket("b", "198.51.100.2", "41000-41999"));
+  const std::string two = socket("a", "198.51.100.1", "40000-40999") + socket("b", "198.51.100.2", "41000-41999");
+  const std::string kernel = "mode = 'kernel'\ninterface = 'eth0'\nroutes = ['10.80.0.0/24']\n";
+  std::string e = error(kernel, one);
+  EXPECT_NE(e.find("key 'device': with [host] workers = 2 each worker opens a queue of one device: name it (no %d)"),
+            std::string::npos)
+      << e;
+  EXPECT_EQ(error(kernel + "device = 'wk0'", two), "accepted") << "the kernel's NAT has no shares";
+  e = error("interface = 'eth0'", two);
   EXPECT_NE(e.find("with [host] workers = 2 every socket's egress_ports must be one range, which the workers share: "
                    "'a' has 40000-40999, the NAT's ports span 40000-41999"),
             std::string::npos)

@@ -316,7 +316,7 @@ class Shaper final : public Plugin {
     for (std::uint32_t b = 0; b < buckets_.size(); ++b) {
       demand_[b] = std::max(offered_[b] / seconds, 0.75 * demand_[b]);
       offered_[b] = 0;
-      if (demand_[b] > 0) report_.push_back({Record::bucket, b, 0, 0, demand_[b]});
+      if (spread && demand_[b] > 0) report_.push_back({Record::bucket, b, 0, 0, demand_[b]});
     }
     for (std::uint32_t l = 0; l < lanes_.size(); ++l) {
       Lane& lane = lanes_[l];

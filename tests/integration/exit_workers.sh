@@ -47,49 +47,31 @@ metric() {
   ip netns exec "$S" curl -sS --noproxy '*' "http://$ADMIN/metrics" >"$WORK/metrics.txt"
   awk -v re="$1" '$0 !~ /^#/ && $1 ~ re {sum += $2} END {printf "%.0f\n", sum}' "$WORK/metrics.txt"
 }
-# cpu_ticks NAME: user + system time of the host's thread NAME ("worker 0"), in clock ticks.
-cpu_ticks() {
-  for task in /proc/"$WAYGATE_PID"/task/*; do
-    [[ $(cat "$task/comm") == "$1" ]] || continue
-    awk '{sub(/^.*\) /, ""); print $12 + $13}' "$task/stat"
-    return
-  done
-  echo 0
+# downloads WHAT: both clients fetch the outside host's blob at once, each checked; the CPU both
+# workers used meanwhile in $used0 and $used1, at least 3 ticks each.
+downloads() {
+  local before0 before1 laptop phone name
+  before0=$(cpu_ticks "worker 0")
+  before1=$(cpu_ticks "worker 1")
+  ip netns exec "$C" curl -sS --noproxy '*' -f -o "$WORK/laptop.blob" http://10.62.0.2:8084/blob &
+  laptop=$!
+  ip netns exec "$C2" curl -sS --noproxy '*' -f -o "$WORK/phone.blob" http://10.62.0.2:8084/blob &
+  phone=$!
+  wait "$laptop" || fail "laptop's download $1 failed"
+  wait "$phone" || fail "phone's download $1 failed"
+  for name in laptop phone; do cmp -s "$WORK/blob" "$WORK/$name.blob" || fail "$name's download $1 differs"; done
+  used0=$(($(cpu_ticks "worker 0") - before0))
+  used1=$(($(cpu_ticks "worker 1") - before1))
+  ((used0 >= 3 && used1 >= 3)) || fail "a worker sat idle $1: worker 0 used $used0 ticks, worker 1 $used1"
 }
 
 echo "== 1. each client from its worker's share of the ports"
-# The outside host's UDP echo answers with the address and port it saw.
-ip netns exec "$O" timeout 60 python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("10.62.0.2", 9004))
-while True:
-    data, peer = s.recvfrom(100)
-    s.sendto(("%s %d" % peer).encode(), peer)
-' >/dev/null 2>&1 &
-PIDS+=($!)
-# seen NS: "address port" the outside host saw of a datagram from NS.
-seen() {
-  ip netns exec "$1" timeout 8 python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(0.5)
-for _ in range(12):
-    s.sendto(b"who am i", ("10.62.0.2", 9004))
-    try:
-        print(s.recvfrom(100)[0].decode())
-        break
-    except TimeoutError:
-        pass
-else:
-    sys.exit(1)
-'
-}
+udp_echo "$O" 10.62.0.2 9004
 for who in "laptop $C 40000 40499" "phone $C2 40500 40999"; do
   read -r name ns low high <<<"$who"
   ip netns exec "$ns" ping -c 2 -i 0.2 -W 3 10.62.0.2 >/dev/null || fail "$name: no ping over IPv4"
   ip netns exec "$ns" ping -6 -c 2 -i 0.2 -W 3 fd62::2 >/dev/null || fail "$name: no ping over IPv6"
-  read -r address port <<<"$(seen "$ns")" || fail "$name: the UDP echo did not answer"
+  read -r address port <<<"$(udp_whoami "$ns" 10.62.0.2 9004)" || fail "$name: the UDP echo did not answer"
   [[ $address == 10.62.0.1 ]] || fail "$name: the outside host saw $address"
   ((port >= low && port <= high)) || fail "$name (worker $(worker_of "${name/laptop/client}")) left from port $port, not $low-$high"
   pass "$name reaches the outside host over IPv4 and IPv6, from 10.62.0.1 port $port ($low-$high)"
@@ -100,18 +82,7 @@ head -c $((8 * 1024 * 1024)) /dev/urandom >"$WORK/blob"
 (cd "$WORK" && exec ip netns exec "$O" python3 -m http.server 8084 --bind 10.62.0.2 >/dev/null 2>&1) &
 PIDS+=($!)
 wait_for 5 listening "$O" 8084
-before0=$(cpu_ticks "worker 0")
-before1=$(cpu_ticks "worker 1")
-ip netns exec "$C" curl -sS --noproxy '*' -f -o "$WORK/laptop.blob" http://10.62.0.2:8084/blob &
-laptop=$!
-ip netns exec "$C2" curl -sS --noproxy '*' -f -o "$WORK/phone.blob" http://10.62.0.2:8084/blob &
-phone=$!
-wait "$laptop" || fail "laptop's download failed"
-wait "$phone" || fail "phone's download failed"
-for name in laptop phone; do cmp -s "$WORK/blob" "$WORK/$name.blob" || fail "$name's 8 MiB download differs"; done
-used0=$(($(cpu_ticks "worker 0") - before0))
-used1=$(($(cpu_ticks "worker 1") - before1))
-((used0 >= 3 && used1 >= 3)) || fail "a worker sat idle: worker 0 used $used0 ticks, worker 1 $used1"
+downloads "through the NAT"
 pass "an 8 MiB download to each client at once, each identical; the workers used $used0 and $used1 ticks"
 
 want=$(sha256sum <"$WORK/blob" | cut -d' ' -f1)
@@ -177,18 +148,7 @@ done
 for ns in "$C" "$C2"; do
   wait_for 10 ip netns exec "$ns" ping -c 1 -W 1 10.62.0.2 || fail "no ping through kernel mode from $ns"
 done
-before0=$(cpu_ticks "worker 0")
-before1=$(cpu_ticks "worker 1")
-ip netns exec "$C" curl -sS --noproxy '*' -f -o "$WORK/laptop.blob" http://10.62.0.2:8084/blob &
-laptop=$!
-ip netns exec "$C2" curl -sS --noproxy '*' -f -o "$WORK/phone.blob" http://10.62.0.2:8084/blob &
-phone=$!
-wait "$laptop" || fail "laptop's download through kernel mode failed"
-wait "$phone" || fail "phone's download through kernel mode failed"
-for name in laptop phone; do cmp -s "$WORK/blob" "$WORK/$name.blob" || fail "$name's download through kernel mode differs"; done
-used0=$(($(cpu_ticks "worker 0") - before0))
-used1=$(($(cpu_ticks "worker 1") - before1))
-((used0 >= 3 && used1 >= 3)) || fail "a worker sat idle: worker 0 used $used0 ticks, worker 1 $used1"
+downloads "through kernel mode"
 received=$(metric '^waygate_egress_rx_packets_total')
 handed=$(metric '^waygate_wireguard_handed_over_total')
 ((received > 2000)) || fail "the egress edge took in only $received packets"

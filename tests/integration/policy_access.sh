@@ -162,35 +162,11 @@ table=$(ip netns exec "$S" "$WAYGATE" stats -a 127.0.0.1:9190) || fail "waygate 
 [[ $table == *"corporate-exit"*"alice"*"corporate-exit"* ]] || fail "waygate stats: $table"
 pass "stats moved by exactly 384 bytes each way; waygate stats shows alice on corporate-exit"
 
-# The NAT log answers "who had this public address and port at that time?": the outside host
-# records the address and port a datagram came from, nat-lookup names alice.
-# The client asks again every half second until answered, as a resolver would (one socket: the
-# same NAT session each time).
-ip netns exec "$O" timeout 8 python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("10.52.0.2", 9053))
-while True:
-    data, peer = s.recvfrom(100)
-    open(sys.argv[1], "w").write("%s:%d" % peer)
-    s.sendto(b"ok", peer)
-' "$WORK/seen-from" &
-PIDS+=($!)
-wait_for 5 bash -c "[[ -n \$(ip netns exec $O ss -Hlun 'sport = :9053') ]]"
-ip netns exec "$C" timeout 6 python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(0.5)
-for _ in range(10):
-    s.sendto(b"hello", ("10.52.0.2", 9053))
-    try:
-        s.recvfrom(100)
-        sys.exit(0)
-    except TimeoutError:
-        pass
-sys.exit(1)
-' || fail "UDP through the exit"
-seen=$(cat "$WORK/seen-from")
+# The NAT log answers "who had this public address and port at that time?": the outside host's
+# echo says the address and port a datagram came from, nat-lookup names alice.
+udp_echo "$O" 10.52.0.2 9053
+seen=$(udp_whoami "$C" 10.52.0.2 9053) || fail "UDP through the exit"
+seen=${seen/ /:}
 wait_for 5 grep -q "\"outside\":\"$seen\"" "$WORK/nat.log" || fail "no NAT log line for $seen: $(cat "$WORK/nat.log")"
 lookup=$("$WAYGATE" nat-lookup "$seen" --protocol udp --at "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" -c "$WORK/connector.toml") ||
   fail "nat-lookup $seen: $lookup"

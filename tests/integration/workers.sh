@@ -68,15 +68,6 @@ TOML
 start_waygate "$WORK/server.toml" "$WORK/server.log"
 
 metric() { curl -sf --noproxy '*' "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
-# cpu_ticks NAME: user + system time of the host's thread NAME ("worker 0"), in clock ticks.
-cpu_ticks() {
-  for task in /proc/"$WAYGATE_PID"/task/*; do
-    [[ $(cat "$task/comm") == "$1" ]] || continue
-    awk '{sub(/^.*\) /, ""); print $12 + $13}' "$task/stat"
-    return
-  done
-  echo 0
-}
 
 head -c $((16 * 1024 * 1024)) /dev/urandom >"$WORK/blob"
 (cd "$WORK" && exec ip netns exec "$S" python3 -m http.server 8080 --bind 10.80.0.1 >/dev/null 2>&1) &

@@ -3,7 +3,6 @@
 // revocation on reload, the clients' API and the audit log.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include "geoip.hpp"
 #include "waygate/testing/packets.hpp"
 #include "waygate/testing/rig.hpp"
+#include "waygate/testing/scratch_folder.hpp"
 
 namespace {
 
@@ -364,21 +364,27 @@ TEST(Policy, AccessGraphOnTheAdminApi) {
   EXPECT_EQ(r->request(Listener::tunnel, "GET", "/v1/access-graph").status, 404u);
 }
 
+// An audit log in a folder of the test's own: the stage's key for it, and its lines.
+struct AuditLog : waygate::testing::ScratchFolder {
+  AuditLog() : ScratchFolder("policy-audit") {}
+  std::string key() const { return "audit_log = \"" + file("audit.log") + "\""; }
+  std::vector<json::value> lines() const {
+    std::ifstream in(file("audit.log"));
+    std::vector<json::value> out;
+    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
+    return out;
+  }
+};
+
 TEST(Policy, AuditLogHasOneLinePerDecisionThatChanges) {
-  char path[] = "/tmp/waygate-audit-XXXXXX";
-  int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
-  auto r = rig(kStaffExit, std::string("audit_log = \"") + path + "\"");
+  AuditLog log;
+  auto r = rig(kStaffExit, log.key());
   r->start();
   passes(*r, 0, "198.51.100.10");
   passes(*r, 0, "198.51.100.11");  // same decision: no line
-  r->reconfigure(std::string("audit_log = \"") + path + "\"", kIdentities);
+  r->reconfigure(log.key(), kIdentities);
   r->poll();
-  std::ifstream in(path);
-  std::vector<json::value> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
-  ::unlink(path);
+  const auto lines = log.lines();
   // Per socket: alice granted corporate-exit, denied lab; then revoked from corporate-exit.
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0].at("event"), "granted");
@@ -430,13 +436,10 @@ TEST(Policy, CountryConditionNeedsAGeoIpDatabase) {
 // made on every worker (the host gathers it). Each change is audited once: the endpoint's by the
 // worker that saw it, a reload's by the first worker alone.
 TEST(Policy, TwoWorkersShareEndpointsAndAuditEachChangeOnce) {
-  char path[] = "/tmp/waygate-audit-XXXXXX";
-  int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
+  AuditLog log;
   RigOptions o;
   o.directory = kIdentities + kStaffExit + "sources = [\"192.0.2.0/24\"]\n";
-  const std::string keys = std::string("audit_log = \"") + path + "\"";
+  const std::string keys = log.key();
   auto w = Rig::load_workers(2, WAYGATE_POLICY_PLUGIN, keys, o);
   for (auto& r : w) r->start();
   EXPECT_FALSE(passes(*w[0], 0, "198.51.100.10", 0, Endpoint{})) << "no endpoint known: no source matches";
@@ -451,10 +454,7 @@ TEST(Policy, TwoWorkersShareEndpointsAndAuditEachChangeOnce) {
 
   for (auto& r : w) r->reconfigure(keys, kIdentities);  // no policy: revoked on both
   for (auto& r : w) r->poll();
-  std::ifstream in(path);
-  std::vector<json::value> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
-  ::unlink(path);
+  const auto lines = log.lines();
   // Granted corporate-exit and denied lab (seen by the second worker), then revoked (the first).
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0].at("event"), "granted");

@@ -97,6 +97,23 @@ void finish(A& a) {
   a.op(BPF_RET | BPF_K, 0);
 }
 
+// IPv4: X = the header's length; on to `ports` for TCP and UDP, to `icmp` for ICMP, else reject.
+void by_protocol4(A& a, std::uint32_t base) {
+  a.op(BPF_LDX | BPF_B | BPF_MSH, base);
+  a.op(BPF_LD | BPF_B | BPF_ABS, base + 9);  // protocol
+  a.jump(BPF_JEQ, 6, A::ports, A::kNext);
+  a.jump(BPF_JEQ, 17, A::ports, A::kNext);
+  a.jump(BPF_JEQ, 1, A::icmp, A::reject);
+}
+
+// IPv6, the transport header right after the fixed one: the same by next header.
+void by_next_header6(A& a, std::uint32_t base) {
+  a.op(BPF_LD | BPF_B | BPF_ABS, base + 6);
+  a.jump(BPF_JEQ, 6, A::ports, A::kNext);
+  a.jump(BPF_JEQ, 17, A::ports, A::kNext);
+  a.jump(BPF_JEQ, 58, A::icmp, A::reject);
+}
+
 // A = a port: the worker whose share holds it (PortRange::share_of), else the first.
 void steer_by_port(A& a, PortRange ports, unsigned workers) {
   a.mark(A::accept);
@@ -114,11 +131,7 @@ void steer_by_port(A& a, PortRange ports, unsigned workers) {
 
 std::vector<sock_filter> steer4(std::uint32_t base, PortRange ports, unsigned workers) {
   A a;
-  a.op(BPF_LDX | BPF_B | BPF_MSH, base);  // X = header length
-  a.op(BPF_LD | BPF_B | BPF_ABS, base + 9);  // protocol
-  a.jump(BPF_JEQ, 6, A::ports, A::kNext);
-  a.jump(BPF_JEQ, 17, A::ports, A::kNext);
-  a.jump(BPF_JEQ, 1, A::icmp, A::reject);
+  by_protocol4(a, base);
   a.mark(A::ports);
   a.op(BPF_LD | BPF_H | BPF_IND, base + 2);  // destination port
   a.always(A::accept);
@@ -132,10 +145,7 @@ std::vector<sock_filter> steer4(std::uint32_t base, PortRange ports, unsigned wo
 
 std::vector<sock_filter> steer6(std::uint32_t base, PortRange ports, unsigned workers) {
   A a;
-  a.op(BPF_LD | BPF_B | BPF_ABS, base + 6);  // next header
-  a.jump(BPF_JEQ, 6, A::ports, A::kNext);
-  a.jump(BPF_JEQ, 17, A::ports, A::kNext);
-  a.jump(BPF_JEQ, 58, A::icmp, A::reject);
+  by_next_header6(a, base);
   a.mark(A::ports);
   a.op(BPF_LD | BPF_H | BPF_ABS, base + 40 + 2);
   a.always(A::accept);
@@ -159,11 +169,7 @@ std::vector<sock_filter> filter4(std::uint32_t base, std::span<const Address4> e
   a.mark(A::address_ok);
   a.op(BPF_LD | BPF_H | BPF_ABS, base + 6);  // a fragment after the first has no ports
   a.jump(BPF_JSET, 0x1fff, A::reject, A::kNext);
-  a.op(BPF_LDX | BPF_B | BPF_MSH, base);  // X = header length
-  a.op(BPF_LD | BPF_B | BPF_ABS, base + 9);  // protocol
-  a.jump(BPF_JEQ, 6, A::ports, A::kNext);
-  a.jump(BPF_JEQ, 17, A::ports, A::kNext);
-  a.jump(BPF_JEQ, 1, A::icmp, A::reject);
+  by_protocol4(a, base);
 
   a.mark(A::ports);
   port_in_range(a, BPF_LD | BPF_H | BPF_IND, base + 2, ports);  // destination port
@@ -194,10 +200,7 @@ std::vector<sock_filter> filter6(std::uint32_t base, std::span<const Address6> e
   a.always(A::reject);
 
   a.mark(A::address_ok);
-  a.op(BPF_LD | BPF_B | BPF_ABS, base + 6);  // next header
-  a.jump(BPF_JEQ, 6, A::ports, A::kNext);
-  a.jump(BPF_JEQ, 17, A::ports, A::kNext);
-  a.jump(BPF_JEQ, 58, A::icmp, A::reject);
+  by_next_header6(a, base);
 
   a.mark(A::ports);
   port_in_range(a, BPF_LD | BPF_H | BPF_ABS, base + 40 + 2, ports);

@@ -73,8 +73,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::array<std::uint8_t, 16> e6{0x20, 0x01, 0x0d, 0xb8};
   e6[15] = 1;
   s.sockets.push_back({0, net::Address::v4(std::span<const std::uint8_t, 4>(e4a)),
-                       net::Address::v6(std::span<const std::uint8_t, 16>(e6)), {20000, 20063}, ""});
+                       net::Address::v6(std::span<const std::uint8_t, 16>(e6)), {20000, 20063}, "", {}});
   s.sockets.push_back({5, net::Address::v4(std::span<const std::uint8_t, 4>(e4b)), std::nullopt, {20000, 20063}, "", {}});
+  // Half the inputs run as the first of two workers ([host] workers = 2), holding the first half
+  // of each socket's ports: a packet for the other half is the other worker's.
+  s.workers = (size & 2) ? 2 : 1;
+  for (auto& so : s.sockets) {
+    so.whole = so.ports;
+    so.ports = so.whole.share(0, s.workers);
+  }
   if (engine.configure(s)) __builtin_trap();
 
   std::chrono::nanoseconds now{0};
@@ -107,6 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (before.quoted_ip && !after.quoted_ip) __builtin_trap();
       if (before.quoted_l4 && !after.quoted_l4) __builtin_trap();
       if (before.udp_zero && !after.udp_zero) __builtin_trap();
+    } else if (r.verdict == Verdict::elsewhere) {
+      if (r.worker == 0 || r.worker >= s.workers) __builtin_trap();  // only another worker's share
     } else if (r.verdict == Verdict::prohibit) {
       waygate::Packet p(buf.data(), static_cast<std::uint32_t>(buf.size()), 0);
       p.reset(kHead);

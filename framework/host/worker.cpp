@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -237,7 +238,7 @@ void Worker::take_handed() {
       handed_lost_.add();
       return;
     }
-    std::memcpy(p->data(), item.bytes.data(), item.bytes.size());
+    std::copy(item.bytes.begin(), item.bytes.end(), p->data());  // empty, it may hold no data() to copy
     p->meta = item.meta;
     if (!s.pipeline || !s.pipeline->handed(item.stage, item.name, item.tag, p)) {
       s.pool.free(p);

@@ -398,7 +398,7 @@ std::size_t Rig::poll(std::chrono::milliseconds wait) {
     impl_->handover->take(impl_->worker, [&](const Handover::Item& item) {
       Packet* p = impl_->pool.alloc();
       if (p == nullptr || !p->resize(item.bytes.size())) throw std::length_error("rig: a handed packet does not fit a pool buffer");
-      std::memcpy(p->data(), item.bytes.data(), item.bytes.size());
+      std::copy(item.bytes.begin(), item.bytes.end(), p->data());  // empty, it may hold no data() to copy
       p->meta = item.meta;
       impl_->plugin.plugin->on_handed(p, item.tag, out);
       ++n;

@@ -17,7 +17,7 @@ void hand_report(Context& ctx, std::uint32_t generation, std::uint32_t report, c
       const std::size_t n = std::min(records.size() - from, p->tailroom() / sizeof(Record) - 1);
       p->resize((n + 1) * sizeof(Record));
       std::memcpy(p->data(), &header, sizeof header);
-      std::memcpy(p->data() + sizeof header, records.data() + from, n * sizeof(Record));
+      if (n > 0) std::memcpy(p->data() + sizeof header, records.data() + from, n * sizeof(Record));
       if (!ctx.hand_over(to, p, tag)) ctx.pool().free(p);
       from += n;
     } while (from < records.size());

@@ -101,22 +101,30 @@ int capture_command(int argc, char** argv) {
     else if (!out.empty() && (sink = std::fopen(out.c_str(), "wb")) == nullptr)
       throw std::runtime_error("cannot write " + out + ": " + std::strerror(errno));
     bool headed = false;
+    std::uint64_t kept = 0;  // with more than one worker each holds up to --count: the count is kept here
+    const std::uint64_t most = count > 0 ? static_cast<std::uint64_t>(count) : UINT64_MAX;
     const json::value last = run_watch(file, "/v1/capture", json::serialize(ask), [&](const json::value& read) {
       const std::optional<std::string> blocks = from_base64(read.at("packets").as_string());
       if (!blocks) throw std::runtime_error("the connector's answer holds packets that are not base64");
-      if (sink == nullptr) return print_lines(*blocks);
+      const pcapng::Leading taken = pcapng::leading(*blocks, most - kept);
+      const std::string_view mine(blocks->data(), taken.bytes);
+      kept += taken.blocks;
+      if (sink == nullptr) {
+        print_lines(mine);
+        return kept == most;
+      }
       if (!headed) {  // once the connector took the capture: a refusal leaves no file behind half made
         const std::string head = pcapng::header(at);
         std::fwrite(head.data(), 1, head.size(), sink);
         headed = true;
       }
-      std::fwrite(blocks->data(), 1, blocks->size(), sink);
+      std::fwrite(mine.data(), 1, mine.size(), sink);
       std::fflush(sink);
+      return kept == most;
     });
     if (sink != nullptr && sink != stdout) std::fclose(sink);
-    fmt::print(stderr, "{} packet(s) captured at the link after {}, {} lost to a slow reader; ended: {}\n",
-               json::serialize(last.at("captured")), at, json::serialize(last.at("lost")),
-               std::string_view(last.at("why").as_string()));
+    fmt::print(stderr, "{} packet(s) captured at the link after {}, {} lost to a slow reader; ended: {}\n", kept, at,
+               json::serialize(last.at("lost")), kept == most ? "it has its packets" : std::string_view(last.at("why").as_string()));
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "waygate capture: {}\n", e.what());

@@ -67,4 +67,16 @@ std::string packet(std::uint64_t micros, std::span<const std::uint8_t> bytes, st
   return block(0x00000006, epb);
 }
 
+Leading leading(std::string_view blocks, std::uint64_t most) {
+  Leading l;
+  while (l.blocks < most && l.bytes + 12 <= blocks.size()) {
+    std::uint32_t total;  // a block's length, its second word
+    std::memcpy(&total, blocks.data() + l.bytes + 4, 4);
+    if (total < 12 || l.bytes + total > blocks.size()) break;
+    l.bytes += total;
+    ++l.blocks;
+  }
+  return l;
+}
+
 }  // namespace waygate::pcapng

@@ -3,6 +3,7 @@
 // direction, stage, identity and socket, which tcpdump and Wireshark read.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -18,5 +19,12 @@ std::string header(std::string_view interface_name);
 // length, and the comment.
 std::string packet(std::uint64_t micros, std::span<const std::uint8_t> bytes, std::uint32_t length,
                    std::string_view comment);
+
+// Of blocks one after another (a capture's answer), the first `most` whole ones: how many bytes,
+// how many blocks.
+struct Leading {
+  std::size_t bytes = 0, blocks = 0;
+};
+Leading leading(std::string_view blocks, std::uint64_t most);
 
 }  // namespace waygate::pcapng

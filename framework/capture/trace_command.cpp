@@ -66,15 +66,19 @@ int trace_command(int argc, char** argv) {
     if (!identity.empty()) ask["identity"] = identity;
     if (!socket.empty()) ask["socket"] = socket;
     if (seconds > 0) ask["seconds"] = seconds;
+    std::int64_t kept = 0;  // with more than one worker each traces up to --count: the count is kept here
     const json::value last = run_watch(file, "/v1/trace", json::serialize(ask), [&](const json::value& read) {
       for (const json::value& p : read.at("packets").as_array()) {
+        if (kept == count) break;
+        ++kept;
         if (as_json) fmt::print("{}\n", json::serialize(p));
         else print_packet(p.as_object());
       }
       std::fflush(stdout);
+      return kept == count;
     });
-    fmt::print(stderr, "{} packet(s) traced, {} lost; ended: {}\n", json::serialize(last.at("traced")),
-               json::serialize(last.at("lost")), str(last.at("why")));
+    fmt::print(stderr, "{} packet(s) traced, {} lost; ended: {}\n", kept, json::serialize(last.at("lost")),
+               kept == count ? "it has its packets" : str(last.at("why")));
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "waygate trace: {}\n", e.what());

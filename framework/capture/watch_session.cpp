@@ -22,7 +22,7 @@ std::atomic<bool> interrupted{false};
 }  // namespace
 
 json::value run_watch(const std::string& config_file, const std::string& path, const std::string& ask,
-                      const std::function<void(const json::value&)>& take) {
+                      const std::function<bool(const json::value&)>& take) {
   const AdminAccess admin = admin_access(config_file);
   const HttpAnswer started = http_request(admin.address, "POST", path, ask, admin.token);
   boost::system::error_code ec;
@@ -41,14 +41,14 @@ json::value run_watch(const std::string& config_file, const std::string& path, c
   sigaddset(&wanted, SIGTERM);
   pthread_sigmask(SIG_UNBLOCK, &wanted, nullptr);  // the binary blocks them for the host's own use
 
-  for (;;) {
-    const bool stop = interrupted;
+  for (bool enough = false;;) {
+    const bool stop = interrupted || enough;
     const HttpAnswer a = http_request(admin.address, stop ? "DELETE" : "GET", path + "/" + id, "", admin.token);
     if (a.status != 200) throw std::runtime_error(fmt::format("the connector answered {}: {}", a.status, a.body));
     json::value last = json::parse(a.body);
-    take(last);
+    enough = take(last);
     if (last.at("state").as_string() == "done") return last;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (!enough) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 

@@ -16,6 +16,7 @@
 #include "host_logger.hpp"
 #include "pipeline.hpp"
 #include "watch.hpp"
+#include "watch_gather.hpp"
 #include "thread_crew.hpp"
 #include "uring_loop.hpp"
 
@@ -159,7 +160,7 @@ void Worker::answer_requests() {
       if (r.listener == Listener::admin && state_->pipeline)
         if (auto a = state_->watch.handle(r.request, *config_.directory, state_->pipeline->stage_names(),
                                           WatchLimits{config_.capture_seconds, config_.capture_packets})) {
-          r.answer.set_value(Answer{std::move(a), {}});
+          r.answer.set_value(Answer{std::move(a), gather_watches});
           continue;
         }
       if (!state_->pipeline) {

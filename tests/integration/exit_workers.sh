@@ -9,8 +9,8 @@
 #      for trains): both workers carried traffic, and the kernel steered the answers to the worker
 #      holding their port, so the packets a NAT had to hand to the other worker are few beside those
 #      it translated in;
-#   3. /v1/stats gathers both workers' counts (each client's bytes), and the NAT log, written by the
-#      first worker, has both clients' sessions;
+#   3. /v1/stats gathers both workers' counts (each client's bytes), the NAT log, written by the
+#      first worker, has both clients' sessions, and a capture and a trace see both clients;
 #   4. after SIGTERM nothing of Waygate's is left: no nftables table, the ephemeral range as it was;
 #   5. the egress edge in kernel mode on two workers (no nat stage: the kernel masquerades), a queue
 #      of its device each: both clients' downloads arrive intact, and the kernel answers each flow
@@ -120,6 +120,29 @@ for inside in 10.60.0.2 10.60.0.3; do
   grep -q "\"inside\":\"$inside:" "$WORK/nat.log" || fail "the NAT log has no session of $inside: $(head -3 "$WORK/nat.log")"
 done
 pass "the NAT log has both workers' sessions ($(wc -l <"$WORK/nat.log") lines)"
+# A capture and a trace watch both workers' packets, and stop at their count however many held some.
+both_ping() {
+  ip netns exec "$C" ping -c 6 -i 0.2 -W 2 10.62.0.2 >/dev/null &
+  ip netns exec "$C2" ping -c 6 -i 0.2 -W 2 10.62.0.2 >/dev/null
+  wait $!
+}
+ip netns exec "$S" "$WAYGATE" capture -c "$WORK/connector.toml" --count 12 -w "$WORK/both.pcapng" icmp 2>"$WORK/capture.err" &
+capture=$!
+sleep 0.5
+both_ping
+wait "$capture" || fail "waygate capture: $(cat "$WORK/capture.err")"
+lines=$(tcpdump -nn -r "$WORK/both.pcapng" 2>/dev/null)
+[[ $(wc -l <<<"$lines") -eq 12 ]] || fail "the capture holds $(wc -l <<<"$lines") packets, not its count of 12: $lines"
+[[ $lines == *"10.60.0.2 > 10.62.0.2"* && $lines == *"10.60.0.3 > 10.62.0.2"* ]] || fail "the capture misses a worker's client: $lines"
+[[ $(cat "$WORK/capture.err") == *"12 packet(s) captured"* ]] || fail "capture's summary: $(cat "$WORK/capture.err")"
+ip netns exec "$S" "$WAYGATE" trace -c "$WORK/connector.toml" --count 6 icmp >"$WORK/trace.out" 2>"$WORK/trace.err" &
+trace=$!
+sleep 0.5
+both_ping
+wait "$trace" || fail "waygate trace: $(cat "$WORK/trace.err")"
+grep -q "10.60.0.2" "$WORK/trace.out" && grep -q "10.60.0.3" "$WORK/trace.out" || fail "the trace misses a worker's client: $(cat "$WORK/trace.out")"
+[[ $(cat "$WORK/trace.err") == *"6 packet(s) traced"* ]] || fail "trace's summary: $(cat "$WORK/trace.err")"
+pass "waygate capture and waygate trace see both workers' clients, and stop at their count (12 and 6)"
 
 echo "== 4. stopped"
 stop_waygate

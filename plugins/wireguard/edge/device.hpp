@@ -113,9 +113,7 @@ class Device {
   // other workers handed over to send.
   void flush(Output& out) {
     open_waiting(out);
-    if (handed_sends_.empty()) return;
-    send(handed_sends_, out);
-    handed_sends_.clear();
+    send_handed(out);
   }
   // What another worker handed over (workers.cpp): a datagram for a peer or an index of ours, or
   // a packet to send to a peer of ours.
@@ -144,6 +142,12 @@ class Device {
   void steer(int fd);  // the port's SO_REUSEPORT group's program
   // Hands `p` to `worker` if that is not this one (true: gone, or dropped when it cannot take it).
   bool hand_to_owner(unsigned worker, Packet* p, Handed what, Output& out);
+  // Sends what other workers handed over to send, as one burst.
+  void send_handed(Output& out) {
+    if (handed_sends_.empty()) return;
+    send(handed_sends_, out);
+    handed_sends_.clear();
+  }
 
   // device.cpp
   void add_peer(PeerSettings settings);

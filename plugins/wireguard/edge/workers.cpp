@@ -60,10 +60,7 @@ void Device::handed(Packet* p, std::uint32_t what, Output& out) {
     receive(p, out);
     return;
   }
-  if (handed_sends_.full()) {
-    send(handed_sends_, out);
-    handed_sends_.clear();
-  }
+  if (handed_sends_.full()) send_handed(out);
   handed_sends_.push(p);
 }
 

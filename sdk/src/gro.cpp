@@ -79,12 +79,15 @@ std::uint32_t pseudo_header(const std::uint8_t* b, const Segment& s, std::size_t
                                    proto, static_cast<std::uint16_t>(l4_length));
 }
 
-// The kernel would have dropped a segment with a bad checksum; glued, it could no longer tell.
-// An IPv4 datagram may go without one (0); glued, it gets one.
-bool checksum_valid(const Packet& p, const Segment& s) {
+// Copies the segment's payload to `out`; whether its checksum holds, summed in the same pass. The
+// kernel would have dropped a segment with a bad checksum; glued, it could no longer tell. An
+// IPv4 datagram may go without one (0); glued, it gets one.
+bool copy_checked(const Packet& p, const Segment& s, std::uint8_t* out) {
   auto b = p.bytes();
+  const std::size_t headers = s.ip + s.l4;  // the L4 header's length is even: the sums add up
+  const std::uint32_t payload = net::copy_and_sum(b.subspan(headers), out);
   if (s.udp && !s.v6 && be16(&b[s.ip + 6]) == 0) return true;
-  return net::fold(net::sum(b.subspan(s.ip), pseudo_header(b.data(), s, b.size() - s.ip))) == 0;
+  return net::fold(net::sum(b.subspan(s.ip, s.l4), pseudo_header(b.data(), s, b.size() - s.ip)) + payload) == 0;
 }
 
 // Everything but the lengths, IPv4's identification and checksums, and TCP's sequence number and
@@ -120,7 +123,7 @@ constexpr std::uint8_t kAck = net::tcpflag::ack;
 std::size_t train_length(std::span<Packet* const> packets, bool udp) {
   Segment head;
   if (packets.size() < 2 || !parse(*packets[0], head) || head.payload == 0 || (head.udp && !udp) ||
-      (!head.udp && head.flags != kAck) || !checksum_valid(*packets[0], head))
+      (!head.udp && head.flags != kAck))
     return 1;
   Segment last = head;
   std::size_t total = packets[0]->size();
@@ -131,7 +134,7 @@ std::size_t train_length(std::span<Packet* const> packets, bool udp) {
     const Packet& q = *packets[n];
     Segment s;
     if (!parse(q, s) || !continues(head, last, s) || total + s.payload > kMaxGlued ||
-        !same_flow(packets[0]->data(), q.data(), head) || !checksum_valid(q, s))
+        !same_flow(packets[0]->data(), q.data(), head))
       break;
     total += s.payload;
     last = s;
@@ -175,18 +178,22 @@ void group_by_flow(std::span<Packet*> packets, std::vector<Packet*>& scratch) {
   std::copy(scratch.begin(), scratch.end(), packets.begin());
 }
 
-std::size_t glue(std::span<Packet* const> train, std::uint8_t* out) {
+GluedTrain glue(std::span<Packet* const> train, std::uint8_t* out) {
   Segment head, last;
   parse(*train.front(), head);
-  parse(*train.back(), last);
   const std::size_t headers = head.ip + head.l4;
   std::uint8_t* packet = out + kVnetHeaderSize;
   std::memcpy(packet, train.front()->data(), headers);
-  std::size_t total = headers;
+  std::size_t total = headers, glued = 0;
   for (Packet* p : train) {
-    std::memcpy(packet + total, p->data() + headers, p->size() - headers);
-    total += p->size() - headers;
+    Segment s;
+    parse(*p, s);
+    if (!copy_checked(*p, s, packet + total)) break;  // what it copied is written over, or left past the end
+    total += s.payload;
+    last = s;
+    ++glued;
   }
+  if (glued < 2) return {glued, 0};
   if (head.v6) {
     put_be16(packet + 4, total - head.ip);
   } else {
@@ -209,7 +216,7 @@ std::size_t glue(std::span<Packet* const> train, std::uint8_t* out) {
   put_le16(out + 4, head.payload);  // gso_size
   put_le16(out + 6, head.ip);       // csum_start
   put_le16(out + 8, checksum);      // csum_offset
-  return kVnetHeaderSize + total;
+  return {glued, kVnetHeaderSize + total};
 }
 
 GlueBuffers::GlueBuffers(bool udp) : udp_(udp), memory_(std::make_unique_for_overwrite<std::uint8_t[]>(kCount * (kVnetHeaderSize + kMaxGlued))) {
@@ -226,7 +233,10 @@ GlueBuffers::Glued GlueBuffers::take(std::span<Packet* const> packets, Pool& poo
   if (n < 2) return {};
   if (slot == nullptr) return {.count = n, .starved = true};
   slot->packet.reset(0);
-  slot->packet.resize(glue(packets.first(n), slot->packet.data()));
+  const GluedTrain glued = glue(packets.first(n), slot->packet.data());
+  if (glued.segments < 2) return {};  // its second segment's checksum did not hold: the first goes alone
+  n = glued.segments;
+  slot->packet.resize(glued.bytes);
   slot->held = {static_cast<std::uint32_t>(n), 0};
   for (Packet* p : packets.first(n)) {
     slot->held.bytes += p->size();

@@ -107,7 +107,7 @@ TEST_F(Coalesce, OneFlowsSegmentsGlueAsTheKernelsGroWould) {
     add(f, 1000 + 5 * kMss + 300, kMss);
     ASSERT_EQ(length(), 6u) << v6;
 
-    std::size_t n = waygate::net::glue(std::span(packets).first(6), out.data());
+    std::size_t n = waygate::net::glue(std::span(packets).first(6), out.data()).bytes;
     const std::size_t ip = v6 ? 40 : 20, headers = ip + 32, total = headers + 5 * kMss + 300;
     ASSERT_EQ(n, waygate::net::kVnetHeaderSize + total);
     const std::uint8_t* h = out.data();
@@ -159,7 +159,10 @@ TEST_F(Coalesce, AnythingTheKernelWouldNotMergeEndsTheTrain) {
   EXPECT_EQ(starts_with_two([&] { add({false, 2, 778}, 1000 + kMss, kMss); }), 1u);  // another ACK
   EXPECT_EQ(starts_with_two([&] { add({false, 2, 777, 2}, 1000 + kMss, kMss); }), 1u);  // options
   EXPECT_EQ(starts_with_two([&] { add({true}, 1000 + kMss, kMss); }), 1u);  // IPv6 after IPv4
-  EXPECT_EQ(starts_with_two([&] { add(f, 1000 + kMss, kMss).data()[60] ^= 1; }), 1u);  // corrupt
+  // A corrupt second segment makes a train by its headers; glue() finds it as it copies, and ends
+  // the train before it.
+  EXPECT_EQ(starts_with_two([&] { add(f, 1000 + kMss, kMss).data()[60] ^= 1; }), 2u);
+  EXPECT_EQ(waygate::net::glue(packets, out.data()).segments, 1u);
   EXPECT_EQ(starts_with_two([&] { add(f, 1000 + kMss, kMss).data()[6] |= 0x20; }), 1u);  // a fragment
   // A train needs a plain ACK at its head, and stops after a shorter segment or a PSH.
   for (Packet* p : packets) pool.free(p);
@@ -189,7 +192,7 @@ TEST_F(Coalesce, CutUndoesGlue) {
     for (int i = 0; i < 7; ++i) add(f, 5000 + i * kMss, kMss);
     add(f, 5000 + 7 * kMss, 123, 0x18);
     ASSERT_EQ(length(), 8u);
-    std::size_t n = waygate::net::glue(packets, out.data());
+    std::size_t n = waygate::net::glue(packets, out.data()).bytes;
     waygate::net::VnetHeader h;
     std::memcpy(&h, out.data(), sizeof h);
     std::vector<Packet*> cut;
@@ -319,7 +322,7 @@ TEST_F(Coalesce, AReadIsTakenApartIntoWholePackets) {
     // A TSO read: the segments it stands for.
     Flow f{v6};
     for (int i = 0; i < 5; ++i) add(f, 100 + i * kMss, kMss);
-    std::size_t n = waygate::net::glue(packets, out.data());
+    std::size_t n = waygate::net::glue(packets, out.data()).bytes;
     std::memcpy(&h, out.data(), sizeof h);
     ASSERT_EQ(waygate::net::take_apart(h, {out.data() + waygate::net::kVnetHeaderSize, n - waygate::net::kVnetHeaderSize},
                                        pool, got),
@@ -427,7 +430,7 @@ TEST_F(Coalesce, UdpDatagramsOfOneFlowGlueWhereTheKernelTakesThem) {
     EXPECT_EQ(waygate::net::train_length(packets), 1u) << v6;  // TCP only unless asked
     ASSERT_EQ(waygate::net::train_length(packets, true), 5u) << v6;
 
-    std::size_t n = waygate::net::glue(std::span(packets).first(5), out.data());
+    std::size_t n = waygate::net::glue(std::span(packets).first(5), out.data()).bytes;
     const std::size_t total = ip + 8 + 4 * 1200 + 500;
     ASSERT_EQ(n, waygate::net::kVnetHeaderSize + total);
     const std::uint8_t* h = out.data();
@@ -473,7 +476,10 @@ TEST_F(Coalesce, UdpDatagramsOfOneFlowGlueWhereTheKernelTakesThem) {
               p.data()[40] ^= 1;
               return p;
             }),
-            1u);  // corrupt
+            2u);  // corrupt: a train by its headers, which glue() ends before it
+  EXPECT_EQ(waygate::net::glue(packets, out.data()).segments, 1u);
+  packets.back()->data()[40] ^= 1;
+  EXPECT_EQ(waygate::net::glue(packets, out.data()).segments, 2u) << "and takes once whole again";
   for (Packet* p : packets) pool.free(p);
   packets.clear();
   packets.push_back(&datagram(pool, false, 0, 1200));

@@ -26,7 +26,9 @@
 
 #include "crypto.hpp"
 #include "engine.hpp"
+#include "waygate/net/gro.hpp"
 #include "waygate/net/gso.hpp"
+#include "waygate/testing/packets.hpp"
 #include "waygate/pool.hpp"
 #include "waygate/testing/rig.hpp"
 
@@ -220,5 +222,33 @@ void CutTrain(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kSegments * kMss));
 }
 BENCHMARK(CutTrain);
+
+
+// The other way: 45 segments of one TCP flow (1448 bytes each, checksums valid) glued into one
+// train for the egress edge's or the tun edge's device, as a burst's are: train_length() and glue().
+void GlueTrain(benchmark::State& state) {
+  constexpr std::size_t kMss = 1448, kSegments = 45;
+  waygate::Pool pool(kSegments, 2048, 64);
+  std::vector<waygate::Packet*> packets;
+  for (std::size_t i = 0; i < kSegments; ++i) {
+    std::string payload(kMss, '\0');
+    for (std::size_t k = 0; k < kMss; ++k) payload[k] = static_cast<char>(i * 7 + k * 131);
+    const auto bytes = waygate::testing::tcp("10.0.0.2", 40000, "203.0.0.5", 443, 0x10, payload,
+                                             static_cast<std::uint32_t>(1000 + i * kMss));
+    waygate::Packet* p = pool.alloc();
+    p->resize(bytes.size());
+    std::memcpy(p->data(), bytes.data(), bytes.size());
+    packets.push_back(p);
+  }
+  std::vector<std::uint8_t> out(waygate::net::kVnetHeaderSize + waygate::net::kMaxGlued);
+  for (auto _ : state) {
+    const std::size_t n = waygate::net::train_length(packets);
+    if (n != kSegments) std::abort();
+    if (waygate::net::glue(std::span(packets).first(n), out.data()).segments != kSegments) std::abort();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kSegments));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kSegments * kMss));
+}
+BENCHMARK(GlueTrain);
 
 }  // namespace

@@ -22,12 +22,12 @@ namespace waygate::net {
 // The most one glued packet holds: an IP packet's limit.
 inline constexpr std::size_t kMaxGlued = 65535;
 
-// How many packets from the front of `packets` form one train: the same TCP flow (IPv4 without
-// options or fragments, or IPv6 without extension headers), consecutive sequence numbers, the
-// same ACK, window and options, only ACK (and PSH on the last) set, every payload as long as the
-// first but the last, valid checksums, kMaxGlued bytes at most. With `udp`, also the same UDP
-// flow's datagrams, every payload as long as the first but the last's, for a device whose kernel
-// takes UDP trains (tun::Device::uso()). 1 when the first starts none.
+// How many packets from the front of `packets` form one train by their headers: the same TCP flow
+// (IPv4 without options or fragments, or IPv6 without extension headers), consecutive sequence
+// numbers, the same ACK, window and options, only ACK (and PSH on the last) set, every payload as
+// long as the first but the last, kMaxGlued bytes at most. With `udp`, also the same UDP flow's
+// datagrams, every payload as long as the first but the last's, for a device whose kernel takes
+// UDP trains (tun::Device::uso()). 1 when the first starts none. Checksums are glue()'s to check.
 std::size_t train_length(std::span<Packet* const> packets, bool udp = false);
 
 // Brings each TCP or UDP flow's packets of a burst (kBurstMax at most) together, in the order of
@@ -38,8 +38,15 @@ void group_by_flow(std::span<Packet*> packets, std::vector<Packet*>& scratch);
 
 // Writes the train's packet into `out` (room for kVnetHeaderSize + kMaxGlued bytes): a virtio-net
 // header asking for TCP or UDP segmentation at the first payload's size, the first packet's
-// headers with the lengths of the whole (PSH from the last), and every payload. Returns its length.
-std::size_t glue(std::span<Packet* const> train, std::uint8_t* out);
+// headers with the lengths of the whole (PSH from the last), and every payload, each summed as it
+// is copied: the train ends before a segment whose checksum does not hold (the kernel would have
+// dropped it; glued, it could no longer tell). `segments`: how many it took from the front; fewer
+// than 2, no train (and `bytes` 0).
+struct GluedTrain {
+  std::size_t segments = 0;
+  std::size_t bytes = 0;
+};
+GluedTrain glue(std::span<Packet* const> train, std::uint8_t* out);
 
 // Prepends the header of a packet that needs nothing from the kernel; false without headroom.
 bool add_plain_header(Packet& p);

@@ -11,7 +11,8 @@
 #      the same capabilities and no more;
 #   4. a reload that changes the number of workers is refused and traffic goes on, one that does
 #      not is applied by both workers, the sessions kept; a file with
-#      a stage whose plugin runs on one worker only is refused by `waygate check`, naming it.
+#      a stage whose plugin runs on one worker only is refused by `waygate check`, naming it, and
+#      configs/exit-node.toml with `workers = 2` passes it.
 source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go not installed"; exit 77; }
 getent passwd nobody >/dev/null || { echo "SKIP: no user nobody"; exit 77; }
@@ -173,3 +174,12 @@ if "$WAYGATE" check -c "$WORK/client.toml" >"$WORK/check.out" 2>&1; then fail "a
 grep -q "stage 'client': key 'plugin': 'client' runs on one worker only" "$WORK/check.out" ||
   fail "the check did not say why: $(cat "$WORK/check.out")"
 pass "waygate check: $(head -1 "$WORK/check.out")"
+# The stock exit node runs on two workers whole: its file with `workers = 2` passes the check.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+"$WAYGATE" genkey >"$WORK/exit.key"
+chmod 600 "$WORK/exit.key"
+sed -e 's|^# workers = 2 |workers = 2 |' -e "s|/etc/waygate/connector.key|$WORK/exit.key|" -e "s|/var/lib/waygate|$WORK|g" \
+  "$top/configs/exit-node.toml" >"$WORK/exit-node.toml"
+grep -q '^workers = 2 ' "$WORK/exit-node.toml" || fail "configs/exit-node.toml has no '# workers = 2' line to take"
+"$WAYGATE" check -c "$WORK/exit-node.toml" >"$WORK/check.out" 2>&1 || fail "exit-node.toml on two workers: $(cat "$WORK/check.out")"
+pass "configs/exit-node.toml with workers = 2: $(cat "$WORK/check.out")"

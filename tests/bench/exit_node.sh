@@ -39,6 +39,7 @@ plugin = "stats"
 [[stage]]
 name = "nat"
 plugin = "nat"
+block_size = 256
 [[stage]]
 name = "egress"
 plugin = "egress"
